@@ -1,0 +1,1 @@
+//! capture stage (being written).

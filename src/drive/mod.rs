@@ -1,0 +1,1 @@
+//! drive stage (being written).

@@ -1,0 +1,21 @@
+//! labctl runs network lab exercises on the real Linux kernel, inside network namespaces, and
+//! checks what happened on the wire.
+//!
+//! One run is a pipeline of plain data, one module per stage (see ARCHITECTURE.md):
+//! `scenario` (TOML -> validated plan) -> `sandbox` (namespaces) -> `topology` (links,
+//! addresses, routes) -> `capture` -> `services` -> `rules` -> `drive` (steps) -> `wire` and
+//! `analyze` (pcap -> packets -> conversations) -> `check` (expectations, snapshots) -> `report`.
+//! `run` strings the stages together.
+
+pub mod analyze;
+pub mod capture;
+pub mod check;
+pub mod drive;
+pub mod report;
+pub mod rules;
+pub mod run;
+pub mod sandbox;
+pub mod scenario;
+pub mod services;
+pub mod topology;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! sandbox stage (being written).

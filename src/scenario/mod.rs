@@ -1,0 +1,1 @@
+//! scenario stage (being written).

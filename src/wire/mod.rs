@@ -1,0 +1,1 @@
+//! wire stage (being written).
