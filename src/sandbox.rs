@@ -1,1 +1,303 @@
-//! sandbox stage (being written).
+//! The sandbox: private namespaces for a whole run, and one network namespace per lab host.
+//!
+//! Contract:
+//! - [`enter`] is called by `main` before any thread exists. The first time it runs, it moves the
+//!   process into a new user, mount, network and PID namespace and re-executes the binary as PID 1
+//!   of that PID namespace; the outer process only waits and passes the exit code on. Inside, it
+//!   returns [`Entered::Inside`] and the run goes on.
+//! - Every lab host is an anonymous network namespace held by a file descriptor ([`Netns`]). No
+//!   `/run/netns` entry, no interface and no iptables rule is ever created outside the sandbox.
+//! - Nothing outside this module enters a namespace. Code that must run inside a host goes through
+//!   [`Netns::run`] (a closure on a short-lived dedicated thread), [`Netns::spawn`] (a long-lived
+//!   dedicated thread, for captures) or [`Netns::command`] (a child process that starts inside).
+//!   Tokio worker threads never change namespace; sockets are created inside and handed over,
+//!   since a socket keeps the namespace it was created in.
+//!
+//! Why this is leak-free: the kernel removes a namespace when nothing refers to it any more. The
+//! inner process is PID 1 of its PID namespace, so when it dies every process started in the lab
+//! dies with it; it also dies with the outer process (parent-death signal, and a pipe whose end
+//! closes when the outer process is gone, which covers the race before the signal is armed).
+//! SIGKILL at any moment therefore leaves nothing behind on the host.
+#![allow(unsafe_code)]
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, setns, unshare};
+use nix::unistd::{Gid, Uid, getpid};
+
+/// Marks the inner process; it is trusted only together with being PID 1.
+const INSIDE_MARK: &str = "LABCTL_SANDBOX";
+/// The descriptor number of the pipe end that reports the outer process's death.
+const LIFELINE_FD: RawFd = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "cannot create a user namespace ({source}); unprivileged user namespaces are disabled on \
+         this machine: run labctl as root, or allow them (Debian: `sysctl -w \
+         kernel.unprivileged_userns_clone=1`; Ubuntu 24.04 and later: `sysctl -w \
+         kernel.apparmor_restrict_unprivileged_userns=0`)"
+    )]
+    UserNamespace { source: nix::Error },
+    #[error("cannot write {path}: {source}")]
+    IdMap { path: &'static str, source: io::Error },
+    #[error("cannot start the sandboxed run ({exe}): {source}")]
+    Spawn { exe: String, source: io::Error },
+    #[error("{}", LABCTL_SANDBOX_MSG)]
+    FakeInside,
+    #[error("cannot make the sandbox's mounts private: {source}")]
+    MountPrivate { source: nix::Error },
+    #[error("cannot bind {what} over {target}: {source}")]
+    Bind { what: String, target: String, source: nix::Error },
+    #[error("cannot create a network namespace for host {host}: {source}")]
+    NewNetns { host: String, source: io::Error },
+    #[error("cannot enter the network namespace of host {host}: {source}")]
+    Enter { host: String, source: nix::Error },
+    #[error("a thread inside host {host} panicked")]
+    ThreadPanicked { host: String },
+}
+
+const LABCTL_SANDBOX_MSG: &str = "LABCTL_SANDBOX is set but this process is not the sandbox's PID 1; unset it";
+
+/// Where [`enter`] left the process.
+pub enum Entered {
+    /// This is the outer process; the sandboxed run has finished with this exit code.
+    Finished(i32),
+    /// This is the process inside the sandbox: go on with the run.
+    Inside,
+}
+
+/// Moves the run into its sandbox. Must be called before any thread is started: the kernel
+/// refuses a new user namespace to a multi-threaded process.
+pub fn enter() -> Result<Entered, SandboxError> {
+    if std::env::var_os(INSIDE_MARK).is_some() {
+        if getpid().as_raw() != 1 {
+            return Err(SandboxError::FakeInside);
+        }
+        watch_lifeline();
+        // Mounts made for the run (the lab's /etc/hosts) must never propagate to the host.
+        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+            .map_err(|source| SandboxError::MountPrivate { source })?;
+        return Ok(Entered::Inside);
+    }
+    Ok(Entered::Finished(reexec()?))
+}
+
+/// True inside the sandbox (used by commands that must not run outside it).
+pub fn is_inside() -> bool {
+    std::env::var_os(INSIDE_MARK).is_some() && getpid().as_raw() == 1
+}
+
+fn reexec() -> Result<i32, SandboxError> {
+    let uid = Uid::current();
+    let gid = Gid::current();
+    unshare(
+        CloneFlags::CLONE_NEWUSER
+            | CloneFlags::CLONE_NEWNS
+            | CloneFlags::CLONE_NEWNET
+            | CloneFlags::CLONE_NEWPID,
+    )
+    .map_err(|source| SandboxError::UserNamespace { source })?;
+    if uid.is_root() {
+        // Root maps the whole id range, so programs that switch users (tcpdump, for example)
+        // keep working inside the lab.
+        write_proc("/proc/self/uid_map", "0 0 4294967295")?;
+        write_proc("/proc/self/gid_map", "0 0 4294967295")?;
+    } else {
+        write_proc("/proc/self/setgroups", "deny")?;
+        write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
+        write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
+    }
+
+    let (lifeline_read, lifeline_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SandboxError::Spawn {
+            exe: "pipe".into(),
+            source: e.into(),
+        })?;
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut command = Command::new(&exe);
+    command.args(args).env(INSIDE_MARK, "1");
+    let read_fd = lifeline_read.as_raw_fd();
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
+    // calls (prctl, dup2); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::dup2(read_fd, LIFELINE_FD) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|source| SandboxError::Spawn {
+        exe: exe.display().to_string(),
+        source,
+    })?;
+    drop(lifeline_read);
+    let status = child.wait().map_err(|source| SandboxError::Spawn {
+        exe: exe.display().to_string(),
+        source,
+    })?;
+    drop(lifeline_write);
+    Ok(match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => {
+            eprintln!("labctl: the sandboxed run was killed by signal {signal}");
+            2
+        }
+        (None, None) => 2,
+    })
+}
+
+fn write_proc(path: &'static str, content: &str) -> Result<(), SandboxError> {
+    std::fs::write(path, content).map_err(|source| SandboxError::IdMap { path, source })
+}
+
+/// Exits at once when the outer process is gone, whatever killed it.
+fn watch_lifeline() {
+    // SAFETY: descriptor 3 was set up by the outer process for exactly this purpose and nothing
+    // else in this process owns it.
+    let mut lifeline = unsafe { File::from_raw_fd(LIFELINE_FD) };
+    let _ = nix::fcntl::fcntl(
+        lifeline.as_fd(),
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
+    thread::Builder::new()
+        .name("lifeline".into())
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            // Only EOF (or an error) can come: the outer process never writes.
+            let _ = lifeline.read(&mut byte);
+            // SAFETY: _exit ends the process without running any Rust code; nothing is shared.
+            unsafe { libc::_exit(137) };
+        })
+        .expect("spawning the lifeline thread");
+}
+
+/// Binds `file` over `target` inside the sandbox's private mount namespace (the lab's
+/// `/etc/hosts`, so real programs resolve lab host names).
+pub fn bind_file(file: &Path, target: &Path) -> Result<(), SandboxError> {
+    mount(Some(file), target, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(|source| {
+        SandboxError::Bind {
+            what: file.display().to_string(),
+            target: target.display().to_string(),
+            source,
+        }
+    })
+}
+
+/// An anonymous network namespace, alive as long as this value (or a process inside) is.
+#[derive(Debug)]
+pub struct Netns {
+    host: String,
+    fd: OwnedFd,
+}
+
+impl Netns {
+    /// Creates a fresh network namespace for `host`, with loopback down and nothing else.
+    pub fn create(host: &str) -> Result<Netns, SandboxError> {
+        let err = |source| SandboxError::NewNetns { host: host.to_string(), source };
+        // unshare changes only the calling thread's network namespace: do it on a throwaway
+        // thread and keep a descriptor to the result.
+        let fd = thread::scope(|s| {
+            s.spawn(|| -> io::Result<OwnedFd> {
+                unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+                Ok(File::open("/proc/thread-self/ns/net")?.into())
+            })
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("thread panicked")))
+        })
+        .map_err(err)?;
+        Ok(Netns { host: host.to_string(), fd })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The namespace descriptor, for netlink requests that move links into it.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Runs `f` on a dedicated thread inside this namespace and returns its result.
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, SandboxError> {
+        thread::scope(|s| {
+            s.spawn(|| {
+                self.enter_current_thread()?;
+                Ok(f())
+            })
+            .join()
+            .unwrap_or_else(|_| Err(SandboxError::ThreadPanicked { host: self.host.clone() }))
+        })
+    }
+
+    /// Starts a long-lived named thread inside this namespace.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        name: String,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<thread::JoinHandle<Result<T, SandboxError>>, SandboxError> {
+        let fd = self.fd.try_clone().map_err(|source| SandboxError::NewNetns {
+            host: self.host.clone(),
+            source,
+        })?;
+        let host = self.host.clone();
+        thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                setns(&fd, CloneFlags::CLONE_NEWNET)
+                    .map_err(|source| SandboxError::Enter { host, source })?;
+                Ok(f())
+            })
+            .map_err(|source| SandboxError::NewNetns { host: self.host.clone(), source })
+    }
+
+    /// A command whose process starts inside this namespace. It is run from an argument vector,
+    /// never through a shell.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: between fork and exec the closure makes one system call (setns) on a descriptor
+        // that `self` keeps open for the whole life of the Command's use.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        command
+    }
+
+    /// Reads a file of this namespace's view of `/proc/net` or `/proc/sys/net`, which the
+    /// kernel resolves by the reading thread's namespace.
+    pub fn read_proc(&self, path: &str) -> Result<io::Result<String>, SandboxError> {
+        let path = path.to_string();
+        self.run(move || std::fs::read_to_string(path))
+    }
+
+    /// Writes a per-namespace sysctl such as `net/ipv4/ip_forward`.
+    pub fn sysctl(&self, key: &str, value: &str) -> Result<io::Result<()>, SandboxError> {
+        let path = format!("/proc/sys/{key}");
+        let value = value.to_string();
+        self.run(move || File::options().write(true).open(&path)?.write_all(value.as_bytes()))
+    }
+
+    fn enter_current_thread(&self) -> Result<(), SandboxError> {
+        setns(&self.fd, CloneFlags::CLONE_NEWNET)
+            .map_err(|source| SandboxError::Enter { host: self.host.clone(), source })
+    }
+}

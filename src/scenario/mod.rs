@@ -1,1 +1,320 @@
-//! scenario stage (being written).
+//! Scenario files: TOML in, a validated [`Plan`] out.
+//!
+//! Contract: [`load`] either returns a plan in which every name is resolved (hosts, interfaces,
+//! addresses, services, rules) or a [`ScenarioError`] that names the file, line and column, says
+//! what was expected and, where it can, gives a hint. Nothing in this module touches the kernel,
+//! so a bad scenario never leaves anything behind.
+//!
+//! A scenario is named by path (`labctl run path/x.toml`) or by name, looked up in
+//! `./scenarios/` first and then among the scenarios built into the binary ([`builtin`]).
+
+mod builtin;
+mod error;
+mod parse;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use builtin::{BUILTIN, Builtin};
+pub use error::ScenarioError;
+
+use crate::rules::Rule;
+
+/// Index of a host in [`Plan::hosts`].
+pub type HostId = usize;
+
+/// A validated scenario: what the run will build and do, with every name resolved.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub summary: String,
+    /// Where the scenario came from: a path, or `builtin:<name>`.
+    pub origin: Origin,
+    pub hosts: Vec<HostPlan>,
+    pub links: Vec<LinkPlan>,
+    pub routes: Vec<RoutePlan>,
+    pub services: Vec<ServicePlan>,
+    pub rules: Vec<RulePlan>,
+    pub steps: Vec<StepPlan>,
+    pub expects: Vec<Expect>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(PathBuf),
+    Builtin(&'static str),
+}
+
+impl Origin {
+    /// The expected flow snapshot for this scenario: `snapshots/<name>.snap` beside the file.
+    pub fn snapshot_path(&self, name: &str) -> Option<PathBuf> {
+        match self {
+            Origin::File(path) => Some(
+                path.parent()
+                    .unwrap_or(Path::new("."))
+                    .join("snapshots")
+                    .join(format!("{name}.snap")),
+            ),
+            Origin::Builtin(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Builtin(name) => write!(f, "builtin:{name}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HostPlan {
+    pub name: String,
+    /// A router forwards packets between its links and answers with ICMP errors.
+    pub forward: bool,
+    /// IPv6 stays off (no autoconfiguration noise in captures) unless a scenario asks for it.
+    pub ipv6: bool,
+}
+
+/// An address with its prefix length, as in `10.0.0.1/24`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkEnd {
+    pub host: HostId,
+    pub iface: String,
+    pub addr: Option<Cidr>,
+    /// Whether a capture runs on this end.
+    pub capture: bool,
+}
+
+/// A veth pair between two hosts.
+#[derive(Debug, Clone)]
+pub struct LinkPlan {
+    pub ends: [LinkEnd; 2],
+    pub mtu: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoutePlan {
+    pub host: HostId,
+    /// `None` is the default route.
+    pub dest: Option<Cidr>,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ServiceKind {
+    /// Like `nc -l -k PORT > FILE`: appends everything received to a file in the host's
+    /// directory, connection after connection.
+    TcpDump { file: String },
+}
+
+impl ServiceKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServiceKind::TcpDump { .. } => "tcp-dump",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    pub name: String,
+    pub host: HostId,
+    pub port: u16,
+    pub kind: ServiceKind,
+}
+
+/// An iptables rule applied in a host before the first step.
+#[derive(Debug, Clone)]
+pub struct RulePlan {
+    pub host: HostId,
+    pub rule: Rule,
+}
+
+/// Where a client connects: a host (its first address) or a literal address, and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: Option<HostId>,
+    pub addr: IpAddr,
+    pub port: u16,
+    /// As written in the scenario, for the report.
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A telnet-style client: connect, send the text, half-close, read until the server closes.
+    Telnet {
+        target: Target,
+        send: String,
+        expect_reply: Option<String>,
+        timeout: Duration,
+    },
+    /// An iptables rule, run as the `iptables` program's argument vector inside the host.
+    Iptables(Rule),
+    /// A real program run inside the host, from an argument vector.
+    Exec { argv: Vec<String>, timeout: Duration },
+    /// A pause the lesson needs (a timer to expire, for example).
+    Wait(Duration),
+}
+
+/// What a client saw, the way a person sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Connected,
+    Refused,
+    TimedOut,
+    Unreachable,
+    /// A program step or rule ran and exited 0.
+    Ok,
+    /// A program step or rule exited non-zero or could not start.
+    Failed,
+}
+
+impl Outcome {
+    pub const CLIENT: [(&'static str, Outcome); 4] = [
+        ("connected", Outcome::Connected),
+        ("refused", Outcome::Refused),
+        ("timed-out", Outcome::TimedOut),
+        ("unreachable", Outcome::Unreachable),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Connected => "connected",
+            Outcome::Refused => "refused",
+            Outcome::TimedOut => "timed-out",
+            Outcome::Unreachable => "unreachable",
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub host: HostId,
+    pub action: Action,
+    /// The outcome the step must have; a mismatch is a failed check, not a failed run.
+    pub expect: Outcome,
+    /// 1-based line of the step in the scenario file, for messages.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum FileCheck {
+    Equals(String),
+    Contains(String),
+}
+
+/// A TCP conversation that must appear on the wire, picked by who opened it and to which port.
+#[derive(Debug, Clone)]
+pub struct ConversationExpect {
+    pub client: HostId,
+    pub server: HostId,
+    pub port: u16,
+    /// `complete`, `half` or `none`.
+    pub handshake: Option<String>,
+    pub outcome: Option<String>,
+    /// Exact payload the client sent, and the server sent.
+    pub client_sent: Option<String>,
+    pub server_sent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Expect {
+    File { host: HostId, path: String, check: FileCheck, line: usize },
+    Conversation { what: ConversationExpect, text: String, line: usize },
+}
+
+/// A scenario found by name or path, not yet parsed.
+pub struct Source {
+    pub origin: Origin,
+    pub text: String,
+}
+
+/// Finds a scenario: an existing path, then `./scenarios/<name>.toml`, then a built-in one.
+pub fn find(name_or_path: &str) -> Result<Source, ScenarioError> {
+    let as_path = Path::new(name_or_path);
+    let local = Path::new("scenarios").join(format!("{name_or_path}.toml"));
+    for candidate in [as_path, local.as_path()] {
+        if candidate.is_file() {
+            let text = std::fs::read_to_string(candidate).map_err(|e| {
+                ScenarioError::io(candidate, format!("cannot read the scenario: {e}"))
+            })?;
+            return Ok(Source { origin: Origin::File(candidate.to_path_buf()), text });
+        }
+    }
+    if let Some(builtin) = BUILTIN.iter().find(|b| b.name == name_or_path) {
+        return Ok(Source { origin: Origin::Builtin(builtin.name), text: builtin.toml.to_string() });
+    }
+    let known: Vec<&str> = BUILTIN.iter().map(|b| b.name).collect();
+    Err(ScenarioError::io(
+        as_path,
+        format!(
+            "no scenario named {name_or_path:?}: not a file, not in ./scenarios/, not built in \
+             (built-in scenarios: {})",
+            known.join(", ")
+        ),
+    ))
+}
+
+/// Finds and validates a scenario.
+pub fn load(name_or_path: &str) -> Result<Plan, ScenarioError> {
+    let source = find(name_or_path)?;
+    parse::parse(&source.text, source.origin)
+}
+
+/// Validates scenario text (used by tests and by [`load`]).
+pub fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
+    parse::parse(text, origin)
+}
+
+impl Plan {
+    pub fn host_id(&self, name: &str) -> Option<HostId> {
+        self.hosts.iter().position(|h| h.name == name)
+    }
+
+    /// Every configured address with the host it belongs to, for naming hosts in analysis.
+    pub fn addresses(&self) -> impl Iterator<Item = (IpAddr, &str)> {
+        self.links.iter().flat_map(|l| l.ends.iter()).filter_map(|end| {
+            end.addr.map(|cidr| (cidr.addr, self.hosts[end.host].name.as_str()))
+        })
+    }
+
+    /// The expected snapshot text, if the scenario has one.
+    pub fn expected_snapshot(&self) -> Option<String> {
+        match &self.origin {
+            Origin::File(_) => {
+                let path = self.origin.snapshot_path(&self.name)?;
+                std::fs::read_to_string(path).ok()
+            }
+            Origin::Builtin(name) => {
+                BUILTIN.iter().find(|b| b.name == *name).and_then(|b| b.snapshot).map(String::from)
+            }
+        }
+    }
+}
