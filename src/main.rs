@@ -1,1 +1,152 @@
-fn main() {}
+//! The `labctl` command line. `main` alone decides the exit code: 0 every check passed, 1 a
+//! check failed, 2 the input was bad or the run could not happen.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use labctl::sandbox::{self, Entered};
+use labctl::scenario::{self, BUILTIN, Origin};
+
+#[derive(Parser)]
+#[command(name = "labctl", version, about = "Run network lab exercises on the real Linux kernel and check what happened on the wire")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario: build the lab, drive it, capture, analyse and check
+    Run {
+        /// A scenario name (from ./scenarios/ or built in) or a path to a .toml file
+        scenario: String,
+        /// Directory for the run's artifacts (pcaps, files, report); created if missing
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the scenarios that `labctl run` knows, with a one-line summary each
+    List,
+}
+
+/// Where the outer process tells the sandboxed one which artifacts directory to use, so both
+/// agree on a name made from the clock.
+const OUT_ENV: &str = "LABCTL_RUN_OUT";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::List => list(),
+        Command::Run { scenario, out, json } => run(&scenario, out, json),
+    }
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("labctl: {message}");
+    ExitCode::from(2)
+}
+
+fn list() -> ExitCode {
+    let mut rows = Vec::new();
+    let local = std::fs::read_dir("scenarios").into_iter().flatten().filter_map(Result::ok);
+    for entry in local {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            match scenario::parse(&text, Origin::File(path.clone())) {
+                Ok(plan) => rows.push((plan.name, plan.summary, path.display().to_string())),
+                Err(e) => rows.push((path.display().to_string(), format!("invalid: {}", e.msg), String::new())),
+            }
+        }
+    }
+    for b in BUILTIN {
+        if rows.iter().any(|(name, _, _)| name == b.name) {
+            continue;
+        }
+        let summary = scenario::parse(b.toml, Origin::Builtin(b.name)).map(|p| p.summary).unwrap_or_default();
+        rows.push((b.name.to_string(), summary, "built in".to_string()));
+    }
+    rows.sort();
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    for (name, summary, from) in rows {
+        println!("{name:<width$}  {summary}  ({from})");
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(name: &str, out: Option<PathBuf>, json: bool) -> ExitCode {
+    // Validate everything before the sandbox exists: a bad scenario creates nothing.
+    let plan = match scenario::load(name) {
+        Ok(plan) => plan,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = labctl::run::preflight(&plan) {
+        return fail(e);
+    }
+    let out = match std::env::var_os(OUT_ENV) {
+        Some(dir) if sandbox::is_inside() => PathBuf::from(dir),
+        _ => out.unwrap_or_else(|| default_out(&plan.name)),
+    };
+    // SAFETY of the environment change: no other thread exists yet.
+    let env: [(&str, OsString); 1] = [(OUT_ENV, out.clone().into_os_string())];
+    match sandbox::enter(&env) {
+        Ok(Entered::Finished(code)) => return ExitCode::from(code.clamp(0, 255) as u8),
+        Ok(Entered::Inside) => {}
+        Err(e) => return fail(e),
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    let report = match runtime.block_on(labctl::run::execute(&plan, &out)) {
+        Ok(report) => report,
+        Err(e) => return fail(e),
+    };
+    let report_path = out.join("report.json");
+    let as_json = serde_json::to_string_pretty(&report).expect("a report serialises");
+    if let Err(e) = std::fs::write(&report_path, &as_json) {
+        return fail(format!("{}: {e}", report_path.display()));
+    }
+    if json {
+        println!("{as_json}");
+    } else {
+        print!("{}", report.text(std::io::stdout().is_terminal()));
+    }
+    if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// `./labctl-runs/<scenario>-<UTC date>-<time>-<pid>`.
+fn default_out(scenario: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    PathBuf::from("labctl-runs").join(format!(
+        "{scenario}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        std::process::id()
+    ))
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (era * 400 + yoe + if m <= 2 { 1 } else { 0 }, m, d)
+}

@@ -1,1 +1,160 @@
-//! report stage (being written).
+//! Report: what an instructor watches and what CI reads, from one [`Report`] value: each stage
+//! with its time, each step and its outcome, the captured packets in a tcpdump-like form, the
+//! flows, every check and the verdict. [`Report::text`] is for people, `serde_json` of the same
+//! value is the `--json` form.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::capture::CaptureFile;
+use crate::check::CheckResult;
+use crate::check::snapshot::Comparison;
+use crate::drive::StepResult;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: &'static str,
+    #[serde(serialize_with = "millis")]
+    pub took: Duration,
+    pub summary: String,
+}
+
+/// The packets of one capture, rendered one line each.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptureView {
+    #[serde(flatten)]
+    pub file: CaptureFile,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub summary: String,
+    pub origin: String,
+    pub out: PathBuf,
+    pub stages: Vec<Stage>,
+    pub steps: Vec<StepResult>,
+    pub captures: Vec<CaptureView>,
+    pub flows: String,
+    pub snapshot: Comparison,
+    pub checks: Vec<CheckResult>,
+    pub passed: bool,
+    #[serde(serialize_with = "millis")]
+    pub took: Duration,
+}
+
+impl Report {
+    /// The report as an instructor reads it in a terminal.
+    pub fn text(&self, color: bool) -> String {
+        let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+        let bold = |s: &str| paint("1", s);
+        let mut out = String::new();
+        let _ = writeln!(out, "{} {}", bold(&format!("labctl run {}", self.scenario)), paint("2", &format!("({})", self.origin)));
+        if !self.summary.is_empty() {
+            let _ = writeln!(out, "  {}", self.summary);
+        }
+        let _ = writeln!(out, "\n{}", bold("stages"));
+        for stage in &self.stages {
+            let _ = writeln!(out, "  {:<10} {:>9}  {}", stage.name, human_duration(stage.took), stage.summary);
+        }
+        let _ = writeln!(out, "\n{}", bold("steps"));
+        for (i, step) in self.steps.iter().enumerate() {
+            let mark = if step.passed() { paint("32", "ok  ") } else { paint("31", "FAIL") };
+            let _ = writeln!(
+                out,
+                "  {mark} {:>2}. {:<8} {:<48} {:<11} {:>9}  {}",
+                i + 1,
+                step.host,
+                step.title,
+                step.outcome.as_str(),
+                human_duration(step.took),
+                step.detail
+            );
+            for (label, text) in [("sent", &step.sent), ("received", &step.received), ("stdout", &step.stdout), ("stderr", &step.stderr)] {
+                if !text.is_empty() {
+                    let _ = writeln!(out, "                {label:<8} {}", crate::check::quote(text.as_bytes()));
+                }
+            }
+        }
+        for capture in &self.captures {
+            let _ = writeln!(
+                out,
+                "\n{} {}",
+                bold(&format!("capture {}:{}", capture.file.host, capture.file.iface)),
+                paint("2", &format!("({} packets, {})", capture.file.packets, capture.file.path.display()))
+            );
+            for line in &capture.lines {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        let _ = writeln!(out, "\n{}", bold("flows"));
+        for line in self.flows.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = writeln!(out, "\n{}", bold("checks"));
+        for check in &self.checks {
+            let mark = if check.passed { paint("32", "ok  ") } else { paint("31", "FAIL") };
+            let _ = writeln!(out, "  {mark} {}", check.name);
+            if !check.detail.is_empty() {
+                let _ = writeln!(out, "         {}", paint("2", &check.detail));
+            }
+        }
+        if let Comparison::Differs { diff } = &self.snapshot {
+            let _ = writeln!(out, "\n{}", bold("flow snapshot differs (- expected, + this run)"));
+            for line in diff.lines() {
+                let line = match line.chars().next() {
+                    Some('-') => paint("31", line),
+                    Some('+') => paint("32", line),
+                    _ => line.to_string(),
+                };
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        let failed = self.checks.iter().filter(|c| !c.passed).count();
+        let verdict = if self.passed {
+            paint("1;32", &format!("PASSED ({} checks)", self.checks.len()))
+        } else {
+            paint("1;31", &format!("FAILED ({failed} of {} checks)", self.checks.len()))
+        };
+        let _ = writeln!(
+            out,
+            "\n{verdict} in {}; artifacts in {}",
+            human_duration(self.took),
+            self.out.display()
+        );
+        out
+    }
+}
+
+/// Serialises a duration as fractional milliseconds.
+pub fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+/// `850µs`, `12.3ms`, `2.50s`.
+pub fn human_duration(d: Duration) -> String {
+    let micros = d.as_micros();
+    if micros < 1000 {
+        format!("{micros}µs")
+    } else if micros < 1_000_000 {
+        format!("{:.1}ms", micros as f64 / 1000.0)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_micros(850)), "850µs");
+        assert_eq!(human_duration(Duration::from_micros(12_340)), "12.3ms");
+        assert_eq!(human_duration(Duration::from_millis(2500)), "2.50s");
+    }
+}

@@ -1,1 +1,304 @@
-//! run stage (being written).
+//! One run, stage by stage: topology, captures, services, rules, steps, captures stopped,
+//! analysis, checks, report. Each stage takes the previous stages' plain data and is timed.
+//!
+//! Contract: [`execute`] runs inside the sandbox. It returns a [`Report`] whenever the lab could
+//! be run, whatever the lab showed (a failed check is a verdict, not an error); it returns a
+//! [`RunError`] only when the run itself could not happen. Nothing is undone at the end: the
+//! sandbox dies with the process, and every namespace with it.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::analyze;
+use crate::capture::{self, CaptureError};
+use crate::check::{self, snapshot};
+use crate::drive::{self, ProgramError};
+use crate::report::{CaptureView, Report, Stage};
+use crate::sandbox::{self, SandboxError};
+use crate::scenario::{Action, Plan, ServiceKind};
+use crate::services::{self, Tracker};
+use crate::topology::{self, Lab, TopologyError};
+
+/// How long the end of a run waits for servers to finish and TCP to settle.
+const SETTLE_DEADLINE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Program(#[from] ProgramError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("service {service} on {host}: cannot listen on port {port}: {source}")]
+    Listen { service: String, host: String, port: u16, source: std::io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { path: path.to_path_buf(), source }
+}
+
+/// Checks, before anything is built, that every program the plan runs is installed.
+pub fn preflight(plan: &Plan) -> Result<(), ProgramError> {
+    let rules = !plan.rules.is_empty() || plan.steps.iter().any(|s| matches!(s.action, Action::Iptables(_)));
+    if rules {
+        drive::locate("iptables")?;
+    }
+    for step in &plan.steps {
+        if let Action::Exec { argv, .. } = &step.action {
+            drive::locate(&argv[0])?;
+        }
+    }
+    Ok(())
+}
+
+/// Times a stage and records it.
+struct Stages {
+    stages: Vec<Stage>,
+    last: Instant,
+}
+
+impl Stages {
+    fn done(&mut self, name: &'static str, summary: String) {
+        let now = Instant::now();
+        self.stages.push(Stage { name, took: now - self.last, summary });
+        self.last = now;
+    }
+}
+
+/// Runs the lab described by `plan`, writing artifacts under `out`.
+pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
+    let started = Instant::now();
+    let mut stages = Stages { stages: Vec::new(), last: started };
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    for host in &plan.hosts {
+        let dir = out.join("hosts").join(&host.name);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    }
+    install_hosts_file(plan, out)?;
+    stages.done("sandbox", format!("private user, mount, network and PID namespaces; artifacts in {}", out.display()));
+
+    let lab = topology::build(plan, out).await?;
+    stages.done("topology", describe_topology(plan));
+
+    let points: Vec<capture::Point> = plan
+        .links
+        .iter()
+        .flat_map(|l| l.ends.iter())
+        .filter(|e| e.capture)
+        .map(|e| capture::Point {
+            host: e.host,
+            iface: e.iface.clone(),
+            path: out.join(format!("{}-{}.pcap", plan.hosts[e.host].name, e.iface)),
+        })
+        .collect();
+    let running = capture::start(&lab, &points)?;
+    stages.done(
+        "captures",
+        points.iter().map(|p| format!("{}:{}", plan.hosts[p.host].name, p.iface)).collect::<Vec<_>>().join(", "),
+    );
+
+    let tracker = Tracker::default();
+    let (shutdown, _) = tokio::sync::watch::channel(false);
+    let mut servers = Vec::new();
+    for svc in &plan.services {
+        let host = lab.host(svc.host);
+        let addr = std::net::SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), svc.port);
+        let listener = host
+            .netns
+            .run(move || std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|_| l)))?
+            .and_then(tokio::net::TcpListener::from_std)
+            .map_err(|source| RunError::Listen {
+                service: svc.name.clone(),
+                host: host.name.clone(),
+                port: svc.port,
+                source,
+            })?;
+        let mut stop = shutdown.subscribe();
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        match &svc.kind {
+            ServiceKind::TcpDump { file } => {
+                servers.push(tokio::spawn(services::dump::serve(
+                    listener,
+                    host.dir.join(file),
+                    tracker.clone(),
+                    stopped,
+                )));
+            }
+        }
+    }
+    stages.done(
+        "services",
+        plan.services
+            .iter()
+            .map(|s| format!("{} ({}) on {}:{}", s.name, s.kind.name(), plan.hosts[s.host].name, s.port))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+
+    let mut rule_results = Vec::new();
+    for rule in &plan.rules {
+        let step = crate::scenario::StepPlan {
+            host: rule.host,
+            action: Action::Iptables(rule.rule.clone()),
+            expect: crate::scenario::Outcome::Ok,
+            line: 0,
+        };
+        rule_results.push(drive::run_step(&lab, plan, &step).await?);
+    }
+    if !plan.rules.is_empty() {
+        stages.done("rules", format!("{} iptables rules", plan.rules.len()));
+    }
+
+    let mut steps = rule_results;
+    for step in &plan.steps {
+        steps.push(drive::run_step(&lab, plan, step).await?);
+    }
+    stages.done("steps", format!("{} steps", plan.steps.len()));
+
+    settle(&lab, &tracker).await;
+    let files = running.stop()?;
+    let _ = shutdown.send(true);
+    for server in servers {
+        let _ = server.await;
+    }
+    stages.done(
+        "stop",
+        files.iter().map(|f| format!("{}:{} {} packets", f.host, f.iface, f.packets)).collect::<Vec<_>>().join(", "),
+    );
+
+    let names = analyze::Names::from_pairs(plan.addresses().map(|(a, h)| (a, h.to_string())));
+    let mut captures = Vec::new();
+    let mut flows = String::new();
+    let mut conversations = Vec::new();
+    for file in files {
+        let analysis = analyze::analyze_file(&file.path, &names).map_err(|e| RunError::Io {
+            path: file.path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        if points.len() > 1 {
+            flows.push_str(&format!("capture {}:{}\n", file.host, file.iface));
+        }
+        flows.push_str(&analysis.flows);
+        conversations.extend(analysis.conversations);
+        captures.push(CaptureView { file, lines: analysis.lines });
+    }
+    std::fs::write(out.join("flows.txt"), &flows).map_err(io_err(&out.join("flows.txt")))?;
+    stages.done("analysis", format!("{} TCP conversations", conversations.len()));
+
+    let mut checks = check::steps(&steps);
+    let host_dir = |id: usize| lab.host(id).dir.clone();
+    checks.extend(check::expectations(plan, &host_dir, &conversations));
+    let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);
+    match &comparison {
+        snapshot::Comparison::Matches => checks.push(check::CheckResult {
+            name: "flows match the expected snapshot".into(),
+            passed: true,
+            detail: String::new(),
+        }),
+        snapshot::Comparison::Differs { .. } => checks.push(check::CheckResult {
+            name: "flows match the expected snapshot".into(),
+            passed: false,
+            detail: "see the diff below; `labctl test --bless` records this run's flows as expected".into(),
+        }),
+        snapshot::Comparison::Missing => {}
+    }
+    stages.done("checks", format!("{} checks", checks.len()));
+
+    let passed = checks.iter().all(|c| c.passed);
+    Ok(Report {
+        scenario: plan.name.clone(),
+        summary: plan.summary.clone(),
+        origin: plan.origin.to_string(),
+        out: out.to_path_buf(),
+        stages: stages.stages,
+        steps,
+        captures,
+        flows,
+        snapshot: comparison,
+        checks,
+        passed,
+        took: started.elapsed(),
+    })
+}
+
+fn describe_topology(plan: &Plan) -> String {
+    plan.links
+        .iter()
+        .map(|l| {
+            let end = |e: &crate::scenario::LinkEnd| {
+                let addr = e.addr.map(|a| format!(" {a}")).unwrap_or_default();
+                format!("{}:{}{addr}", plan.hosts[e.host].name, e.iface)
+            };
+            format!("{} <-> {}", end(&l.ends[0]), end(&l.ends[1]))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Lab host names resolve for real programs run in the lab (`curl http://server/`).
+fn install_hosts_file(plan: &Plan, out: &Path) -> Result<(), RunError> {
+    let mut text = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+    for (addr, host) in plan.addresses() {
+        text.push_str(&format!("{addr}\t{host}\n"));
+    }
+    let path = out.join("etc-hosts");
+    std::fs::write(&path, text).map_err(io_err(&path))?;
+    let target = Path::new("/etc/hosts");
+    if target.is_file() {
+        sandbox::bind_file(&path, target)?;
+    }
+    Ok(())
+}
+
+/// Waits until every server has finished with its clients and no TCP socket in the lab is
+/// still exchanging handshake or close packets, so the captures can hold the whole story.
+async fn settle(lab: &Lab, tracker: &Tracker) {
+    let deadline = Instant::now() + SETTLE_DEADLINE;
+    let _ = tokio::time::timeout(SETTLE_DEADLINE, tracker.idle()).await;
+    while Instant::now() < deadline {
+        let busy = lab.hosts.iter().any(|host| {
+            ["/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"].iter().any(|file| {
+                host.netns
+                    .read_proc(file)
+                    .ok()
+                    .and_then(Result::ok)
+                    .is_some_and(|text| tcp_in_transition(&text))
+            })
+        });
+        if !busy {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// True when a socket in `/proc/net/tcp` is in a state that still has packets to send:
+/// SYN_SENT (02), SYN_RECV (03), FIN_WAIT1 (04), LAST_ACK (09), CLOSING (0B).
+fn tcp_in_transition(proc_net_tcp: &str) -> bool {
+    proc_net_tcp.lines().skip(1).any(|line| {
+        matches!(line.split_whitespace().nth(3), Some("02" | "03" | "04" | "09" | "0B"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_states_that_still_send() {
+        let head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+        let listen = "   0: 00000000:6C10 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n";
+        let last_ack = "   1: 0200000A:6C10 0100000A:A1B2 09 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n";
+        let time_wait = "   2: 0100000A:A1B2 0200000A:6C10 06 00000000:00000000 03:00000F9F 00000000     0        0 0 3 0\n";
+        assert!(!tcp_in_transition(&format!("{head}{listen}{time_wait}")));
+        assert!(tcp_in_transition(&format!("{head}{listen}{last_ack}")));
+    }
+}

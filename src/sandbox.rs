@@ -77,7 +77,9 @@ pub enum Entered {
 
 /// Moves the run into its sandbox. Must be called before any thread is started: the kernel
 /// refuses a new user namespace to a multi-threaded process.
-pub fn enter() -> Result<Entered, SandboxError> {
+///
+/// `env` is added to the inner process's environment.
+pub fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
     if std::env::var_os(INSIDE_MARK).is_some() {
         if getpid().as_raw() != 1 {
             return Err(SandboxError::FakeInside);
@@ -88,7 +90,7 @@ pub fn enter() -> Result<Entered, SandboxError> {
             .map_err(|source| SandboxError::MountPrivate { source })?;
         return Ok(Entered::Inside);
     }
-    Ok(Entered::Finished(reexec()?))
+    Ok(Entered::Finished(reexec(env)?))
 }
 
 /// True inside the sandbox (used by commands that must not run outside it).
@@ -96,7 +98,7 @@ pub fn is_inside() -> bool {
     std::env::var_os(INSIDE_MARK).is_some() && getpid().as_raw() == 1
 }
 
-fn reexec() -> Result<i32, SandboxError> {
+fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
     let uid = Uid::current();
     let gid = Gid::current();
     unshare(
@@ -106,16 +108,11 @@ fn reexec() -> Result<i32, SandboxError> {
             | CloneFlags::CLONE_NEWPID,
     )
     .map_err(|source| SandboxError::UserNamespace { source })?;
-    if uid.is_root() {
-        // Root maps the whole id range, so programs that switch users (tcpdump, for example)
-        // keep working inside the lab.
-        write_proc("/proc/self/uid_map", "0 0 4294967295")?;
-        write_proc("/proc/self/gid_map", "0 0 4294967295")?;
-    } else {
-        write_proc("/proc/self/setgroups", "deny")?;
-        write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
-        write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
-    }
+    // A process may map only its own ids into the namespace it has just created; that is all
+    // a lab needs (root inside, the caller's ids outside), for root and for everyone else.
+    write_proc("/proc/self/setgroups", "deny")?;
+    write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
+    write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
 
     let (lifeline_read, lifeline_write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SandboxError::Spawn {
@@ -125,16 +122,22 @@ fn reexec() -> Result<i32, SandboxError> {
     let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let mut command = Command::new(&exe);
-    command.args(args).env(INSIDE_MARK, "1");
+    command.args(args).env(INSIDE_MARK, "1").envs(env.iter().map(|(k, v)| (k, v)));
     let read_fd = lifeline_read.as_raw_fd();
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
-    // calls (prctl, dup2); it allocates nothing.
+    // calls (prctl, dup2, fcntl); it allocates nothing.
     unsafe {
         command.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            if libc::dup2(read_fd, LIFELINE_FD) < 0 {
+            // dup2 onto itself keeps close-on-exec set, so clear it explicitly in that case.
+            let moved = if read_fd == LIFELINE_FD {
+                libc::fcntl(read_fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(read_fd, LIFELINE_FD)
+            };
+            if moved < 0 {
                 return Err(io::Error::last_os_error());
             }
             Ok(())

@@ -1,1 +1,179 @@
-//! topology stage (being written).
+//! Topology: turns the plan's hosts, links and routes into network namespaces, veth pairs,
+//! addresses and routes, through rtnetlink.
+//!
+//! Contract: [`build`] returns a [`Lab`] in which every host's namespace exists with loopback
+//! up, every link's two ends are up with their addresses and MTU, routers forward, and IPv6 is
+//! off unless a host asks for it (so captures hold no router solicitations, MLD or DAD). Each
+//! host has its own netlink connection, opened inside its namespace, because a netlink socket
+//! speaks for the namespace it was created in.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use futures::TryStreamExt;
+use rtnetlink::{Handle, LinkUnspec, LinkVeth};
+
+use crate::sandbox::{Netns, SandboxError};
+use crate::scenario::{HostId, Plan};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error("host {host}: cannot open a netlink connection: {source}")]
+    Netlink { host: String, source: std::io::Error },
+    #[error("host {host}: cannot set {key}: {source}")]
+    Sysctl { host: String, key: String, source: std::io::Error },
+    #[error("host {host}: {what}: {source}")]
+    Request { host: String, what: String, source: rtnetlink::Error },
+    #[error("host {host}: no interface {iface}")]
+    NoInterface { host: String, iface: String },
+}
+
+/// One built host: its namespace, its netlink handle and its directory in the run's output.
+pub struct Host {
+    pub name: String,
+    pub netns: Netns,
+    pub netlink: Handle,
+    /// Files of this host's services (`<out>/hosts/<name>/`).
+    pub dir: PathBuf,
+}
+
+/// The built lab. Dropping it closes every namespace descriptor; the kernel then removes the
+/// namespaces once no process or socket uses them.
+pub struct Lab {
+    pub hosts: Vec<Host>,
+}
+
+impl Lab {
+    pub fn host(&self, id: HostId) -> &Host {
+        &self.hosts[id]
+    }
+}
+
+/// Builds the lab described by `plan`. Must run inside the sandbox, on a tokio runtime.
+pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyError> {
+    let runtime = tokio::runtime::Handle::current();
+    let mut hosts = Vec::with_capacity(plan.hosts.len());
+    for host in &plan.hosts {
+        let netns = Netns::create(&host.name)?;
+        let mut sysctls = vec![];
+        if !host.ipv6 {
+            sysctls.push(("net/ipv6/conf/all/disable_ipv6", "1"));
+            sysctls.push(("net/ipv6/conf/default/disable_ipv6", "1"));
+        }
+        if host.forward {
+            sysctls.push(("net/ipv4/ip_forward", "1"));
+            if host.ipv6 {
+                sysctls.push(("net/ipv6/conf/all/forwarding", "1"));
+            }
+        }
+        for (key, value) in sysctls {
+            netns.sysctl(key, value)?.map_err(|source| TopologyError::Sysctl {
+                host: host.name.clone(),
+                key: key.replace('/', "."),
+                source,
+            })?;
+        }
+        let rt = runtime.clone();
+        let (connection, netlink, _) = netns
+            .run(move || {
+                // The socket is created here, inside the host; the tokio reactor only polls it.
+                let _guard = rt.enter();
+                rtnetlink::new_connection()
+            })?
+            .map_err(|source| TopologyError::Netlink { host: host.name.clone(), source })?;
+        tokio::spawn(connection);
+        let dir = out.join("hosts").join(&host.name);
+        hosts.push(Host { name: host.name.clone(), netns, netlink, dir });
+    }
+    let lab = Lab { hosts };
+
+    for host in &lab.hosts {
+        let lo = index_of(host, "lo").await?;
+        set_up(host, lo, "bring lo up").await?;
+    }
+
+    for (i, link) in plan.links.iter().enumerate() {
+        let [a, b] = &link.ends;
+        let (host_a, host_b) = (lab.host(a.host), lab.host(b.host));
+        // Both ends are usually called eth0: create the pair in A with a temporary peer name
+        // that cannot clash there, move the peer into B, then give it its real name.
+        let temporary = format!("lcpeer{i}");
+        let mut veth = LinkVeth::new(&a.iface, &temporary);
+        if let Some(mtu) = link.mtu {
+            veth = veth.mtu(mtu);
+        }
+        request(host_a, format!("create veth {} <-> {}:{}", a.iface, host_b.name, b.iface), async {
+            host_a.netlink.link().add(veth.build()).execute().await
+        })
+        .await?;
+        let peer_in_a = index_of(host_a, &temporary).await?;
+        let fd_b = std::os::fd::AsRawFd::as_raw_fd(&host_b.netns.fd());
+        request(host_a, format!("move {temporary} to host {}", host_b.name), async {
+            host_a
+                .netlink
+                .link()
+                .set(LinkUnspec::new_with_index(peer_in_a).setns_by_fd(fd_b).build())
+                .execute()
+                .await
+        })
+        .await?;
+        let peer_in_b = index_of(host_b, &temporary).await?;
+        let mut rename = LinkUnspec::new_with_index(peer_in_b).name(b.iface.clone());
+        if let Some(mtu) = link.mtu {
+            rename = rename.mtu(mtu);
+        }
+        request(host_b, format!("rename {temporary} to {}", b.iface), async {
+            host_b.netlink.link().set(rename.build()).execute().await
+        })
+        .await?;
+
+        for end in [a, b] {
+            let host = lab.host(end.host);
+            let index = index_of(host, &end.iface).await?;
+            if let Some(cidr) = end.addr {
+                add_address(host, index, cidr.addr, cidr.prefix, &end.iface).await?;
+            }
+            set_up(host, index, &format!("bring {} up", end.iface)).await?;
+        }
+    }
+    Ok(lab)
+}
+
+async fn request<T>(
+    host: &Host,
+    what: String,
+    fut: impl std::future::Future<Output = Result<T, rtnetlink::Error>>,
+) -> Result<T, TopologyError> {
+    fut.await.map_err(|source| TopologyError::Request { host: host.name.clone(), what, source })
+}
+
+/// The interface index of `iface` in `host`.
+pub async fn index_of(host: &Host, iface: &str) -> Result<u32, TopologyError> {
+    let found = host.netlink.link().get().match_name(iface.to_string()).execute().try_next().await;
+    match found {
+        Ok(Some(link)) => Ok(link.header.index),
+        _ => Err(TopologyError::NoInterface { host: host.name.clone(), iface: iface.to_string() }),
+    }
+}
+
+async fn set_up(host: &Host, index: u32, what: &str) -> Result<(), TopologyError> {
+    request(host, what.to_string(), async {
+        host.netlink.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await
+    })
+    .await
+}
+
+async fn add_address(
+    host: &Host,
+    index: u32,
+    addr: IpAddr,
+    prefix: u8,
+    iface: &str,
+) -> Result<(), TopologyError> {
+    request(host, format!("add {addr}/{prefix} to {iface}"), async {
+        host.netlink.address().add(index, addr, prefix).execute().await
+    })
+    .await
+}

@@ -1,1 +1,203 @@
-//! check stage (being written).
+//! Checks: a run's results against the scenario's expectations and its expected flow snapshot.
+//!
+//! Contract: checks only read what earlier stages produced (step results, files in the run's
+//! host directories, conversation facts, the rendered flows); they never touch the network.
+//! Every check yields one [`CheckResult`] with a line of detail that says what was seen when it
+//! fails.
+
+pub mod snapshot;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::drive::StepResult;
+use crate::scenario::{Expect, FileCheck, Plan};
+
+/// A TCP conversation as the checks see it: hosts by name, the server's port, and what
+/// happened. Built by the analysis stage from the capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationFact {
+    pub client: String,
+    pub server: String,
+    pub server_port: u16,
+    /// `complete`, `half` or `none`.
+    pub handshake: String,
+    pub outcome: String,
+    pub client_sent: Vec<u8>,
+    pub server_sent: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+impl CheckResult {
+    fn new(name: String, passed: bool, detail: String) -> CheckResult {
+        CheckResult { name, passed, detail }
+    }
+}
+
+/// Checks every step's outcome against what the scenario expects of it.
+pub fn steps(steps: &[StepResult]) -> Vec<CheckResult> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let name = format!("step {} {} on {}: {}", i + 1, s.title, s.host, s.expected);
+            let detail = if s.passed() {
+                s.detail.clone()
+            } else {
+                format!("expected {}, got {} ({})", s.expected, s.outcome, s.detail)
+            };
+            CheckResult::new(name, s.passed(), detail)
+        })
+        .collect()
+}
+
+/// Checks the scenario's `[[expect]]` entries. `host_dir` gives a host's directory of the run.
+pub fn expectations(
+    plan: &Plan,
+    host_dir: &dyn Fn(usize) -> std::path::PathBuf,
+    conversations: &[ConversationFact],
+) -> Vec<CheckResult> {
+    plan.expects
+        .iter()
+        .map(|expect| match expect {
+            Expect::File { host, path, check, .. } => {
+                let file = host_dir(*host).join(path);
+                file_check(&format!("{}:{path}", plan.hosts[*host].name), &file, check)
+            }
+            Expect::Conversation { what, text, .. } => {
+                let client = &plan.hosts[what.client].name;
+                let server = &plan.hosts[what.server].name;
+                let found: Vec<&ConversationFact> = conversations
+                    .iter()
+                    .filter(|c| &c.client == client && &c.server == server && c.server_port == what.port)
+                    .collect();
+                let name = format!("conversation {text}");
+                let Some(conv) = found.first() else {
+                    return CheckResult::new(name, false, "no such conversation on the wire".into());
+                };
+                let mut problems = Vec::new();
+                let mut seen = Vec::new();
+                if let Some(h) = &what.handshake {
+                    if &conv.handshake != h {
+                        problems.push(format!("handshake {} (expected {h})", conv.handshake));
+                    } else {
+                        seen.push(format!("handshake {h}"));
+                    }
+                }
+                if let Some(o) = &what.outcome {
+                    if &conv.outcome != o {
+                        problems.push(format!("outcome {} (expected {o})", conv.outcome));
+                    } else {
+                        seen.push(format!("outcome {o}"));
+                    }
+                }
+                for (who, expected, actual) in [
+                    ("client", &what.client_sent, &conv.client_sent),
+                    ("server", &what.server_sent, &conv.server_sent),
+                ] {
+                    if let Some(expected) = expected {
+                        if expected.as_bytes() != actual.as_slice() {
+                            problems.push(format!(
+                                "{who} sent {} (expected {})",
+                                quote(actual),
+                                quote(expected.as_bytes())
+                            ));
+                        } else {
+                            seen.push(format!("{who} sent {}", quote(actual)));
+                        }
+                    }
+                }
+                if problems.is_empty() {
+                    CheckResult::new(name, true, seen.join(", "))
+                } else {
+                    CheckResult::new(name, false, problems.join("; "))
+                }
+            }
+        })
+        .collect()
+}
+
+fn file_check(name: &str, file: &Path, check: &FileCheck) -> CheckResult {
+    let (what, expected) = match check {
+        FileCheck::Equals(e) => ("equals", e),
+        FileCheck::Contains(c) => ("contains", c),
+    };
+    let name = format!("file {name} {what} {}", quote(expected.as_bytes()));
+    let content = match std::fs::read(file) {
+        Ok(content) => content,
+        Err(e) => return CheckResult::new(name, false, format!("cannot read it: {e}")),
+    };
+    let passed = match check {
+        FileCheck::Equals(e) => content == e.as_bytes(),
+        FileCheck::Contains(c) => content.windows(c.len().max(1)).any(|w| w == c.as_bytes()) || c.is_empty(),
+    };
+    let detail = if passed {
+        format!("{} bytes", content.len())
+    } else {
+        format!("the file holds {}", quote(&content))
+    };
+    CheckResult::new(name, passed, detail)
+}
+
+/// Bytes as a double-quoted string with \r, \n, \t, \\, \" and \xNN escapes, cut after 200
+/// characters: the form every report and snapshot uses for payloads.
+pub fn quote(bytes: &[u8]) -> String {
+    const LIMIT: usize = 200;
+    let mut out = String::from("\"");
+    let mut shown = 0;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if shown >= LIMIT {
+                break;
+            }
+            match c {
+                '\r' => out.push_str("\\r"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+            shown += 1;
+        }
+        for b in chunk.invalid() {
+            if shown >= LIMIT {
+                break;
+            }
+            out.push_str(&format!("\\x{b:02x}"));
+            shown += 1;
+        }
+    }
+    out.push('"');
+    if shown >= LIMIT {
+        out.push_str(&format!(" ({} bytes)", bytes.len()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_escapes_controls_and_invalid_utf8() {
+        assert_eq!(quote(b"hi\r\n"), r#""hi\r\n""#);
+        assert_eq!(quote(b"a\"b\\"), r#""a\"b\\""#);
+        assert_eq!(quote(&[0xff, b'x', 0x01]), r#""\xffx\x01""#);
+    }
+
+    #[test]
+    fn quote_cuts_long_payloads_and_says_how_long() {
+        let long = vec![b'a'; 1000];
+        let q = quote(&long);
+        assert!(q.ends_with("\" (1000 bytes)"), "{q}");
+    }
+}

@@ -1,1 +1,106 @@
-//! drive stage (being written).
+//! Steps: the clients and commands of a scenario, driven in order.
+//!
+//! Contract: [`run_step`] never fails the run for what the network did. A refused connection,
+//! a timeout or a program exiting 1 are outcomes, recorded in the [`StepResult`] and judged by
+//! the checks; only a problem of labctl's own (no namespace, the program is not installed)
+//! is an error.
+
+mod program;
+mod telnet;
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::scenario::{Action, Outcome, Plan, StepPlan};
+use crate::topology::Lab;
+
+pub use program::{ProgramError, locate};
+
+/// What a step did, for checks and the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub host: String,
+    /// One line saying what the step is, e.g. `telnet server:21`.
+    pub title: String,
+    pub outcome: Outcome,
+    pub expected: Outcome,
+    /// What the client or program said, in a few words (`connection refused`, `exit 1`).
+    pub detail: String,
+    /// Bytes sent and received by a client.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub sent: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub received: String,
+    /// Output of a program.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stdout: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(serialize_with = "crate::report::millis")]
+    pub took: Duration,
+    /// Scenario line of the step.
+    pub line: usize,
+}
+
+impl StepResult {
+    pub fn passed(&self) -> bool {
+        self.outcome == self.expected
+    }
+}
+
+/// Runs one step inside its host.
+pub async fn run_step(lab: &Lab, plan: &Plan, step: &StepPlan) -> Result<StepResult, ProgramError> {
+    let host = lab.host(step.host);
+    let started = Instant::now();
+    let mut result = StepResult {
+        host: host.name.clone(),
+        title: String::new(),
+        outcome: Outcome::Ok,
+        expected: step.expect,
+        detail: String::new(),
+        sent: String::new(),
+        received: String::new(),
+        stdout: String::new(),
+        stderr: String::new(),
+        exit_code: None,
+        took: Duration::ZERO,
+        line: step.line,
+    };
+    match &step.action {
+        Action::Telnet { target, send, expect_reply, timeout } => {
+            result.title = format!("telnet {}", target.text);
+            let t = telnet::run(host, target, send.as_bytes(), *timeout).await;
+            result.outcome = t.outcome;
+            result.detail = t.detail;
+            result.sent = String::from_utf8_lossy(&t.sent).into_owned();
+            result.received = String::from_utf8_lossy(&t.received).into_owned();
+            if let Some(reply) = expect_reply {
+                if result.outcome == Outcome::Connected && !result.received.contains(reply.as_str()) {
+                    // The connection worked but the dialogue did not: a failed step.
+                    result.outcome = Outcome::Failed;
+                    result.detail = format!("the reply does not contain {reply:?}");
+                }
+            }
+        }
+        Action::Iptables(rule) => {
+            result.title = format!("iptables {rule}");
+            let argv: Vec<String> =
+                std::iter::once("iptables".to_string()).chain(rule.argv()).collect();
+            program::run(host, &argv, Duration::from_secs(10), &mut result).await?;
+        }
+        Action::Exec { argv, timeout } => {
+            result.title = argv.join(" ");
+            program::run(host, argv, *timeout, &mut result).await?;
+        }
+        Action::Wait(duration) => {
+            result.title = format!("wait {}", crate::report::human_duration(*duration));
+            tokio::time::sleep(*duration).await;
+        }
+    }
+    let _ = plan;
+    result.took = started.elapsed();
+    Ok(result)
+}
