@@ -26,6 +26,7 @@ mod iptables;
 mod lex;
 mod names;
 mod parse;
+mod route;
 
 pub use iface::{Iface, IfaceError};
 pub use iptables::{
@@ -34,6 +35,7 @@ pub use iptables::{
     Rule, RuleSpec, Table, Target, TcpFlags, TcpMatch, UdpMatch,
 };
 pub use parse::parse_rule;
+pub use route::{Family, IpNet, Route, RouteCmd, RouteError, parse_route};
 
 /// A rule or route that cannot be parsed: where, which word, and what was expected.
 ///
