@@ -9,77 +9,20 @@
 
 #[path = "common/rules_corpus.rs"]
 mod corpus;
-
-use std::process::{Child, Command as Process, Stdio};
-use std::time::{Duration, Instant};
+#[path = "common/netns.rs"]
+mod netns;
 
 use labctl::rules::{Command, parse_rule};
+use netns::Netns;
 
-/// A network namespace kept alive by a child process, killed on drop.
-struct Netns {
-    holder: Child,
-}
-
-impl Netns {
-    fn new() -> Netns {
-        let holder = Process::new("unshare")
-            .args(["--user", "--map-root-user", "--net", "sleep", "600"])
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("cannot run unshare: install util-linux (unshare, nsenter)");
-        let ns = Netns { holder };
-        // Until unshare has moved its process, entering it would enter the host's namespace.
-        let own = std::fs::read_link("/proc/self/ns/net").expect("read own netns");
-        let theirs = format!("/proc/{}/ns/net", ns.holder.id());
-        let start = Instant::now();
-        loop {
-            if std::fs::read_link(&theirs).is_ok_and(|l| l != own) {
-                return ns;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "unshare --user --net did not create a network namespace"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Runs `iptables ARGS` inside the namespace: (success, stdout, stderr).
-    fn iptables(&self, args: &[String]) -> (bool, String, String) {
-        let out = Process::new("nsenter")
-            .args(["-t", &self.holder.id().to_string()])
-            .args(["--user", "--net", "--preserve-credentials", "iptables"])
-            .args(args)
-            .output()
-            .expect("cannot run nsenter: install util-linux (unshare, nsenter) and iptables");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn list(&self, table: &str, chain: &str) -> Vec<String> {
-        let (ok, out, err) = self.iptables(&words(&["-t", table, "-S", chain]));
-        assert!(ok, "iptables -t {table} -S {chain}: {err}");
-        out.lines().map(str::to_owned).collect()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = self.holder.kill();
-        let _ = self.holder.wait();
-    }
-}
-
-fn words(w: &[&str]) -> Vec<String> {
-    w.iter().map(|s| s.to_string()).collect()
+fn list(ns: &Netns, table: &str, chain: &str) -> Vec<String> {
+    let out = ns.ok("iptables", &["-t", table, "-S", chain]);
+    out.lines().map(str::to_owned).collect()
 }
 
 #[test]
 fn iptables_accepts_every_parsed_rule_and_lists_it_canonically() {
-    let (ok, _, err) = Netns::new().iptables(&words(&["--version"]));
+    let (ok, _, err) = Netns::new().run("iptables", &["--version"]);
     assert!(
         ok,
         "iptables does not run: install the Debian package iptables ({err})"
@@ -88,7 +31,7 @@ fn iptables_accepts_every_parsed_rule_and_lists_it_canonically() {
     for &(line, canonical) in corpus::VALID {
         let rule = parse_rule(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
         let table = rule.table().name();
-        let (ok, _, err) = ns.iptables(&rule.argv());
+        let (ok, _, err) = ns.run("iptables", &rule.argv());
         assert!(
             ok,
             "iptables refused {:?} (from {line:?}): {err}",
@@ -98,7 +41,7 @@ fn iptables_accepts_every_parsed_rule_and_lists_it_canonically() {
         let chain = rule.chain().map(|c| c.name().to_owned());
         match rule.command() {
             Command::Append { chain, .. } => {
-                let listed = ns.list(table, chain.name());
+                let listed = list(&ns, table, chain.name());
                 let expected = canonical.strip_prefix(&prefix).unwrap();
                 assert_eq!(
                     listed.last().map(String::as_str),
@@ -112,7 +55,7 @@ fn iptables_accepts_every_parsed_rule_and_lists_it_canonically() {
                 spec,
             } => {
                 // The chain's listing starts with its -P or -N line, then the rules.
-                let listed = ns.list(table, chain.name());
+                let listed = list(&ns, table, chain.name());
                 let at = position.unwrap_or(1) as usize;
                 let back = parse_rule(&format!("{prefix}{}", listed[at])).unwrap();
                 assert_eq!(
@@ -123,7 +66,7 @@ fn iptables_accepts_every_parsed_rule_and_lists_it_canonically() {
                 );
             }
             Command::Policy { chain, policy } => {
-                let listed = ns.list(table, chain.name());
+                let listed = list(&ns, table, chain.name());
                 assert_eq!(
                     listed[0],
                     format!("-P {chain} {}", policy.name()),
@@ -131,15 +74,18 @@ fn iptables_accepts_every_parsed_rule_and_lists_it_canonically() {
                 );
             }
             Command::NewChain { chain } => {
-                assert_eq!(ns.list(table, chain.as_str()), vec![format!("-N {chain}")]);
+                assert_eq!(
+                    list(&ns, table, chain.as_str()),
+                    vec![format!("-N {chain}")]
+                );
             }
             Command::DeleteChain { chain: Some(c) } => {
-                let (ok, _, _) = ns.iptables(&words(&["-t", table, "-S", c.as_str()]));
+                let (ok, _, _) = ns.run("iptables", &["-t", table, "-S", c.as_str()]);
                 assert!(!ok, "{line:?}: chain {c} still exists");
             }
             Command::Flush { chain: Some(c) } => {
                 assert_eq!(
-                    ns.list(table, c.name()).len(),
+                    list(&ns, table, c.name()).len(),
                     1,
                     "{line:?}: {chain:?} not empty"
                 );
@@ -194,8 +140,8 @@ fn iptables_itself_refuses_what_the_parser_refuses_as_invalid() {
     let ns = Netns::new();
     for line in refused {
         assert!(parse_rule(line).is_err(), "parser accepted {line:?}");
-        let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-        let (ok, _, _) = ns.iptables(&args);
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let (ok, _, _) = ns.run("iptables", &args);
         assert!(!ok, "iptables accepted {line:?}, which the parser refuses");
     }
 }
