@@ -120,6 +120,7 @@ fn iptables_itself_refuses_what_the_parser_refuses_as_invalid() {
         "-A INPUT -p tcp --syn --tcp-flags ALL SYN -j DROP",
         "-A INPUT -p tcp --dport 25 --dport 26 -j DROP",
         "-A INPUT -j LOG --log-level 8",
+        "-A INPUT -p icmp -m icmp -j DROP",
         "-A INPUT -j DROP -j ACCEPT",
         "-A INPUT -i eth0 -i eth1 -j ACCEPT",
         "-A INPUT -s 10.0.0.0/33 -j DROP",

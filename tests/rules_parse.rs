@@ -114,6 +114,8 @@ const INVALID: &[(&str, &str)] = &[
         "abcdefghijabcdefghijabcdefghij",
     ),
     ("-A INPUT -j LOG --log-level 8", "8"),
+    ("-A INPUT -j LOG --log-prefix ''", ""),
+    ("-A INPUT -p icmp -m icmp -j DROP", "icmp"),
     (
         "-A INPUT -p tcp -j REJECT --reject-with tcp-reset --reject-with tcp-reset",
         "--reject-with",
@@ -171,6 +173,7 @@ const INVALID: &[(&str, &str)] = &[
     ("-P MYCHAIN DROP", "MYCHAIN"),
     ("-N INPUT", "INPUT"),
     ("-N ACCEPT", "ACCEPT"),
+    ("-N LOGS", "LOGS"),
     ("-X INPUT", "INPUT"),
     (
         "-N abcdefghijabcdefghijabcdefghi",
@@ -213,9 +216,9 @@ fn check(line: &str, token: &str) -> ParseError {
     assert_eq!(e.token, token, "{line:?}: {e}");
     let at: String = line.chars().skip(e.col).collect();
     if token.is_empty() {
-        // Either the end of the line, or an empty list entry.
+        // The end of the line, an empty list entry, or an empty quoted word.
         assert!(
-            at.is_empty() || at.starts_with(','),
+            at.is_empty() || at.starts_with([',', '\'']),
             "{line:?} col {}: {e}",
             e.col
         );

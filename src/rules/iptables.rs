@@ -361,6 +361,7 @@ pub struct UdpMatch {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct IcmpMatch {
+    /// Always set in a parsed rule (iptables requires it); `None` only while parsing.
     pub icmp_type: Option<Neg<IcmpType>>,
 }
 
@@ -960,6 +961,50 @@ pub(crate) fn quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accessors_explain_a_rule_for_grading() {
+        let rule = crate::rules::parse_rule(
+            "-t nat -A OUTPUT -o enp0s3 -p tcp -m multiport --dports 21,25 --sport 1024: \
+             -j REDIRECT --to-ports 27664",
+        )
+        .unwrap();
+        assert_eq!(rule.table(), Table::Nat);
+        assert_eq!(rule.chain(), Some(Chain::Builtin(BuiltinChain::Output)));
+        assert_eq!(
+            rule.target(),
+            Some(&Target::Redirect {
+                to_ports: Some(PortRange::single(27664))
+            })
+        );
+        let ports = |v: Vec<Neg<PortRange>>| -> Vec<(u16, u16)> {
+            v.iter().map(|n| (n.value.first, n.value.last)).collect()
+        };
+        assert_eq!(ports(rule.dports()), [(21, 21), (25, 25)]);
+        assert_eq!(ports(rule.sports()), [(1024, 65535)]);
+        assert_eq!(rule.interfaces()[0].as_str(), "enp0s3");
+        let spec = rule.spec().unwrap();
+        assert_eq!(spec.protocol.as_ref().map(|p| p.value), Some(Protocol::Tcp));
+        assert_eq!(spec.matches.len(), 2);
+    }
+
+    #[test]
+    fn interfaces_are_renamed_onto_the_lab() {
+        let mut rule =
+            crate::rules::parse_rule("-A FORWARD -i enp0s3 ! -o enp0s3 -j ACCEPT").unwrap();
+        let eth0: Iface = "eth0".parse().unwrap();
+        assert_eq!(rule.rename_interface("enp0s3", &eth0), 2);
+        assert_eq!(rule.rename_interface("enp0s3", &eth0), 0);
+        assert_eq!(
+            rule.to_string(),
+            "-t filter -A FORWARD -i eth0 ! -o eth0 -j ACCEPT"
+        );
+        let mut policy = crate::rules::parse_rule("-P FORWARD DROP").unwrap();
+        assert_eq!(policy.rename_interface("eth0", &eth0), 0);
+        assert!(policy.interfaces().is_empty());
+        assert_eq!(policy.chain(), Some(Chain::Builtin(BuiltinChain::Forward)));
+        assert_eq!(policy.target(), None);
+    }
 
     #[test]
     fn networks_drop_host_bits() {

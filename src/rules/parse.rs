@@ -9,6 +9,11 @@
 //! tables and chains they work in, ports without a protocol that has them, `-i` where packets
 //! have no input interface, and so on.
 //!
+//! A `-j` word that is not a built-in target names a user chain, unless it is within two
+//! typos of a built-in target or a cut-short one (`REDIRCT`, `accept`, `MASQ`): that is
+//! reported as a misspelling, since one line cannot know which chains exist, and `-N` refuses
+//! such names so that every chain it creates can be jumped to.
+//!
 //! Invariants: no input makes it panic; every error's column is a char index into the line.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -1127,11 +1132,11 @@ impl Parser {
             }
             "--log-prefix" => {
                 let v = self.value(opt, "a prefix of at most 29 characters")?;
-                if v.text.len() > 29 || v.text.chars().any(char::is_control) {
+                if v.text.is_empty() || v.text.len() > 29 || v.text.chars().any(char::is_control) {
                     return Err(err(
                         &v,
                         format!("invalid log prefix {}", q(&v.text)),
-                        "at most 29 bytes of printable text",
+                        "1 to 29 bytes of printable text",
                     ));
                 }
                 let prefix = v.text.clone();
@@ -1217,7 +1222,18 @@ impl Parser {
             (Kind::NewChain, Some(chain)) => {
                 let at = command.chain.unwrap_or(command.at);
                 match chain {
-                    Chain::User(name) => Command::NewChain { chain: name },
+                    Chain::User(name) => {
+                        // `-j` would read such a name as a misspelt target, so the chain could
+                        // never be jumped to: refuse it where it is created.
+                        if let Some(near) = lex::suggest(name.as_str(), &TARGETS) {
+                            return Err(err(
+                                &at,
+                                format!("chain name {} is too close to target {near}", q(&at.text)),
+                                "a name that -j cannot mistake for a built-in target",
+                            ));
+                        }
+                        Command::NewChain { chain: name }
+                    }
                     Chain::Builtin(_) => {
                         return Err(err(
                             &at,
@@ -1293,6 +1309,7 @@ impl Parser {
                 Match::Multiport(mp) if mp.ports.is_empty() => "--dports, --sports or --ports",
                 Match::State(s) if s.value.is_empty() => "--state",
                 Match::Conntrack(s) if s.value.is_empty() => "--ctstate",
+                Match::Icmp(i) if i.icmp_type.is_none() => "--icmp-type",
                 _ => "",
             };
             if !missing.is_empty() {

@@ -121,6 +121,14 @@ pub const VALID: &[(&str, &str)] = &[
         "-t filter -A INPUT -p icmp -m icmp --icmp-type 3/1 -j ACCEPT",
     ),
     (
+        "-A INPUT -p icmp --icmp-type 8/0 -j ACCEPT",
+        "-t filter -A INPUT -p icmp -m icmp --icmp-type 8/0 -j ACCEPT",
+    ),
+    (
+        "-A INPUT -p icmp --icmp-type 3/255 -j ACCEPT",
+        "-t filter -A INPUT -p icmp -m icmp --icmp-type 3/255 -j ACCEPT",
+    ),
+    (
         "-A INPUT -p icmp --icmp-type any -j ACCEPT",
         "-t filter -A INPUT -p icmp -m icmp --icmp-type any -j ACCEPT",
     ),
