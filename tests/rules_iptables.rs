@@ -96,6 +96,34 @@ fn iptables_accepts_every_parsed_rule_and_lists_it_canonically() {
 }
 
 #[test]
+fn iptables_accepts_random_rules_the_parser_accepts() {
+    let ns = Netns::new();
+    let mut tried = 0;
+    for line in corpus::random_lines(8_000, 0xfeed) {
+        let Ok(rule) = parse_rule(&line) else {
+            continue;
+        };
+        let (ok, _, err) = ns.run("iptables", &rule.argv());
+        assert!(ok, "iptables refused {line:?} (as {rule}): {err}");
+        let table = rule.table().name();
+        let chain = rule.chain().unwrap();
+        let listed = list(&ns, table, chain.name());
+        let expected = rule.to_string();
+        let expected = expected.strip_prefix(&format!("-t {table} ")).unwrap();
+        assert_eq!(
+            listed.last().map(String::as_str),
+            Some(expected),
+            "{line:?}"
+        );
+        tried += 1;
+        if tried == 400 {
+            break;
+        }
+    }
+    assert_eq!(tried, 400, "too few random rules parsed");
+}
+
+#[test]
 fn iptables_itself_refuses_what_the_parser_refuses_as_invalid() {
     // Lines iptables or the kernel reject; the parser must reject them before running anything.
     let refused = [
@@ -103,6 +131,7 @@ fn iptables_itself_refuses_what_the_parser_refuses_as_invalid() {
         "-t nat -A POSTROUTING -p tcp -j REDIRECT --to-ports 80",
         "-t nat -A PREROUTING -j MASQUERADE",
         "-t mangle -A INPUT -j REJECT",
+        "-t nat -A PREROUTING -p tcp --dport 25 -j DROP",
         "-t nat -A PREROUTING -j SNAT --to-source 10.0.0.1",
         "-A OUTPUT -i eth0 -j DROP",
         "-A INPUT -o eth0 -j DROP",

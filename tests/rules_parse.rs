@@ -68,6 +68,7 @@ const INVALID: &[(&str, &str)] = &[
     ),
     ("-t nat -A PREROUTING -j MASQUERADE", "MASQUERADE"),
     ("-t mangle -A INPUT -j REJECT", "REJECT"),
+    ("-t nat -A PREROUTING -p tcp --dport 25 -j DROP", "DROP"),
     ("-t nat -A PREROUTING -j SNAT --to-source 10.0.0.1", "SNAT"),
     ("-A OUTPUT -i eth0 -j DROP", "-i"),
     ("-A INPUT -o eth0 -j DROP", "-o"),
@@ -259,6 +260,26 @@ fn a_misspelt_target_is_explained_with_a_suggestion() {
     );
     assert_eq!((e.col, e.token.as_str()), (51, "REDIRCT"));
     assert_eq!(e.suggestion.as_deref(), Some("REDIRECT"));
+}
+
+#[test]
+fn random_rules_that_parse_round_trip_through_their_canonical_text() {
+    let mut accepted = 0;
+    for line in corpus::random_lines(20_000, 0x5eed) {
+        let Ok(rule) = parse_rule(&line) else {
+            continue;
+        };
+        accepted += 1;
+        let text = rule.to_string();
+        let again = parse_rule(&text).unwrap_or_else(|e| panic!("{line:?} -> {text:?}: {e}"));
+        assert_eq!(again, rule, "{line:?} -> {text:?}");
+        assert_eq!(again.to_string(), text);
+    }
+    // The sweep must exercise both sides of the checks.
+    assert!(
+        (1_000..19_000).contains(&accepted),
+        "{accepted} of 20000 accepted"
+    );
 }
 
 #[test]

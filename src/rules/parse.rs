@@ -1421,6 +1421,13 @@ fn build_target(
     };
     Ok(match kind {
         TargetKind::Accept => Target::Accept,
+        TargetKind::Drop if table == Table::Nat => {
+            return Err(err(
+                &t.at,
+                "target DROP in table nat",
+                "-t filter: the nat table is not for filtering, iptables refuses DROP there",
+            ));
+        }
         TargetKind::Drop => Target::Drop,
         TargetKind::Return => Target::Return,
         TargetKind::Reject => {

@@ -261,3 +261,74 @@ pub const VALID: &[(&str, &str)] = &[
         "-t filter -A INPUT -p tcp -j ACCEPT",
     ),
 ];
+
+/// Random iptables lines assembled from pieces that are each valid somewhere, so that many
+/// combinations parse and many do not: a deterministic sweep of the parser's checks.
+pub fn random_lines(count: usize, seed: u64) -> Vec<String> {
+    const TABLES: &[&str] = &["", "-t filter", "-t nat", "-t mangle", "-t raw"];
+    const CHAINS: &[&str] = &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+    const PIECES: &[&str] = &[
+        "-p tcp",
+        "-p udp",
+        "-p icmp",
+        "! -p tcp",
+        "-s 10.0.0.0/8",
+        "! -d 192.0.2.1",
+        "-i eth0",
+        "-o eth1",
+        "! -i eth+",
+        "--dport 22",
+        "! --sport 1024:",
+        "--syn",
+        "--tcp-flags SYN,ACK SYN",
+        "-m tcp",
+        "-m udp",
+        "-m icmp",
+        "--icmp-type echo-request",
+        "! --icmp-type 3/4",
+        "-m multiport",
+        "--dports 80,443",
+        "! --ports 53",
+        "-m state",
+        "--state NEW",
+        "-m conntrack",
+        "! --ctstate ESTABLISHED,RELATED",
+    ];
+    const TARGETS: &[&str] = &[
+        "",
+        "-j ACCEPT",
+        "-j DROP",
+        "-j RETURN",
+        "-j REJECT",
+        "-j REJECT --reject-with tcp-reset",
+        "-j REJECT --reject-with icmp-host-prohibited",
+        "-j REDIRECT",
+        "-j REDIRECT --to-ports 8080",
+        "-j DNAT --to-destination 10.0.0.2",
+        "-j DNAT --to-destination 10.0.0.2:80",
+        "-j SNAT --to-source 10.0.0.1",
+        "-j MASQUERADE",
+        "-j MASQUERADE --to-ports 1000-2000",
+        "-j LOG --log-prefix 'fw: '",
+        "-j LOG --log-level info",
+    ];
+    // xorshift64: reproducible without a dependency.
+    let mut state = seed.max(1);
+    let mut pick = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    (0..count)
+        .map(|_| {
+            let mut words = vec![TABLES[pick(TABLES.len())], "-A", CHAINS[pick(CHAINS.len())]];
+            for _ in 0..pick(6) {
+                words.push(PIECES[pick(PIECES.len())]);
+            }
+            words.push(TARGETS[pick(TARGETS.len())]);
+            words.retain(|w| !w.is_empty());
+            words.join(" ")
+        })
+        .collect()
+}
