@@ -5,7 +5,7 @@
 #[path = "common/rules_corpus.rs"]
 mod corpus;
 
-use labctl::rules::{ParseError, parse_rule};
+use labctl::rules::{ParseError, parse_route, parse_rule, script_commands};
 
 #[test]
 fn valid_rules_print_canonically_and_round_trip() {
@@ -319,4 +319,38 @@ fn garbage_never_panics() {
             assert!(e.col <= line.chars().count(), "{line:?}: {e}");
         }
     }
+}
+
+#[test]
+fn a_submission_script_reports_errors_by_file_line_and_column() {
+    let script = "\
+# homework: redirect 21 to the dump server
+sudo iptables -t nat -A PREROUTING -i eth0 \\
+    -m tcp -p tcp --dport 21 \\
+    -j REDIRECT --to-port 27664
+
+sudo ip ro add 8.8.8.8/32 dev vpn0
+iptables -t nat -A PREROUTING -i eth0 \\
+    -m tcp -p tcp --dport 21 \\
+    -j REDIRCT --to-port 27664
+";
+    let mut results = Vec::new();
+    for cmd in script_commands(script) {
+        let words: Vec<&str> = cmd.text.split_whitespace().collect();
+        let outcome = if words.contains(&"ip") {
+            parse_route(cmd.text).map(|r| r.to_string())
+        } else {
+            parse_rule(cmd.text).map(|r| r.to_string())
+        };
+        results.push(outcome.map_err(|e| (cmd.position(e.col), e.token)));
+    }
+    assert_eq!(
+        results,
+        [
+            Ok("-t nat -A PREROUTING -i eth0 -p tcp -m tcp --dport 21 -j REDIRECT --to-ports 27664"
+                .to_owned()),
+            Ok("ip route add 8.8.8.8 dev vpn0".to_owned()),
+            Err(((9, 7), "REDIRCT".to_owned())),
+        ]
+    );
 }

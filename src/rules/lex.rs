@@ -157,6 +157,63 @@ fn shell_error(col: usize, token: &str, problem: &str, expected: &str) -> ParseE
     ParseError::new(col, token, problem, expected)
 }
 
+/// One command of a script (a file of commands, as students hand in): its text, including any
+/// backslash-continued lines, and the 1-based line it starts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScriptCommand<'a> {
+    pub line: usize,
+    pub text: &'a str,
+}
+
+impl ScriptCommand<'_> {
+    /// The 1-based line and 0-based char column in the script of char column `col` of
+    /// [`ScriptCommand::text`], for reporting a [`ParseError`] as file:line:col.
+    pub fn position(&self, col: usize) -> (usize, usize) {
+        let mut line = self.line;
+        let mut column = 0;
+        for c in self.text.chars().take(col) {
+            if c == '\n' {
+                line += 1;
+                column = 0;
+            } else {
+                column += 1;
+            }
+        }
+        (line, column)
+    }
+}
+
+/// Splits a script into commands: one per line, a line ending in a backslash continuing on
+/// the next (as course material writes long iptables commands), blank lines and lines that
+/// start with `#` left out. Each command's text can be given to the parsers as it is.
+pub fn script_commands(script: &str) -> Vec<ScriptCommand<'_>> {
+    let mut commands = Vec::new();
+    // Byte offset and 1-based line of the command being read, once it has begun.
+    let mut start: Option<(usize, usize)> = None;
+    let mut offset = 0;
+    for (index, raw) in script.split_inclusive('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let skip = line.trim().is_empty() || line.trim_start().starts_with('#');
+        if start.is_none() && skip {
+            continue;
+        }
+        let (begin, first) = *start.get_or_insert((line_start, index + 1));
+        // An odd number of trailing backslashes escapes the line break.
+        let backslashes = line.chars().rev().take_while(|&c| c == '\\').count();
+        if backslashes % 2 == 1 && offset < script.len() {
+            continue;
+        }
+        commands.push(ScriptCommand {
+            line: first,
+            text: &script[begin..line_start + line.len()],
+        });
+        start = None;
+    }
+    commands
+}
+
 /// The candidate closest to `word` by edit distance (case-insensitive), if it is close enough
 /// to be a plausible misspelling: at most 2 edits, and at most one edit per three chars so that
 /// short words do not collect random suggestions. An exact case-insensitive match counts (a
@@ -284,6 +341,31 @@ mod tests {
         );
         assert_eq!(split("\"abc").unwrap_err().col, 0);
         assert_eq!(split("abc\\").unwrap_err().col, 3);
+    }
+
+    #[test]
+    fn scripts_split_into_commands_with_their_lines() {
+        let script = "# homework\n\nsudo iptables -t nat -A PREROUTING -i eth0 \\\n  -p tcp --dport 21 \\\r\n  -j REDIRECT --to-port 27664\nip route get 8.8.8.8\r\n  # done\n-A INPUT \\";
+        let commands = script_commands(script);
+        let lines: Vec<usize> = commands.iter().map(|c| c.line).collect();
+        assert_eq!(lines, [3, 6, 8]);
+        assert!(commands[0].text.starts_with("sudo iptables"));
+        assert!(commands[0].text.ends_with("--to-port 27664"));
+        assert_eq!(commands[1].text, "ip route get 8.8.8.8");
+        assert_eq!(commands[2].text, "-A INPUT \\");
+        // A column inside the third physical line of the first command.
+        let col = commands[0].text.chars().position(|c| c == 'j').unwrap();
+        assert_eq!(commands[0].position(col), (5, 3));
+        assert_eq!(commands[0].position(5), (3, 5));
+        let words: Vec<String> = split(commands[0].text)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(words.len(), 16);
+        assert!(script_commands("").is_empty());
+        assert!(script_commands("\n# x\n   \n").is_empty());
+        assert_eq!(script_commands("a\\\\\nb").len(), 2);
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //!   `--jump`, `--to-port` ...) are accepted, and a leading `sudo` and `iptables`.
 //! - [`parse_route`] reads one `ip route add|del|replace|get` command and returns a
 //!   [`RouteCmd`] for the topology stage to apply through netlink.
+//! - [`script_commands`] splits a file of commands (a student's submission) into single
+//!   commands, joining backslash-continued lines, and maps an error's column back to the
+//!   file's line and column.
 //! - Anything else is refused with a [`ParseError`]: the 0-based char column and the word at
 //!   fault, what was found and what was expected, and a "did you mean" when a known word is
 //!   close. The caller adds the file and line.
@@ -34,6 +37,7 @@ pub use iptables::{
     Match, MultiportMatch, NatTo, Neg, Policy, PortDirection, PortRange, Protocol, RejectWith,
     Rule, RuleSpec, Table, Target, TcpFlags, TcpMatch, UdpMatch,
 };
+pub use lex::{ScriptCommand, script_commands};
 pub use parse::parse_rule;
 pub use route::{Family, IpNet, Route, RouteCmd, RouteError, parse_route};
 
