@@ -10,7 +10,9 @@
 //! refused with an error naming the character: the input is untrusted and is never handed to
 //! a shell, so accepting such syntax would only pretend to run it.
 //!
-//! Also here: the edit-distance suggestion used by every "did you mean" in this module.
+//! Also here, shared by the rule and route parsers: splitting a script into commands, the
+//! helpers that build errors about a word, and the edit-distance suggestion behind every
+//! "did you mean".
 
 use super::ParseError;
 
@@ -50,7 +52,7 @@ pub(crate) fn split(line: &str) -> Result<Vec<Token>, ParseError> {
             match c {
                 ' ' | '\t' | '\r' => break,
                 '\n' => {
-                    return Err(shell_error(
+                    return Err(ParseError::new(
                         i,
                         "\\n",
                         "a line break inside a command",
@@ -73,7 +75,7 @@ pub(crate) fn split(line: &str) -> Result<Vec<Token>, ParseError> {
                         i += 2;
                     }
                     None => {
-                        return Err(shell_error(
+                        return Err(ParseError::new(
                             i,
                             "\\",
                             "a backslash at the end of the line",
@@ -82,10 +84,10 @@ pub(crate) fn split(line: &str) -> Result<Vec<Token>, ParseError> {
                     }
                 },
                 ';' | '&' | '|' | '<' | '>' | '(' | ')' | '`' | '$' => {
-                    return Err(shell_error(
+                    return Err(ParseError::new(
                         i,
-                        &c.to_string(),
-                        &format!("shell syntax {:?}", c.to_string()),
+                        c.to_string(),
+                        format!("shell syntax {:?}", c.to_string()),
                         "plain arguments (quote the character if it is meant literally): \
                          commands are run directly, never through a shell",
                     ));
@@ -120,10 +122,10 @@ fn double_quoted(chars: &[char], open: usize, text: &mut String) -> Result<usize
                 }
             },
             c @ ('$' | '`') => {
-                return Err(shell_error(
+                return Err(ParseError::new(
                     i,
-                    &c.to_string(),
-                    &format!("shell expansion {:?} inside double quotes", c.to_string()),
+                    c.to_string(),
+                    format!("shell expansion {:?} inside double quotes", c.to_string()),
                     "literal text (use single quotes, or escape it with a backslash)",
                 ));
             }
@@ -153,8 +155,28 @@ fn unterminated(col: usize, quote: char) -> ParseError {
     )
 }
 
-fn shell_error(col: usize, token: &str, problem: &str, expected: &str) -> ParseError {
-    ParseError::new(col, token, problem, expected)
+/// An error about the word `at`.
+pub(crate) fn err(
+    at: &Token,
+    problem: impl Into<String>,
+    expected: impl Into<String>,
+) -> ParseError {
+    ParseError::new(at.col, at.text.clone(), problem, expected)
+}
+
+/// A word as messages show it: quoted, with anything unprintable escaped, so that untrusted
+/// input cannot put control characters on an instructor's terminal.
+pub(crate) fn q(word: &str) -> String {
+    format!("{word:?}")
+}
+
+/// The error for a word that is not an interface name; rules and routes name interfaces alike.
+pub(crate) fn iface_error(tok: &Token, e: &super::IfaceError) -> ParseError {
+    err(
+        tok,
+        format!("invalid interface {} ({e})", q(&tok.text)),
+        "an interface name of up to 15 letters, digits, _ . - such as eth0",
+    )
 }
 
 /// One command of a script (a file of commands, as students hand in): its text, including any

@@ -25,7 +25,7 @@ use super::iptables::{
     Match, MultiportMatch, NatTo, Neg, Policy, PortDirection, PortRange, Protocol, RejectWith,
     Rule, RuleSpec, Table, Target, TcpFlags, TcpMatch, UdpMatch,
 };
-use super::lex::{self, Token};
+use super::lex::{self, Token, err, iface_error, q};
 use super::names;
 
 /// Parses one iptables command, with or without a leading `sudo` and `iptables`.
@@ -348,15 +348,6 @@ struct Parser {
     /// Each match with the word that loaded it (`-m`'s value, or the option that implied it).
     matches: Vec<At<Match>>,
     target: Option<TargetDraft>,
-}
-
-fn err(at: &Token, problem: impl Into<String>, expected: impl Into<String>) -> ParseError {
-    ParseError::new(at.col, at.text.clone(), problem, expected)
-}
-
-/// A word as messages show it: quoted, with anything unprintable escaped.
-fn q(word: &str) -> String {
-    format!("{word:?}")
 }
 
 impl Parser {
@@ -1560,15 +1551,6 @@ fn no_negation(negated: Option<Token>, opt: &Token) -> Result<(), ParseError> {
             "! only before -s, -d, -i, -o, -p or a match option such as --dport",
         )),
     }
-}
-
-/// Shared with the route parser, which names interfaces the same way.
-pub(crate) fn iface_error(tok: &Token, e: &super::IfaceError) -> ParseError {
-    err(
-        tok,
-        format!("invalid interface {} ({e})", q(&tok.text)),
-        "an interface name of up to 15 letters, digits, _ . - such as eth0",
-    )
 }
 
 fn is_number(text: &str) -> bool {

@@ -18,8 +18,7 @@ use std::net::IpAddr;
 
 use super::ParseError;
 use super::iface::Iface;
-use super::lex::{self, Token};
-use super::parse::iface_error;
+use super::lex::{self, Token, err, iface_error, q};
 
 /// The error of [`parse_route`].
 pub type RouteError = ParseError;
@@ -670,14 +669,6 @@ fn parse_dest(tok: &Token, family: Option<Family>) -> Result<IpNet, ParseError> 
         e.suggestion = Some(format!("{}/{prefix}", network.addr));
         e
     })
-}
-
-fn err(at: &Token, problem: impl Into<String>, expected: impl Into<String>) -> ParseError {
-    ParseError::new(at.col, at.text.clone(), problem, expected)
-}
-
-fn q(word: &str) -> String {
-    format!("{word:?}")
 }
 
 #[cfg(test)]
