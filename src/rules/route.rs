@@ -314,7 +314,7 @@ pub fn parse_route(line: &str) -> Result<RouteCmd, RouteError> {
         text: String::new(),
         col: line.chars().count(),
     };
-    let mut words = tokens.into_iter().peekable();
+    let mut words = tokens.into_iter();
     let mut family = None;
     let mut seen_ip = false;
     let verb = loop {
@@ -328,7 +328,7 @@ pub fn parse_route(line: &str) -> Result<RouteCmd, RouteError> {
         let word = tok.text.as_str();
         let program = word.rsplit('/').next().unwrap_or_default();
         match word {
-            "sudo" if !seen_ip && family.is_none() => {}
+            "sudo" if !seen_ip => {}
             _ if program == "ip" && !seen_ip => seen_ip = true,
             "-4" | "-6" if seen_ip => {
                 let f = if word == "-4" { Family::V4 } else { Family::V6 };
