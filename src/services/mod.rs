@@ -9,4 +9,5 @@
 
 pub mod conn;
 pub mod ftp;
+pub mod smtp;
 pub mod tree;
