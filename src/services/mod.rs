@@ -8,6 +8,7 @@
 //! listener, goes through a caller-supplied binder for the same reason.
 
 pub mod conn;
+pub mod dns;
 pub mod ftp;
 pub mod smtp;
 pub mod tree;
