@@ -10,5 +10,6 @@
 pub mod conn;
 pub mod dns;
 pub mod ftp;
+pub mod http;
 pub mod smtp;
 pub mod tree;

@@ -122,7 +122,18 @@ pub fn require(program: &str, package: &str) -> PathBuf {
 }
 
 /// Runs a command with a deadline, returning its output; panics if it does not finish.
-pub fn run(mut command: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+pub fn run(command: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+    run_held(command, stdin, Duration::ZERO, timeout)
+}
+
+/// Like [`run`], but keeps the child's stdin open for `hold` after writing the input, as a
+/// person at a keyboard would: `telnet` quits as soon as its input ends.
+pub fn run_held(
+    mut command: Command,
+    stdin: Option<&[u8]>,
+    hold: Duration,
+    timeout: Duration,
+) -> Output {
     use std::io::Write;
     use std::process::Stdio;
     command
@@ -139,6 +150,7 @@ pub fn run(mut command: Command, stdin: Option<&[u8]>, timeout: Duration) -> Out
         let input = input.to_vec();
         std::thread::spawn(move || {
             let _ = pipe.write_all(&input);
+            std::thread::sleep(hold);
         });
     }
     let mut stdout = child.stdout.take().unwrap();
