@@ -7,6 +7,7 @@
 //! host's network namespace; the one socket a server must create itself, FTP's passive data
 //! listener, goes through a caller-supplied binder for the same reason.
 
+pub mod clients;
 pub mod conn;
 pub mod dns;
 pub mod ftp;
