@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{Running, require, run, scratch, start_tcp, text};
 use labctl::services::ftp::{FtpConfig, serve};
-use labctl::services::tree::{FileTree, MemTree};
+use labctl::services::tree::{DirTree, FileTree, MemTree};
 
 const README: &str = "This is the Debian archive.\nSee https://www.debian.org/ for more.\n";
 
@@ -233,4 +233,28 @@ fn ftp_program_in_passive_mode() {
     assert!(stdout.contains(" 66 Jan  1  2024 README"), "{stdout}");
     assert!(stdout.contains("226 Transfer complete."), "{stdout}");
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), README);
+}
+
+#[test]
+fn curl_from_a_real_root_directory() {
+    let root = scratch("ftp-root");
+    std::fs::create_dir_all(root.join("pub")).unwrap();
+    std::fs::write(root.join("pub/notes.txt"), "from disk\n").unwrap();
+    let config = FtpConfig::new(Arc::new(DirTree::new(&root).unwrap()));
+    let server = start_tcp(move |listener, shutdown| serve(listener, config, shutdown));
+    let out = curl(&[
+        "--ftp-pasv",
+        &format!("ftp://{}/pub/notes.txt", server.addr),
+    ]);
+    assert!(out.status.success(), "curl failed: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "from disk\n");
+    let file = root.join("up.txt");
+    std::fs::write(&file, "uploaded\n").unwrap();
+    let url = format!("ftp://{}/pub/", server.addr);
+    let out = curl(&["--ftp-pasv", "-T", file.to_str().unwrap(), &url]);
+    assert!(out.status.success(), "curl failed: {}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(root.join("pub/up.txt")).unwrap(),
+        "uploaded\n"
+    );
 }

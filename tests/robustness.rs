@@ -217,6 +217,20 @@ async fn abuse(addr: SocketAddr) {
     let _ = timeout(LIMIT, s3.read_to_end(&mut sink)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ftp_closes_an_idle_control_connection_with_421() {
+    let mut config = ftp::FtpConfig::new(Arc::new(MemTree::empty()));
+    config.idle_timeout = Duration::from_millis(200);
+    let server = start(move |l, rx| ftp::serve(l, config, stopped(rx))).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let mut out = String::new();
+    timeout(LIMIT, s.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out, "220 (labctl FTP)\r\n421 Timeout.\r\n");
+}
+
 // ---------------------------------------------------------------- SMTP
 
 async fn smtp_server(dir: &str) -> (Server, std::path::PathBuf) {
@@ -299,6 +313,24 @@ async fn smtp_survives_garbage_half_close_and_reset() {
         "220 mail.example.test ESMTP labctl\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n"
     );
     smtp_session(server.addr, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_closes_an_idle_connection_with_421() {
+    let mut config = smtp::SmtpConfig::new("mail.example.test", "/dev/null");
+    config.idle_timeout = Duration::from_millis(200);
+    let server = start(move |l, rx| smtp::serve(l, config, stopped(rx))).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let mut out = String::new();
+    timeout(LIMIT, s.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out,
+        "220 mail.example.test ESMTP labctl\r\n\
+         421 4.4.2 mail.example.test Error: timeout exceeded\r\n"
+    );
 }
 
 // ---------------------------------------------------------------- HTTP

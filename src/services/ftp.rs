@@ -19,6 +19,9 @@
 //! - Only passive mode exists (`PASV`, `EPSV`); `PORT` and `EPRT` get `502`. A data connection
 //!   is accepted only from the control connection's peer address.
 //!
+//! - A control connection idle for [`FtpConfig::idle_timeout`] gets `421 Timeout.` and is
+//!   closed, as vsftpd does, so abandoned sessions do not pile up.
+//!
 //! Invariants: no peer input panics or stops the server; one connection's error ends that
 //! connection only; a control line longer than [`super::conn::MAX_LINE`] gets `500` and the session goes on.
 //! File bytes are sent as stored in both `TYPE A` and `TYPE I` (as vsftpd does by default), so
@@ -72,6 +75,8 @@ pub struct FtpConfig {
     pub data_timeout: Duration,
     /// The largest upload accepted, in bytes.
     pub max_upload: usize,
+    /// A control connection silent this long gets `421` and is closed.
+    pub idle_timeout: Duration,
 }
 
 impl std::fmt::Debug for FtpConfig {
@@ -102,6 +107,7 @@ impl FtpConfig {
             binder: std_binder(),
             data_timeout: Duration::from_secs(30),
             max_upload: 64 << 20,
+            idle_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -558,7 +564,12 @@ async fn handle_connection(
     let mut session = Session::new(config.clone(), local.ip());
     let mut passive: Option<TcpListener> = None;
     write_half.write_all(session.greeting().as_bytes()).await?;
-    while let Some(line) = lines.next_line().await? {
+    loop {
+        let Ok(next) = tokio::time::timeout(config.idle_timeout, lines.next_line()).await else {
+            write_half.write_all(b"421 Timeout.\r\n").await?;
+            break;
+        };
+        let Some(line) = next? else { break };
         let response = session.handle(&line);
         write_half.write_all(response.reply.as_bytes()).await?;
         let follow_up = match response.then {

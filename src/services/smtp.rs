@@ -15,6 +15,8 @@
 //!   serialised across connections so entries never interleave. Queue ids count up from 1 per
 //!   server, so a lab's transcript is the same on every run.
 //!
+//! - A connection idle for [`SmtpConfig::idle_timeout`] gets `421` and is closed.
+//!
 //! Invariants: the message body is stored as sent after dot-unstuffing, with its line ends
 //! normalised to `\n` in the mbox; no peer input panics; a command line longer than
 //! [`super::conn::MAX_LINE`] gets `500` and the session continues; an oversized message is
@@ -26,7 +28,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -44,6 +46,8 @@ pub struct SmtpConfig {
     /// The largest message accepted, in bytes.
     pub max_message: usize,
     pub max_recipients: usize,
+    /// A connection silent this long gets `421` and is closed.
+    pub idle_timeout: Duration,
 }
 
 impl SmtpConfig {
@@ -53,6 +57,7 @@ impl SmtpConfig {
             mailbox: mailbox.into(),
             max_message: 10 << 20,
             max_recipients: 100,
+            idle_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -453,7 +458,17 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> io::Result
     let mut lines = LineReader::new(read_half);
     let mut session = Session::new(shared.config.clone());
     write_half.write_all(session.greeting().as_bytes()).await?;
-    while let Some(line) = lines.next_line().await? {
+    loop {
+        let idle = shared.config.idle_timeout;
+        let Ok(next) = tokio::time::timeout(idle, lines.next_line()).await else {
+            let reply = format!(
+                "421 4.4.2 {} Error: timeout exceeded\r\n",
+                shared.config.hostname
+            );
+            write_half.write_all(reply.as_bytes()).await?;
+            break;
+        };
+        let Some(line) = next? else { break };
         let response = session.handle(&line);
         write_half.write_all(response.reply.as_bytes()).await?;
         match response.then {
@@ -513,7 +528,7 @@ pub async fn serve_cli(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::UNIX_EPOCH;
 
     fn session() -> Session {
         Session::new(Arc::new(SmtpConfig::new("mail.example.test", "/dev/null")))
