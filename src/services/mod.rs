@@ -1,12 +1,23 @@
-//! Services: in-process servers bound inside their host's namespace.
+//! Services: in-process protocol servers bound inside a lab host's network namespace, and the
+//! built-in protocol clients that steps drive against them.
 //!
-//! Contract: every server takes an already-bound socket (created inside the host, so it belongs
-//! to the host's namespace) and a shutdown signal, and serves until the signal fires. A bad
-//! client gets the protocol's error reply or a closed connection; it never stops the server.
-//! [`Tracker`] counts connections in progress so the run can wait until every server has
-//! finished with what the clients sent before it checks files.
+//! Each protocol is a pure state machine (bytes or lines in, replies out) in its own file, with
+//! a thin tokio shell around it. Every server takes an already-bound socket and a shutdown
+//! future: `serve(listener, config, shutdown)`. Sockets are created by the caller inside the
+//! host's network namespace; the one socket a server must create itself, FTP's passive data
+//! listener, goes through a caller-supplied binder for the same reason. A bad client gets the
+//! protocol's error reply or a closed connection; it never stops the server. [`Tracker`] counts
+//! connections in progress so a run can wait until every server has finished with what the
+//! clients sent before it checks files.
 
+pub mod clients;
+pub mod conn;
+pub mod dns;
 pub mod dump;
+pub mod ftp;
+pub mod http;
+pub mod smtp;
+pub mod tree;
 
 use std::sync::Arc;
 

@@ -1,0 +1,1121 @@
+//! FTP server: the control dialogue as a pure state machine, passive-mode data connections in a
+//! thin tokio shell.
+//!
+//! The dialogue is written by hand rather than taken from a library because it is the lesson:
+//! students type `USER`, `PASS`, `PWD`, `CWD`, `PASV` and `RETR` over telnet, compute the data
+//! port from the `227` reply, and read the reply codes on the wire. Every reply here is the
+//! one a mainstream server (vsftpd) sends, so what they see in the lab is what they see in
+//! the field.
+//!
+//! Contract:
+//! - [`Session`] turns one control line into a [`Response`]: the reply text and what the shell
+//!   must do next ([`Then`]). It does no I/O except through its [`FileTree`], so it is tested
+//!   with strings alone.
+//! - [`serve`] takes an already-bound control listener. Data listeners are bound through the
+//!   configured [`Binder`], because a socket lands in the network namespace of the thread that
+//!   creates it and a tokio worker may sit in another one. Passive ports are taken in order
+//!   from [`FtpConfig::passive_ports`], first free one, so a lab's data port is the same on
+//!   every run.
+//! - Only passive mode exists (`PASV`, `EPSV`); `PORT` and `EPRT` get `502`. A data connection
+//!   is accepted only from the control connection's peer address.
+//!
+//! - A control connection idle for [`FtpConfig::idle_timeout`] gets `421 Timeout.` and is
+//!   closed, as vsftpd does, so abandoned sessions do not pile up.
+//!
+//! Invariants: no peer input panics or stops the server; one connection's error ends that
+//! connection only; a control line longer than [`super::conn::MAX_LINE`] gets `500` and the session goes on.
+//! File bytes are sent as stored in both `TYPE A` and `TYPE I` (as vsftpd does by default), so
+//! a file arrives byte for byte whatever the client asked for.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::conn::{Line, LineReader, UtcTime, accept_loop};
+use super::tree::{DirTree, Entry, FileTree, MemTree, resolve, split_parent};
+
+/// Binds a data listener at an address, in the network namespace of the control connection.
+pub type Binder = Arc<dyn Fn(SocketAddr) -> io::Result<std::net::TcpListener> + Send + Sync>;
+
+/// A [`Binder`] for the current network namespace (`labctl serve ftp`, tests).
+pub fn std_binder() -> Binder {
+    Arc::new(std::net::TcpListener::bind)
+}
+
+/// The first passive port tried; 40000 is `(156,64)` in a `227` reply.
+pub const DEFAULT_PASSIVE_PORTS: RangeInclusive<u16> = 40000..=40999;
+
+/// What an FTP server serves and how.
+#[derive(Clone)]
+pub struct FtpConfig {
+    pub tree: Arc<dyn FileTree>,
+    /// Named users and their passwords; a wrong password gets `530`.
+    pub users: BTreeMap<String, String>,
+    /// `anonymous` and `ftp` log in with any password.
+    pub allow_anonymous: bool,
+    /// Whether `STOR` may write into the tree.
+    pub allow_upload: bool,
+    /// The text of the `220` greeting.
+    pub banner: String,
+    /// Passive data ports, tried in order.
+    pub passive_ports: RangeInclusive<u16>,
+    /// The address announced in `227` replies; by default the control connection's own local
+    /// address, which is the host's address on the lab link.
+    pub passive_address: Option<Ipv4Addr>,
+    pub binder: Binder,
+    /// How long a transfer waits for the client to open the data connection.
+    pub data_timeout: Duration,
+    /// The largest upload accepted, in bytes.
+    pub max_upload: usize,
+    /// A control connection silent this long gets `421` and is closed.
+    pub idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for FtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FtpConfig")
+            .field("tree", &self.tree)
+            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("allow_anonymous", &self.allow_anonymous)
+            .field("allow_upload", &self.allow_upload)
+            .field("passive_ports", &self.passive_ports)
+            .field("passive_address", &self.passive_address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FtpConfig {
+    /// Anonymous access to `tree`, uploads allowed, passive ports from 40000, data listeners
+    /// bound in the current network namespace.
+    pub fn new(tree: Arc<dyn FileTree>) -> Self {
+        Self {
+            tree,
+            users: BTreeMap::new(),
+            allow_anonymous: true,
+            allow_upload: true,
+            banner: "(labctl FTP)".to_string(),
+            passive_ports: DEFAULT_PASSIVE_PORTS,
+            passive_address: None,
+            binder: std_binder(),
+            data_timeout: Duration::from_secs(30),
+            max_upload: 64 << 20,
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Errors at the FTP server's boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum FtpError {
+    #[error("ftp: cannot serve root directory {path}")]
+    Root { path: PathBuf, source: io::Error },
+    #[error("ftp: cannot listen on {addr}")]
+    Bind { addr: SocketAddr, source: io::Error },
+}
+
+/// What the shell does after writing a [`Response`]'s reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Then {
+    /// Read the next command.
+    Continue,
+    /// Close the control connection.
+    Close,
+    /// Bind a passive data listener and report the outcome with [`Session::passive_opened`].
+    Passive { extended: bool },
+    /// Accept the data connection, send these bytes, close it, then report with
+    /// [`Session::transfer_done`].
+    Send(Vec<u8>),
+    /// Accept the data connection, read it to its end, then hand the bytes to
+    /// [`Session::stored`] for this path.
+    Receive(String),
+}
+
+/// The reply to one control line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Complete reply lines, each ending in `\r\n`; empty when the reply comes after the action.
+    pub reply: String,
+    pub then: Then,
+}
+
+impl Response {
+    fn reply(code: u16, text: &str) -> Self {
+        Self {
+            reply: format!("{code} {text}\r\n"),
+            then: Then::Continue,
+        }
+    }
+
+    /// No reply yet: it comes once the shell has done `then`.
+    fn after(then: Then) -> Self {
+        Self {
+            reply: String::new(),
+            then,
+        }
+    }
+
+    fn then(mut self, then: Then) -> Self {
+        self.then = then;
+        self
+    }
+}
+
+/// Why a data transfer did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferError {
+    /// The client never opened the data connection.
+    NoConnection,
+    /// The data connection broke during the transfer.
+    Aborted,
+    /// An upload exceeded [`FtpConfig::max_upload`].
+    TooLarge,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Login {
+    /// Waiting for `USER`.
+    None,
+    /// `USER` given, waiting for `PASS`.
+    User(String),
+    LoggedIn(String),
+}
+
+/// One control connection's state.
+#[derive(Debug)]
+pub struct Session {
+    config: Arc<FtpConfig>,
+    /// The control connection's local address, announced in `227` unless configured.
+    local_ip: IpAddr,
+    login: Login,
+    cwd: String,
+    binary: bool,
+    /// A passive listener is open and waiting for the next transfer.
+    data_ready: bool,
+}
+
+impl Session {
+    pub fn new(config: Arc<FtpConfig>, local_ip: IpAddr) -> Self {
+        Self {
+            config,
+            local_ip,
+            login: Login::None,
+            cwd: "/".to_string(),
+            binary: false,
+            data_ready: false,
+        }
+    }
+
+    /// The greeting sent when the connection opens.
+    pub fn greeting(&self) -> String {
+        format!("220 {}\r\n", self.config.banner)
+    }
+
+    /// The current directory, as `PWD` shows it.
+    pub fn cwd(&self) -> &str {
+        &self.cwd
+    }
+
+    /// Handles one control line.
+    pub fn handle(&mut self, line: &Line) -> Response {
+        let text = match line {
+            Line::TooLong => return Response::reply(500, "Command line too long."),
+            Line::Text(bytes) => String::from_utf8_lossy(bytes),
+        };
+        let (verb, arg) = match text.split_once(' ') {
+            Some((verb, arg)) => (verb.to_ascii_uppercase(), arg),
+            None => (text.to_ascii_uppercase(), ""),
+        };
+        if verb.is_empty() {
+            return Response::reply(500, "Syntax error, command unrecognized.");
+        }
+        // Commands allowed before login.
+        match verb.as_str() {
+            "USER" => return self.user(arg),
+            "PASS" => return self.pass(arg),
+            "QUIT" => return Response::reply(221, "Goodbye.").then(Then::Close),
+            "NOOP" => return Response::reply(200, "NOOP ok."),
+            "SYST" => return Response::reply(215, "UNIX Type: L8"),
+            "FEAT" => {
+                return Response {
+                    reply: "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n UTF8\r\n211 End\r\n"
+                        .to_string(),
+                    then: Then::Continue,
+                };
+            }
+            "OPTS" => {
+                return if arg.eq_ignore_ascii_case("UTF8 ON") {
+                    Response::reply(200, "Always in UTF8 mode.")
+                } else {
+                    Response::reply(501, "Option not understood.")
+                };
+            }
+            "HELP" => {
+                return Response {
+                    reply: "214-The following commands are recognized.\r\n \
+                            ABOR CDUP CWD EPSV FEAT HELP LIST MODE NLST NOOP OPTS PASS PASV PWD\r\n \
+                            QUIT RETR SIZE STOR STRU SYST TYPE USER XCUP XPWD\r\n\
+                            214 Help OK.\r\n"
+                        .to_string(),
+                    then: Then::Continue,
+                };
+            }
+            _ => {}
+        }
+        if !matches!(self.login, Login::LoggedIn(_)) {
+            return Response::reply(530, "Please login with USER and PASS.");
+        }
+        match verb.as_str() {
+            "PWD" | "XPWD" => Response::reply(
+                257,
+                &format!(
+                    "\"{}\" is the current directory",
+                    self.cwd.replace('"', "\"\"")
+                ),
+            ),
+            "CWD" | "XCWD" => self.cwd_to(if arg.is_empty() { "/" } else { arg }),
+            "CDUP" | "XCUP" => self.cwd_to(".."),
+            "TYPE" => self.set_type(arg),
+            "MODE" if arg.eq_ignore_ascii_case("S") => Response::reply(200, "Mode set to S."),
+            "MODE" => Response::reply(504, "Bad MODE command."),
+            "STRU" if arg.eq_ignore_ascii_case("F") => Response::reply(200, "Structure set to F."),
+            "STRU" => Response::reply(504, "Bad STRU command."),
+            "SIZE" => self.size(arg),
+            "PASV" => {
+                if self.config.passive_address.is_none() && self.announced_v4().is_none() {
+                    return Response::reply(425, "PASV needs IPv4, use EPSV.");
+                }
+                Response::after(Then::Passive { extended: false })
+            }
+            "EPSV" if arg.eq_ignore_ascii_case("ALL") => Response::reply(200, "EPSV ALL ok."),
+            "EPSV" => Response::after(Then::Passive { extended: true }),
+            "PORT" | "EPRT" => {
+                Response::reply(502, "Active mode is not supported, use PASV or EPSV.")
+            }
+            "LIST" => self.list(arg, true),
+            "NLST" => self.list(arg, false),
+            "RETR" => self.retr(arg),
+            "STOR" => self.stor(arg),
+            "ABOR" => Response::reply(225, "No transfer to ABOR."),
+            _ => Response::reply(502, "Command not implemented."),
+        }
+    }
+
+    fn user(&mut self, arg: &str) -> Response {
+        if arg.is_empty() {
+            return Response::reply(501, "Syntax error in parameters or arguments.");
+        }
+        self.login = Login::User(arg.to_string());
+        Response::reply(331, "Please specify the password.")
+    }
+
+    fn pass(&mut self, arg: &str) -> Response {
+        let user = match &self.login {
+            Login::None => return Response::reply(503, "Login with USER first."),
+            Login::LoggedIn(_) => return Response::reply(230, "Already logged in."),
+            Login::User(user) => user.clone(),
+        };
+        let anonymous = user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp");
+        let ok = if anonymous {
+            self.config.allow_anonymous
+        } else {
+            self.config.users.get(&user).is_some_and(|pw| pw == arg)
+        };
+        if ok {
+            self.login = Login::LoggedIn(user);
+            self.cwd = "/".to_string();
+            Response::reply(230, "Login successful.")
+        } else {
+            self.login = Login::None;
+            Response::reply(530, "Login incorrect.")
+        }
+    }
+
+    fn cwd_to(&mut self, arg: &str) -> Response {
+        let path = resolve(&self.cwd, arg);
+        match self.config.tree.entry(&path) {
+            Some(e) if e.is_dir => {
+                self.cwd = path;
+                Response::reply(250, "Directory successfully changed.")
+            }
+            _ => Response::reply(550, "Failed to change directory."),
+        }
+    }
+
+    fn set_type(&mut self, arg: &str) -> Response {
+        let mut words = arg.split_ascii_whitespace();
+        match words.next().map(|w| w.to_ascii_uppercase()).as_deref() {
+            Some("A") => {
+                self.binary = false;
+                Response::reply(200, "Switching to ASCII mode.")
+            }
+            Some("I") => {
+                self.binary = true;
+                Response::reply(200, "Switching to Binary mode.")
+            }
+            Some("L") if words.next() == Some("8") => {
+                self.binary = true;
+                Response::reply(200, "Switching to Binary mode.")
+            }
+            None => Response::reply(501, "Syntax error in parameters or arguments."),
+            Some(_) => Response::reply(504, "Bad TYPE command."),
+        }
+    }
+
+    fn size(&self, arg: &str) -> Response {
+        if arg.is_empty() {
+            return Response::reply(501, "Syntax error in parameters or arguments.");
+        }
+        match self.config.tree.entry(&resolve(&self.cwd, arg)) {
+            Some(e) if !e.is_dir => Response::reply(213, &e.size.to_string()),
+            _ => Response::reply(550, "Could not get file size."),
+        }
+    }
+
+    fn list(&mut self, arg: &str, long: bool) -> Response {
+        if !self.data_ready {
+            return Response::reply(425, "Use PASV or EPSV first.");
+        }
+        // Clients pass ls options (`LIST -la`); they change nothing here.
+        let target = arg
+            .split_ascii_whitespace()
+            .filter(|w| !w.starts_with('-'))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let path = resolve(&self.cwd, &target);
+        let entries = match self.config.tree.entry(&path) {
+            Some(e) if e.is_dir => self.config.tree.list(&path).unwrap_or_default(),
+            Some(e) => vec![e],
+            None => return Response::reply(550, "No such file or directory."),
+        };
+        let mut out = String::new();
+        for e in &entries {
+            if long {
+                out.push_str(&ls_line(e));
+            } else {
+                out.push_str(&e.name);
+            }
+            out.push_str("\r\n");
+        }
+        self.data_ready = false;
+        Response::reply(150, "Here comes the directory listing.").then(Then::Send(out.into_bytes()))
+    }
+
+    fn retr(&mut self, arg: &str) -> Response {
+        if arg.is_empty() {
+            return Response::reply(501, "Syntax error in parameters or arguments.");
+        }
+        if !self.data_ready {
+            return Response::reply(425, "Use PASV or EPSV first.");
+        }
+        let path = resolve(&self.cwd, arg);
+        let data = match self.config.tree.entry(&path) {
+            Some(e) if !e.is_dir => match self.config.tree.read(&path) {
+                Ok(data) => data,
+                Err(_) => return Response::reply(550, "Failed to open file."),
+            },
+            _ => return Response::reply(550, "Failed to open file."),
+        };
+        self.data_ready = false;
+        let mode = if self.binary { "BINARY" } else { "ASCII" };
+        let text = format!(
+            "Opening {mode} mode data connection for {} ({} bytes).",
+            split_parent(&path).1,
+            data.len()
+        );
+        Response::reply(150, &text).then(Then::Send(data))
+    }
+
+    fn stor(&mut self, arg: &str) -> Response {
+        if arg.is_empty() {
+            return Response::reply(501, "Syntax error in parameters or arguments.");
+        }
+        if !self.config.allow_upload {
+            return Response::reply(550, "Permission denied.");
+        }
+        if !self.data_ready {
+            return Response::reply(425, "Use PASV or EPSV first.");
+        }
+        let path = resolve(&self.cwd, arg);
+        let parent_is_dir = self
+            .config
+            .tree
+            .entry(split_parent(&path).0)
+            .is_some_and(|e| e.is_dir);
+        let target_is_dir = self.config.tree.entry(&path).is_some_and(|e| e.is_dir);
+        if !parent_is_dir || target_is_dir || path == "/" {
+            return Response::reply(553, "Could not create file.");
+        }
+        self.data_ready = false;
+        Response::reply(150, "Ok to send data.").then(Then::Receive(path))
+    }
+
+    fn announced_v4(&self) -> Option<Ipv4Addr> {
+        self.config.passive_address.or(match self.local_ip {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        })
+    }
+
+    /// The reply once the shell has tried to bind a passive listener.
+    pub fn passive_opened(&mut self, bound: io::Result<SocketAddr>, extended: bool) -> String {
+        let addr = match bound {
+            Ok(addr) => addr,
+            Err(_) => {
+                self.data_ready = false;
+                return "425 Cannot open passive connection.\r\n".to_string();
+            }
+        };
+        self.data_ready = true;
+        let port = addr.port();
+        if extended {
+            return format!("229 Entering Extended Passive Mode (|||{port}|)\r\n");
+        }
+        match self.announced_v4() {
+            Some(ip) => {
+                let [h1, h2, h3, h4] = ip.octets();
+                format!(
+                    "227 Entering Passive Mode ({h1},{h2},{h3},{h4},{},{}).\r\n",
+                    port >> 8,
+                    port & 0xff
+                )
+            }
+            None => {
+                self.data_ready = false;
+                "425 PASV needs IPv4, use EPSV.\r\n".to_string()
+            }
+        }
+    }
+
+    /// The reply once a `Send` transfer has ended.
+    pub fn transfer_done(&mut self, result: Result<(), TransferError>) -> String {
+        match result {
+            Ok(()) => "226 Transfer complete.\r\n".to_string(),
+            Err(TransferError::NoConnection) => {
+                "425 Failed to establish connection.\r\n".to_string()
+            }
+            Err(_) => "426 Connection closed; transfer aborted.\r\n".to_string(),
+        }
+    }
+
+    /// Writes an upload into the tree and returns the reply.
+    pub fn stored(&mut self, path: &str, result: Result<Vec<u8>, TransferError>) -> String {
+        match result {
+            Ok(data) => match self.config.tree.write(path, data) {
+                Ok(()) => "226 Transfer complete.\r\n".to_string(),
+                Err(_) => "451 Failure writing to local file.\r\n".to_string(),
+            },
+            Err(TransferError::TooLarge) => "552 Exceeded storage allocation.\r\n".to_string(),
+            Err(TransferError::NoConnection) => {
+                "425 Failed to establish connection.\r\n".to_string()
+            }
+            Err(TransferError::Aborted) => {
+                "426 Connection closed; transfer aborted.\r\n".to_string()
+            }
+        }
+    }
+}
+
+/// One `ls -l` line. Virtual files carry a fixed date so listings are the same on every run.
+fn ls_line(e: &Entry) -> String {
+    let date = match e.modified {
+        Some(t) => UtcTime::from_system(t).ls_date(),
+        None => "Jan  1  2024".to_string(),
+    };
+    let (perms, links) = if e.is_dir {
+        ("drwxr-xr-x", 2)
+    } else {
+        ("-rw-r--r--", 1)
+    };
+    format!(
+        "{perms} {links:>4} ftp      ftp      {:>12} {date} {}",
+        e.size, e.name
+    )
+}
+
+/// Serves FTP on `listener` until `shutdown` completes.
+pub async fn serve(listener: TcpListener, config: FtpConfig, shutdown: impl Future<Output = ()>) {
+    let config = Arc::new(config);
+    accept_loop(listener, shutdown, move |stream, peer| {
+        let config = config.clone();
+        async move {
+            // A failed connection concerns only its own client.
+            let _ = handle_connection(stream, peer, config).await;
+        }
+    })
+    .await;
+}
+
+async fn handle_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: Arc<FtpConfig>,
+) -> io::Result<()> {
+    let local = stream.local_addr()?;
+    let (read_half, mut write_half) = stream.into_split();
+    let mut lines = LineReader::new(read_half);
+    let mut session = Session::new(config.clone(), local.ip());
+    let mut passive: Option<TcpListener> = None;
+    write_half.write_all(session.greeting().as_bytes()).await?;
+    loop {
+        let Ok(next) = tokio::time::timeout(config.idle_timeout, lines.next_line()).await else {
+            write_half.write_all(b"421 Timeout.\r\n").await?;
+            break;
+        };
+        let Some(line) = next? else { break };
+        let response = session.handle(&line);
+        write_half.write_all(response.reply.as_bytes()).await?;
+        let follow_up = match response.then {
+            Then::Continue => continue,
+            Then::Close => break,
+            Then::Passive { extended } => {
+                // Dropping the previous listener closes it: one pending transfer at a time.
+                drop(passive.take());
+                let bound = bind_passive(&config, local.ip());
+                let addr = bound.as_ref().map(|(_, addr)| *addr).map_err(clone_io);
+                passive = bound.ok().map(|(listener, _)| listener);
+                session.passive_opened(addr, extended)
+            }
+            Then::Send(data) => {
+                let result = send_data(passive.take(), peer.ip(), &data, config.data_timeout).await;
+                session.transfer_done(result)
+            }
+            Then::Receive(path) => {
+                let result = receive_data(
+                    passive.take(),
+                    peer.ip(),
+                    config.max_upload,
+                    config.data_timeout,
+                )
+                .await;
+                session.stored(&path, result)
+            }
+        };
+        write_half.write_all(follow_up.as_bytes()).await?;
+    }
+    write_half.shutdown().await
+}
+
+fn clone_io(e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), e.to_string())
+}
+
+/// Binds the first free port of the passive range on the control connection's local address.
+fn bind_passive(config: &FtpConfig, ip: IpAddr) -> io::Result<(TcpListener, SocketAddr)> {
+    let mut last = io::Error::new(io::ErrorKind::AddrInUse, "passive port range exhausted");
+    for port in config.passive_ports.clone() {
+        match (config.binder)(SocketAddr::new(ip, port)) {
+            Ok(listener) => {
+                listener.set_nonblocking(true)?;
+                let addr = listener.local_addr()?;
+                return Ok((TcpListener::from_std(listener)?, addr));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+/// Accepts the data connection from the control peer, ignoring connections from elsewhere.
+async fn accept_data(
+    listener: Option<TcpListener>,
+    peer_ip: IpAddr,
+    timeout: Duration,
+) -> Result<TcpStream, TransferError> {
+    let listener = listener.ok_or(TransferError::NoConnection)?;
+    let wait = async {
+        loop {
+            match listener.accept().await {
+                Ok((stream, from)) if from.ip() == peer_ip => return stream,
+                _ => continue,
+            }
+        }
+    };
+    tokio::time::timeout(timeout, wait)
+        .await
+        .map_err(|_| TransferError::NoConnection)
+}
+
+async fn send_data(
+    listener: Option<TcpListener>,
+    peer_ip: IpAddr,
+    data: &[u8],
+    timeout: Duration,
+) -> Result<(), TransferError> {
+    let mut stream = accept_data(listener, peer_ip, timeout).await?;
+    stream
+        .write_all(data)
+        .await
+        .map_err(|_| TransferError::Aborted)?;
+    stream.shutdown().await.map_err(|_| TransferError::Aborted)
+}
+
+async fn receive_data(
+    listener: Option<TcpListener>,
+    peer_ip: IpAddr,
+    max: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, TransferError> {
+    let mut stream = accept_data(listener, peer_ip, timeout).await?;
+    let mut data = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|_| TransferError::Aborted)?;
+        if n == 0 {
+            return Ok(data);
+        }
+        if data.len() + n > max {
+            return Err(TransferError::TooLarge);
+        }
+        data.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// `labctl serve ftp --listen ADDR:PORT [--root DIR] [--read-only]`.
+#[derive(Debug, Clone)]
+pub struct FtpCliArgs {
+    pub listen: SocketAddr,
+    /// A real directory to serve; without it an empty writable virtual tree.
+    pub root: Option<PathBuf>,
+    pub read_only: bool,
+}
+
+/// Binds `args.listen` in the current namespace and serves until `shutdown` completes.
+pub async fn serve_cli(
+    args: FtpCliArgs,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), FtpError> {
+    let tree: Arc<dyn FileTree> = match &args.root {
+        Some(root) => Arc::new(DirTree::new(root).map_err(|source| FtpError::Root {
+            path: root.clone(),
+            source,
+        })?),
+        None => Arc::new(MemTree::empty()),
+    };
+    let mut config = FtpConfig::new(tree);
+    config.allow_upload = !args.read_only;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| FtpError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    serve(listener, config, shutdown).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> FtpConfig {
+        let tree = MemTree::new([
+            ("debian/README", "Debian archive\n"),
+            ("debian/pool/", ""),
+            ("welcome.msg", "hello\n"),
+            ("incoming/", ""),
+        ])
+        .unwrap();
+        let mut config = FtpConfig::new(Arc::new(tree));
+        config
+            .users
+            .insert("alice".to_string(), "s3cret".to_string());
+        config
+    }
+
+    fn session() -> Session {
+        Session::new(Arc::new(config()), "10.0.0.2".parse().unwrap())
+    }
+
+    fn line(s: &str) -> Line {
+        Line::Text(s.as_bytes().to_vec())
+    }
+
+    /// Sends each line and collects the replies, running passive and transfer actions as an
+    /// ideal client would (data connection opened, transfer complete).
+    fn dialogue(session: &mut Session, lines: &[&str]) -> (String, Vec<Vec<u8>>) {
+        let mut out = String::new();
+        let mut data = Vec::new();
+        for l in lines {
+            let r = session.handle(&line(l));
+            out.push_str(&r.reply);
+            match r.then {
+                Then::Continue | Then::Close => {}
+                Then::Passive { extended } => {
+                    let addr = "10.0.0.2:40000".parse().unwrap();
+                    out.push_str(&session.passive_opened(Ok(addr), extended));
+                }
+                Then::Send(bytes) => {
+                    data.push(bytes);
+                    out.push_str(&session.transfer_done(Ok(())));
+                }
+                Then::Receive(path) => {
+                    out.push_str(&session.stored(&path, Ok(b"uploaded".to_vec())));
+                }
+            }
+        }
+        (out, data)
+    }
+
+    #[test]
+    fn ftp_by_hand_lab_dialogue() {
+        let mut s = session();
+        assert_eq!(s.greeting(), "220 (labctl FTP)\r\n");
+        let (out, data) = dialogue(
+            &mut s,
+            &[
+                "USER anonymous",
+                "PASS anonymous",
+                "PWD",
+                "CWD debian",
+                "PASV",
+                "RETR README",
+                "QUIT",
+            ],
+        );
+        assert_eq!(
+            out,
+            "331 Please specify the password.\r\n\
+             230 Login successful.\r\n\
+             257 \"/\" is the current directory\r\n\
+             250 Directory successfully changed.\r\n\
+             227 Entering Passive Mode (10,0,0,2,156,64).\r\n\
+             150 Opening ASCII mode data connection for README (15 bytes).\r\n\
+             226 Transfer complete.\r\n\
+             221 Goodbye.\r\n"
+        );
+        assert_eq!(data, [b"Debian archive\n".to_vec()]);
+    }
+
+    #[test]
+    fn pasv_port_is_p1_times_256_plus_p2() {
+        let mut s = session();
+        dialogue(&mut s, &["USER ftp", "PASS x"]);
+        let reply = s.passive_opened(Ok("10.0.0.2:65535".parse().unwrap()), false);
+        assert_eq!(reply, "227 Entering Passive Mode (10,0,0,2,255,255).\r\n");
+        let reply = s.passive_opened(Ok("10.0.0.2:40000".parse().unwrap()), true);
+        assert_eq!(reply, "229 Entering Extended Passive Mode (|||40000|)\r\n");
+    }
+
+    #[test]
+    fn pasv_announces_the_configured_address() {
+        let mut config = config();
+        config.passive_address = Some("192.0.2.7".parse().unwrap());
+        let mut s = Session::new(Arc::new(config), "10.0.0.2".parse().unwrap());
+        dialogue(&mut s, &["USER ftp", "PASS x"]);
+        let reply = s.passive_opened(Ok("10.0.0.2:40001".parse().unwrap()), false);
+        assert_eq!(reply, "227 Entering Passive Mode (192,0,2,7,156,65).\r\n");
+    }
+
+    #[test]
+    fn pasv_on_ipv6_control_connection_asks_for_epsv() {
+        let mut s = Session::new(Arc::new(config()), "2001:db8::2".parse().unwrap());
+        dialogue(&mut s, &["USER ftp", "PASS x"]);
+        assert_eq!(
+            s.handle(&line("PASV")).reply,
+            "425 PASV needs IPv4, use EPSV.\r\n"
+        );
+        assert_eq!(
+            s.handle(&line("EPSV")).then,
+            Then::Passive { extended: true }
+        );
+    }
+
+    #[test]
+    fn named_user_and_wrong_password() {
+        let mut s = session();
+        let (out, _) = dialogue(
+            &mut s,
+            &[
+                "USER alice",
+                "PASS wrong",
+                "PWD",
+                "USER alice",
+                "PASS s3cret",
+                "PWD",
+            ],
+        );
+        assert_eq!(
+            out,
+            "331 Please specify the password.\r\n\
+             530 Login incorrect.\r\n\
+             530 Please login with USER and PASS.\r\n\
+             331 Please specify the password.\r\n\
+             230 Login successful.\r\n\
+             257 \"/\" is the current directory\r\n"
+        );
+    }
+
+    #[test]
+    fn anonymous_refused_when_disabled() {
+        let mut config = config();
+        config.allow_anonymous = false;
+        let mut s = Session::new(Arc::new(config), "10.0.0.2".parse().unwrap());
+        let (out, _) = dialogue(&mut s, &["USER anonymous", "PASS a@b"]);
+        assert!(out.ends_with("530 Login incorrect.\r\n"), "{out}");
+    }
+
+    #[test]
+    fn pass_before_user_is_a_sequence_error() {
+        let mut s = session();
+        assert_eq!(
+            s.handle(&line("PASS x")).reply,
+            "503 Login with USER first.\r\n"
+        );
+    }
+
+    #[test]
+    fn commands_before_login() {
+        let mut s = session();
+        let (out, _) = dialogue(&mut s, &["SYST", "FEAT", "NOOP", "LIST", "RETR x"]);
+        assert_eq!(
+            out,
+            "215 UNIX Type: L8\r\n\
+             211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n UTF8\r\n211 End\r\n\
+             200 NOOP ok.\r\n\
+             530 Please login with USER and PASS.\r\n\
+             530 Please login with USER and PASS.\r\n"
+        );
+    }
+
+    #[test]
+    fn navigation_and_missing_paths() {
+        let mut s = session();
+        let (out, _) = dialogue(
+            &mut s,
+            &[
+                "USER anonymous",
+                "PASS x",
+                "CWD nowhere",
+                "CWD welcome.msg",
+                "CWD /debian/pool",
+                "PWD",
+                "CDUP",
+                "PWD",
+                "CDUP",
+                "CDUP",
+                "PWD",
+                "SIZE debian/README",
+                "SIZE debian",
+                "SIZE nope",
+            ],
+        );
+        assert_eq!(
+            out,
+            "331 Please specify the password.\r\n\
+             230 Login successful.\r\n\
+             550 Failed to change directory.\r\n\
+             550 Failed to change directory.\r\n\
+             250 Directory successfully changed.\r\n\
+             257 \"/debian/pool\" is the current directory\r\n\
+             250 Directory successfully changed.\r\n\
+             257 \"/debian\" is the current directory\r\n\
+             250 Directory successfully changed.\r\n\
+             250 Directory successfully changed.\r\n\
+             257 \"/\" is the current directory\r\n\
+             213 15\r\n\
+             550 Could not get file size.\r\n\
+             550 Could not get file size.\r\n"
+        );
+    }
+
+    #[test]
+    fn type_mode_stru() {
+        let mut s = session();
+        let (out, _) = dialogue(
+            &mut s,
+            &[
+                "USER ftp", "PASS x", "TYPE I", "TYPE A", "TYPE L 8", "TYPE E", "TYPE", "MODE S",
+                "MODE B", "STRU F",
+            ],
+        );
+        let codes: Vec<&str> = out.lines().map(|l| &l[..3]).collect();
+        assert_eq!(
+            codes,
+            [
+                "331", "230", "200", "200", "200", "504", "501", "200", "504", "200"
+            ]
+        );
+    }
+
+    #[test]
+    fn transfers_need_a_passive_listener_first() {
+        let mut s = session();
+        let (out, data) = dialogue(
+            &mut s,
+            &["USER ftp", "PASS x", "RETR welcome.msg", "LIST", "STOR x"],
+        );
+        assert!(out.ends_with(
+            "425 Use PASV or EPSV first.\r\n425 Use PASV or EPSV first.\r\n425 Use PASV or EPSV first.\r\n"
+        ));
+        assert!(data.is_empty());
+    }
+
+    #[test]
+    fn each_passive_listener_serves_one_transfer() {
+        let mut s = session();
+        let (out, data) = dialogue(
+            &mut s,
+            &[
+                "USER ftp",
+                "PASS x",
+                "EPSV",
+                "RETR welcome.msg",
+                "RETR welcome.msg",
+            ],
+        );
+        assert!(
+            out.ends_with("226 Transfer complete.\r\n425 Use PASV or EPSV first.\r\n"),
+            "{out}"
+        );
+        assert_eq!(data.len(), 1);
+    }
+
+    #[test]
+    fn list_is_ls_long_format_and_nlst_is_names() {
+        let mut s = session();
+        let (out, data) = dialogue(
+            &mut s,
+            &[
+                "USER ftp",
+                "PASS x",
+                "PASV",
+                "LIST -la",
+                "PASV",
+                "NLST debian",
+                "PASV",
+                "LIST welcome.msg",
+                "PASV",
+                "LIST nope",
+            ],
+        );
+        assert_eq!(
+            String::from_utf8(data[0].clone()).unwrap(),
+            "drwxr-xr-x    2 ftp      ftp                 0 Jan  1  2024 debian\r\n\
+             drwxr-xr-x    2 ftp      ftp                 0 Jan  1  2024 incoming\r\n\
+             -rw-r--r--    1 ftp      ftp                 6 Jan  1  2024 welcome.msg\r\n"
+        );
+        assert_eq!(data[1], b"README\r\npool\r\n");
+        assert_eq!(
+            data[2],
+            b"-rw-r--r--    1 ftp      ftp                 6 Jan  1  2024 welcome.msg\r\n"
+        );
+        assert!(out.contains("150 Here comes the directory listing.\r\n"));
+        assert!(out.ends_with("550 No such file or directory.\r\n"), "{out}");
+    }
+
+    #[test]
+    fn retr_missing_file_and_directory_are_550() {
+        let mut s = session();
+        let (out, data) = dialogue(
+            &mut s,
+            &["USER ftp", "PASS x", "PASV", "RETR nope", "RETR debian"],
+        );
+        assert!(out.ends_with("550 Failed to open file.\r\n550 Failed to open file.\r\n"));
+        assert!(data.is_empty());
+    }
+
+    #[test]
+    fn stor_writes_into_the_tree() {
+        let config = Arc::new(config());
+        let mut s = Session::new(config.clone(), "10.0.0.2".parse().unwrap());
+        let (out, _) = dialogue(
+            &mut s,
+            &[
+                "USER ftp",
+                "PASS x",
+                "CWD incoming",
+                "PASV",
+                "STOR up.txt",
+                "PASV",
+                "STOR /missing/x",
+                "STOR /debian",
+            ],
+        );
+        assert!(
+            out.contains("150 Ok to send data.\r\n226 Transfer complete.\r\n"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("553 Could not create file.\r\n553 Could not create file.\r\n"),
+            "{out}"
+        );
+        assert_eq!(config.tree.read("/incoming/up.txt").unwrap(), b"uploaded");
+    }
+
+    #[test]
+    fn stor_refused_when_read_only() {
+        let mut config = config();
+        config.allow_upload = false;
+        let mut s = Session::new(Arc::new(config), "10.0.0.2".parse().unwrap());
+        let (out, _) = dialogue(&mut s, &["USER ftp", "PASS x", "PASV", "STOR x"]);
+        assert!(out.ends_with("550 Permission denied.\r\n"));
+    }
+
+    #[test]
+    fn failed_transfers_have_their_own_codes() {
+        let mut s = session();
+        assert_eq!(
+            s.transfer_done(Err(TransferError::NoConnection)),
+            "425 Failed to establish connection.\r\n"
+        );
+        assert_eq!(
+            s.transfer_done(Err(TransferError::Aborted)),
+            "426 Connection closed; transfer aborted.\r\n"
+        );
+        assert_eq!(
+            s.stored("/x", Err(TransferError::TooLarge)),
+            "552 Exceeded storage allocation.\r\n"
+        );
+        assert_eq!(
+            s.passive_opened(Err(io::Error::from(io::ErrorKind::AddrInUse)), false),
+            "425 Cannot open passive connection.\r\n"
+        );
+    }
+
+    #[test]
+    fn garbage_unknown_and_overlong_lines() {
+        let mut s = session();
+        assert_eq!(
+            s.handle(&line("")).reply,
+            "500 Syntax error, command unrecognized.\r\n"
+        );
+        assert_eq!(
+            s.handle(&Line::TooLong).reply,
+            "500 Command line too long.\r\n"
+        );
+        assert_eq!(
+            s.handle(&Line::Text(vec![0xff, 0x00, 0xfe, b' ', 0x80]))
+                .reply,
+            "530 Please login with USER and PASS.\r\n"
+        );
+        dialogue(&mut s, &["USER ftp", "PASS x"]);
+        assert_eq!(
+            s.handle(&line("XYZZY")).reply,
+            "502 Command not implemented.\r\n"
+        );
+        assert_eq!(
+            s.handle(&line("PORT 10,0,0,1,4,1")).reply,
+            "502 Active mode is not supported, use PASV or EPSV.\r\n"
+        );
+        assert_eq!(s.handle(&line("QUIT")).then, Then::Close);
+    }
+
+    #[test]
+    fn commands_are_case_insensitive() {
+        let mut s = session();
+        let (out, _) = dialogue(&mut s, &["user anonymous", "pass x", "pwd"]);
+        assert!(out.ends_with("257 \"/\" is the current directory\r\n"));
+    }
+}
