@@ -298,13 +298,10 @@ fn check_relative_file(cx: &Ctx, file: &Spanned<String>) -> Result<(), ScenarioE
 fn parse_iptables(cx: &Ctx, line: &Spanned<String>) -> Result<Rule, ScenarioError> {
     crate::rules::parse_rule(line.get_ref()).map_err(|e| {
         let inner = cx.inner(line);
-        // The rule's column is in characters of the rule text; map it to a byte offset.
-        let offset: usize = line.get_ref().chars().take(e.column).map(char::len_utf8).sum();
+        // The rule's column counts characters of the rule text; spans count bytes.
+        let offset: usize = line.get_ref().chars().take(e.col).map(char::len_utf8).sum();
         let start = inner.start + offset;
-        let width = line.get_ref()[offset.min(line.get_ref().len())..]
-            .split_whitespace()
-            .next()
-            .map_or(1, str::len);
+        let width = e.token.len().max(1);
         cx.err(start..start + width, e.to_string())
     })
 }
@@ -659,6 +656,19 @@ equals = "hi\r\n"
     fn not_toml() {
         let e = err("name = \n[[[");
         assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn misspelt_iptables_target_points_at_the_word() {
+        let text = GOOD.replace(
+            "[[expect]]",
+            "[[steps]]\nhost = \"server\"\niptables = \"-t nat -A PREROUTING -p tcp --dport 21 -j REDIRCT --to-ports 27664\"\n[[expect]]",
+        );
+        let e = err(&text);
+        assert!(e.msg.contains("unknown target \"REDIRCT\""), "{e}");
+        assert!(e.msg.contains("did you mean REDIRECT?"), "{e}");
+        assert_eq!((e.line, e.col), (20, 55), "{e}");
+        assert!(e.to_string().contains(&format!("{}^^^^^^^", " ".repeat(54))), "{e}");
     }
 
     #[test]
