@@ -72,9 +72,13 @@ struct TcpDir {
     next: u64,
     /// Highest relative offset seen.
     max: u64,
-    /// Segments ahead of `next`, by relative offset.
-    pending: BTreeMap<u64, Vec<u8>>,
+    /// Segments ahead of `next`, by relative offset: captured bytes and length on the wire.
+    pending: BTreeMap<u64, (Vec<u8>, u64)>,
     pending_bytes: usize,
+    /// Bytes of sequence space skipped because the capture never saw them.
+    missing: u64,
+    /// Frame of the latest segment, for follow chunks delivered late.
+    last_frame: u64,
     /// When the current gap appeared.
     gap_since: Option<Duration>,
     /// Relative offset of the FIN, once seen.
@@ -396,6 +400,7 @@ impl Analyzer {
         }
         // Sequence space.
         let td = &mut st.dirs[d];
+        td.last_frame = frame.number;
         if flags.syn() {
             if td.syn_seen && td.base == Some(t.seq) {
                 if payload.is_empty() {
@@ -434,14 +439,19 @@ impl Analyzer {
                 let relu = rel as u64;
                 if td.pending.contains_key(&relu) {
                     st.retrans[d] += 1;
-                } else if td.pending_bytes + payload.len() <= MAX_PENDING {
+                } else {
+                    if td.pending_bytes + payload.len() > MAX_PENDING {
+                        // The gap is not going to fill: the capture lost those bytes.
+                        skip_gap(td, c, dir, following, &mut self.followed);
+                    }
                     td.pending_bytes += payload.len();
-                    td.pending.insert(relu, payload.to_vec());
+                    td.pending.insert(relu, (payload.to_vec(), len));
                     if td.gap_since.is_none() {
                         td.gap_since = Some(frame.ts);
                     }
                 }
                 td.max = td.max.max(end as u64);
+                drain(td, c, dir, following, &mut self.followed);
             } else {
                 // In order, possibly overlapping data already delivered.
                 if rel < td.next as i64 {
@@ -470,33 +480,7 @@ impl Analyzer {
                 c.payload_bytes[d] += (end - td.next as i64) as u64;
                 td.next = end as u64;
                 td.max = td.max.max(td.next);
-                // Drain held segments that are now in order.
-                while let Some((&at, _)) = td.pending.first_key_value() {
-                    if at > td.next {
-                        break;
-                    }
-                    let Some((at, data)) = td.pending.pop_first() else {
-                        break;
-                    };
-                    td.pending_bytes -= data.len();
-                    let end = at + data.len() as u64;
-                    if end > td.next {
-                        let skip = (td.next - at) as usize;
-                        deliver(
-                            c,
-                            dir,
-                            &data[skip..],
-                            following,
-                            frame.number,
-                            &mut self.followed,
-                        );
-                        c.payload_bytes[d] += end - td.next;
-                        td.next = end;
-                    }
-                }
-                if td.pending.is_empty() {
-                    td.gap_since = None;
-                }
+                drain(td, c, dir, following, &mut self.followed);
             }
         }
         if flags.fin() {
@@ -625,6 +609,19 @@ impl Analyzer {
 
     /// Computes a conversation's final facts from its state.
     fn settle(&mut self, i: usize) {
+        let following = self.follow == Some(self.out.conversations[i].stream);
+        if let Some(Some(st)) = self.tcp.get_mut(i) {
+            let c = &mut self.out.conversations[i];
+            for (d, dir) in [(0, Dir::Forward), (1, Dir::Reverse)] {
+                let td = &mut st.dirs[d];
+                while !td.pending.is_empty() {
+                    skip_gap(td, c, dir, following, &mut self.followed);
+                }
+                if td.fin_at == Some(td.next) {
+                    td.next += 1;
+                }
+            }
+        }
         let c = &mut self.out.conversations[i];
         let rejected = c
             .icmp_errors
@@ -655,10 +652,7 @@ impl Analyzer {
             } else {
                 Outcome::NoAnswer
             };
-            let missing = [0, 1].map(|d| {
-                let td = &st.dirs[d];
-                td.pending.values().map(|v| v.len() as u64).sum::<u64>()
-            });
+            let missing = [st.dirs[0].missing, st.dirs[1].missing];
             c.tcp = Some(TcpFacts {
                 handshake,
                 close: st.close,
@@ -740,6 +734,54 @@ fn blank_endpoint(addr: IpAddr) -> Endpoint {
         max_ttl: None,
         hops: None,
     }
+}
+
+/// Delivers held segments that are now in stream order.
+fn drain(
+    td: &mut TcpDir,
+    c: &mut Conversation,
+    dir: Dir,
+    following: bool,
+    out: &mut Vec<FollowChunk>,
+) {
+    let d = dir.idx();
+    while let Some((&at, _)) = td.pending.first_key_value() {
+        if at > td.next {
+            break;
+        }
+        let Some((at, (data, wire_len))) = td.pending.pop_first() else {
+            break;
+        };
+        td.pending_bytes -= data.len();
+        let end = at + wire_len;
+        if end > td.next {
+            let skip = ((td.next - at) as usize).min(data.len());
+            deliver(c, dir, &data[skip..], following, td.last_frame, out);
+            c.payload_bytes[d] += end - td.next;
+            td.next = end;
+        }
+    }
+    if td.pending.is_empty() {
+        td.gap_since = None;
+    }
+    td.max = td.max.max(td.next);
+}
+
+/// Gives up on the gap before the first held segment: counts it missing and moves on.
+fn skip_gap(
+    td: &mut TcpDir,
+    c: &mut Conversation,
+    dir: Dir,
+    following: bool,
+    out: &mut Vec<FollowChunk>,
+) {
+    if let Some((&at, _)) = td.pending.first_key_value() {
+        if at > td.next {
+            td.missing += at - td.next;
+            td.next = at;
+        }
+    }
+    drain(td, c, dir, following, out);
 }
 
 fn deliver(
