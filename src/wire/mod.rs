@@ -156,7 +156,9 @@ pub enum WireError {
         snaplen: u32,
     },
     /// A record longer than any real one: a corrupt length field.
-    #[error("record at byte {offset}: captured length {len} is larger than the 16 MiB accepted")]
+    #[error(
+        "record at byte {offset}: captured length {len} is larger than any record accepted (16777216 bytes)"
+    )]
     RecordTooLarge {
         /// Where the record starts.
         offset: u64,

@@ -346,3 +346,120 @@ pub fn parse_follow_raw(text: &str) -> Vec<(bool, Vec<u8>)> {
     }
     out
 }
+
+/// Frames made packet by packet, for files the tests write themselves.
+pub struct Synth {
+    pub frames: Vec<(Duration, Vec<u8>)>,
+    pub now: Duration,
+}
+
+pub const CLIENT: [u8; 4] = [10, 0, 0, 1];
+pub const SERVER: [u8; 4] = [10, 0, 0, 2];
+
+impl Synth {
+    pub fn new() -> Synth {
+        Synth {
+            frames: Vec::new(),
+            now: Duration::new(1_700_000_000, 123_456_789),
+        }
+    }
+
+    pub fn push(&mut self, data: Vec<u8>) {
+        self.now += Duration::from_micros(1500);
+        self.frames.push((self.now, data));
+    }
+
+    /// One TCP segment on Ethernet; `flags` is a string of S, A, P, F, R.
+    #[allow(clippy::too_many_arguments)]
+    pub fn tcp(
+        &mut self,
+        src: [u8; 4],
+        dst: [u8; 4],
+        sp: u16,
+        dp: u16,
+        seq: u32,
+        ack: u32,
+        flags: &str,
+        payload: &[u8],
+    ) {
+        let mut b =
+            etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, src[3]], [2, 0, 0, 0, 0, dst[3]])
+                .ipv4(src, dst, 64)
+                .tcp(sp, dp, seq, 64000);
+        for f in flags.chars() {
+            b = match f {
+                'S' => b.syn(),
+                'A' => b.ack(ack),
+                'P' => b.psh(),
+                'F' => b.fin(),
+                'R' => b.rst(),
+                _ => b,
+            };
+        }
+        let mut v = Vec::new();
+        b.write(&mut v, payload).expect("tcp frame");
+        self.push(v);
+    }
+
+    /// A client-server session on `port`: handshake, one request, one reply, FIN close.
+    pub fn session(&mut self, sp: u16, port: u16, request: &[u8], reply: &[u8]) {
+        let (c, s) = (7000u32, 9000u32);
+        let (q, r) = (request.len() as u32, reply.len() as u32);
+        self.tcp(CLIENT, SERVER, sp, port, c, 0, "S", b"");
+        self.tcp(SERVER, CLIENT, port, sp, s, c + 1, "SA", b"");
+        self.tcp(CLIENT, SERVER, sp, port, c + 1, s + 1, "A", b"");
+        self.tcp(CLIENT, SERVER, sp, port, c + 1, s + 1, "PA", request);
+        self.tcp(SERVER, CLIENT, port, sp, s + 1, c + 1 + q, "PA", reply);
+        self.tcp(CLIENT, SERVER, sp, port, c + 1 + q, s + 1 + r, "FA", b"");
+        self.tcp(SERVER, CLIENT, port, sp, s + 1 + r, c + 2 + q, "FA", b"");
+        self.tcp(CLIENT, SERVER, sp, port, c + 2 + q, s + 2 + r, "A", b"");
+    }
+
+    /// Writes a classic pcap with pcap-file.
+    pub fn write_pcap(&self, path: &Path, big_endian: bool, nanos: bool) {
+        use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+        let header = PcapHeader {
+            endianness: if big_endian {
+                pcap_file::Endianness::Big
+            } else {
+                pcap_file::Endianness::Little
+            },
+            ts_resolution: if nanos {
+                pcap_file::TsResolution::NanoSecond
+            } else {
+                pcap_file::TsResolution::MicroSecond
+            },
+            ..PcapHeader::default()
+        };
+        let file = std::fs::File::create(path).expect("create pcap");
+        let mut w = PcapWriter::with_header(file, header).expect("pcap header");
+        for (ts, data) in &self.frames {
+            w.write_packet(&PcapPacket::new(*ts, data.len() as u32, data))
+                .expect("write packet");
+        }
+    }
+
+    /// Writes a pcapng with pcap-file: one Ethernet interface (nanosecond timestamps).
+    pub fn write_pcapng(&self, path: &Path) {
+        use pcap_file::pcapng::PcapNgWriter;
+        use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+        use pcap_file::pcapng::blocks::interface_description::{
+            InterfaceDescriptionBlock, InterfaceDescriptionOption,
+        };
+        let file = std::fs::File::create(path).expect("create pcapng");
+        let mut w = PcapNgWriter::new(file).expect("pcapng header");
+        let mut idb = InterfaceDescriptionBlock::new(pcap_file::DataLink::ETHERNET, 65535);
+        idb.options.push(InterfaceDescriptionOption::IfTsResol(9));
+        w.write_pcapng_block(idb).expect("idb");
+        for (ts, data) in &self.frames {
+            let epb = EnhancedPacketBlock {
+                interface_id: 0,
+                timestamp: *ts,
+                original_len: data.len() as u32,
+                data: std::borrow::Cow::Borrowed(data),
+                options: vec![],
+            };
+            w.write_pcapng_block(epb).expect("epb");
+        }
+    }
+}
