@@ -1,24 +1,483 @@
-//! Analysis stage (interim; the engine lands from the analysis branch).
+//! analyze: dissected packets -> conversations -> facts -> renderings.
+//!
+//! Entry points: [`analyze_file`] streams a capture file through an [`Analyzer`] (memory bounded
+//! by the conversation table, whatever the file size); [`analyze`] does the same for frames
+//! already in memory. The result, an [`Analysis`], holds:
+//!
+//! - [`Conversation`]s (TCP, UDP, ICMP echo) in first-seen order, each with both endpoints, the
+//!   initiator, packets and frame bytes each way (frame lengths, as Wireshark counts), payload
+//!   bytes and a capped transcript each way, and for TCP the handshake, close, outcome,
+//!   retransmissions and out-of-order segments; ICMP errors are tied to the conversation whose
+//!   datagram they quote; DNS queries are matched to their responses; an FTP data connection
+//!   is linked to its control connection (PASV, EPSV, PORT, EPRT);
+//! - [`Endpoint`]s (IP addresses) with packets and bytes sent and received and the hop distance
+//!   read from the TTL;
+//! - ARP facts (requests, replies, gratuitous announcements).
+//!
+//! Renderings: [`render_flows`] is the normalised flow snapshot `labctl test` compares (see
+//! [`flows`] for its format and what it leaves out), [`PacketLines`] / [`render_packets`] give
+//! tcpdump-like lines, [`table`] the conversation and endpoint tables, and [`show()`] drives
+//! `labctl show`.
+//!
+//! Invariants: every rendering is a pure function of the capture's bytes and the [`Names`], so
+//! the same capture always renders the same text; the flow snapshot contains no timestamp,
+//! ephemeral port, absolute sequence number, window, MAC address or packet count that depends
+//! on ACK timing. Nothing here depends on the crate outside `wire`.
+
+#[cfg(test)]
+mod fixture;
+pub mod flows;
+pub mod packets;
+pub mod show;
+pub mod table;
+mod text;
+mod track;
+
+use std::collections::BTreeMap;
+use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
+use std::time::Duration;
 
-use crate::check::ConversationFact;
+use serde::Serialize;
 
-pub struct Names(Vec<(IpAddr, String)>);
+use crate::wire::{self, FrameRef, WireError};
+
+pub use flows::render_flows;
+pub use packets::{PacketLines, render_packets};
+pub use show::{ShowArgs, ShowError, ShowView, show};
+pub use track::{Analyzer, FollowChunk};
+
+/// Lab host names by address. Unknown addresses render as the raw address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Names(pub BTreeMap<IpAddr, String>);
 
 impl Names {
-    pub fn from_pairs(pairs: impl Iterator<Item = (IpAddr, String)>) -> Names {
-        Names(pairs.collect())
+    /// No names: every address renders raw.
+    pub fn new() -> Names {
+        Names::default()
+    }
+
+    /// Adds or replaces a name.
+    pub fn insert(&mut self, addr: IpAddr, name: impl Into<String>) {
+        self.0.insert(addr, name.into());
+    }
+
+    /// The host name of `addr`, or the address itself.
+    pub fn host(&self, addr: &IpAddr) -> String {
+        match self.0.get(addr) {
+            Some(n) => n.clone(),
+            None => addr.to_string(),
+        }
+    }
+
+    /// `host:port`, with brackets around a raw IPv6 address.
+    pub fn host_port(&self, addr: &IpAddr, port: &str) -> String {
+        match (self.0.get(addr), addr) {
+            (Some(n), _) => format!("{n}:{port}"),
+            (None, IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+            (None, IpAddr::V4(v4)) => format!("{v4}:{port}"),
+        }
     }
 }
 
-pub struct FileAnalysis {
-    pub flows: String,
-    pub conversations: Vec<ConversationFact>,
-    pub lines: Vec<String>,
+/// Transport protocol of a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP or ICMPv6 echo (ping).
+    Icmp,
 }
 
-pub fn analyze_file(path: &Path, names: &Names) -> Result<FileAnalysis, std::io::Error> {
-    let _ = (std::fs::metadata(path)?, &names.0);
-    Ok(FileAnalysis { flows: String::new(), conversations: Vec::new(), lines: Vec::new() })
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+        })
+    }
+}
+
+/// An address and port (port 0 for ICMP; for an ICMP echo conversation, the echo id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Addr {
+    /// IP address.
+    pub ip: IpAddr,
+    /// Port.
+    pub port: u16,
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(v4) => write!(f, "{v4}:{}", self.port),
+            IpAddr::V6(v6) => write!(f, "[{v6}]:{}", self.port),
+        }
+    }
+}
+
+/// Which way a packet went within a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    /// From the initiator to the responder.
+    Forward,
+    /// From the responder to the initiator.
+    Reverse,
+}
+
+impl Dir {
+    /// 0 for forward, 1 for reverse: the index into per-direction arrays.
+    pub fn idx(self) -> usize {
+        match self {
+            Dir::Forward => 0,
+            Dir::Reverse => 1,
+        }
+    }
+}
+
+/// Progress of the TCP three-way handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Handshake {
+    /// SYN, SYN-ACK and the final ACK.
+    Complete,
+    /// SYN and SYN-ACK, no final ACK.
+    Half,
+    /// A SYN and nothing back.
+    SynOnly,
+    /// No SYN seen (the capture started mid-connection).
+    None,
+}
+
+/// How a TCP conversation ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Close {
+    /// Which sides sent a FIN, by direction index.
+    pub fin: [bool; 2],
+    /// The side whose FIN came first.
+    pub fin_first: Option<Dir>,
+    /// The side whose RST came first.
+    pub rst: Option<Dir>,
+}
+
+/// What became of a TCP connection attempt, or a UDP exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// TCP: the connection was established (and possibly closed in order).
+    Established,
+    /// TCP: SYN and SYN-ACK, but the initiator never completed the handshake.
+    HalfOpen,
+    /// TCP: the SYN was answered by a RST.
+    Refused,
+    /// TCP: established, then reset before an orderly close.
+    Reset,
+    /// An ICMP error answered the conversation's first datagram or SYN.
+    Rejected,
+    /// Nothing came back.
+    NoAnswer,
+    /// UDP or ICMP echo: datagrams went both ways.
+    Answered,
+}
+
+/// TCP-only facts of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TcpFacts {
+    /// Handshake progress.
+    pub handshake: Handshake,
+    /// How it closed.
+    pub close: Close,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// SYNs the initiator sent (more than one means SYN retransmissions).
+    pub syns: u32,
+    /// Retransmitted segments, per direction.
+    pub retransmissions: [u32; 2],
+    /// Segments that arrived out of order, per direction.
+    pub out_of_order: [u32; 2],
+    /// Bytes never seen (holes left at the end), per direction.
+    pub missing_bytes: [u64; 2],
+    /// MSS announced in the SYN / SYN-ACK, per direction.
+    pub mss: [Option<u16>; 2],
+}
+
+/// The first bytes of one direction's payload, in stream order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Transcript {
+    /// Up to [`Transcript::CAP`] bytes.
+    #[serde(serialize_with = "text::serialize_bytes")]
+    pub bytes: Vec<u8>,
+    /// Total payload bytes seen in stream order (may exceed `bytes.len()`).
+    pub total: u64,
+}
+
+impl Transcript {
+    /// How many bytes a transcript keeps.
+    pub const CAP: usize = 64 * 1024;
+
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        self.total += data.len() as u64;
+        let room = Self::CAP.saturating_sub(self.bytes.len());
+        self.bytes.extend_from_slice(&data[..data.len().min(room)]);
+    }
+
+    /// Whether bytes were dropped past the cap.
+    pub fn is_truncated(&self) -> bool {
+        self.total > self.bytes.len() as u64
+    }
+}
+
+/// An ICMP error and the datagram it quotes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IcmpError {
+    /// Frame number of the error.
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Duration,
+    /// Who sent the error (the router or host that refused).
+    pub from: IpAddr,
+    /// Who it went to.
+    pub to: IpAddr,
+    /// ICMPv6 rather than ICMP.
+    pub v6: bool,
+    /// ICMP type.
+    pub icmp_type: u8,
+    /// ICMP code.
+    pub code: u8,
+    /// "destination-unreachable port-unreachable (3/3)".
+    pub description: String,
+    /// Next-hop MTU, for fragmentation-needed / packet-too-big.
+    pub mtu: Option<u32>,
+    /// The quoted datagram's protocol.
+    pub quoted_proto: u8,
+    /// The quoted datagram's source.
+    pub quoted_src: Addr,
+    /// The quoted datagram's destination.
+    pub quoted_dst: Addr,
+    /// The conversation the quoted datagram belongs to, when it is in the capture.
+    pub conversation: Option<usize>,
+}
+
+/// A DNS query and its response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DnsExchange {
+    /// Transaction id.
+    pub id: u16,
+    /// The questions.
+    pub questions: Vec<wire::DnsQuestion>,
+    /// Frame of the query, if it was captured.
+    pub query_frame: Option<u64>,
+    /// Time of the query.
+    pub query_ts: Option<Duration>,
+    /// Frame of the response, if one came.
+    pub response_frame: Option<u64>,
+    /// Response code, if a response came.
+    pub rcode: Option<String>,
+    /// Answer records.
+    pub answers: Vec<wire::DnsRecord>,
+    /// Time from query to response.
+    pub response_time: Option<Duration>,
+}
+
+/// How an FTP data connection was set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FtpMode {
+    /// `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)`.
+    Pasv,
+    /// `229 Entering Extended Passive Mode (|||port|)`.
+    Epsv,
+    /// `PORT h1,h2,h3,h4,p1,p2`.
+    Port,
+    /// `EPRT |af|addr|port|`.
+    Eprt,
+}
+
+/// An FTP data connection's link to its control connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct FtpData {
+    /// Index of the control conversation.
+    pub control: usize,
+    /// How the data port was announced.
+    pub mode: FtpMode,
+    /// The announced port (p1*256+p2 for PASV/PORT).
+    pub port: u16,
+}
+
+/// ICMP echo counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Echo {
+    /// Echo requests.
+    pub requests: u32,
+    /// Echo replies.
+    pub replies: u32,
+}
+
+/// One conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Conversation {
+    /// Position in first-seen order, over all protocols (0-based).
+    pub index: usize,
+    /// Position among conversations of the same protocol: for TCP, Wireshark's `tcp.stream`.
+    pub stream: usize,
+    /// Protocol.
+    pub proto: Proto,
+    /// The side that opened it: the SYN sender, else the first sender.
+    pub initiator: Addr,
+    /// The other side.
+    pub responder: Addr,
+    /// Frame number of the first packet.
+    pub first_frame: u64,
+    /// Time of the first packet.
+    pub start: Duration,
+    /// Time of the last packet.
+    pub end: Duration,
+    /// Packets per direction ([forward, reverse]).
+    pub packets: [u64; 2],
+    /// Frame bytes per direction (frame lengths on the wire).
+    pub bytes: [u64; 2],
+    /// Payload bytes per direction (TCP: in stream order, retransmissions not counted).
+    pub payload_bytes: [u64; 2],
+    /// Payload transcript per direction.
+    pub transcript: [Transcript; 2],
+    /// TTL of the first packet per direction.
+    pub ttl: [Option<u8>; 2],
+    /// TCP facts.
+    pub tcp: Option<TcpFacts>,
+    /// UDP / ICMP outcome (TCP's is in `tcp`).
+    pub outcome: Outcome,
+    /// ICMP echo counts (ICMP conversations).
+    pub echo: Option<Echo>,
+    /// ICMP errors quoting this conversation's datagrams.
+    pub icmp_errors: Vec<IcmpError>,
+    /// DNS exchanges carried.
+    pub dns: Vec<DnsExchange>,
+    /// Set on an FTP data connection.
+    pub ftp_data: Option<FtpData>,
+    /// Set on an FTP control connection that announced data ports.
+    pub ftp_control: bool,
+}
+
+impl Conversation {
+    /// The outcome, whatever the protocol.
+    pub fn outcome(&self) -> Outcome {
+        self.tcp.as_ref().map_or(self.outcome, |t| t.outcome)
+    }
+
+    /// Duration from first to last packet.
+    pub fn duration(&self) -> Duration {
+        self.end.saturating_sub(self.start)
+    }
+}
+
+/// One IP address seen in the capture.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    /// The address.
+    pub addr: IpAddr,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Frame bytes sent.
+    pub tx_bytes: u64,
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Frame bytes received.
+    pub rx_bytes: u64,
+    /// Smallest TTL seen on its packets.
+    pub min_ttl: Option<u8>,
+    /// Largest TTL seen on its packets.
+    pub max_ttl: Option<u8>,
+    /// Hops between it and the capture point: its likely initial TTL (32, 64, 128 or 255)
+    /// minus the TTL seen.
+    pub hops: Option<u8>,
+}
+
+/// What an ARP packet said, without MAC addresses (they change run to run).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum ArpFact {
+    /// A request to broadcast: `asker` wants `target`'s MAC.
+    Request {
+        /// Sender address.
+        asker: IpAddr,
+        /// Address asked about.
+        target: IpAddr,
+    },
+    /// A reply: `owner` tells `to` its MAC.
+    Reply {
+        /// Sender (owner of the address).
+        owner: IpAddr,
+        /// Recipient.
+        to: IpAddr,
+    },
+    /// A gratuitous ARP: `owner` announces its own address.
+    Gratuitous {
+        /// The announced address.
+        owner: IpAddr,
+    },
+}
+
+/// Everything learned from one capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    /// Frames read.
+    pub frames: u64,
+    /// Time of the first frame.
+    pub first_ts: Option<Duration>,
+    /// Time of the last frame.
+    pub last_ts: Option<Duration>,
+    /// Conversations in first-seen order.
+    pub conversations: Vec<Conversation>,
+    /// IP endpoints, by address.
+    pub endpoints: Vec<Endpoint>,
+    /// Distinct ARP facts in first-seen order (unicast re-probes left out: their timing varies).
+    pub arp: Vec<ArpFact>,
+    /// ARP facts, each with the frame number that first showed it.
+    pub arp_frames: Vec<u64>,
+    /// ICMP errors whose quoted datagram belongs to no captured conversation.
+    pub unmatched_icmp_errors: Vec<IcmpError>,
+}
+
+impl Analysis {
+    /// The TCP conversation with Wireshark stream index `stream`.
+    pub fn tcp_stream(&self, stream: usize) -> Option<&Conversation> {
+        self.conversations
+            .iter()
+            .find(|c| c.proto == Proto::Tcp && c.stream == stream)
+    }
+
+    /// Addresses the capture was taken next to: endpoints whose packets arrive with their
+    /// initial TTL (zero hops).
+    pub fn capture_near(&self) -> Vec<IpAddr> {
+        self.endpoints
+            .iter()
+            .filter(|e| e.hops == Some(0))
+            .map(|e| e.addr)
+            .collect()
+    }
+}
+
+/// Analyses frames already in memory.
+pub fn analyze<'a>(frames: impl IntoIterator<Item = FrameRef<'a>>) -> Analysis {
+    let mut analyzer = Analyzer::new();
+    for f in frames {
+        analyzer.push(&f);
+    }
+    analyzer.finish()
+}
+
+/// Streams a capture file through the analysis.
+pub fn analyze_file(path: &Path) -> Result<Analysis, WireError> {
+    let mut reader = wire::open(path)?;
+    let mut analyzer = Analyzer::new();
+    while let Some(frame) = reader.next_frame()? {
+        analyzer.push(&frame);
+    }
+    Ok(analyzer.finish())
 }

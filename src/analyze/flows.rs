@@ -1,0 +1,382 @@
+//! The flow snapshot: the normalised rendering `labctl test` compares run to run.
+//!
+//! Contract: [`render_flows`] is a pure function of the [`Analysis`] and the [`Names`], and of
+//! nothing that varies between two runs of the same lab. It shows which conversations happened
+//! between which hosts and ports, the TCP handshake, close and outcome, payload bytes and
+//! transcript each way, ICMP errors and the flow they quote, DNS questions and answers, FTP
+//! data connections and their control connection, ARP facts, and each host's hop distance.
+//! It leaves out timestamps, absolute sequence numbers, windows, MAC addresses, packet counts
+//! of TCP (they follow delayed-ACK timing), retransmission counts, DNS transaction ids and
+//! ephemeral ports: an initiator port at or above 1024 shows as `*`, an FTP data port as
+//! `<pasv>`, `<epsv>`, `<port>` or `<eprt>`; FTP port announcements and HTTP date headers are
+//! masked inside transcripts too.
+//!
+//! The format, one block per conversation in first-seen order:
+//!
+//! ```text
+//! arp client asks for server
+//! arp server answers client
+//! #1 tcp client:* > server:27664  handshake complete  close fin client-first  outcome established
+//!   client > server  16 bytes  "hello on 27664\r\n"
+//!   server > client  0 bytes
+//! #2 udp client:* > server:161  outcome rejected
+//!   client > server  1 datagram  6 bytes  "probe\n"
+//!   server > client  0 datagrams
+//!   icmp server > client  destination-unreachable port-unreachable (3/3)
+//! #3 udp client:* > dns:53  outcome answered
+//!   client > dns  1 datagram  29 bytes
+//!   dns > client  1 datagram  61 bytes
+//!   dns MX example.test. -> NOERROR  MX 10 mail.example.test.
+//! hops client 0  server 0  dns 0
+//! ```
+//!
+//! A transcript of one line is shown after the byte count; a longer one on its own lines
+//! below, at most 24 lines of at most 96 bytes, then `... N more bytes`. The direction line of
+//! a transcript whose FTP port was masked counts the masked bytes and says `(ports masked)`.
+
+use std::fmt::Write as _;
+
+use super::text::{mask_volatile, transcript_lines};
+use super::{Addr, Analysis, Conversation, Dir, FtpMode, IcmpError, Names, Outcome, Proto};
+
+/// Renders the flow snapshot. See the module documentation.
+pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
+    let mut out = String::new();
+    for fact in &analysis.arp {
+        let _ = writeln!(out, "{}", arp_line(fact, names));
+    }
+    // Conversations and unmatched ICMP errors interleave by first frame.
+    let mut items: Vec<(u64, Item<'_>)> = analysis
+        .conversations
+        .iter()
+        .map(|c| (c.first_frame, Item::Conv(c)))
+        .collect();
+    items.extend(
+        analysis
+            .unmatched_icmp_errors
+            .iter()
+            .map(|e| (e.frame, Item::Icmp(e))),
+    );
+    items.sort_by_key(|(frame, _)| *frame);
+    let mut seen_errors: Vec<String> = Vec::new();
+    for (_, item) in items {
+        match item {
+            Item::Conv(c) => conversation(&mut out, analysis, c, names),
+            Item::Icmp(e) => {
+                let line = format!(
+                    "icmp {} > {}  {}{}  quoting {}",
+                    names.host(&e.from),
+                    names.host(&e.to),
+                    e.description,
+                    mtu(e),
+                    quoted_flow(e, names)
+                );
+                if !seen_errors.contains(&line) {
+                    let _ = writeln!(out, "{line}");
+                    seen_errors.push(line);
+                }
+            }
+        }
+    }
+    let hops: Vec<String> = analysis
+        .endpoints
+        .iter()
+        .filter_map(|e| e.hops.map(|h| format!("{} {h}", names.host(&e.addr))))
+        .collect();
+    if !hops.is_empty() {
+        let _ = writeln!(out, "hops {}", hops.join("  "));
+    }
+    out
+}
+
+enum Item<'a> {
+    Conv(&'a Conversation),
+    Icmp(&'a IcmpError),
+}
+
+fn arp_line(fact: &super::ArpFact, names: &Names) -> String {
+    match fact {
+        super::ArpFact::Request { asker, target } => {
+            format!("arp {} asks for {}", names.host(asker), names.host(target))
+        }
+        super::ArpFact::Reply { owner, to } => {
+            format!("arp {} answers {}", names.host(owner), names.host(to))
+        }
+        super::ArpFact::Gratuitous { owner } => {
+            format!("arp {} announces itself (gratuitous)", names.host(owner))
+        }
+    }
+}
+
+fn mtu(e: &IcmpError) -> String {
+    e.mtu.map(|m| format!(" mtu {m}")).unwrap_or_default()
+}
+
+fn quoted_flow(e: &IcmpError, names: &Names) -> String {
+    let proto = crate::wire::names::ip_proto(e.quoted_proto)
+        .map_or_else(|| format!("proto-{}", e.quoted_proto), str::to_string);
+    if matches!(e.quoted_proto, 6 | 17) {
+        format!(
+            "{proto} {} > {}",
+            endpoint(&e.quoted_src, names, true),
+            endpoint(&e.quoted_dst, names, false)
+        )
+    } else {
+        format!(
+            "{proto} {} > {}",
+            names.host(&e.quoted_src.ip),
+            names.host(&e.quoted_dst.ip)
+        )
+    }
+}
+
+/// `host:port`, the port hidden as `*` when it is an initiator's ephemeral port.
+fn endpoint(a: &Addr, names: &Names, initiator: bool) -> String {
+    if initiator && a.port >= 1024 {
+        names.host_port(&a.ip, "*")
+    } else {
+        names.host_port(&a.ip, &a.port.to_string())
+    }
+}
+
+/// Names the two sides for close lines; roles when both sides have the same name.
+fn sides(c: &Conversation, names: &Names) -> [String; 2] {
+    let a = names.host(&c.initiator.ip);
+    let b = names.host(&c.responder.ip);
+    if a == b {
+        ["initiator".into(), "responder".into()]
+    } else {
+        [a, b]
+    }
+}
+
+fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: &Names) {
+    let number = c.index + 1;
+    let src = endpoint(&c.initiator, names, true);
+    let dst = match c.ftp_data {
+        Some(f) => {
+            let tag = match f.mode {
+                FtpMode::Pasv => "<pasv>",
+                FtpMode::Epsv => "<epsv>",
+                FtpMode::Port => "<port>",
+                FtpMode::Eprt => "<eprt>",
+            };
+            names.host_port(&c.responder.ip, tag)
+        }
+        None => endpoint(&c.responder, names, false),
+    };
+    let side = sides(c, names);
+    match c.proto {
+        Proto::Tcp => {
+            let Some(t) = &c.tcp else { return };
+            let mut head = format!("#{number} tcp {src} > {dst}");
+            if let Some(f) = c.ftp_data {
+                let _ = write!(head, "  ftp-data of #{}", f.control + 1);
+            }
+            let handshake = match t.handshake {
+                super::Handshake::Complete => "complete",
+                super::Handshake::Half => "half",
+                super::Handshake::SynOnly => "syn-only",
+                super::Handshake::None => "none",
+            };
+            let _ = write!(
+                head,
+                "  handshake {handshake}  close {}",
+                close(&t.close, &side)
+            );
+            let _ = writeln!(out, "{head}  outcome {}", outcome(t.outcome));
+            for dir in [Dir::Forward, Dir::Reverse] {
+                direction(out, c, dir, names, "bytes", None);
+            }
+        }
+        Proto::Udp => {
+            let _ = writeln!(
+                out,
+                "#{number} udp {src} > {dst}  outcome {}",
+                outcome(c.outcome)
+            );
+            for dir in [Dir::Forward, Dir::Reverse] {
+                let d = c.packets[dir.idx()];
+                let unit = if d == 1 { "datagram" } else { "datagrams" };
+                direction(out, c, dir, names, "bytes", Some(format!("{d} {unit}")));
+            }
+        }
+        Proto::Icmp => {
+            let e = c.echo.unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "#{number} icmp {} > {}  echo  requests {}  replies {}",
+                names.host(&c.initiator.ip),
+                names.host(&c.responder.ip),
+                e.requests,
+                e.replies
+            );
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for e in &c.icmp_errors {
+        let line = format!(
+            "  icmp {} > {}  {}{}",
+            names.host(&e.from),
+            names.host(&e.to),
+            e.description,
+            mtu(e)
+        );
+        if !seen.contains(&line) {
+            let _ = writeln!(out, "{line}");
+            seen.push(line);
+        }
+    }
+    for x in &c.dns {
+        let q = x
+            .questions
+            .iter()
+            .map(|q| format!("{} {}", q.qtype, q.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let answer = match &x.rcode {
+            None => "no response".to_string(),
+            Some(rcode) => {
+                let records = x
+                    .answers
+                    .iter()
+                    .map(|r| format!("{} {}", r.rtype, r.data))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if records.is_empty() {
+                    rcode.clone()
+                } else {
+                    format!("{rcode}  {records}")
+                }
+            }
+        };
+        let _ = writeln!(out, "  dns {q} -> {answer}");
+    }
+    let _ = analysis;
+}
+
+fn direction(
+    out: &mut String,
+    c: &Conversation,
+    dir: Dir,
+    names: &Names,
+    unit: &str,
+    count: Option<String>,
+) {
+    let d = dir.idx();
+    let (from, to) = match dir {
+        Dir::Forward => (&c.initiator.ip, &c.responder.ip),
+        Dir::Reverse => (&c.responder.ip, &c.initiator.ip),
+    };
+    let t = &c.transcript[d];
+    let http = t.bytes.starts_with(b"HTTP/1.") || crate::wire::app::looks_like_http(&t.bytes);
+    let (masked, resized) = mask_volatile(&t.bytes, c.ftp_control, http);
+    let mut bytes = c.payload_bytes[d];
+    let mut note = "";
+    if resized {
+        bytes = bytes - t.bytes.len() as u64 + masked.len() as u64;
+        note = " (ports masked)";
+    }
+    let mut line = format!("  {} > {}", names.host(from), names.host(to));
+    if let Some(count) = count {
+        let _ = write!(line, "  {count}");
+    }
+    let _ = write!(line, "  {bytes} {unit}{note}");
+    // DNS is shown decoded; its raw bytes hold random ids.
+    let show = !c.dns.is_empty() || bytes == 0;
+    if show {
+        let _ = writeln!(out, "{line}");
+        return;
+    }
+    let total = t.total - t.bytes.len() as u64 + masked.len() as u64;
+    let lines = transcript_lines(&masked, total);
+    if lines.len() == 1 {
+        let _ = writeln!(out, "{line}  {}", lines[0]);
+    } else {
+        let _ = writeln!(out, "{line}");
+        for l in lines {
+            let _ = writeln!(out, "    {l}");
+        }
+    }
+}
+
+fn close(c: &super::Close, side: &[String; 2]) -> String {
+    let mut parts = Vec::new();
+    match (c.fin, c.fin_first) {
+        ([true, true], Some(first)) => parts.push(format!("fin {}-first", side[first.idx()])),
+        ([true, false], _) => parts.push(format!("fin {}-only", side[0])),
+        ([false, true], _) => parts.push(format!("fin {}-only", side[1])),
+        _ => {}
+    }
+    if let Some(r) = c.rst {
+        parts.push(format!("rst {}", side[r.idx()]));
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn outcome(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Established => "established",
+        Outcome::HalfOpen => "half-open",
+        Outcome::Refused => "refused",
+        Outcome::Reset => "reset",
+        Outcome::Rejected => "rejected",
+        Outcome::NoAnswer => "no-answer",
+        Outcome::Answered => "answered",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::*;
+    use super::*;
+
+    fn lab() -> Wire {
+        let mut w = Wire::new();
+        w.session(40000, 27664, b"hello on 27664\r\n", b"");
+        w.tcp(CLIENT, SERVER, 40001, 81, 7, 0, S, b"");
+        w.tcp(SERVER, CLIENT, 81, 40001, 0, 8, R | A, b"");
+        w.udp(CLIENT, SERVER, 5000, 161, b"probe\n");
+        w.session(
+            40002,
+            21,
+            b"USER anonymous\r\nPASS x\r\nQUIT\r\n",
+            b"220 hi\r\n",
+        );
+        w
+    }
+
+    #[test]
+    fn snapshot_of_a_small_lab() {
+        let flows = render_flows(&lab().analyze(), &Wire::names());
+        insta::assert_snapshot!(flows);
+    }
+
+    #[test]
+    fn ephemeral_ports_and_times_do_not_show() {
+        let a = lab();
+        let mut b = Wire::new();
+        // Same lab, other ports and a later start.
+        b.now += Duration::from_secs(3600);
+        b.session(51000, 27664, b"hello on 27664\r\n", b"");
+        b.tcp(CLIENT, SERVER, 51001, 81, 99, 0, S, b"");
+        b.tcp(SERVER, CLIENT, 81, 51001, 0, 100, R | A, b"");
+        b.udp(CLIENT, SERVER, 6000, 161, b"probe\n");
+        b.session(
+            51002,
+            21,
+            b"USER anonymous\r\nPASS x\r\nQUIT\r\n",
+            b"220 hi\r\n",
+        );
+        assert_eq!(
+            render_flows(&a.analyze(), &Wire::names()),
+            render_flows(&b.analyze(), &Wire::names())
+        );
+    }
+
+    use std::time::Duration;
+}

@@ -1,0 +1,275 @@
+//! tcpdump-like lines, one per packet.
+//!
+//! Contract: [`PacketLines::line`] renders one dissected frame as
+//! `NUMBER TIME PROTO SRC > DST: DETAILS`, where TIME is seconds since the first frame and
+//! hosts are named through [`Names`]. TCP lines read like tcpdump's: flags `[S]`, `[S.]`,
+//! `[.]`, `[P.]`, `[F.]`, `[R.]`, sequence and acknowledgement numbers relative to each
+//! direction's initial sequence number (0 for the SYN itself), window, options and payload
+//! length; a recognised application message (DNS, FTP, SMTP, HTTP) follows after the length.
+//! The renderer keeps one initial sequence number per TCP direction, so memory grows with the
+//! number of flows, not packets.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::wire::{self, App, FrameRef, Net, Packet, TcpOption, Transport};
+
+use super::Names;
+
+/// Stateful renderer of tcpdump-like lines. See the module documentation.
+#[derive(Debug, Default)]
+pub struct PacketLines {
+    names: Names,
+    first: Option<Duration>,
+    isn: HashMap<(IpAddr, u16, IpAddr, u16), u32>,
+}
+
+/// Renders every frame as one line.
+pub fn render_packets<'a>(
+    frames: impl IntoIterator<Item = FrameRef<'a>>,
+    names: &Names,
+) -> Vec<String> {
+    let mut lines = PacketLines::new(names.clone());
+    frames
+        .into_iter()
+        .map(|f| {
+            let pkt = wire::dissect(f.linktype, f.data);
+            lines.line(&f, &pkt)
+        })
+        .collect()
+}
+
+impl PacketLines {
+    /// A renderer using `names`.
+    pub fn new(names: Names) -> PacketLines {
+        PacketLines {
+            names,
+            ..PacketLines::default()
+        }
+    }
+
+    fn hp(&self, ip: &IpAddr, port: u16) -> String {
+        format!("{}.{port}", self.names.host(ip))
+    }
+
+    /// Renders one frame (`pkt` must be `frame.data` dissected).
+    pub fn line(&mut self, frame: &FrameRef<'_>, pkt: &Packet) -> String {
+        let first = *self.first.get_or_insert(frame.ts);
+        let rel = frame.ts.saturating_sub(first);
+        let mut s = format!(
+            "{} {}.{:06} ",
+            frame.number,
+            rel.as_secs(),
+            rel.subsec_micros()
+        );
+        match &pkt.net {
+            Net::Arp(a) => {
+                let what = if a.is_gratuitous() {
+                    format!(
+                        "Announcement {} (gratuitous) is-at {}",
+                        self.names.host(&IpAddr::V4(a.sender_ip)),
+                        a.sender_mac
+                    )
+                } else if a.op == 1 {
+                    format!(
+                        "Request who-has {} tell {}",
+                        self.names.host(&IpAddr::V4(a.target_ip)),
+                        self.names.host(&IpAddr::V4(a.sender_ip))
+                    )
+                } else if a.op == 2 {
+                    format!(
+                        "Reply {} is-at {}",
+                        self.names.host(&IpAddr::V4(a.sender_ip)),
+                        a.sender_mac
+                    )
+                } else {
+                    format!("op {}", a.op)
+                };
+                let _ = write!(s, "ARP, {what}, length {}", frame.data.len().min(28));
+            }
+            Net::Ip(ip) => {
+                let fam = if ip.version == 6 { "IP6" } else { "IP" };
+                match &pkt.transport {
+                    Transport::Tcp(t) => {
+                        let _ = write!(
+                            s,
+                            "{fam} {} > {}: {}",
+                            self.hp(&ip.src, t.src_port),
+                            self.hp(&ip.dst, t.dst_port),
+                            self.tcp(ip, t)
+                        );
+                    }
+                    Transport::Udp(u) => {
+                        let _ = write!(
+                            s,
+                            "{fam} {} > {}: UDP, length {}",
+                            self.hp(&ip.src, u.src_port),
+                            self.hp(&ip.dst, u.dst_port),
+                            u.payload_len
+                        );
+                    }
+                    Transport::Icmp(i) => {
+                        let _ = write!(
+                            s,
+                            "{fam} {} > {}: {}",
+                            self.names.host(&ip.src),
+                            self.names.host(&ip.dst),
+                            self.icmp(i)
+                        );
+                    }
+                    Transport::None => {
+                        let proto = wire::names::ip_proto(ip.proto)
+                            .map_or_else(|| format!("ip-proto-{}", ip.proto), str::to_string);
+                        let _ = write!(
+                            s,
+                            "{fam} {} > {}: {proto}",
+                            self.names.host(&ip.src),
+                            self.names.host(&ip.dst)
+                        );
+                    }
+                }
+                if ip.is_fragment() {
+                    let _ = write!(
+                        s,
+                        " (frag id {} offset {}{})",
+                        ip.id,
+                        ip.frag_offset,
+                        if ip.mf { " [MF]" } else { "" }
+                    );
+                }
+            }
+            Net::Other(et) => {
+                let _ = write!(s, "ethertype {et:#06x}, length {}", frame.orig_len);
+            }
+            Net::None => {
+                let _ = write!(s, "unknown, length {}", frame.orig_len);
+            }
+        }
+        match &pkt.app {
+            Some(App::Dns(d)) => {
+                let _ = write!(s, ": {}", dns_summary(d));
+            }
+            Some(App::Lines { proto, lines }) => {
+                if let Some(first) = lines.first() {
+                    let _ = write!(s, ": {} {}", proto.name(), first);
+                    if lines.len() > 1 {
+                        let _ = write!(s, " (+{} lines)", lines.len() - 1);
+                    }
+                }
+            }
+            None => {}
+        }
+        if let Some(e) = &pkt.error {
+            let _ = write!(s, " [malformed: {e}]");
+        }
+        s
+    }
+
+    fn tcp(&mut self, ip: &wire::IpInfo, t: &wire::Tcp) -> String {
+        let key = (ip.src, t.src_port, ip.dst, t.dst_port);
+        if t.flags.syn() {
+            self.isn.insert(key, t.seq);
+        }
+        let base = *self.isn.entry(key).or_insert(t.seq.wrapping_sub(1));
+        let seq = t.seq.wrapping_sub(base);
+        let mut s = format!("Flags [{}], ", t.flags);
+        if t.payload_len > 0 {
+            let _ = write!(s, "seq {}:{}, ", seq, seq.wrapping_add(t.payload_len));
+        } else if t.flags.syn() || t.flags.fin() || t.flags.rst() {
+            let _ = write!(s, "seq {seq}, ");
+        }
+        if t.flags.ack() {
+            let rkey = (ip.dst, t.dst_port, ip.src, t.src_port);
+            let ack = match self.isn.get(&rkey) {
+                Some(b) => t.ack.wrapping_sub(*b),
+                None => t.ack,
+            };
+            let _ = write!(s, "ack {ack}, ");
+        }
+        let _ = write!(s, "win {}", t.window);
+        let opts = t.options();
+        if !opts.is_empty() {
+            let o: Vec<String> = opts.iter().map(option).collect();
+            let _ = write!(s, ", options [{}]", o.join(","));
+        }
+        let _ = write!(s, ", length {}", t.payload_len);
+        s
+    }
+
+    fn icmp(&self, i: &wire::Icmp) -> String {
+        let mut s = format!(
+            "{} {}",
+            if i.v6 { "ICMP6" } else { "ICMP" },
+            wire::names::icmp_describe(i.v6, i.icmp_type, i.code)
+        );
+        if i.echo().is_some() {
+            let _ = write!(s, ", id {}, seq {}", i.echo_id(), i.echo_seq());
+        }
+        if let Some(m) = i.mtu() {
+            let _ = write!(s, ", mtu {m}");
+        }
+        if let Some(q) = &i.quoted {
+            let proto = wire::names::ip_proto(q.proto)
+                .map_or_else(|| format!("proto-{}", q.proto), str::to_string);
+            match (q.src_port, q.dst_port) {
+                (Some(sp), Some(dp)) => {
+                    let _ = write!(
+                        s,
+                        ", quoting {proto} {} > {}",
+                        self.hp(&q.src, sp),
+                        self.hp(&q.dst, dp)
+                    );
+                }
+                _ => {
+                    let _ = write!(
+                        s,
+                        ", quoting {proto} {} > {}",
+                        self.names.host(&q.src),
+                        self.names.host(&q.dst)
+                    );
+                }
+            }
+        }
+        s
+    }
+}
+
+fn option(o: &TcpOption) -> String {
+    match o {
+        TcpOption::Nop => "nop".into(),
+        TcpOption::Mss(v) => format!("mss {v}"),
+        TcpOption::WindowScale(v) => format!("wscale {v}"),
+        TcpOption::SackPermitted => "sackOK".into(),
+        TcpOption::Sack(b) => {
+            let blocks: Vec<String> = b.iter().map(|(l, r)| format!("{{{l}:{r}}}")).collect();
+            format!("sack {} {}", b.len(), blocks.join(""))
+        }
+        TcpOption::Timestamp(v, e) => format!("TS val {v} ecr {e}"),
+        TcpOption::Unknown(k) => format!("opt-{k}"),
+    }
+}
+
+/// `DNS query 0x1a2b MX example.test.` / `DNS response 0x1a2b NOERROR MX 10 mail.example.test.`
+pub fn dns_summary(d: &wire::Dns) -> String {
+    let q: Vec<String> = d
+        .questions
+        .iter()
+        .map(|q| format!("{} {}", q.qtype, q.name))
+        .collect();
+    if d.response {
+        let a: Vec<String> = d
+            .answers
+            .iter()
+            .map(|r| format!("{} {}", r.rtype, r.data))
+            .collect();
+        let mut s = format!("DNS response {:#06x} {} {}", d.id, q.join(", "), d.rcode);
+        if !a.is_empty() {
+            let _ = write!(s, " {}", a.join(", "));
+        }
+        s
+    } else {
+        format!("DNS query {:#06x} {}", d.id, q.join(", "))
+    }
+}

@@ -1,0 +1,236 @@
+//! `labctl show FILE`: the analysis of one capture file, printed.
+//!
+//! Contract: [`show`] reads the file as a stream and writes one view to `out`: packet lines,
+//! the conversation table, the endpoint table, one TCP stream followed as text, or the flow
+//! snapshot; each also as JSON. It needs no privileges. Errors are [`ShowError`]s: a bad file
+//! carries the byte offset of the bad record (the caller maps it to exit code 2).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::wire::{self, WireError};
+
+use super::text::escape;
+use super::{Analyzer, Dir, Names, PacketLines, table};
+
+/// What `labctl show` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShowView {
+    /// One tcpdump-like line per packet (default).
+    Packets,
+    /// `--conversations`.
+    Conversations,
+    /// `--endpoints`.
+    Endpoints,
+    /// `--follow N`: TCP stream N (Wireshark's `tcp.stream`) as text, both directions.
+    Follow(usize),
+    /// `--flows`: the normalised snapshot checks compare.
+    Flows,
+}
+
+/// Arguments of `labctl show`, free of any CLI parser.
+#[derive(Clone, Debug)]
+pub struct ShowArgs {
+    /// The capture file.
+    pub file: PathBuf,
+    /// Which view.
+    pub view: ShowView,
+    /// JSON instead of text.
+    pub json: bool,
+    /// Host names for addresses (may be empty).
+    pub names: Names,
+}
+
+/// Why `labctl show` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    /// The capture file is unreadable or malformed.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// `--follow N` named a stream the capture does not have.
+    #[error("no tcp stream {stream}: the capture has {count} tcp streams (numbered from 0)")]
+    NoStream {
+        /// The stream asked for.
+        stream: usize,
+        /// How many there are.
+        count: usize,
+    },
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Write(#[from] io::Error),
+    /// Serialising JSON failed.
+    #[error("cannot encode json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+#[derive(Serialize)]
+struct PacketJson<'a> {
+    frame: u64,
+    time: f64,
+    length: u32,
+    line: &'a str,
+}
+
+#[derive(Serialize)]
+struct FollowJson {
+    stream: usize,
+    a: String,
+    b: String,
+    chunks: Vec<ChunkJson>,
+}
+
+#[derive(Serialize)]
+struct ChunkJson {
+    from: &'static str,
+    frame: u64,
+    bytes: usize,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct FlowsJson<'a> {
+    flows: &'a str,
+}
+
+/// Runs `labctl show`. See the module documentation.
+pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
+    let mut reader = wire::open(&args.file)?;
+    match args.view {
+        ShowView::Packets => {
+            let mut lines = PacketLines::new(args.names.clone());
+            let mut first = None;
+            while let Some(frame) = reader.next_frame()? {
+                let pkt = wire::dissect(frame.linktype, frame.data);
+                let line = lines.line(&frame, &pkt);
+                if args.json {
+                    let t0 = *first.get_or_insert(frame.ts);
+                    let row = PacketJson {
+                        frame: frame.number,
+                        time: frame.ts.saturating_sub(t0).as_secs_f64(),
+                        length: frame.orig_len,
+                        line: &line,
+                    };
+                    serde_json::to_writer(&mut *out, &row)?;
+                    writeln!(out)?;
+                } else {
+                    writeln!(out, "{line}")?;
+                }
+            }
+        }
+        view => {
+            let mut analyzer = Analyzer::new();
+            if let ShowView::Follow(n) = view {
+                analyzer.follow(n);
+            }
+            while let Some(frame) = reader.next_frame()? {
+                analyzer.push(&frame);
+            }
+            let (analysis, chunks) = analyzer.finish_follow();
+            match view {
+                ShowView::Conversations if args.json => {
+                    serde_json::to_writer_pretty(&mut *out, &table::conversation_rows(&analysis))?;
+                    writeln!(out)?;
+                }
+                ShowView::Conversations => {
+                    out.write_all(table::conversations_text(&analysis, &args.names).as_bytes())?
+                }
+                ShowView::Endpoints if args.json => {
+                    serde_json::to_writer_pretty(&mut *out, &table::endpoint_rows(&analysis))?;
+                    writeln!(out)?;
+                }
+                ShowView::Endpoints => {
+                    out.write_all(table::endpoints_text(&analysis, &args.names).as_bytes())?
+                }
+                ShowView::Flows => {
+                    let flows = super::render_flows(&analysis, &args.names);
+                    if args.json {
+                        serde_json::to_writer_pretty(&mut *out, &FlowsJson { flows: &flows })?;
+                        writeln!(out)?;
+                    } else {
+                        out.write_all(flows.as_bytes())?;
+                    }
+                }
+                ShowView::Follow(n) => {
+                    let count = analysis
+                        .conversations
+                        .iter()
+                        .filter(|c| c.proto == super::Proto::Tcp)
+                        .count();
+                    let Some(c) = analysis.tcp_stream(n) else {
+                        return Err(ShowError::NoStream { stream: n, count });
+                    };
+                    let a = args
+                        .names
+                        .host_port(&c.initiator.ip, &c.initiator.port.to_string());
+                    let b = args
+                        .names
+                        .host_port(&c.responder.ip, &c.responder.port.to_string());
+                    if args.json {
+                        let doc = FollowJson {
+                            stream: n,
+                            a: a.clone(),
+                            b: b.clone(),
+                            chunks: chunks
+                                .iter()
+                                .map(|ch| ChunkJson {
+                                    from: if ch.dir == Dir::Forward { "a" } else { "b" },
+                                    frame: ch.frame,
+                                    bytes: ch.data.len(),
+                                    text: escape(&ch.data),
+                                })
+                                .collect(),
+                        };
+                        serde_json::to_writer_pretty(&mut *out, &doc)?;
+                        writeln!(out)?;
+                    } else {
+                        follow_text(out, n, &a, &b, &chunks)?;
+                    }
+                }
+                ShowView::Packets => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stream as text: a header per change of direction, then the bytes, with control bytes
+/// other than newline and tab escaped so the terminal shows exactly what was sent.
+fn follow_text(
+    out: &mut dyn Write,
+    n: usize,
+    a: &str,
+    b: &str,
+    chunks: &[super::FollowChunk],
+) -> io::Result<()> {
+    writeln!(out, "tcp stream {n}: {a} > {b}")?;
+    let mut i = 0;
+    while i < chunks.len() {
+        let dir = chunks[i].dir;
+        let mut j = i;
+        let mut data = Vec::new();
+        while j < chunks.len() && chunks[j].dir == dir {
+            data.extend_from_slice(&chunks[j].data);
+            j += 1;
+        }
+        let (from, to) = if dir == Dir::Forward { (a, b) } else { (b, a) };
+        writeln!(out, "--- {from} > {to}, {} bytes", data.len())?;
+        let mut text = String::new();
+        for &byte in &data {
+            match byte {
+                b'\n' => text.push('\n'),
+                b'\t' => text.push('\t'),
+                b'\r' => text.push_str("\\r"),
+                0x20..=0x7e => text.push(byte as char),
+                _ => text.push_str(&format!("\\x{byte:02x}")),
+            }
+        }
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            writeln!(out)?;
+        }
+        i = j;
+    }
+    Ok(())
+}
