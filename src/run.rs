@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 
 use crate::analyze;
 use crate::capture::{self, CaptureError};
-use crate::check::{self, snapshot};
+use crate::check::{self, ConversationFact, snapshot};
 use crate::drive::{self, ProgramError};
 use crate::report::{CaptureView, Report, Stage};
 use crate::sandbox::{self, SandboxError};
 use crate::scenario::{Action, Plan, ServiceKind};
 use crate::services::{self, Tracker};
 use crate::topology::{self, Lab, TopologyError};
+use crate::wire;
 
 /// How long the end of a run waits for servers to finish and TCP to settle.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(2);
@@ -35,6 +36,8 @@ pub enum RunError {
     Program(#[from] ProgramError),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Analysis(#[from] crate::wire::WireError),
     #[error("service {service} on {host}: cannot listen on port {port}: {source}")]
     Listen { service: String, host: String, port: u16, source: std::io::Error },
 }
@@ -174,21 +177,21 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         files.iter().map(|f| format!("{}:{} {} packets", f.host, f.iface, f.packets)).collect::<Vec<_>>().join(", "),
     );
 
-    let names = analyze::Names::from_pairs(plan.addresses().map(|(a, h)| (a, h.to_string())));
+    let mut names = analyze::Names::new();
+    for (addr, host) in plan.addresses() {
+        names.insert(addr, host);
+    }
     let mut captures = Vec::new();
     let mut flows = String::new();
     let mut conversations = Vec::new();
     for file in files {
-        let analysis = analyze::analyze_file(&file.path, &names).map_err(|e| RunError::Io {
-            path: file.path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let seen = analyze_capture(&file.path, &names)?;
         if points.len() > 1 {
             flows.push_str(&format!("capture {}:{}\n", file.host, file.iface));
         }
-        flows.push_str(&analysis.flows);
-        conversations.extend(analysis.conversations);
-        captures.push(CaptureView { file, lines: analysis.lines });
+        flows.push_str(&seen.flows);
+        conversations.extend(seen.conversations);
+        captures.push(CaptureView { file, lines: seen.lines });
     }
     std::fs::write(out.join("flows.txt"), &flows).map_err(io_err(&out.join("flows.txt")))?;
     stages.done("analysis", format!("{} TCP conversations", conversations.len()));
@@ -227,6 +230,50 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         passed,
         took: started.elapsed(),
     })
+}
+
+/// What the analysis stage makes of one capture of the run.
+struct Seen {
+    flows: String,
+    conversations: Vec<ConversationFact>,
+    lines: Vec<String>,
+}
+
+fn analyze_capture(path: &Path, names: &analyze::Names) -> Result<Seen, RunError> {
+    let analysis = analyze::analyze_file(path)?;
+    let flows = analyze::render_flows(&analysis, names);
+    let mut lines = Vec::new();
+    let mut render = analyze::PacketLines::new(names.clone());
+    let mut reader = wire::open(path)?;
+    while let Some(frame) = reader.next_frame()? {
+        let packet = wire::dissect(frame.linktype, frame.data);
+        lines.push(render.line(&frame, &packet));
+    }
+    let conversations = analysis
+        .conversations
+        .iter()
+        .filter_map(|c| {
+            let tcp = c.tcp.as_ref()?;
+            Some(ConversationFact {
+                client: names.host(&c.initiator.ip),
+                server: names.host(&c.responder.ip),
+                server_port: c.responder.port,
+                handshake: label(&tcp.handshake),
+                outcome: label(&c.outcome),
+                client_sent: c.transcript[0].bytes.clone(),
+                server_sent: c.transcript[1].bytes.clone(),
+            })
+        })
+        .collect();
+    Ok(Seen { flows, conversations, lines })
+}
+
+/// The kebab-case name the analysis gives a fact in JSON, reused as the word checks compare.
+fn label<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
 }
 
 fn describe_topology(plan: &Plan) -> String {

@@ -92,9 +92,9 @@ struct RawExpect {
 }
 
 const SERVICE_KINDS: &[&str] = &["tcp-dump"];
-const HANDSHAKES: &[&str] = &["complete", "half", "none"];
+const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
 const CONVERSATION_OUTCOMES: &[&str] =
-    &["established", "refused", "reset", "rejected", "no-answer"];
+    &["established", "half-open", "refused", "reset", "rejected", "no-answer", "answered"];
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(10);
 
