@@ -11,7 +11,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use futures::TryStreamExt;
-use rtnetlink::{Handle, LinkUnspec, LinkVeth};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth};
+use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
 use crate::sandbox::{Netns, SandboxError};
 use crate::scenario::{HostId, Plan};
@@ -54,6 +55,13 @@ impl Lab {
 /// Builds the lab described by `plan`. Must run inside the sandbox, on a tokio runtime.
 pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyError> {
     let runtime = tokio::runtime::Handle::current();
+    // Hosts get their own small TCP and UDP hash tables instead of sharing the machine-wide
+    // ones: reading a host's /proc/net/tcp (how a run knows TCP has settled) then walks a few
+    // hundred buckets instead of the whole machine's table. Kernels before 5.19 and 6.2 lack
+    // these settings, which only costs time.
+    for key in ["net/ipv4/tcp_child_ehash_entries", "net/ipv4/udp_child_hash_entries"] {
+        let _ = std::fs::write(format!("/proc/sys/{key}"), "256");
+    }
     let mut hosts = Vec::with_capacity(plan.hosts.len());
     for host in &plan.hosts {
         let netns = Netns::create(&host.name)?;
@@ -94,38 +102,23 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         set_up(host, lo, "bring lo up").await?;
     }
 
-    for (i, link) in plan.links.iter().enumerate() {
+    for link in &plan.links {
         let [a, b] = &link.ends;
         let (host_a, host_b) = (lab.host(a.host), lab.host(b.host));
-        // Both ends are usually called eth0: create the pair in A with a temporary peer name
-        // that cannot clash there, move the peer into B, then give it its real name.
-        let temporary = format!("lcpeer{i}");
-        let mut veth = LinkVeth::new(&a.iface, &temporary);
+        // The peer is created directly inside B (IFLA_NET_NS_FD in the peer's attributes, as
+        // `ip link add eth0 type veth peer name eth0 netns B` does): both ends get their final
+        // names at once, and no interface is ever moved between namespaces, which would cost
+        // the kernel an RCU grace period per link.
+        let fd_b = std::os::fd::AsRawFd::as_raw_fd(&host_b.netns.fd());
+        let mut peer = LinkUnspec::new_with_name(&b.iface).setns_by_fd(fd_b);
+        let mut veth = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth).name(a.iface.clone());
         if let Some(mtu) = link.mtu {
             veth = veth.mtu(mtu);
+            peer = peer.mtu(mtu);
         }
+        let veth = veth.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
         request(host_a, format!("create veth {} <-> {}:{}", a.iface, host_b.name, b.iface), async {
             host_a.netlink.link().add(veth.build()).execute().await
-        })
-        .await?;
-        let peer_in_a = index_of(host_a, &temporary).await?;
-        let fd_b = std::os::fd::AsRawFd::as_raw_fd(&host_b.netns.fd());
-        request(host_a, format!("move {temporary} to host {}", host_b.name), async {
-            host_a
-                .netlink
-                .link()
-                .set(LinkUnspec::new_with_index(peer_in_a).setns_by_fd(fd_b).build())
-                .execute()
-                .await
-        })
-        .await?;
-        let peer_in_b = index_of(host_b, &temporary).await?;
-        let mut rename = LinkUnspec::new_with_index(peer_in_b).name(b.iface.clone());
-        if let Some(mtu) = link.mtu {
-            rename = rename.mtu(mtu);
-        }
-        request(host_b, format!("rename {temporary} to {}", b.iface), async {
-            host_b.netlink.link().set(rename.build()).execute().await
         })
         .await?;
 
