@@ -302,7 +302,11 @@ fn parse_iptables(cx: &Ctx, line: &Spanned<String>) -> Result<Rule, ScenarioErro
         let offset: usize = line.get_ref().chars().take(e.col).map(char::len_utf8).sum();
         let start = inner.start + offset;
         let width = e.token.len().max(1);
-        cx.err(start..start + width, e.to_string())
+        let err = cx.err(start..start + width, format!("{}: expected {}", e.problem, e.expected));
+        match &e.suggestion {
+            Some(s) => err.with_hint(format!("did you mean {s}?")),
+            None => err.with_hint("iptables syntax as the course teaches it, e.g. \"-t nat -A PREROUTING -p tcp --dport 21 -j REDIRECT --to-ports 27664\""),
+        }
     })
 }
 
@@ -666,7 +670,7 @@ equals = "hi\r\n"
         );
         let e = err(&text);
         assert!(e.msg.contains("unknown target \"REDIRCT\""), "{e}");
-        assert!(e.msg.contains("did you mean REDIRECT?"), "{e}");
+        assert_eq!(e.hint.as_deref(), Some("did you mean REDIRECT?"), "{e}");
         assert_eq!((e.line, e.col), (20, 55), "{e}");
         assert!(e.to_string().contains(&format!("{}^^^^^^^", " ".repeat(54))), "{e}");
     }

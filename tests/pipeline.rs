@@ -1,0 +1,201 @@
+//! The whole pipeline on the real kernel: `labctl run homework-redirect` end to end, as root and
+//! as an unprivileged user, bad scenarios refused before anything is built, runs killed at
+//! random moments leaving nothing on the host, and the same flows run after run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn labctl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_labctl"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labctl-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn require(program: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(found, "{program} is missing: install the Debian package {package} (the README's test command does)");
+}
+
+fn run_json(args: &[&str]) -> (Output, serde_json::Value) {
+    let output = labctl().args(args).arg("--json").output().unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); exit {:?}\nstderr: {}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output, report)
+}
+
+#[test]
+fn homework_redirect_end_to_end() {
+    require("tshark", "tshark");
+    let out = temp_dir("homework");
+    let (output, report) = run_json(&["run", "homework-redirect", "--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "report: {report:#}");
+    assert_eq!(report["passed"], true);
+
+    let dump = std::fs::read(out.join("hosts/server/dump.txt")).unwrap();
+    assert_eq!(dump, b"hello on 27664\r\nhello through 21\r\n");
+
+    let pcap = out.join("server-eth0.pcap");
+    let tshark = |filter: &str| -> Vec<String> {
+        let o = Command::new("tshark")
+            .args(["-r", pcap.to_str().unwrap(), "-Y", filter, "-T", "fields", "-e", "frame.number"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect()
+    };
+    assert!(tshark("_ws.malformed || _ws.expert.severity >= error").is_empty(), "tshark finds malformed frames");
+    // The conversation to 21 is answered from 21 on the wire: SYN-ACK and FIN from port 21,
+    // and 27664 appears only in the first conversation.
+    assert_eq!(tshark("tcp.srcport == 21 && tcp.flags.syn == 1 && tcp.flags.ack == 1").len(), 1);
+    assert_eq!(tshark("tcp.srcport == 27664 && tcp.flags.syn == 1 && tcp.flags.ack == 1").len(), 1);
+    let stream_to_21 = tshark("tcp.port == 21");
+    assert!(stream_to_21.len() >= 7, "handshake, data, close: {stream_to_21:?}");
+    assert!(tshark("tcp.port == 21 && tcp.port == 27664").is_empty());
+    assert_eq!(tshark("tcp.payload contains \"hello through 21\" && tcp.dstport == 21").len(), 1);
+}
+
+#[test]
+fn homework_redirect_as_an_unprivileged_user() {
+    // The binary and the output directory must be reachable by the user: copy the binary out
+    // of a possibly private build directory.
+    let dir = temp_dir("nonroot");
+    let bin = dir.join("labctl");
+    std::fs::copy(env!("CARGO_BIN_EXE_labctl"), &bin).unwrap();
+    let out = dir.join("out");
+    for path in [&dir] {
+        Command::new("chmod").args(["-R", "a+rwx", path.to_str().unwrap()]).status().unwrap();
+    }
+    require("setpriv", "util-linux");
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&bin)
+        .args(["run", "homework-redirect", "--json", "--out", out.to_str().unwrap()])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}\nstdout: {}", String::from_utf8_lossy(&output.stdout));
+    let dump = std::fs::read(out.join("hosts/server/dump.txt")).unwrap();
+    assert_eq!(dump, b"hello on 27664\r\nhello through 21\r\n");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(out.join("server-eth0.pcap")).unwrap().uid(), 65534, "artifacts belong to the user");
+}
+
+/// Bad scenarios: exit 2, a message with file:line:col and a hint, and nothing created.
+#[test]
+fn bad_scenarios_exit_2_with_place_and_hint() {
+    let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/homework-redirect.toml")).unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("not-toml", "name = \"x\"\n[hosts.a\n".to_string(), ":2:"),
+        ("unknown-host", good.replace("\"server:eth0 10.0.0.2/24\"", "\"sever:eth0 10.0.0.2/24\""), "unknown host \"sever\""),
+        ("bad-cidr", good.replace("10.0.0.2/24", "10.0.0.2/40"), "bad prefix length"),
+        ("big-port", good.replace("port = 27664", "port = 70000"), "port 70000 is out of range"),
+        ("unknown-key", good.replace("capture = \"server\"", "captur = \"server\""), "unknown field `captur`"),
+        ("misspelt-target", good.replace("-j REDIRECT", "-j REDIRCT"), "did you mean REDIRECT?"),
+    ];
+    let dir = temp_dir("bad");
+    for (name, text, needle) in cases {
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let out = dir.join(format!("{name}-out"));
+        let output = labctl().args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(needle), "{name}: {stderr}");
+        let place = format!("{}:", file.display());
+        assert!(stderr.contains(&place), "{name} names no file:line:col: {stderr}");
+        let after = stderr.split(&place).nth(1).unwrap_or("");
+        let mut fields = after.splitn(3, ':');
+        let line_col = (fields.next().and_then(|l| l.parse::<u32>().ok()), fields.next().and_then(|c| c.parse::<u32>().ok()));
+        assert!(matches!(line_col, (Some(_), Some(_))), "{name}: no line and column in {stderr}");
+        assert!(stderr.contains("hint:") || name == "not-toml", "{name}: no hint: {stderr}");
+        assert!(!out.exists(), "{name}: the run's directory was created for a bad scenario");
+    }
+}
+
+fn host_state() -> String {
+    let run = |program: &str, args: &[&str]| {
+        let o = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let links: Vec<String> = run("ip", &["-o", "link"])
+        .lines()
+        .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        .collect();
+    // Rules only: counters and comments with dates change on their own.
+    let rules: String = run("iptables-save", &[]).lines().filter(|l| l.starts_with('-') || l.starts_with('*')).collect::<Vec<_>>().join("\n");
+    format!("netns:\n{}\nlinks: {links:?}\nrules:\n{rules}", run("ip", &["netns", "list"]))
+}
+
+#[test]
+fn sigkill_at_random_moments_leaves_nothing_behind() {
+    require("iptables-save", "iptables");
+    let before = host_state();
+    let dir = temp_dir("kill");
+    // A small deterministic generator: the moments vary over the whole run, 0 to ~120 ms.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..20 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % 120_000);
+        let mut child = labctl()
+            .args(["run", "homework-redirect", "--out", dir.join(i.to_string()).to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // The sandboxed process dies with its parent; give the kernel a moment to reap it.
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_labctl")).unwrap();
+    let mut left = Vec::new();
+    for _ in 0..200 {
+        left = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| std::fs::read_link(e.path().join("exe")).is_ok_and(|p| p == exe))
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok_and(|pid| pid != std::process::id()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(left.is_empty(), "labctl processes survived SIGKILL: {left:?}");
+    assert_eq!(host_state(), before, "the host's namespaces, links or rules changed");
+}
+
+#[test]
+fn fifty_runs_give_the_same_flows() {
+    let dir = temp_dir("repeat");
+    let mut first: Option<String> = None;
+    for i in 0..50 {
+        let (output, report) = run_json(&["run", "homework-redirect", "--out", dir.join(i.to_string()).to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(0), "run {i}: {report:#}");
+        let flows = report["flows"].as_str().unwrap().to_string();
+        match &first {
+            None => first = Some(flows),
+            Some(f) => assert_eq!(&flows, f, "run {i} differs"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
