@@ -19,7 +19,9 @@ fn main() {
         })
         .unwrap_or_default();
     names.sort();
-    let mut out = String::from("/// Built-in scenarios, sorted by name.\npub static BUILTIN: &[Builtin] = &[\n");
+    let mut out = String::from(
+        "/// Built-in scenarios, sorted by name.\npub static BUILTIN: &[Builtin] = &[\n",
+    );
     for name in names {
         let toml = dir.join(format!("{name}.toml"));
         let snap = dir.join("snapshots").join(format!("{name}.snap"));

@@ -33,7 +33,11 @@ pub enum CaptureError {
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
     #[error("capture on {host}:{iface}: {source}")]
-    Pcap { host: String, iface: String, source: pcap::Error },
+    Pcap {
+        host: String,
+        iface: String,
+        source: pcap::Error,
+    },
     #[error("capture on {host}:{iface} ended before it was ready")]
     Lost { host: String, iface: String },
 }
@@ -77,9 +81,11 @@ pub fn start(lab: &Lab, points: &[Point]) -> Result<Running, CaptureError> {
         let stop = Arc::new(AtomicBool::new(false));
         let worker_stop = stop.clone();
         let (name, iface, path) = (host.name.clone(), point.iface.clone(), point.path.clone());
-        let thread = host.netns.spawn(format!("capture {name}:{iface}"), move || {
-            capture(name, iface, path, ready_tx, worker_stop)
-        })?;
+        let thread = host
+            .netns
+            .spawn(format!("capture {name}:{iface}"), move || {
+                capture(name, iface, path, ready_tx, worker_stop)
+            })?;
         workers.push(Worker { stop, thread });
         ready.push((ready_rx, host.name.clone(), point.iface.clone()));
     }
@@ -128,7 +134,11 @@ fn capture(
     ready: mpsc::Sender<Result<(), CaptureError>>,
     stop: Arc<AtomicBool>,
 ) -> Result<CaptureFile, CaptureError> {
-    let err = |source| CaptureError::Pcap { host: host.clone(), iface: iface.clone(), source };
+    let err = |source| CaptureError::Pcap {
+        host: host.clone(),
+        iface: iface.clone(),
+        source,
+    };
     let opened = (|| {
         let capture = pcap::Capture::from_device(iface.as_str())?
             .immediate_mode(true)
@@ -196,10 +206,15 @@ fn parse_net_dev(text: &str, iface: &str) -> u64 {
         .filter_map(|line| line.split_once(':'))
         .find(|(name, _)| name.trim() == iface)
         .map(|(_, fields)| {
-            let fields: Vec<u64> =
-                fields.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+            let fields: Vec<u64> = fields
+                .split_whitespace()
+                .map(|f| f.parse().unwrap_or(0))
+                .collect();
             // Receive: bytes packets errs drop fifo frame compressed multicast; then transmit.
-            let (rx, tx) = (fields.get(1).copied().unwrap_or(0), fields.get(9).copied().unwrap_or(0));
+            let (rx, tx) = (
+                fields.get(1).copied().unwrap_or(0),
+                fields.get(9).copied().unwrap_or(0),
+            );
             // On loopback every packet is counted twice (sent, then received) but captured
             // once, as it is sent.
             if iface == "lo" { tx } else { rx + tx }

@@ -3,16 +3,22 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use labctl::analyze::{ShowArgs, ShowView};
 use labctl::sandbox::{self, Entered};
 use labctl::scenario::{self, BUILTIN, Origin};
 
 #[derive(Parser)]
-#[command(name = "labctl", version, about = "Run network lab exercises on the real Linux kernel and check what happened on the wire")]
+#[command(
+    name = "labctl",
+    version,
+    about = "Run network lab exercises on the real Linux kernel and check what happened on the wire"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,6 +39,81 @@ enum Command {
     },
     /// List the scenarios that `labctl run` knows, with a one-line summary each
     List,
+    /// Analyse any pcap or pcapng file (no privileges needed)
+    Show {
+        /// The capture file
+        file: PathBuf,
+        /// Conversation table (packets and frame bytes each way), as Wireshark's Conversations
+        #[arg(long, group = "view")]
+        conversations: bool,
+        /// Endpoint table, as Wireshark's Endpoints
+        #[arg(long, group = "view")]
+        endpoints: bool,
+        /// TCP stream N as text, both directions (Follow TCP Stream)
+        #[arg(long, value_name = "N", group = "view")]
+        follow: Option<usize>,
+        /// The normalised flows that snapshots compare
+        #[arg(long, group = "view")]
+        flows: bool,
+        /// JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one of labctl's servers in the current network namespace until Ctrl-C
+    Serve {
+        #[command(subcommand)]
+        server: Serve,
+    },
+}
+
+#[derive(Subcommand)]
+enum Serve {
+    /// Like `nc -l -k -p PORT > FILE`: append what every client sends to a file
+    Dump {
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: SocketAddr,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// FTP with passive mode (PASV and EPSV), anonymous login
+    Ftp {
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: SocketAddr,
+        /// Directory to serve; without it, an empty writable tree in memory
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Refuse uploads
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// SMTP, storing messages in an mbox file
+    Smtp {
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: SocketAddr,
+        #[arg(long)]
+        mailbox: PathBuf,
+        /// Name in the banner and replies
+        #[arg(long)]
+        hostname: Option<String>,
+    },
+    /// HTTP/1.1 serving a directory
+    Http {
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: SocketAddr,
+        #[arg(long)]
+        root: PathBuf,
+    },
+    /// DNS over UDP and TCP from RFC 1035 zone files
+    Dns {
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: SocketAddr,
+        /// A zone file (repeatable)
+        #[arg(long = "zone", required = true)]
+        zones: Vec<PathBuf>,
+        /// Origin for zone files without $ORIGIN
+        #[arg(long)]
+        origin: Option<String>,
+    },
 }
 
 /// Where the outer process tells the sandboxed one which artifacts directory to use, so both
@@ -43,7 +124,120 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::List => list(),
-        Command::Run { scenario, out, json } => run(&scenario, out, json),
+        Command::Run {
+            scenario,
+            out,
+            json,
+        } => run(&scenario, out, json),
+        Command::Show {
+            file,
+            conversations,
+            endpoints,
+            follow,
+            flows,
+            json,
+        } => {
+            let view = match (conversations, endpoints, follow, flows) {
+                (true, _, _, _) => ShowView::Conversations,
+                (_, true, _, _) => ShowView::Endpoints,
+                (_, _, Some(n), _) => ShowView::Follow(n),
+                (_, _, _, true) => ShowView::Flows,
+                _ => ShowView::Packets,
+            };
+            let args = ShowArgs {
+                file,
+                view,
+                json,
+                names: Default::default(),
+            };
+            let mut stdout = std::io::stdout().lock();
+            match labctl::analyze::show(&args, &mut stdout) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::Serve { server } => serve(server),
+    }
+}
+
+fn serve(server: Serve) -> ExitCode {
+    use labctl::services::{dns, dump, ftp, http, smtp};
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let result: Result<(), Box<dyn std::error::Error>> = runtime.block_on(async move {
+        match server {
+            Serve::Dump { listen, file } => {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                eprintln!(
+                    "labctl: dump server on {listen}, appending to {}",
+                    file.display()
+                );
+                dump::serve(listener, file, Default::default(), ctrl_c).await?;
+            }
+            Serve::Ftp {
+                listen,
+                root,
+                read_only,
+            } => {
+                ftp::serve_cli(
+                    ftp::FtpCliArgs {
+                        listen,
+                        root,
+                        read_only,
+                    },
+                    ctrl_c,
+                )
+                .await?
+            }
+            Serve::Smtp {
+                listen,
+                mailbox,
+                hostname,
+            } => {
+                smtp::serve_cli(
+                    smtp::SmtpCliArgs {
+                        listen,
+                        mailbox,
+                        hostname,
+                    },
+                    ctrl_c,
+                )
+                .await?
+            }
+            Serve::Http { listen, root } => {
+                http::serve_cli(http::HttpCliArgs { listen, root }, ctrl_c).await?
+            }
+            Serve::Dns {
+                listen,
+                zones,
+                origin,
+            } => {
+                dns::serve_cli(
+                    dns::DnsCliArgs {
+                        listen,
+                        zones,
+                        origin,
+                    },
+                    ctrl_c,
+                )
+                .await?
+            }
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
     }
 }
 
@@ -54,14 +248,21 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 fn list() -> ExitCode {
     let mut rows = Vec::new();
-    let local = std::fs::read_dir("scenarios").into_iter().flatten().filter_map(Result::ok);
+    let local = std::fs::read_dir("scenarios")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok);
     for entry in local {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             match scenario::parse(&text, Origin::File(path.clone())) {
                 Ok(plan) => rows.push((plan.name, plan.summary, path.display().to_string())),
-                Err(e) => rows.push((path.display().to_string(), format!("invalid: {}", e.msg), String::new())),
+                Err(e) => rows.push((
+                    path.display().to_string(),
+                    format!("invalid: {}", e.msg),
+                    String::new(),
+                )),
             }
         }
     }
@@ -69,7 +270,9 @@ fn list() -> ExitCode {
         if rows.iter().any(|(name, _, _)| name == b.name) {
             continue;
         }
-        let summary = scenario::parse(b.toml, Origin::Builtin(b.name)).map(|p| p.summary).unwrap_or_default();
+        let summary = scenario::parse(b.toml, Origin::Builtin(b.name))
+            .map(|p| p.summary)
+            .unwrap_or_default();
         rows.push((b.name.to_string(), summary, "built in".to_string()));
     }
     rows.sort();
@@ -100,7 +303,10 @@ fn run(name: &str, out: Option<PathBuf>, json: bool) -> ExitCode {
         Ok(Entered::Inside) => {}
         Err(e) => return fail(e),
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
@@ -118,7 +324,11 @@ fn run(name: &str, out: Option<PathBuf>, json: bool) -> ExitCode {
     } else {
         print!("{}", report.text(std::io::stdout().is_terminal()));
     }
-    if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// `./labctl-runs/<scenario>-<UTC date>-<time>-<pid>`.

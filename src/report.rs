@@ -50,20 +50,41 @@ pub struct Report {
 impl Report {
     /// The report as an instructor reads it in a terminal.
     pub fn text(&self, color: bool) -> String {
-        let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+        let paint = |code: &str, s: &str| {
+            if color {
+                format!("\x1b[{code}m{s}\x1b[0m")
+            } else {
+                s.to_string()
+            }
+        };
         let bold = |s: &str| paint("1", s);
         let mut out = String::new();
-        let _ = writeln!(out, "{} {}", bold(&format!("labctl run {}", self.scenario)), paint("2", &format!("({})", self.origin)));
+        let _ = writeln!(
+            out,
+            "{} {}",
+            bold(&format!("labctl run {}", self.scenario)),
+            paint("2", &format!("({})", self.origin))
+        );
         if !self.summary.is_empty() {
             let _ = writeln!(out, "  {}", self.summary);
         }
         let _ = writeln!(out, "\n{}", bold("stages"));
         for stage in &self.stages {
-            let _ = writeln!(out, "  {:<10} {:>9}  {}", stage.name, human_duration(stage.took), stage.summary);
+            let _ = writeln!(
+                out,
+                "  {:<10} {:>9}  {}",
+                stage.name,
+                human_duration(stage.took),
+                stage.summary
+            );
         }
         let _ = writeln!(out, "\n{}", bold("steps"));
         for (i, step) in self.steps.iter().enumerate() {
-            let mark = if step.passed() { paint("32", "ok  ") } else { paint("31", "FAIL") };
+            let mark = if step.passed() {
+                paint("32", "ok  ")
+            } else {
+                paint("31", "FAIL")
+            };
             let _ = writeln!(
                 out,
                 "  {mark} {:>2}. {:<8} {:<48} {:<11} {:>9}  {}",
@@ -74,9 +95,18 @@ impl Report {
                 human_duration(step.took),
                 step.detail
             );
-            for (label, text) in [("sent", &step.sent), ("received", &step.received), ("stdout", &step.stdout), ("stderr", &step.stderr)] {
+            for (label, text) in [
+                ("sent", &step.sent),
+                ("received", &step.received),
+                ("stdout", &step.stdout),
+                ("stderr", &step.stderr),
+            ] {
                 if !text.is_empty() {
-                    let _ = writeln!(out, "                {label:<8} {}", crate::check::quote(text.as_bytes()));
+                    let _ = writeln!(
+                        out,
+                        "                {label:<8} {}",
+                        crate::check::quote(text.as_bytes())
+                    );
                 }
             }
         }
@@ -84,8 +114,18 @@ impl Report {
             let _ = writeln!(
                 out,
                 "\n{} {}",
-                bold(&format!("capture {}:{}", capture.file.host, capture.file.iface)),
-                paint("2", &format!("({} packets, {})", capture.file.packets, capture.file.path.display()))
+                bold(&format!(
+                    "capture {}:{}",
+                    capture.file.host, capture.file.iface
+                )),
+                paint(
+                    "2",
+                    &format!(
+                        "({} packets, {})",
+                        capture.file.packets,
+                        capture.file.path.display()
+                    )
+                )
             );
             for line in &capture.lines {
                 let _ = writeln!(out, "  {line}");
@@ -97,14 +137,22 @@ impl Report {
         }
         let _ = writeln!(out, "\n{}", bold("checks"));
         for check in &self.checks {
-            let mark = if check.passed { paint("32", "ok  ") } else { paint("31", "FAIL") };
+            let mark = if check.passed {
+                paint("32", "ok  ")
+            } else {
+                paint("31", "FAIL")
+            };
             let _ = writeln!(out, "  {mark} {}", check.name);
             if !check.detail.is_empty() {
                 let _ = writeln!(out, "         {}", paint("2", &check.detail));
             }
         }
         if let Comparison::Differs { diff } = &self.snapshot {
-            let _ = writeln!(out, "\n{}", bold("flow snapshot differs (- expected, + this run)"));
+            let _ = writeln!(
+                out,
+                "\n{}",
+                bold("flow snapshot differs (- expected, + this run)")
+            );
             for line in diff.lines() {
                 let line = match line.chars().next() {
                     Some('-') => paint("31", line),
@@ -118,7 +166,10 @@ impl Report {
         let verdict = if self.passed {
             paint("1;32", &format!("PASSED ({} checks)", self.checks.len()))
         } else {
-            paint("1;31", &format!("FAILED ({failed} of {} checks)", self.checks.len()))
+            paint(
+                "1;31",
+                &format!("FAILED ({failed} of {} checks)", self.checks.len()),
+            )
         };
         let _ = writeln!(
             out,

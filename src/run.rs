@@ -35,20 +35,35 @@ pub enum RunError {
     #[error(transparent)]
     Program(#[from] ProgramError),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Analysis(#[from] crate::wire::WireError),
     #[error("service {service} on {host}: cannot listen on port {port}: {source}")]
-    Listen { service: String, host: String, port: u16, source: std::io::Error },
+    Listen {
+        service: String,
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-    move |source| RunError::Io { path: path.to_path_buf(), source }
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Checks, before anything is built, that every program the plan runs is installed.
 pub fn preflight(plan: &Plan) -> Result<(), ProgramError> {
-    let rules = !plan.rules.is_empty() || plan.steps.iter().any(|s| matches!(s.action, Action::Iptables(_)));
+    let rules = !plan.rules.is_empty()
+        || plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, Action::Iptables(_)));
     if rules {
         drive::locate("iptables")?;
     }
@@ -69,7 +84,11 @@ struct Stages {
 impl Stages {
     fn done(&mut self, name: &'static str, summary: String) {
         let now = Instant::now();
-        self.stages.push(Stage { name, took: now - self.last, summary });
+        self.stages.push(Stage {
+            name,
+            took: now - self.last,
+            summary,
+        });
         self.last = now;
     }
 }
@@ -77,14 +96,23 @@ impl Stages {
 /// Runs the lab described by `plan`, writing artifacts under `out`.
 pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     let started = Instant::now();
-    let mut stages = Stages { stages: Vec::new(), last: started };
+    let mut stages = Stages {
+        stages: Vec::new(),
+        last: started,
+    };
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     for host in &plan.hosts {
         let dir = out.join("hosts").join(&host.name);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     }
     install_hosts_file(plan, out)?;
-    stages.done("sandbox", format!("private user, mount, network and PID namespaces; artifacts in {}", out.display()));
+    stages.done(
+        "sandbox",
+        format!(
+            "private user, mount, network and PID namespaces; artifacts in {}",
+            out.display()
+        ),
+    );
 
     let lab = topology::build(plan, out).await?;
     stages.done("topology", describe_topology(plan));
@@ -103,7 +131,11 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     let running = capture::start(&lab, &points)?;
     stages.done(
         "captures",
-        points.iter().map(|p| format!("{}:{}", plan.hosts[p.host].name, p.iface)).collect::<Vec<_>>().join(", "),
+        points
+            .iter()
+            .map(|p| format!("{}:{}", plan.hosts[p.host].name, p.iface))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
 
     let tracker = Tracker::default();
@@ -114,7 +146,9 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         let addr = std::net::SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), svc.port);
         let listener = host
             .netns
-            .run(move || std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|_| l)))?
+            .run(move || {
+                std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|_| l))
+            })?
             .and_then(tokio::net::TcpListener::from_std)
             .map_err(|source| RunError::Listen {
                 service: svc.name.clone(),
@@ -141,7 +175,15 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         "services",
         plan.services
             .iter()
-            .map(|s| format!("{} ({}) on {}:{}", s.name, s.kind.name(), plan.hosts[s.host].name, s.port))
+            .map(|s| {
+                format!(
+                    "{} ({}) on {}:{}",
+                    s.name,
+                    s.kind.name(),
+                    plan.hosts[s.host].name,
+                    s.port
+                )
+            })
             .collect::<Vec<_>>()
             .join(", "),
     );
@@ -174,7 +216,11 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     }
     stages.done(
         "stop",
-        files.iter().map(|f| format!("{}:{} {} packets", f.host, f.iface, f.packets)).collect::<Vec<_>>().join(", "),
+        files
+            .iter()
+            .map(|f| format!("{}:{} {} packets", f.host, f.iface, f.packets))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
 
     let mut names = analyze::Names::new();
@@ -191,10 +237,16 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         }
         flows.push_str(&seen.flows);
         conversations.extend(seen.conversations);
-        captures.push(CaptureView { file, lines: seen.lines });
+        captures.push(CaptureView {
+            file,
+            lines: seen.lines,
+        });
     }
     std::fs::write(out.join("flows.txt"), &flows).map_err(io_err(&out.join("flows.txt")))?;
-    stages.done("analysis", format!("{} TCP conversations", conversations.len()));
+    stages.done(
+        "analysis",
+        format!("{} TCP conversations", conversations.len()),
+    );
 
     let mut checks = check::steps(&steps);
     let host_dir = |id: usize| lab.host(id).dir.clone();
@@ -209,7 +261,9 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         snapshot::Comparison::Differs { .. } => checks.push(check::CheckResult {
             name: "flows match the expected snapshot".into(),
             passed: false,
-            detail: "see the diff below; `labctl test --bless` records this run's flows as expected".into(),
+            detail:
+                "see the diff below; `labctl test --bless` records this run's flows as expected"
+                    .into(),
         }),
         snapshot::Comparison::Missing => {}
     }
@@ -265,7 +319,11 @@ fn analyze_capture(path: &Path, names: &analyze::Names) -> Result<Seen, RunError
             })
         })
         .collect();
-    Ok(Seen { flows, conversations, lines })
+    Ok(Seen {
+        flows,
+        conversations,
+        lines,
+    })
 }
 
 /// The kebab-case name the analysis gives a fact in JSON, reused as the word checks compare.
@@ -312,13 +370,15 @@ async fn settle(lab: &Lab, tracker: &Tracker) {
     let _ = tokio::time::timeout(SETTLE_DEADLINE, tracker.idle()).await;
     while Instant::now() < deadline {
         let busy = lab.hosts.iter().any(|host| {
-            ["/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"].iter().any(|file| {
-                host.netns
-                    .read_proc(file)
-                    .ok()
-                    .and_then(Result::ok)
-                    .is_some_and(|text| tcp_in_transition(&text))
-            })
+            ["/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"]
+                .iter()
+                .any(|file| {
+                    host.netns
+                        .read_proc(file)
+                        .ok()
+                        .and_then(Result::ok)
+                        .is_some_and(|text| tcp_in_transition(&text))
+                })
         });
         if !busy {
             return;
@@ -331,7 +391,10 @@ async fn settle(lab: &Lab, tracker: &Tracker) {
 /// SYN_SENT (02), SYN_RECV (03), FIN_WAIT1 (04), LAST_ACK (09), CLOSING (0B).
 fn tcp_in_transition(proc_net_tcp: &str) -> bool {
     proc_net_tcp.lines().skip(1).any(|line| {
-        matches!(line.split_whitespace().nth(3), Some("02" | "03" | "04" | "09" | "0B"))
+        matches!(
+            line.split_whitespace().nth(3),
+            Some("02" | "03" | "04" | "09" | "0B")
+        )
     })
 }
 

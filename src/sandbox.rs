@@ -48,7 +48,10 @@ pub enum SandboxError {
     )]
     UserNamespace { source: nix::Error },
     #[error("cannot write {path}: {source}")]
-    IdMap { path: &'static str, source: io::Error },
+    IdMap {
+        path: &'static str,
+        source: io::Error,
+    },
     #[error("cannot start the sandboxed run ({exe}): {source}")]
     Spawn { exe: String, source: io::Error },
     #[error("{}", LABCTL_SANDBOX_MSG)]
@@ -56,7 +59,11 @@ pub enum SandboxError {
     #[error("cannot make the sandbox's mounts private: {source}")]
     MountPrivate { source: nix::Error },
     #[error("cannot bind {what} over {target}: {source}")]
-    Bind { what: String, target: String, source: nix::Error },
+    Bind {
+        what: String,
+        target: String,
+        source: nix::Error,
+    },
     #[error("cannot create a network namespace for host {host}: {source}")]
     NewNetns { host: String, source: io::Error },
     #[error("cannot enter the network namespace of host {host}: {source}")]
@@ -65,7 +72,8 @@ pub enum SandboxError {
     ThreadPanicked { host: String },
 }
 
-const LABCTL_SANDBOX_MSG: &str = "LABCTL_SANDBOX is set but this process is not the sandbox's PID 1; unset it";
+const LABCTL_SANDBOX_MSG: &str =
+    "LABCTL_SANDBOX is set but this process is not the sandbox's PID 1; unset it";
 
 /// Where [`enter`] left the process.
 pub enum Entered {
@@ -86,8 +94,14 @@ pub fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
         }
         watch_lifeline();
         // Mounts made for the run (the lab's /etc/hosts) must never propagate to the host.
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-            .map_err(|source| SandboxError::MountPrivate { source })?;
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .map_err(|source| SandboxError::MountPrivate { source })?;
         return Ok(Entered::Inside);
     }
     Ok(Entered::Finished(reexec(env)?))
@@ -114,15 +128,18 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
     write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
     write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
 
-    let (lifeline_read, lifeline_write) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SandboxError::Spawn {
+    let (lifeline_read, lifeline_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| SandboxError::Spawn {
             exe: "pipe".into(),
             source: e.into(),
         })?;
     let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let mut command = Command::new(&exe);
-    command.args(args).env(INSIDE_MARK, "1").envs(env.iter().map(|(k, v)| (k, v)));
+    command
+        .args(args)
+        .env(INSIDE_MARK, "1")
+        .envs(env.iter().map(|(k, v)| (k, v)));
     let read_fd = lifeline_read.as_raw_fd();
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
     // calls (prctl, dup2, fcntl); it allocates nothing.
@@ -191,12 +208,17 @@ fn watch_lifeline() {
 /// Binds `file` over `target` inside the sandbox's private mount namespace (the lab's
 /// `/etc/hosts`, so real programs resolve lab host names).
 pub fn bind_file(file: &Path, target: &Path) -> Result<(), SandboxError> {
-    mount(Some(file), target, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(|source| {
-        SandboxError::Bind {
-            what: file.display().to_string(),
-            target: target.display().to_string(),
-            source,
-        }
+    mount(
+        Some(file),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|source| SandboxError::Bind {
+        what: file.display().to_string(),
+        target: target.display().to_string(),
+        source,
     })
 }
 
@@ -210,7 +232,10 @@ pub struct Netns {
 impl Netns {
     /// Creates a fresh network namespace for `host`, with loopback down and nothing else.
     pub fn create(host: &str) -> Result<Netns, SandboxError> {
-        let err = |source| SandboxError::NewNetns { host: host.to_string(), source };
+        let err = |source| SandboxError::NewNetns {
+            host: host.to_string(),
+            source,
+        };
         // unshare changes only the calling thread's network namespace: do it on a throwaway
         // thread and keep a descriptor to the result.
         let fd = thread::scope(|s| {
@@ -222,7 +247,10 @@ impl Netns {
             .unwrap_or_else(|_| Err(io::Error::other("thread panicked")))
         })
         .map_err(err)?;
-        Ok(Netns { host: host.to_string(), fd })
+        Ok(Netns {
+            host: host.to_string(),
+            fd,
+        })
     }
 
     pub fn host(&self) -> &str {
@@ -242,7 +270,11 @@ impl Netns {
                 Ok(f())
             })
             .join()
-            .unwrap_or_else(|_| Err(SandboxError::ThreadPanicked { host: self.host.clone() }))
+            .unwrap_or_else(|_| {
+                Err(SandboxError::ThreadPanicked {
+                    host: self.host.clone(),
+                })
+            })
         })
     }
 
@@ -252,10 +284,13 @@ impl Netns {
         name: String,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<thread::JoinHandle<Result<T, SandboxError>>, SandboxError> {
-        let fd = self.fd.try_clone().map_err(|source| SandboxError::NewNetns {
-            host: self.host.clone(),
-            source,
-        })?;
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|source| SandboxError::NewNetns {
+                host: self.host.clone(),
+                source,
+            })?;
         let host = self.host.clone();
         thread::Builder::new()
             .name(name)
@@ -264,7 +299,10 @@ impl Netns {
                     .map_err(|source| SandboxError::Enter { host, source })?;
                 Ok(f())
             })
-            .map_err(|source| SandboxError::NewNetns { host: self.host.clone(), source })
+            .map_err(|source| SandboxError::NewNetns {
+                host: self.host.clone(),
+                source,
+            })
     }
 
     /// A command whose process starts inside this namespace. It is run from an argument vector,
@@ -296,11 +334,18 @@ impl Netns {
     pub fn sysctl(&self, key: &str, value: &str) -> Result<io::Result<()>, SandboxError> {
         let path = format!("/proc/sys/{key}");
         let value = value.to_string();
-        self.run(move || File::options().write(true).open(&path)?.write_all(value.as_bytes()))
+        self.run(move || {
+            File::options()
+                .write(true)
+                .open(&path)?
+                .write_all(value.as_bytes())
+        })
     }
 
     fn enter_current_thread(&self) -> Result<(), SandboxError> {
-        setns(&self.fd, CloneFlags::CLONE_NEWNET)
-            .map_err(|source| SandboxError::Enter { host: self.host.clone(), source })
+        setns(&self.fd, CloneFlags::CLONE_NEWNET).map_err(|source| SandboxError::Enter {
+            host: self.host.clone(),
+            source,
+        })
     }
 }

@@ -22,11 +22,22 @@ pub enum TopologyError {
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
     #[error("host {host}: cannot open a netlink connection: {source}")]
-    Netlink { host: String, source: std::io::Error },
+    Netlink {
+        host: String,
+        source: std::io::Error,
+    },
     #[error("host {host}: cannot set {key}: {source}")]
-    Sysctl { host: String, key: String, source: std::io::Error },
+    Sysctl {
+        host: String,
+        key: String,
+        source: std::io::Error,
+    },
     #[error("host {host}: {what}: {source}")]
-    Request { host: String, what: String, source: rtnetlink::Error },
+    Request {
+        host: String,
+        what: String,
+        source: rtnetlink::Error,
+    },
     #[error("host {host}: no interface {iface}")]
     NoInterface { host: String, iface: String },
 }
@@ -59,7 +70,10 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
     // ones: reading a host's /proc/net/tcp (how a run knows TCP has settled) then walks a few
     // hundred buckets instead of the whole machine's table. Kernels before 5.19 and 6.2 lack
     // these settings, which only costs time.
-    for key in ["net/ipv4/tcp_child_ehash_entries", "net/ipv4/udp_child_hash_entries"] {
+    for key in [
+        "net/ipv4/tcp_child_ehash_entries",
+        "net/ipv4/udp_child_hash_entries",
+    ] {
         let _ = std::fs::write(format!("/proc/sys/{key}"), "256");
     }
     let mut hosts = Vec::with_capacity(plan.hosts.len());
@@ -77,11 +91,13 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             }
         }
         for (key, value) in sysctls {
-            netns.sysctl(key, value)?.map_err(|source| TopologyError::Sysctl {
-                host: host.name.clone(),
-                key: key.replace('/', "."),
-                source,
-            })?;
+            netns
+                .sysctl(key, value)?
+                .map_err(|source| TopologyError::Sysctl {
+                    host: host.name.clone(),
+                    key: key.replace('/', "."),
+                    source,
+                })?;
         }
         let rt = runtime.clone();
         let (connection, netlink, _) = netns
@@ -90,10 +106,18 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
                 let _guard = rt.enter();
                 rtnetlink::new_connection()
             })?
-            .map_err(|source| TopologyError::Netlink { host: host.name.clone(), source })?;
+            .map_err(|source| TopologyError::Netlink {
+                host: host.name.clone(),
+                source,
+            })?;
         tokio::spawn(connection);
         let dir = out.join("hosts").join(&host.name);
-        hosts.push(Host { name: host.name.clone(), netns, netlink, dir });
+        hosts.push(Host {
+            name: host.name.clone(),
+            netns,
+            netlink,
+            dir,
+        });
     }
     let lab = Lab { hosts };
 
@@ -111,15 +135,18 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         // the kernel an RCU grace period per link.
         let fd_b = std::os::fd::AsRawFd::as_raw_fd(&host_b.netns.fd());
         let mut peer = LinkUnspec::new_with_name(&b.iface).setns_by_fd(fd_b);
-        let mut veth = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth).name(a.iface.clone());
+        let mut veth = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+            .name(a.iface.clone());
         if let Some(mtu) = link.mtu {
             veth = veth.mtu(mtu);
             peer = peer.mtu(mtu);
         }
         let veth = veth.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
-        request(host_a, format!("create veth {} <-> {}:{}", a.iface, host_b.name, b.iface), async {
-            host_a.netlink.link().add(veth.build()).execute().await
-        })
+        request(
+            host_a,
+            format!("create veth {} <-> {}:{}", a.iface, host_b.name, b.iface),
+            async { host_a.netlink.link().add(veth.build()).execute().await },
+        )
         .await?;
 
         for end in [a, b] {
@@ -139,21 +166,39 @@ async fn request<T>(
     what: String,
     fut: impl std::future::Future<Output = Result<T, rtnetlink::Error>>,
 ) -> Result<T, TopologyError> {
-    fut.await.map_err(|source| TopologyError::Request { host: host.name.clone(), what, source })
+    fut.await.map_err(|source| TopologyError::Request {
+        host: host.name.clone(),
+        what,
+        source,
+    })
 }
 
 /// The interface index of `iface` in `host`.
 pub async fn index_of(host: &Host, iface: &str) -> Result<u32, TopologyError> {
-    let found = host.netlink.link().get().match_name(iface.to_string()).execute().try_next().await;
+    let found = host
+        .netlink
+        .link()
+        .get()
+        .match_name(iface.to_string())
+        .execute()
+        .try_next()
+        .await;
     match found {
         Ok(Some(link)) => Ok(link.header.index),
-        _ => Err(TopologyError::NoInterface { host: host.name.clone(), iface: iface.to_string() }),
+        _ => Err(TopologyError::NoInterface {
+            host: host.name.clone(),
+            iface: iface.to_string(),
+        }),
     }
 }
 
 async fn set_up(host: &Host, index: u32, what: &str) -> Result<(), TopologyError> {
     request(host, what.to_string(), async {
-        host.netlink.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await
+        host.netlink
+            .link()
+            .set(LinkUnspec::new_with_index(index).up().build())
+            .execute()
+            .await
     })
     .await
 }
@@ -166,7 +211,11 @@ async fn add_address(
     iface: &str,
 ) -> Result<(), TopologyError> {
     request(host, format!("add {addr}/{prefix} to {iface}"), async {
-        host.netlink.address().add(index, addr, prefix).execute().await
+        host.netlink
+            .address()
+            .add(index, addr, prefix)
+            .execute()
+            .await
     })
     .await
 }

@@ -10,12 +10,24 @@ fn flows_of_every_scenario() {
     for scenario in labctl::scenario::BUILTIN {
         let out = dir.join(scenario.name);
         let output = Command::new(env!("CARGO_BIN_EXE_labctl"))
-            .args(["run", scenario.name, "--json", "--out", out.to_str().unwrap()])
+            .args([
+                "run",
+                scenario.name,
+                "--json",
+                "--out",
+                out.to_str().unwrap(),
+            ])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("{}: no report ({e}): {}", scenario.name, String::from_utf8_lossy(&output.stderr)));
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+                panic!(
+                    "{}: no report ({e}): {}",
+                    scenario.name,
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            });
         let flows = report["flows"].as_str().unwrap().to_string();
         insta::with_settings!({
             snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/snapshots"),

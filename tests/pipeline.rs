@@ -23,7 +23,10 @@ fn require(program: &str, package: &str) {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    assert!(found, "{program} is missing: install the Debian package {package} (the README's test command does)");
+    assert!(
+        found,
+        "{program} is missing: install the Debian package {package} (the README's test command does)"
+    );
 }
 
 fn run_json(args: &[&str]) -> (Output, serde_json::Value) {
@@ -52,21 +55,52 @@ fn homework_redirect_end_to_end() {
     let pcap = out.join("server-eth0.pcap");
     let tshark = |filter: &str| -> Vec<String> {
         let o = Command::new("tshark")
-            .args(["-r", pcap.to_str().unwrap(), "-Y", filter, "-T", "fields", "-e", "frame.number"])
+            .args([
+                "-r",
+                pcap.to_str().unwrap(),
+                "-Y",
+                filter,
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+            ])
             .output()
             .unwrap();
-        assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect()
+        assert!(
+            o.status.success(),
+            "tshark: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
     };
-    assert!(tshark("_ws.malformed || _ws.expert.severity >= error").is_empty(), "tshark finds malformed frames");
+    assert!(
+        tshark("_ws.malformed || _ws.expert.severity >= error").is_empty(),
+        "tshark finds malformed frames"
+    );
     // The conversation to 21 is answered from 21 on the wire: SYN-ACK and FIN from port 21,
     // and 27664 appears only in the first conversation.
-    assert_eq!(tshark("tcp.srcport == 21 && tcp.flags.syn == 1 && tcp.flags.ack == 1").len(), 1);
-    assert_eq!(tshark("tcp.srcport == 27664 && tcp.flags.syn == 1 && tcp.flags.ack == 1").len(), 1);
+    assert_eq!(
+        tshark("tcp.srcport == 21 && tcp.flags.syn == 1 && tcp.flags.ack == 1").len(),
+        1
+    );
+    assert_eq!(
+        tshark("tcp.srcport == 27664 && tcp.flags.syn == 1 && tcp.flags.ack == 1").len(),
+        1
+    );
     let stream_to_21 = tshark("tcp.port == 21");
-    assert!(stream_to_21.len() >= 7, "handshake, data, close: {stream_to_21:?}");
+    assert!(
+        stream_to_21.len() >= 7,
+        "handshake, data, close: {stream_to_21:?}"
+    );
     assert!(tshark("tcp.port == 21 && tcp.port == 27664").is_empty());
-    assert_eq!(tshark("tcp.payload contains \"hello through 21\" && tcp.dstport == 21").len(), 1);
+    assert_eq!(
+        tshark("tcp.payload contains \"hello through 21\" && tcp.dstport == 21").len(),
+        1
+    );
 }
 
 #[test]
@@ -77,60 +111,129 @@ fn homework_redirect_as_an_unprivileged_user() {
     let bin = dir.join("labctl");
     std::fs::copy(env!("CARGO_BIN_EXE_labctl"), &bin).unwrap();
     let out = dir.join("out");
-    for path in [&dir] {
-        Command::new("chmod").args(["-R", "a+rwx", path.to_str().unwrap()]).status().unwrap();
-    }
+    let chmod = Command::new("chmod")
+        .args(["-R", "a+rwx"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(chmod.success());
     require("setpriv", "util-linux");
     let output = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(&bin)
-        .args(["run", "homework-redirect", "--json", "--out", out.to_str().unwrap()])
+        .args([
+            "run",
+            "homework-redirect",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .current_dir(&dir)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}\nstdout: {}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {stderr}\nstdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let dump = std::fs::read(out.join("hosts/server/dump.txt")).unwrap();
     assert_eq!(dump, b"hello on 27664\r\nhello through 21\r\n");
     use std::os::unix::fs::MetadataExt;
-    assert_eq!(std::fs::metadata(out.join("server-eth0.pcap")).unwrap().uid(), 65534, "artifacts belong to the user");
+    assert_eq!(
+        std::fs::metadata(out.join("server-eth0.pcap"))
+            .unwrap()
+            .uid(),
+        65534,
+        "artifacts belong to the user"
+    );
 }
 
 /// Bad scenarios: exit 2, a message with file:line:col and a hint, and nothing created.
 #[test]
 fn bad_scenarios_exit_2_with_place_and_hint() {
-    let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/homework-redirect.toml")).unwrap();
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/homework-redirect.toml"),
+    )
+    .unwrap();
     let cases: Vec<(&str, String, &str)> = vec![
         ("not-toml", "name = \"x\"\n[hosts.a\n".to_string(), ":2:"),
-        ("unknown-host", good.replace("\"server:eth0 10.0.0.2/24\"", "\"sever:eth0 10.0.0.2/24\""), "unknown host \"sever\""),
-        ("bad-cidr", good.replace("10.0.0.2/24", "10.0.0.2/40"), "bad prefix length"),
-        ("big-port", good.replace("port = 27664", "port = 70000"), "port 70000 is out of range"),
-        ("unknown-key", good.replace("capture = \"server\"", "captur = \"server\""), "unknown field `captur`"),
-        ("misspelt-target", good.replace("-j REDIRECT", "-j REDIRCT"), "did you mean REDIRECT?"),
+        (
+            "unknown-host",
+            good.replace("\"server:eth0 10.0.0.2/24\"", "\"sever:eth0 10.0.0.2/24\""),
+            "unknown host \"sever\"",
+        ),
+        (
+            "bad-cidr",
+            good.replace("10.0.0.2/24", "10.0.0.2/40"),
+            "bad prefix length",
+        ),
+        (
+            "big-port",
+            good.replace("port = 27664", "port = 70000"),
+            "port 70000 is out of range",
+        ),
+        (
+            "unknown-key",
+            good.replace("capture = \"server\"", "captur = \"server\""),
+            "unknown field `captur`",
+        ),
+        (
+            "misspelt-target",
+            good.replace("-j REDIRECT", "-j REDIRCT"),
+            "did you mean REDIRECT?",
+        ),
     ];
     let dir = temp_dir("bad");
     for (name, text, needle) in cases {
         let file = dir.join(format!("{name}.toml"));
         std::fs::write(&file, text).unwrap();
         let out = dir.join(format!("{name}-out"));
-        let output = labctl().args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+        let output = labctl()
+            .args([
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(needle), "{name}: {stderr}");
         let place = format!("{}:", file.display());
-        assert!(stderr.contains(&place), "{name} names no file:line:col: {stderr}");
+        assert!(
+            stderr.contains(&place),
+            "{name} names no file:line:col: {stderr}"
+        );
         let after = stderr.split(&place).nth(1).unwrap_or("");
         let mut fields = after.splitn(3, ':');
-        let line_col = (fields.next().and_then(|l| l.parse::<u32>().ok()), fields.next().and_then(|c| c.parse::<u32>().ok()));
-        assert!(matches!(line_col, (Some(_), Some(_))), "{name}: no line and column in {stderr}");
-        assert!(stderr.contains("hint:") || name == "not-toml", "{name}: no hint: {stderr}");
-        assert!(!out.exists(), "{name}: the run's directory was created for a bad scenario");
+        let line_col = (
+            fields.next().and_then(|l| l.parse::<u32>().ok()),
+            fields.next().and_then(|c| c.parse::<u32>().ok()),
+        );
+        assert!(
+            matches!(line_col, (Some(_), Some(_))),
+            "{name}: no line and column in {stderr}"
+        );
+        assert!(
+            stderr.contains("hint:") || name == "not-toml",
+            "{name}: no hint: {stderr}"
+        );
+        assert!(
+            !out.exists(),
+            "{name}: the run's directory was created for a bad scenario"
+        );
     }
 }
 
 fn host_state() -> String {
     let run = |program: &str, args: &[&str]| {
-        let o = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+        let o = Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     let links: Vec<String> = run("ip", &["-o", "link"])
@@ -138,8 +241,15 @@ fn host_state() -> String {
         .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         .collect();
     // Rules only: counters and comments with dates change on their own.
-    let rules: String = run("iptables-save", &[]).lines().filter(|l| l.starts_with('-') || l.starts_with('*')).collect::<Vec<_>>().join("\n");
-    format!("netns:\n{}\nlinks: {links:?}\nrules:\n{rules}", run("ip", &["netns", "list"]))
+    let rules: String = run("iptables-save", &[])
+        .lines()
+        .filter(|l| l.starts_with('-') || l.starts_with('*'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        "netns:\n{}\nlinks: {links:?}\nrules:\n{rules}",
+        run("ip", &["netns", "list"])
+    )
 }
 
 #[test]
@@ -155,7 +265,12 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
         seed ^= seed << 17;
         let delay = Duration::from_micros(seed % 120_000);
         let mut child = labctl()
-            .args(["run", "homework-redirect", "--out", dir.join(i.to_string()).to_str().unwrap()])
+            .args([
+                "run",
+                "homework-redirect",
+                "--out",
+                dir.join(i.to_string()).to_str().unwrap(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -172,7 +287,12 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
             .unwrap()
             .filter_map(Result::ok)
             .filter(|e| std::fs::read_link(e.path().join("exe")).is_ok_and(|p| p == exe))
-            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok_and(|pid| pid != std::process::id()))
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .parse::<u32>()
+                    .is_ok_and(|pid| pid != std::process::id())
+            })
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         if left.is_empty() {
@@ -180,8 +300,15 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(left.is_empty(), "labctl processes survived SIGKILL: {left:?}");
-    assert_eq!(host_state(), before, "the host's namespaces, links or rules changed");
+    assert!(
+        left.is_empty(),
+        "labctl processes survived SIGKILL: {left:?}"
+    );
+    assert_eq!(
+        host_state(),
+        before,
+        "the host's namespaces, links or rules changed"
+    );
 }
 
 #[test]
@@ -189,7 +316,12 @@ fn fifty_runs_give_the_same_flows() {
     let dir = temp_dir("repeat");
     let mut first: Option<String> = None;
     for i in 0..50 {
-        let (output, report) = run_json(&["run", "homework-redirect", "--out", dir.join(i.to_string()).to_str().unwrap()]);
+        let (output, report) = run_json(&[
+            "run",
+            "homework-redirect",
+            "--out",
+            dir.join(i.to_string()).to_str().unwrap(),
+        ]);
         assert_eq!(output.status.code(), Some(0), "run {i}: {report:#}");
         let flows = report["flows"].as_str().unwrap().to_string();
         match &first {

@@ -37,7 +37,11 @@ pub struct CheckResult {
 
 impl CheckResult {
     fn new(name: String, passed: bool, detail: String) -> CheckResult {
-        CheckResult { name, passed, detail }
+        CheckResult {
+            name,
+            passed,
+            detail,
+        }
     }
 }
 
@@ -67,7 +71,9 @@ pub fn expectations(
     plan.expects
         .iter()
         .map(|expect| match expect {
-            Expect::File { host, path, check, .. } => {
+            Expect::File {
+                host, path, check, ..
+            } => {
                 let file = host_dir(*host).join(path);
                 file_check(&format!("{}:{path}", plan.hosts[*host].name), &file, check)
             }
@@ -76,11 +82,17 @@ pub fn expectations(
                 let server = &plan.hosts[what.server].name;
                 let found: Vec<&ConversationFact> = conversations
                     .iter()
-                    .filter(|c| &c.client == client && &c.server == server && c.server_port == what.port)
+                    .filter(|c| {
+                        &c.client == client && &c.server == server && c.server_port == what.port
+                    })
                     .collect();
                 let name = format!("conversation {text}");
                 let Some(conv) = found.first() else {
-                    return CheckResult::new(name, false, "no such conversation on the wire".into());
+                    return CheckResult::new(
+                        name,
+                        false,
+                        "no such conversation on the wire".into(),
+                    );
                 };
                 let mut problems = Vec::new();
                 let mut seen = Vec::new();
@@ -136,7 +148,9 @@ fn file_check(name: &str, file: &Path, check: &FileCheck) -> CheckResult {
     };
     let passed = match check {
         FileCheck::Equals(e) => content == e.as_bytes(),
-        FileCheck::Contains(c) => content.windows(c.len().max(1)).any(|w| w == c.as_bytes()) || c.is_empty(),
+        FileCheck::Contains(c) => {
+            content.windows(c.len().max(1)).any(|w| w == c.as_bytes()) || c.is_empty()
+        }
     };
     let detail = if passed {
         format!("{} bytes", content.len())

@@ -14,7 +14,9 @@ use similar::{ChangeTag, TextDiff};
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Comparison {
     Matches,
-    Differs { diff: String },
+    Differs {
+        diff: String,
+    },
     /// The scenario has no expected snapshot yet.
     Missing,
 }
@@ -40,7 +42,9 @@ pub fn compare(expected_file: Option<&str>, actual: &str) -> Comparison {
     if expected == actual {
         Comparison::Matches
     } else {
-        Comparison::Differs { diff: unified_diff(expected, actual) }
+        Comparison::Differs {
+            diff: unified_diff(expected, actual),
+        }
     }
 }
 
@@ -76,7 +80,10 @@ pub fn write(path: &Path, flows: &str) -> std::io::Result<()> {
 
 /// The whole text of a snapshot file for `flows`.
 pub fn render_file(flows: &str) -> String {
-    format!("---\nsource: tests/flows.rs\nexpression: flows\n---\n{}\n", flows.trim_end())
+    format!(
+        "---\nsource: tests/flows.rs\nexpression: flows\n---\n{}\n",
+        flows.trim_end()
+    )
 }
 
 #[cfg(test)]
@@ -93,11 +100,16 @@ mod tests {
     #[test]
     fn a_difference_comes_with_a_unified_diff() {
         let file = render_file("tcp client > server:21\n  handshake complete\n");
-        let Comparison::Differs { diff } = compare(Some(&file), "tcp client > server:2121\n  handshake complete\n")
-        else {
+        let Comparison::Differs { diff } = compare(
+            Some(&file),
+            "tcp client > server:2121\n  handshake complete\n",
+        ) else {
             panic!("must differ")
         };
-        assert!(diff.contains("-tcp client > server:21\n+tcp client > server:2121\n"), "{diff}");
+        assert!(
+            diff.contains("-tcp client > server:21\n+tcp client > server:2121\n"),
+            "{diff}"
+        );
     }
 
     #[test]

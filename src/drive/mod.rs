@@ -70,7 +70,12 @@ pub async fn run_step(lab: &Lab, plan: &Plan, step: &StepPlan) -> Result<StepRes
         line: step.line,
     };
     match &step.action {
-        Action::Telnet { target, send, expect_reply, timeout } => {
+        Action::Telnet {
+            target,
+            send,
+            expect_reply,
+            timeout,
+        } => {
             result.title = format!("telnet {}", target.text);
             let t = telnet::run(host, target, send.as_bytes(), *timeout).await;
             result.outcome = t.outcome;
@@ -78,7 +83,8 @@ pub async fn run_step(lab: &Lab, plan: &Plan, step: &StepPlan) -> Result<StepRes
             result.sent = String::from_utf8_lossy(&t.sent).into_owned();
             result.received = String::from_utf8_lossy(&t.received).into_owned();
             if let Some(reply) = expect_reply {
-                if result.outcome == Outcome::Connected && !result.received.contains(reply.as_str()) {
+                if result.outcome == Outcome::Connected && !result.received.contains(reply.as_str())
+                {
                     // The connection worked but the dialogue did not: a failed step.
                     result.outcome = Outcome::Failed;
                     result.detail = format!("the reply does not contain {reply:?}");
@@ -87,8 +93,9 @@ pub async fn run_step(lab: &Lab, plan: &Plan, step: &StepPlan) -> Result<StepRes
         }
         Action::Iptables(rule) => {
             result.title = format!("iptables {rule}");
-            let argv: Vec<String> =
-                std::iter::once("iptables".to_string()).chain(rule.argv()).collect();
+            let argv: Vec<String> = std::iter::once("iptables".to_string())
+                .chain(rule.argv())
+                .collect();
             program::run(host, &argv, Duration::from_secs(10), &mut result).await?;
         }
         Action::Exec { argv, timeout } => {

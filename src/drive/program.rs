@@ -80,7 +80,11 @@ pub(super) async fn run(
             result.stderr = String::from_utf8_lossy(&output.stderr).into_owned();
             result.stdout = String::from_utf8_lossy(&output.stdout).into_owned();
             result.exit_code = output.status.code();
-            result.outcome = if output.status.success() { Outcome::Ok } else { Outcome::Failed };
+            result.outcome = if output.status.success() {
+                Outcome::Ok
+            } else {
+                Outcome::Failed
+            };
             result.detail = match output.status.code() {
                 Some(code) => format!("exit {code}"),
                 None => "killed by a signal".to_string(),
@@ -97,7 +101,10 @@ pub(super) async fn run(
         Err(_) => {
             // Dropping the future kills the child (kill_on_drop).
             result.outcome = Outcome::Failed;
-            result.detail = format!("still running after {}: killed", crate::report::human_duration(timeout));
+            result.detail = format!(
+                "still running after {}: killed",
+                crate::report::human_duration(timeout)
+            );
         }
     }
     Ok(())

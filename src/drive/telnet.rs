@@ -20,20 +20,41 @@ pub(super) struct Session {
 
 pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Duration) -> Session {
     let addr = SocketAddr::new(target.addr, target.port);
-    let mut session =
-        Session { outcome: Outcome::Connected, detail: String::new(), sent: Vec::new(), received: Vec::new() };
+    let mut session = Session {
+        outcome: Outcome::Connected,
+        detail: String::new(),
+        sent: Vec::new(),
+        received: Vec::new(),
+    };
     // The socket is created inside the client host; connecting it from the runtime is fine.
     let socket = host.netns.run(move || {
-        if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
+        if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
     });
     let socket = match socket {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return fail(session, Outcome::Failed, format!("cannot create a socket: {e}")),
+        Ok(Err(e)) => {
+            return fail(
+                session,
+                Outcome::Failed,
+                format!("cannot create a socket: {e}"),
+            );
+        }
         Err(e) => return fail(session, Outcome::Failed, e.to_string()),
     };
     let mut stream = match tokio::time::timeout(timeout, socket.connect(addr)).await {
         Err(_) => {
-            return fail(session, Outcome::TimedOut, format!("no answer within {}", crate::report::human_duration(timeout)));
+            return fail(
+                session,
+                Outcome::TimedOut,
+                format!(
+                    "no answer within {}",
+                    crate::report::human_duration(timeout)
+                ),
+            );
         }
         Ok(Err(e)) => {
             let outcome = connect_outcome(&e);
@@ -53,8 +74,12 @@ pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Dura
     let mut buf = Vec::new();
     match tokio::time::timeout(timeout, stream.read_to_end(&mut buf)).await {
         Ok(Ok(_)) => session.detail.push_str(", closed by the server"),
-        Ok(Err(e)) => session.detail.push_str(&format!(", {}", e.to_string().to_lowercase())),
-        Err(_) => session.detail.push_str(", the server kept the connection open"),
+        Ok(Err(e)) => session
+            .detail
+            .push_str(&format!(", {}", e.to_string().to_lowercase())),
+        Err(_) => session
+            .detail
+            .push_str(", the server kept the connection open"),
     }
     session.received = buf;
     session
@@ -71,7 +96,9 @@ pub(super) fn connect_outcome(e: &io::Error) -> Outcome {
     match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => Outcome::Refused,
         Some(libc::ETIMEDOUT) => Outcome::TimedOut,
-        Some(libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EACCES | libc::EPERM) => Outcome::Unreachable,
+        Some(libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EACCES | libc::EPERM) => {
+            Outcome::Unreachable
+        }
         _ => Outcome::Failed,
     }
 }

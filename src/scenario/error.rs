@@ -39,7 +39,10 @@ impl ScenarioError {
         let before = &text[..floor_char_boundary(text, start)];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = text[line_start..floor_char_boundary(text, start)].chars().count() + 1;
+        let col = text[line_start..floor_char_boundary(text, start)]
+            .chars()
+            .count()
+            + 1;
         let line_text = text[line_start..].lines().next().unwrap_or("").to_string();
         let end = floor_char_boundary(text, span.end.max(start).min(text.len()));
         let width = text[floor_char_boundary(text, start)..end]
@@ -99,8 +102,14 @@ mod tests {
         let e = ScenarioError::at("x.toml", text, 15..20, "port 70000 is out of range");
         assert_eq!((e.line, e.col), (2, 10));
         let shown = e.to_string();
-        assert!(shown.starts_with("x.toml:2:10: port 70000 is out of range"), "{shown}");
-        assert!(shown.contains("2 | ports = [70000]\n  |          ^^^^^"), "{shown}");
+        assert!(
+            shown.starts_with("x.toml:2:10: port 70000 is out of range"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("2 | ports = [70000]\n  |          ^^^^^"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -169,7 +169,10 @@ pub enum Action {
     /// An iptables rule, run as the `iptables` program's argument vector inside the host.
     Iptables(Rule),
     /// A real program run inside the host, from an argument vector.
-    Exec { argv: Vec<String>, timeout: Duration },
+    Exec {
+        argv: Vec<String>,
+        timeout: Duration,
+    },
     /// A pause the lesson needs (a timer to expire, for example).
     Wait(Duration),
 }
@@ -246,8 +249,17 @@ pub struct ConversationExpect {
 
 #[derive(Debug, Clone)]
 pub enum Expect {
-    File { host: HostId, path: String, check: FileCheck, line: usize },
-    Conversation { what: ConversationExpect, text: String, line: usize },
+    File {
+        host: HostId,
+        path: String,
+        check: FileCheck,
+        line: usize,
+    },
+    Conversation {
+        what: ConversationExpect,
+        text: String,
+        line: usize,
+    },
 }
 
 /// A scenario found by name or path, not yet parsed.
@@ -265,11 +277,17 @@ pub fn find(name_or_path: &str) -> Result<Source, ScenarioError> {
             let text = std::fs::read_to_string(candidate).map_err(|e| {
                 ScenarioError::io(candidate, format!("cannot read the scenario: {e}"))
             })?;
-            return Ok(Source { origin: Origin::File(candidate.to_path_buf()), text });
+            return Ok(Source {
+                origin: Origin::File(candidate.to_path_buf()),
+                text,
+            });
         }
     }
     if let Some(builtin) = BUILTIN.iter().find(|b| b.name == name_or_path) {
-        return Ok(Source { origin: Origin::Builtin(builtin.name), text: builtin.toml.to_string() });
+        return Ok(Source {
+            origin: Origin::Builtin(builtin.name),
+            text: builtin.toml.to_string(),
+        });
     }
     let known: Vec<&str> = BUILTIN.iter().map(|b| b.name).collect();
     Err(ScenarioError::io(
@@ -300,9 +318,13 @@ impl Plan {
 
     /// Every configured address with the host it belongs to, for naming hosts in analysis.
     pub fn addresses(&self) -> impl Iterator<Item = (IpAddr, &str)> {
-        self.links.iter().flat_map(|l| l.ends.iter()).filter_map(|end| {
-            end.addr.map(|cidr| (cidr.addr, self.hosts[end.host].name.as_str()))
-        })
+        self.links
+            .iter()
+            .flat_map(|l| l.ends.iter())
+            .filter_map(|end| {
+                end.addr
+                    .map(|cidr| (cidr.addr, self.hosts[end.host].name.as_str()))
+            })
     }
 
     /// The expected snapshot text, if the scenario has one.
@@ -312,9 +334,11 @@ impl Plan {
                 let path = self.origin.snapshot_path(&self.name)?;
                 std::fs::read_to_string(path).ok()
             }
-            Origin::Builtin(name) => {
-                BUILTIN.iter().find(|b| b.name == *name).and_then(|b| b.snapshot).map(String::from)
-            }
+            Origin::Builtin(name) => BUILTIN
+                .iter()
+                .find(|b| b.name == *name)
+                .and_then(|b| b.snapshot)
+                .map(String::from),
         }
     }
 }

@@ -93,10 +93,20 @@ struct RawExpect {
 
 const SERVICE_KINDS: &[&str] = &["tcp-dump"];
 const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
-const CONVERSATION_OUTCOMES: &[&str] =
-    &["established", "half-open", "refused", "reset", "rejected", "no-answer", "answered"];
+const CONVERSATION_OUTCOMES: &[&str] = &[
+    "established",
+    "half-open",
+    "refused",
+    "reset",
+    "rejected",
+    "no-answer",
+    "answered",
+];
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Looks a host name up, reporting an unknown one at the given span.
+type ResolveHost<'a> = dyn Fn(&Spanned<String>, Range<usize>) -> Result<HostId, ScenarioError> + 'a;
 
 struct Ctx<'a> {
     file: String,
@@ -119,47 +129,77 @@ impl Ctx<'_> {
     }
 
     fn line(&self, span: &Range<usize>) -> usize {
-        self.text[..span.start.min(self.text.len())].matches('\n').count() + 1
+        self.text[..span.start.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 }
 
 pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
-    let cx = Ctx { file: origin.to_string(), text };
+    let cx = Ctx {
+        file: origin.to_string(),
+        text,
+    };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let msg = e.message().trim_end().to_string();
         let err = cx.err(span, msg.clone());
         if msg.starts_with("unknown field") {
-            err.with_hint("see `labctl help scenario` or scenarios/*.toml for the keys a scenario takes")
+            err.with_hint(
+                "see `labctl help scenario` or scenarios/*.toml for the keys a scenario takes",
+            )
         } else {
             err
         }
     })?;
 
     let name = raw.name.get_ref().clone();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(cx.err(cx.inner(&raw.name), format!("bad scenario name {name:?}"))
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(cx
+            .err(cx.inner(&raw.name), format!("bad scenario name {name:?}"))
             .with_hint("use letters, digits, '-' and '_'"));
     }
 
     let mut hosts = Vec::new();
     for (host_name, host) in &raw.hosts {
         check_name(&cx, host_name, "host")?;
-        hosts.push(HostPlan { name: host_name.get_ref().clone(), forward: host.forward, ipv6: host.ipv6 });
+        hosts.push(HostPlan {
+            name: host_name.get_ref().clone(),
+            forward: host.forward,
+            ipv6: host.ipv6,
+        });
     }
-    let host_names = || hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ");
+    let host_names = || {
+        hosts
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let resolve_host = |s: &Spanned<String>, span: Range<usize>| -> Result<HostId, ScenarioError> {
-        hosts.iter().position(|h| &h.name == s.get_ref()).ok_or_else(|| {
-            cx.err(span, format!("unknown host {:?}", s.get_ref()))
-                .with_hint(format!("hosts are: {}", host_names()))
-        })
+        hosts
+            .iter()
+            .position(|h| &h.name == s.get_ref())
+            .ok_or_else(|| {
+                cx.err(span, format!("unknown host {:?}", s.get_ref()))
+                    .with_hint(format!("hosts are: {}", host_names()))
+            })
     };
 
     let mut links = Vec::new();
     for link in &raw.links {
         let ends = link.ends.get_ref();
         if ends.len() != 2 {
-            return Err(cx.err(link.ends.span(), format!("a link has two ends, this one has {}", ends.len()))
+            return Err(cx
+                .err(
+                    link.ends.span(),
+                    format!("a link has two ends, this one has {}", ends.len()),
+                )
                 .with_hint(r#"ends = ["client:eth0 10.0.0.1/24", "server:eth0 10.0.0.2/24"]"#));
         }
         let mut parsed = Vec::new();
@@ -170,13 +210,17 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             None => None,
             Some(m) if (68..=65535).contains(m.get_ref()) => Some(*m.get_ref() as u32),
             Some(m) => {
-                return Err(cx.err(m.span(), format!("mtu {} is out of range", m.get_ref()))
+                return Err(cx
+                    .err(m.span(), format!("mtu {} is out of range", m.get_ref()))
                     .with_hint("an IPv4 link's MTU is between 68 and 65535"));
             }
         };
         let [mut a, mut b]: [LinkEnd; 2] = parsed.try_into().expect("two ends");
         if a.host == b.host {
-            return Err(cx.err(link.ends.span(), "both ends of the link are on the same host"));
+            return Err(cx.err(
+                link.ends.span(),
+                "both ends of the link are on the same host",
+            ));
         }
         match &link.capture {
             None => {}
@@ -185,7 +229,11 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
                 toml::Value::String(h) if *h == hosts[a.host].name => a.capture = true,
                 toml::Value::String(h) if *h == hosts[b.host].name => b.capture = true,
                 _ => {
-                    return Err(cx.err(c.span(), "capture takes true, false, or the host name of one end")
+                    return Err(cx
+                        .err(
+                            c.span(),
+                            "capture takes true, false, or the host name of one end",
+                        )
                         .with_hint(format!(
                             "capture = true captures on {}; capture = \"{}\" on the other end",
                             hosts[a.host].name, hosts[b.host].name
@@ -201,15 +249,24 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         for end in &link.ends {
             if let Some(prev) = seen.insert((end.host, end.iface.clone()), i) {
                 let span = raw.links[i].ends.span();
-                return Err(cx.err(span, format!(
-                    "host {} already has an interface {} (link {})",
-                    hosts[end.host].name, end.iface, prev + 1
-                )));
+                return Err(cx.err(
+                    span,
+                    format!(
+                        "host {} already has an interface {} (link {})",
+                        hosts[end.host].name,
+                        end.iface,
+                        prev + 1
+                    ),
+                ));
             }
         }
     }
     let first_addr = |host: HostId| {
-        links.iter().flat_map(|l| l.ends.iter()).find(|e| e.host == host).and_then(|e| e.addr)
+        links
+            .iter()
+            .flat_map(|l| l.ends.iter())
+            .find(|e| e.host == host)
+            .and_then(|e| e.addr)
     };
 
     let mut services = Vec::new();
@@ -221,23 +278,39 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             "tcp-dump" => {
                 let file = svc.file.as_ref().ok_or_else(|| {
                     cx.err(svc.kind.span(), "a tcp-dump service needs a file")
-                        .with_hint(r#"file = "dump.txt" (written in the host's directory of the run)"#)
+                        .with_hint(
+                            r#"file = "dump.txt" (written in the host's directory of the run)"#,
+                        )
                 })?;
                 check_relative_file(&cx, file)?;
-                ServiceKind::TcpDump { file: file.get_ref().clone() }
+                ServiceKind::TcpDump {
+                    file: file.get_ref().clone(),
+                }
             }
             other => {
-                return Err(cx.err(cx.inner(&svc.kind), format!("unknown service kind {other:?}"))
+                return Err(cx
+                    .err(
+                        cx.inner(&svc.kind),
+                        format!("unknown service kind {other:?}"),
+                    )
                     .with_hint(format!("kinds are: {}", SERVICE_KINDS.join(", "))));
             }
         };
-        services.push(ServicePlan { name: svc_name.get_ref().clone(), host, port, kind });
+        services.push(ServicePlan {
+            name: svc_name.get_ref().clone(),
+            host,
+            port,
+            kind,
+        });
     }
 
     let mut rules = Vec::new();
     for rule in &raw.rules {
         let host = resolve_host(&rule.host, cx.inner(&rule.host))?;
-        rules.push(RulePlan { host, rule: parse_iptables(&cx, &rule.iptables)? });
+        rules.push(RulePlan {
+            host,
+            rule: parse_iptables(&cx, &rule.iptables)?,
+        });
     }
 
     let mut steps = Vec::new();
@@ -268,28 +341,42 @@ fn check_name(cx: &Ctx, name: &Spanned<String>, what: &str) -> Result<(), Scenar
     let n = name.get_ref();
     let ok = !n.is_empty()
         && n.len() <= 32
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     if ok {
         Ok(())
     } else {
-        Err(cx.err(name.span(), format!("bad {what} name {n:?}"))
+        Err(cx
+            .err(name.span(), format!("bad {what} name {n:?}"))
             .with_hint("a name starts with a letter and has up to 32 letters, digits, '-' or '_'"))
     }
 }
 
 fn check_port(cx: &Ctx, port: &Spanned<i64>) -> Result<u16, ScenarioError> {
-    u16::try_from(*port.get_ref()).ok().filter(|p| *p != 0).ok_or_else(|| {
-        cx.err(port.span(), format!("port {} is out of range", port.get_ref()))
+    u16::try_from(*port.get_ref())
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| {
+            cx.err(
+                port.span(),
+                format!("port {} is out of range", port.get_ref()),
+            )
             .with_hint("a TCP or UDP port is between 1 and 65535")
-    })
+        })
 }
 
 fn check_relative_file(cx: &Ctx, file: &Spanned<String>) -> Result<(), ScenarioError> {
     let f = file.get_ref();
     let path = std::path::Path::new(f);
-    if f.is_empty() || path.is_absolute() || path.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
-        return Err(cx.err(cx.inner(file), format!("bad file name {f:?}"))
+    if f.is_empty()
+        || path.is_absolute()
+        || path
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(cx
+            .err(cx.inner(file), format!("bad file name {f:?}"))
             .with_hint("files are relative to the host's directory of the run, without '..'"));
     }
     Ok(())
@@ -313,7 +400,7 @@ fn parse_iptables(cx: &Ctx, line: &Spanned<String>) -> Result<Rule, ScenarioErro
 fn parse_end(
     cx: &Ctx,
     end: &Spanned<String>,
-    resolve_host: &dyn Fn(&Spanned<String>, Range<usize>) -> Result<HostId, ScenarioError>,
+    resolve_host: &ResolveHost,
 ) -> Result<LinkEnd, ScenarioError> {
     let inner = cx.inner(end);
     let text = end.get_ref();
@@ -323,16 +410,27 @@ fn parse_end(
         None => (text.as_str(), None),
     };
     let Some((host, iface)) = host_iface.split_once(':') else {
-        return Err(cx.err(inner, format!("bad link end {text:?}")).with_hint(hint));
+        return Err(cx
+            .err(inner, format!("bad link end {text:?}"))
+            .with_hint(hint));
     };
     let host_span = inner.start..inner.start + host.len();
-    let host = resolve_host(&Spanned::new(host_span.clone(), host.to_string()), host_span)?;
+    let host = resolve_host(
+        &Spanned::new(host_span.clone(), host.to_string()),
+        host_span,
+    )?;
     let iface_start = inner.start + host_iface.find(':').unwrap_or(0) + 1;
     if iface.is_empty()
         || iface.len() > 15
-        || !iface.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || !iface
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return Err(cx.err(iface_start..iface_start + iface.len().max(1), format!("bad interface name {iface:?}"))
+        return Err(cx
+            .err(
+                iface_start..iface_start + iface.len().max(1),
+                format!("bad interface name {iface:?}"),
+            )
             .with_hint("an interface name has 1 to 15 letters, digits, '-', '_' or '.'"));
     }
     let addr = match cidr {
@@ -342,7 +440,12 @@ fn parse_end(
             Some(parse_cidr(c).map_err(|msg| cx.err(start..start + c.len(), msg).with_hint(hint))?)
         }
     };
-    Ok(LinkEnd { host, iface: iface.to_string(), addr, capture: false })
+    Ok(LinkEnd {
+        host,
+        iface: iface.to_string(),
+        addr,
+        capture: false,
+    })
 }
 
 /// Parses `ADDRESS/PREFIX`.
@@ -350,13 +453,14 @@ pub(crate) fn parse_cidr(text: &str) -> Result<Cidr, String> {
     let (addr, prefix) = text
         .split_once('/')
         .ok_or_else(|| format!("bad address {text:?}: expected ADDRESS/PREFIX"))?;
-    let addr: IpAddr = addr.parse().map_err(|_| format!("bad address {addr:?} in {text:?}"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix: u8 = prefix
+    let addr: IpAddr = addr
         .parse()
-        .ok()
-        .filter(|p| *p <= max)
-        .ok_or_else(|| format!("bad prefix length {prefix:?} in {text:?}: expected 0 to {max}"))?;
+        .map_err(|_| format!("bad address {addr:?} in {text:?}"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix: u8 =
+        prefix.parse().ok().filter(|p| *p <= max).ok_or_else(|| {
+            format!("bad prefix length {prefix:?} in {text:?}: expected 0 to {max}")
+        })?;
     Ok(Cidr { addr, prefix })
 }
 
@@ -390,35 +494,59 @@ fn parse_target(
     let text = s.get_ref();
     let hint = "a target is \"HOST:PORT\" or \"ADDRESS:PORT\", e.g. \"server:27664\"";
     let Some((who, port)) = text.rsplit_once(':') else {
-        return Err(cx.err(inner, format!("bad target {text:?}")).with_hint(hint));
+        return Err(cx
+            .err(inner, format!("bad target {text:?}"))
+            .with_hint(hint));
     };
     let port_start = inner.start + who.len() + 1;
     let port_value: i64 = port.parse().map_err(|_| {
-        cx.err(port_start..port_start + port.len().max(1), format!("bad port {port:?}")).with_hint(hint)
+        cx.err(
+            port_start..port_start + port.len().max(1),
+            format!("bad port {port:?}"),
+        )
+        .with_hint(hint)
     })?;
-    let port = check_port(cx, &Spanned::new(port_start..port_start + port.len(), port_value))?;
+    let port = check_port(
+        cx,
+        &Spanned::new(port_start..port_start + port.len(), port_value),
+    )?;
     let who_trim = who.trim_start_matches('[').trim_end_matches(']');
     if let Ok(addr) = who_trim.parse::<IpAddr>() {
-        return Ok(Target { host: None, addr, port, text: text.clone() });
+        return Ok(Target {
+            host: None,
+            addr,
+            port,
+            text: text.clone(),
+        });
     }
     let who_span = inner.start..inner.start + who.len();
     let host = hosts.iter().position(|h| h.name == who).ok_or_else(|| {
-        cx.err(who_span.clone(), format!("unknown host {who:?}")).with_hint(format!(
-            "hosts are: {}",
-            hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
-        ))
+        cx.err(who_span.clone(), format!("unknown host {who:?}"))
+            .with_hint(format!(
+                "hosts are: {}",
+                hosts
+                    .iter()
+                    .map(|h| h.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
     })?;
     let addr = first_addr(host)
         .ok_or_else(|| cx.err(who_span, format!("host {who} has no address to connect to")))?
         .addr;
-    Ok(Target { host: Some(host), addr, port, text: text.clone() })
+    Ok(Target {
+        host: Some(host),
+        addr,
+        port,
+        text: text.clone(),
+    })
 }
 
 fn parse_step(
     cx: &Ctx,
     step: &Spanned<RawStep>,
     hosts: &[HostPlan],
-    resolve_host: &dyn Fn(&Spanned<String>, Range<usize>) -> Result<HostId, ScenarioError>,
+    resolve_host: &ResolveHost,
     first_addr: &dyn Fn(HostId) -> Option<Cidr>,
 ) -> Result<StepPlan, ScenarioError> {
     let span = step.span();
@@ -432,19 +560,32 @@ fn parse_step(
     ];
     let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\"";
     if actions.iter().filter(|a| **a).count() != 1 {
-        return Err(cx.err(span.start..span.start + 1, "a step needs exactly one action").with_hint(hint));
+        return Err(cx
+            .err(
+                span.start..span.start + 1,
+                "a step needs exactly one action",
+            )
+            .with_hint(hint));
     }
     let host = match (&raw.host, raw.wait.is_some()) {
         (Some(h), _) => resolve_host(h, cx.inner(h))?,
         (None, true) => 0,
         (None, false) => {
-            return Err(cx.err(span.start..span.start + 1, "this step needs a host")
+            return Err(cx
+                .err(span.start..span.start + 1, "this step needs a host")
                 .with_hint("host = \"NAME\": the host the step runs in"));
         }
     };
-    let timeout = raw.timeout.as_ref().map(|t| parse_duration(cx, t)).transpose()?;
+    let timeout = raw
+        .timeout
+        .as_ref()
+        .map(|t| parse_duration(cx, t))
+        .transpose()?;
     let not_for = |field: &str, action: &str| {
-        cx.err(span.start..span.start + 1, format!("{field} does not go with {action}"))
+        cx.err(
+            span.start..span.start + 1,
+            format!("{field} does not go with {action}"),
+        )
     };
     let (action, default_outcome) = if let Some(target) = &raw.telnet {
         (
@@ -461,17 +602,23 @@ fn parse_step(
             return Err(not_for("send", "this action").with_hint("send goes with telnet"));
         }
         if raw.expect_reply.is_some() {
-            return Err(not_for("expect_reply", "this action").with_hint("expect_reply goes with telnet"));
+            return Err(
+                not_for("expect_reply", "this action").with_hint("expect_reply goes with telnet")
+            );
         }
         if let Some(rule) = &raw.iptables {
             (Action::Iptables(parse_iptables(cx, rule)?), Outcome::Ok)
         } else if let Some(argv) = &raw.exec {
             if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
-                return Err(cx.err(argv.span(), "exec needs a program")
+                return Err(cx
+                    .err(argv.span(), "exec needs a program")
                     .with_hint("exec = [\"curl\", \"-s\", \"http://server/\"]"));
             }
             (
-                Action::Exec { argv: argv.get_ref().clone(), timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT) },
+                Action::Exec {
+                    argv: argv.get_ref().clone(),
+                    timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT),
+                },
                 Outcome::Ok,
             )
         } else {
@@ -486,22 +633,45 @@ fn parse_step(
                 Action::Telnet { .. } => Outcome::CLIENT.to_vec(),
                 _ => vec![("ok", Outcome::Ok), ("failed", Outcome::Failed)],
             };
-            allowed.iter().find(|(n, _)| n == o.get_ref()).map(|(_, v)| *v).ok_or_else(|| {
-                cx.err(cx.inner(o), format!("unknown outcome {:?} for this step", o.get_ref())).with_hint(format!(
-                    "outcomes are: {}",
-                    allowed.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                ))
-            })?
+            allowed
+                .iter()
+                .find(|(n, _)| n == o.get_ref())
+                .map(|(_, v)| *v)
+                .ok_or_else(|| {
+                    cx.err(
+                        cx.inner(o),
+                        format!("unknown outcome {:?} for this step", o.get_ref()),
+                    )
+                    .with_hint(format!(
+                        "outcomes are: {}",
+                        allowed
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?
         }
     };
-    Ok(StepPlan { host, action, expect, line })
+    Ok(StepPlan {
+        host,
+        action,
+        expect,
+        line,
+    })
 }
 
-fn one_of(cx: &Ctx, s: &Spanned<String>, allowed: &[&str], what: &str) -> Result<String, ScenarioError> {
+fn one_of(
+    cx: &Ctx,
+    s: &Spanned<String>,
+    allowed: &[&str],
+    what: &str,
+) -> Result<String, ScenarioError> {
     if allowed.contains(&s.get_ref().as_str()) {
         Ok(s.get_ref().clone())
     } else {
-        Err(cx.err(cx.inner(s), format!("unknown {what} {:?}", s.get_ref()))
+        Err(cx
+            .err(cx.inner(s), format!("unknown {what} {:?}", s.get_ref()))
             .with_hint(format!("{what} is one of: {}", allowed.join(", "))))
     }
 }
@@ -509,7 +679,7 @@ fn one_of(cx: &Ctx, s: &Spanned<String>, allowed: &[&str], what: &str) -> Result
 fn parse_expect(
     cx: &Ctx,
     expect: &Spanned<RawExpect>,
-    resolve_host: &dyn Fn(&Spanned<String>, Range<usize>) -> Result<HostId, ScenarioError>,
+    resolve_host: &ResolveHost,
 ) -> Result<Expect, ScenarioError> {
     let span = expect.span();
     let line = cx.line(&span);
@@ -622,7 +792,9 @@ equals = "hi\r\n"
         let plan = parse(GOOD, Origin::File("x.toml".into())).unwrap();
         assert_eq!(plan.hosts.len(), 2);
         assert!(plan.links[0].ends[0].capture);
-        let Action::Telnet { target, .. } = &plan.steps[0].action else { panic!() };
+        let Action::Telnet { target, .. } = &plan.steps[0].action else {
+            panic!()
+        };
         assert_eq!(target.addr.to_string(), "10.0.0.2");
         assert_eq!(target.port, 27664);
     }
@@ -672,7 +844,11 @@ equals = "hi\r\n"
         assert!(e.msg.contains("unknown target \"REDIRCT\""), "{e}");
         assert_eq!(e.hint.as_deref(), Some("did you mean REDIRECT?"), "{e}");
         assert_eq!((e.line, e.col), (20, 55), "{e}");
-        assert!(e.to_string().contains(&format!("{}^^^^^^^", " ".repeat(54))), "{e}");
+        assert!(
+            e.to_string()
+                .contains(&format!("{}^^^^^^^", " ".repeat(54))),
+            "{e}"
+        );
     }
 
     #[test]

@@ -39,7 +39,11 @@ pub async fn serve(
 }
 
 async fn dump_connection(mut stream: TcpStream, file: PathBuf) -> io::Result<()> {
-    let mut out = tokio::fs::OpenOptions::new().create(true).append(true).open(&file).await?;
+    let mut out = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+        .await?;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = stream.read(&mut buf).await?;
@@ -78,7 +82,10 @@ mod tests {
             assert!(rest.is_empty(), "the dump server never sends");
         }
         tracker.idle().await;
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "first\r\nsecond\r\n");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "first\r\nsecond\r\n"
+        );
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();

@@ -31,7 +31,9 @@ pub struct Tracker {
 
 impl Default for Tracker {
     fn default() -> Self {
-        Tracker { active: Arc::new(watch::channel(0).0) }
+        Tracker {
+            active: Arc::new(watch::channel(0).0),
+        }
     }
 }
 
@@ -39,7 +41,9 @@ impl Tracker {
     /// Marks a connection as in progress until the guard is dropped.
     pub fn begin(&self) -> ConnectionGuard {
         self.active.send_modify(|n| *n += 1);
-        ConnectionGuard { tracker: self.clone() }
+        ConnectionGuard {
+            tracker: self.clone(),
+        }
     }
 
     /// Waits until no connection is being served.

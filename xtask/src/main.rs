@@ -1,1 +1,290 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>`:
+//!
+//! - `run [SCENARIO] [ARGS...]`: install what labctl needs (iptables, libpcap) when missing,
+//!   build it, and run a scenario (homework-redirect by default).
+//! - `ci`: install the test tools, then format check, clippy with warnings denied, every test.
+//!   This is what `.ci/run` calls.
+//! - `bench [--runs N]`: wall time of `labctl run homework-redirect` (median of N runs).
+//! - `repeat [SCENARIO] [N]`: run a scenario N times and prove its flows never change.
+//!
+//! Uses only the standard library, so it builds before anything is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// What `labctl run` itself needs on the machine.
+const RUN_PACKAGES: &[&str] = &["iptables", "libpcap-dev"];
+/// What the test suite needs besides: the real clients of the interop tests and the oracles.
+const TEST_PACKAGES: &[&str] = &[
+    "iptables",
+    "libpcap-dev",
+    "tshark",
+    "tcpdump",
+    "netcat-openbsd",
+    "telnet",
+    "curl",
+    "lftp",
+    "tnftp",
+    "swaks",
+    "bind9-dnsutils",
+    "traceroute",
+    "iproute2",
+    "util-linux",
+];
+/// The same lab scripted with Mininet takes about this long on this kind of machine.
+const MININET_HOMEWORK_MS: f64 = 350.0;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("ci") => ci(),
+        Some("bench") => bench(&args[1..]),
+        Some("repeat") => repeat(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [--runs N] | repeat [SCENARIO] [N]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn status(what: &str, command: &mut Command) -> Result<()> {
+    eprintln!("xtask: {what}");
+    let s = command.status().map_err(|e| format!("{what}: {e}"))?;
+    if s.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({s})"))
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
+/// Installs the missing Debian packages when root; otherwise says the exact command to run.
+fn ensure_packages(packages: &[&str]) -> Result<()> {
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        return Err(format!(
+            "this is not a Debian or Ubuntu machine (no dpkg-query); install by hand: {}",
+            packages.join(" ")
+        ));
+    }
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let line = format!(
+        "apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
+    if !is_root() {
+        return Err(format!(
+            "missing packages; run: sudo apt-get update && sudo {line}"
+        ));
+    }
+    status(
+        "apt-get update",
+        Command::new("apt-get").args(["update", "-qq"]),
+    )?;
+    status(
+        &line,
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn build_release() -> Result<PathBuf> {
+    status(
+        "cargo build --release",
+        cargo().args(["build", "--release", "--quiet", "--bin", "labctl"]),
+    )?;
+    Ok(root().join("target/release/labctl"))
+}
+
+fn run(args: &[String]) -> Result<ExitCode> {
+    ensure_packages(RUN_PACKAGES)?;
+    let labctl = build_release()?;
+    let mut args = args.to_vec();
+    if args.first().is_none_or(|a| a.starts_with('-')) {
+        args.insert(0, "homework-redirect".into());
+    }
+    let s = Command::new(labctl)
+        .arg("run")
+        .args(&args)
+        .status()
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::from(s.code().unwrap_or(2).clamp(0, 255) as u8))
+}
+
+fn ci() -> Result<ExitCode> {
+    ensure_packages(TEST_PACKAGES)?;
+    status(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--check"]),
+    )?;
+    status(
+        "cargo clippy (warnings denied)",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    status("cargo test", cargo().args(["test", "--workspace"]))?;
+    status(
+        "flows stable over 20 runs",
+        cargo().args(["xtask", "repeat", "homework-redirect", "20"]),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn flag(args: &[String], name: &str, default: usize) -> Result<usize> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{name} takes a number")),
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labctl-xtask-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn bench(args: &[String]) -> Result<ExitCode> {
+    let runs = flag(args, "--runs", 30)?;
+    let labctl = build_release()?;
+    let dir = scratch("bench");
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs + 2 {
+        let out = dir.join(i.to_string());
+        let started = Instant::now();
+        let s = Command::new(&labctl)
+            .args(["run", "homework-redirect", "--json", "--out"])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        let took = started.elapsed();
+        if !s.success() {
+            return Err(format!("run {i} failed ({s}); see {}", out.display()));
+        }
+        // The first two runs warm the page cache and are not counted.
+        if i >= 2 {
+            times.push(took);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = ms(times[times.len() / 2]);
+    println!("labctl run homework-redirect, {runs} runs, wall time of the whole command:");
+    println!(
+        "  min {:.1} ms  median {median:.1} ms  p90 {:.1} ms  max {:.1} ms",
+        ms(times[0]),
+        ms(times[times.len() * 9 / 10]),
+        ms(times[times.len() - 1])
+    );
+    println!(
+        "  target: median <= 40 ms; the same lab scripted with Mininet: ~{MININET_HOMEWORK_MS:.0} ms \
+         (labctl takes {:.2}x of it)",
+        median / MININET_HOMEWORK_MS
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn repeat(args: &[String]) -> Result<ExitCode> {
+    let scenario = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "homework-redirect".into());
+    let runs: usize = match args.get(1) {
+        Some(n) => n.parse().map_err(|_| format!("bad run count {n:?}"))?,
+        None => 50,
+    };
+    status(
+        "cargo build",
+        cargo().args(["build", "--quiet", "--bin", "labctl"]),
+    )?;
+    let labctl = root().join("target/debug/labctl");
+    let dir = scratch("repeat");
+    let mut first: Option<String> = None;
+    for i in 0..runs {
+        let out = dir.join(i.to_string());
+        let s = Command::new(&labctl)
+            .args(["run", &scenario, "--json", "--out"])
+            .arg(&out)
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if s.code() == Some(2) || s.code().is_none() {
+            return Err(format!("run {i} of {scenario} could not happen ({s})"));
+        }
+        let flows =
+            std::fs::read_to_string(out.join("flows.txt")).map_err(|e| format!("run {i}: {e}"))?;
+        match &first {
+            None => first = Some(flows),
+            Some(f) if *f == flows => {}
+            Some(f) => {
+                eprintln!(
+                    "run {i} of {scenario} differs from run 0:\n--- run 0\n{f}\n--- run {i}\n{flows}"
+                );
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{scenario}: the same flows in all {runs} runs");
+    Ok(ExitCode::SUCCESS)
+}
