@@ -7,15 +7,15 @@
 //! host has its own netlink connection, opened inside its namespace, because a netlink socket
 //! speaks for the namespace it was created in.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use futures::TryStreamExt;
 use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth};
-use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth};
+use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use crate::sandbox::{Netns, SandboxError};
-use crate::scenario::{HostId, Plan};
+use crate::scenario::{HostId, Plan, RoutePlan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopologyError {
@@ -158,7 +158,56 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             set_up(host, index, &format!("bring {} up", end.iface)).await?;
         }
     }
+    for route in &plan.routes {
+        let host = lab.host(route.host);
+        add_route(host, route).await?;
+    }
     Ok(lab)
+}
+
+async fn add_route(host: &Host, route: &RoutePlan) -> Result<(), TopologyError> {
+    let index = match &route.dev {
+        Some(dev) => Some(index_of(host, dev).await?),
+        None => None,
+    };
+    let (dest, prefix) = match route.dest {
+        Some(c) => (Some(c.addr), c.prefix),
+        None => (None, 0),
+    };
+    let v6 = dest.is_some_and(|a| a.is_ipv6()) || route.via.is_some_and(|a| a.is_ipv6());
+    let message = if v6 {
+        let mut b = RouteMessageBuilder::<Ipv6Addr>::new();
+        if let Some(IpAddr::V6(d)) = dest {
+            b = b.destination_prefix(d, prefix);
+        }
+        if let Some(IpAddr::V6(via)) = route.via {
+            b = b.gateway(via);
+        }
+        if let Some(i) = index {
+            b = b.output_interface(i);
+        }
+        b.build()
+    } else {
+        let mut b = RouteMessageBuilder::<Ipv4Addr>::new();
+        if let Some(IpAddr::V4(d)) = dest {
+            b = b.destination_prefix(d, prefix);
+        }
+        if let Some(IpAddr::V4(via)) = route.via {
+            b = b.gateway(via);
+        }
+        if let Some(i) = index {
+            b = b.output_interface(i);
+        }
+        b.build()
+    };
+    let what = match route.dest {
+        Some(c) => format!("add route {c}"),
+        None => "add default route".to_string(),
+    };
+    request(host, what, async {
+        host.netlink.route().add(message).execute().await
+    })
+    .await
 }
 
 async fn request<T>(

@@ -331,3 +331,56 @@ fn fifty_runs_give_the_same_flows() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Routes and a router: the client reaches a server on another subnet through a host that
+/// forwards, and the server sees the client's own address.
+#[test]
+fn routes_through_a_router() {
+    let dir = temp_dir("routed");
+    let scenario = dir.join("routed.toml");
+    std::fs::write(
+        &scenario,
+        r#"
+name = "routed"
+[hosts.client]
+routes = ["default via 10.0.1.254"]
+[hosts.router]
+forward = true
+[hosts.server]
+routes = ["10.0.1.0/24 via 198.51.100.254 dev eth0"]
+[[links]]
+ends = ["client:eth0 10.0.1.1/24", "router:eth0 10.0.1.254/24"]
+[[links]]
+ends = ["router:eth1 198.51.100.254/24", "server:eth0 198.51.100.10/24"]
+capture = "server"
+[services.dump]
+host = "server"
+kind = "tcp-dump"
+port = 9000
+file = "dump.txt"
+[[steps]]
+host = "client"
+telnet = "server:9000"
+send = "across the router\n"
+[[expect]]
+file = "server:dump.txt"
+equals = "across the router\n"
+[[expect]]
+conversation = "client > server:9000"
+handshake = "complete"
+"#,
+    )
+    .unwrap();
+    let (output, report) = run_json(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{report:#}");
+    let flows = report["flows"].as_str().unwrap();
+    assert!(
+        flows.contains("tcp client:* > server:9000  handshake complete"),
+        "{flows}"
+    );
+}

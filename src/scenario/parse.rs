@@ -38,6 +38,8 @@ struct RawHost {
     forward: bool,
     #[serde(default)]
     ipv6: bool,
+    #[serde(default)]
+    routes: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +271,13 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             .and_then(|e| e.addr)
     };
 
+    let mut routes = Vec::new();
+    for (id, host) in raw.hosts.values().enumerate() {
+        for line in &host.routes {
+            routes.push(parse_route(&cx, line, id, &hosts[id].name, &links)?);
+        }
+    }
+
     let mut services = Vec::new();
     for (svc_name, svc) in &raw.services {
         check_name(&cx, svc_name, "service")?;
@@ -329,7 +338,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         origin,
         hosts,
         links,
-        routes: Vec::new(),
+        routes,
         services,
         rules,
         steps,
@@ -394,6 +403,73 @@ fn parse_iptables(cx: &Ctx, line: &Spanned<String>) -> Result<Rule, ScenarioErro
             Some(s) => err.with_hint(format!("did you mean {s}?")),
             None => err.with_hint("iptables syntax as the course teaches it, e.g. \"-t nat -A PREROUTING -p tcp --dport 21 -j REDIRECT --to-ports 27664\""),
         }
+    })
+}
+
+/// A route of a host, in `ip route` syntax: `default via 10.0.0.254`,
+/// `198.51.100.8/32 dev vpn0`. The device, when named, must be one of the host's interfaces.
+fn parse_route(
+    cx: &Ctx,
+    line: &Spanned<String>,
+    host: HostId,
+    host_name: &str,
+    links: &[LinkPlan],
+) -> Result<RoutePlan, ScenarioError> {
+    let inner = cx.inner(line);
+    let text = line.get_ref().trim();
+    // A host's routes are routes to add: `ip route add` is implied.
+    let full = if text
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| ["ip", "route", "sudo", "add", "replace"].contains(&w))
+    {
+        text.to_string()
+    } else {
+        format!("add {text}")
+    };
+    let shift = full.len() - text.len();
+    let command = crate::rules::parse_route(&full).map_err(|e| {
+        let offset: usize = full.chars().take(e.col).map(char::len_utf8).sum::<usize>().saturating_sub(shift);
+        let start = inner.start + offset;
+        let err = cx.err(start..start + e.token.len().max(1), format!("{}: expected {}", e.problem, e.expected));
+        match &e.suggestion {
+            Some(s) => err.with_hint(format!("did you mean {s}?")),
+            None => err.with_hint("a route in `ip route` syntax: \"default via 10.0.0.254\" or \"198.51.100.8/32 dev vpn0\""),
+        }
+    })?;
+    let route = match command {
+        crate::rules::RouteCmd::Add(route) | crate::rules::RouteCmd::Replace(route) => route,
+        _ => {
+            return Err(cx
+                .err(inner, "a host's routes are routes to add")
+                .with_hint("`del` and `get` go in steps"));
+        }
+    };
+    let ifaces: Vec<&str> = links
+        .iter()
+        .flat_map(|l| l.ends.iter())
+        .filter(|e| e.host == host)
+        .map(|e| e.iface.as_str())
+        .collect();
+    if let Some(dev) = route.dev() {
+        if !ifaces.contains(&dev.as_str()) {
+            let at = text.find(dev.as_str()).map_or(inner.clone(), |i| {
+                inner.start + i..inner.start + i + dev.as_str().len()
+            });
+            return Err(cx
+                .err(at, format!("host {host_name} has no interface {dev}"))
+                .with_hint(format!("its interfaces are: {}", ifaces.join(", "))));
+        }
+    }
+    Ok(RoutePlan {
+        host,
+        dest: Some(Cidr {
+            addr: route.dest().addr(),
+            prefix: route.dest().prefix(),
+        })
+        .filter(|c| c.prefix != 0),
+        via: route.via(),
+        dev: route.dev().map(|d| d.as_str().to_string()),
     })
 }
 
@@ -849,6 +925,26 @@ equals = "hi\r\n"
                 .contains(&format!("{}^^^^^^^", " ".repeat(54))),
             "{e}"
         );
+    }
+
+    #[test]
+    fn routes_in_ip_route_syntax() {
+        let text = GOOD.replace(
+            "[hosts.client]",
+            "[hosts.client]\nroutes = [\"default via 10.0.0.2\", \"198.51.100.8/32 dev eth0\"]",
+        );
+        let plan = parse(&text, Origin::File("x.toml".into())).unwrap();
+        assert_eq!(plan.routes.len(), 2);
+        assert!(plan.routes[0].dest.is_none());
+        assert_eq!(plan.routes[0].via, Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(plan.routes[1].dest.unwrap().to_string(), "198.51.100.8/32");
+        assert_eq!(plan.routes[1].dev.as_deref(), Some("eth0"));
+        let e = err(&GOOD.replace(
+            "[hosts.client]",
+            "[hosts.client]\nroutes = [\"198.51.100.8/32 dev vpn0\"]",
+        ));
+        assert!(e.msg.contains("host client has no interface vpn0"), "{e}");
+        assert_eq!((e.line, e.col), (5, 32), "{e}");
     }
 
     #[test]
