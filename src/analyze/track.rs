@@ -102,6 +102,9 @@ struct TcpState {
     final_ack: bool,
     syns: u32,
     close: Close,
+    /// Whether the payload may hold FTP commands and replies: the responder listens on 21
+    /// or greeted with a 220 banner. Gating on this keeps bulk data from being scanned.
+    ftp_candidate: Option<bool>,
     retrans: [u32; 2],
     ooo: [u32; 2],
     mss: [Option<u16>; 2],
@@ -129,14 +132,68 @@ struct FtpExpect {
 #[derive(Debug, Default)]
 pub struct Analyzer {
     out: Analysis,
-    index: HashMap<Key, usize>,
+    index: HashMap<Key, usize, FastHash>,
+    /// The conversation of the previous packet: bulk traffic hits it almost every time.
+    last_conv: Option<(Key, usize)>,
+    /// The endpoints of the previous packet (source, destination, their indexes).
+    last_pair: Option<(IpAddr, IpAddr, usize, usize)>,
     tcp: Vec<Option<TcpState>>,
     per_proto: [usize; 3],
-    endpoints: HashMap<IpAddr, usize>,
+    endpoints: HashMap<IpAddr, usize, FastHash>,
     arp_seen: HashSet<ArpFact>,
     ftp: Vec<FtpExpect>,
     follow: Option<usize>,
     followed: Vec<FollowChunk>,
+}
+
+/// A multiply-rotate hasher (as in rustc's FxHash): the keys are addresses and ports from
+/// the capture, and a collision attack on an analysis of one's own file gains nothing, so the
+/// speed matters more than SipHash's resistance.
+#[derive(Clone, Copy, Debug, Default)]
+struct FastHash;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct FastHasher(u64);
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FastHasher {
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 fn initial_ttl(ttl: u8) -> u8 {
@@ -233,13 +290,28 @@ impl Analyzer {
         }
     }
 
+    fn endpoint_index(&mut self, addr: IpAddr) -> usize {
+        let eps = &mut self.out.endpoints;
+        *self.endpoints.entry(addr).or_insert_with(|| {
+            eps.push(blank_endpoint(addr));
+            eps.len() - 1
+        })
+    }
+
     fn endpoint(&mut self, src: IpAddr, dst: IpAddr, len: u32, ttl: u8) {
         let len = u64::from(len);
+        // Most packets belong to the same pair of hosts as the one before.
+        let (s, d) = match self.last_pair {
+            Some((a, b, ia, ib)) if a == src && b == dst => (ia, ib),
+            Some((a, b, ia, ib)) if a == dst && b == src => (ib, ia),
+            _ => {
+                let s = self.endpoint_index(src);
+                let d = self.endpoint_index(dst);
+                self.last_pair = Some((src, dst, s, d));
+                (s, d)
+            }
+        };
         let eps = &mut self.out.endpoints;
-        let s = *self.endpoints.entry(src).or_insert_with(|| {
-            eps.push(blank_endpoint(src));
-            eps.len() - 1
-        });
         let e = &mut eps[s];
         e.tx_packets += 1;
         e.tx_bytes += len;
@@ -247,10 +319,6 @@ impl Analyzer {
         e.max_ttl = Some(e.max_ttl.map_or(ttl, |m| m.max(ttl)));
         let max = e.max_ttl.unwrap_or(ttl);
         e.hops = Some(initial_ttl(max) - max);
-        let d = *self.endpoints.entry(dst).or_insert_with(|| {
-            eps.push(blank_endpoint(dst));
-            eps.len() - 1
-        });
         eps[d].rx_packets += 1;
         eps[d].rx_bytes += len;
     }
@@ -265,7 +333,9 @@ impl Analyzer {
         frame: &FrameRef<'_>,
     ) -> (usize, Dir, bool) {
         let key = Key::new(proto, src, dst);
-        if let Some(&i) = self.index.get(&key) {
+        let cached = self.last_conv.filter(|(k, _)| *k == key).map(|(_, i)| i);
+        if let Some(i) = cached.or_else(|| self.index.get(&key).copied()) {
+            self.last_conv = Some((key, i));
             let c = &self.out.conversations[i];
             let dir = if c.initiator == src && c.responder == dst {
                 Dir::Forward
@@ -276,6 +346,7 @@ impl Analyzer {
         }
         let i = self.new_conversation(proto, src, dst, frame);
         self.index.insert(key, i);
+        self.last_conv = Some((key, i));
         (i, Dir::Forward, true)
     }
 
@@ -358,7 +429,9 @@ impl Analyzer {
             if st.is_some_and(TcpState::closed) && !same_syn {
                 self.settle(i);
                 i = self.new_conversation(Proto::Tcp, src, dst, frame);
-                self.index.insert(Key::new(Proto::Tcp, src, dst), i);
+                let key = Key::new(Proto::Tcp, src, dst);
+                self.index.insert(key, i);
+                self.last_conv = Some((key, i));
                 dir = Dir::Forward;
                 fresh = true;
             }
@@ -506,7 +579,24 @@ impl Analyzer {
             dns_exchange(&mut self.out.conversations[i], dns, frame);
         }
         if !payload.is_empty() {
-            self.scan_ftp(i, dir, payload);
+            let c = &self.out.conversations[i];
+            let port21 = c.responder.port == 21;
+            let candidate = match self.tcp[i].as_mut() {
+                Some(st) => match st.ftp_candidate {
+                    Some(v) => v,
+                    None if dir == Dir::Reverse || port21 => {
+                        let v = port21 || payload.starts_with(b"220");
+                        st.ftp_candidate = Some(v);
+                        v
+                    }
+                    // The client spoke first; wait for the server's first words.
+                    None => false,
+                },
+                None => false,
+            };
+            if candidate {
+                self.scan_ftp(i, dir, payload);
+            }
         }
     }
 
@@ -994,6 +1084,37 @@ mod tests {
         assert!(a.conversations[0].ftp_control);
         let d = a.conversations[1].ftp_data.unwrap();
         assert_eq!((d.control, d.mode, d.port), (0, FtpMode::Pasv, 40000));
+    }
+
+    #[test]
+    fn epsv_on_another_port_links_after_a_220_banner() {
+        let mut w = Wire::new();
+        let (c, s) = (100u32, 900u32);
+        w.tcp(CLIENT, SERVER, 40000, 2121, c, 0, S, b"");
+        w.tcp(SERVER, CLIENT, 2121, 40000, s, c + 1, S | A, b"");
+        w.tcp(CLIENT, SERVER, 40000, 2121, c + 1, s + 1, A, b"");
+        let banner = b"220 ready\r\n";
+        w.tcp(SERVER, CLIENT, 2121, 40000, s + 1, c + 1, P | A, banner);
+        let reply = b"229 Entering Extended Passive Mode (|||40100|)\r\n";
+        w.tcp(
+            SERVER,
+            CLIENT,
+            2121,
+            40000,
+            s + 1 + banner.len() as u32,
+            c + 1,
+            P | A,
+            reply,
+        );
+        w.session(40001, 40100, b"", b"listing");
+        // A data connection whose payload mentions 227 is not scanned: it never sent a 220.
+        w.session(40002, 9, b"", b"227 (10,0,0,2,1,1)\r\n");
+        w.session(40003, 257, b"", b"");
+        let a = w.analyze();
+        let d = a.conversations[1].ftp_data.expect("linked");
+        assert_eq!((d.control, d.mode, d.port), (0, FtpMode::Epsv, 40100));
+        assert!(!a.conversations[2].ftp_control);
+        assert_eq!(a.conversations[3].ftp_data, None);
     }
 
     #[test]
