@@ -282,6 +282,9 @@ fn direction(
         let _ = write!(line, "  {count}");
     }
     let _ = write!(line, "  {bytes} {unit}{note}");
+    if c.fragments[d] > 0 {
+        let _ = write!(line, "  in {} fragments", c.fragments[d]);
+    }
     // DNS is shown decoded; its raw bytes hold random ids.
     let show = !c.dns.is_empty() || bytes == 0;
     if show {

@@ -144,6 +144,26 @@ pub struct Analyzer {
     ftp: Vec<FtpExpect>,
     follow: Option<usize>,
     followed: Vec<FollowChunk>,
+    frags: HashMap<FragKey, FragGroup, FastHash>,
+    frag_order: std::collections::VecDeque<FragKey>,
+}
+
+/// Fragments of one IPv4 datagram: source, destination, protocol, identification.
+type FragKey = (IpAddr, IpAddr, u8, u32);
+
+/// Datagrams being reassembled at once; the oldest is dropped past this.
+const MAX_FRAG_GROUPS: usize = 256;
+/// The largest datagram IPv4 can carry.
+const MAX_DATAGRAM: usize = 65535;
+
+#[derive(Debug, Default)]
+struct FragGroup {
+    /// Fragment data by byte offset.
+    pieces: BTreeMap<u32, Vec<u8>>,
+    /// Datagram payload length, known once the last fragment (MF clear) arrived.
+    total: Option<usize>,
+    bytes: usize,
+    frames: u32,
 }
 
 /// A multiply-rotate hasher (as in rustc's FxHash): the keys are addresses and ports from
@@ -234,6 +254,10 @@ impl Analyzer {
             Net::Arp(arp) => self.arp(frame, arp, pkt),
             Net::Ip(ip) => {
                 self.endpoint(ip.src, ip.dst, frame.orig_len, ip.ttl);
+                if ip.version == 4 && ip.is_fragment() {
+                    self.fragment(frame, ip, pkt);
+                    return;
+                }
                 let payload = pkt.payload_of(frame.data);
                 match &pkt.transport {
                     Transport::Tcp(t) => self.tcp(frame, ip, t, payload, pkt),
@@ -243,6 +267,100 @@ impl Analyzer {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Holds an IPv4 fragment; the one that completes its datagram carries the reassembled
+    /// datagram into the conversations, as Wireshark does.
+    fn fragment(&mut self, frame: &FrameRef<'_>, ip: &wire::IpInfo, pkt: &Packet) {
+        let data = frame.data.get(pkt.ip_payload.clone()).unwrap_or(&[]);
+        let key = (ip.src, ip.dst, ip.proto, ip.id);
+        if !self.frags.contains_key(&key) {
+            if self.frag_order.len() >= MAX_FRAG_GROUPS {
+                if let Some(old) = self.frag_order.pop_front() {
+                    self.frags.remove(&old);
+                }
+            }
+            self.frag_order.push_back(key);
+        }
+        let g = self.frags.entry(key).or_default();
+        g.frames += 1;
+        if g.bytes + data.len() > MAX_DATAGRAM {
+            return;
+        }
+        g.bytes += data.len();
+        g.pieces.insert(ip.frag_offset, data.to_vec());
+        if !ip.mf {
+            g.total = Some(ip.frag_offset as usize + data.len());
+        }
+        let Some(total) = g.total else { return };
+        let mut covered = 0usize;
+        for (&off, piece) in &g.pieces {
+            if off as usize > covered {
+                return;
+            }
+            covered = covered.max(off as usize + piece.len());
+        }
+        if covered < total {
+            return;
+        }
+        let Some(g) = self.frags.remove(&key) else {
+            return;
+        };
+        self.frag_order.retain(|k| *k != key);
+        let mut datagram = vec![0u8; total];
+        for (off, piece) in &g.pieces {
+            let off = *off as usize;
+            let n = piece.len().min(total.saturating_sub(off));
+            datagram[off..off + n].copy_from_slice(&piece[..n]);
+        }
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (ip.src, ip.dst) else {
+            return;
+        };
+        let Ok(header) = etherparse::Ipv4Header::new(
+            total as u16,
+            ip.ttl,
+            etherparse::IpNumber(ip.proto),
+            src.octets(),
+            dst.octets(),
+        ) else {
+            return;
+        };
+        let mut whole = Vec::with_capacity(20 + total);
+        if header.write(&mut whole).is_err() {
+            return;
+        }
+        whole.extend_from_slice(&datagram);
+        let re = wire::dissect(wire::LinkType::Raw, &whole);
+        let Net::Ip(rip) = &re.net else { return };
+        let payload = re.payload_of(&whole);
+        let ports = match &re.transport {
+            Transport::Tcp(t) => {
+                self.tcp(frame, rip, t, payload, &re);
+                Some((t.src_port, Proto::Tcp))
+            }
+            Transport::Udp(u) => {
+                self.udp(frame, rip, u, payload, &re);
+                Some((u.src_port, Proto::Udp))
+            }
+            Transport::Icmp(i) => {
+                self.icmp(frame, rip, i);
+                None
+            }
+            Transport::None => None,
+        };
+        if let (Some((sport, proto)), Some((_, i))) = (ports, self.last_conv) {
+            let c = &mut self.out.conversations[i];
+            if c.proto == proto {
+                let d = usize::from(
+                    c.initiator
+                        != Addr {
+                            ip: ip.src,
+                            port: sport,
+                        },
+                );
+                c.fragments[d] += u64::from(g.frames);
+            }
         }
     }
 
@@ -375,6 +493,7 @@ impl Analyzer {
             payload_bytes: [0; 2],
             transcript: Default::default(),
             ttl: [None; 2],
+            fragments: [0; 2],
             tcp: None,
             outcome: Outcome::NoAnswer,
             echo: (proto == Proto::Icmp).then(Echo::default),
