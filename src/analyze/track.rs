@@ -1237,6 +1237,72 @@ mod tests {
     }
 
     #[test]
+    fn dns_query_matches_its_response() {
+        let mut w = Wire::new();
+        w.udp(CLIENT, SERVER, 40000, 53, &Wire::dns_message(0x1234, None));
+        w.udp(CLIENT, SERVER, 40000, 53, &Wire::dns_message(0x9999, None));
+        w.udp(
+            SERVER,
+            CLIENT,
+            53,
+            40000,
+            &Wire::dns_message(0x1234, Some("mail.example.test.")),
+        );
+        let a = w.analyze();
+        let c = &a.conversations[0];
+        assert_eq!(c.dns.len(), 2);
+        let x = &c.dns[0];
+        assert_eq!(
+            (x.id, x.query_frame, x.response_frame),
+            (0x1234, Some(1), Some(3))
+        );
+        assert_eq!(x.rcode.as_deref(), Some("NOERROR"));
+        assert_eq!(x.answers[0].data, "10 mail.example.test.");
+        assert_eq!(x.response_time, Some(Duration::from_millis(20)));
+        assert_eq!(c.dns[1].response_frame, None);
+    }
+
+    #[test]
+    fn ping_is_an_echo_conversation() {
+        let mut w = Wire::new();
+        for seq in 1..=3 {
+            let mut v = Vec::new();
+            etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv4(CLIENT, SERVER, 64)
+                .icmpv4_echo_request(77, seq)
+                .write(&mut v, b"ping")
+                .unwrap();
+            w.push(v);
+            let mut v = Vec::new();
+            etherparse::PacketBuilder::ethernet2([2; 6], [1; 6])
+                .ipv4(SERVER, CLIENT, 61)
+                .icmpv4_echo_reply(77, seq)
+                .write(&mut v, b"ping")
+                .unwrap();
+            w.push(v);
+        }
+        let a = w.analyze();
+        assert_eq!(a.conversations.len(), 1);
+        let c = &a.conversations[0];
+        assert_eq!(c.proto, Proto::Icmp);
+        assert_eq!(
+            c.echo,
+            Some(Echo {
+                requests: 3,
+                replies: 3
+            })
+        );
+        assert_eq!(c.outcome, Outcome::Answered);
+        let server = a
+            .endpoints
+            .iter()
+            .find(|e| e.addr == IpAddr::from(SERVER))
+            .unwrap();
+        assert_eq!(server.hops, Some(3));
+        assert_eq!(a.capture_near(), vec![IpAddr::from(CLIENT)]);
+    }
+
+    #[test]
     fn ftp_announcements_parse() {
         let ip = Some(IpAddr::from([10, 0, 0, 2]));
         assert_eq!(
