@@ -156,6 +156,7 @@ fn every_bad_file_is_refused_with_its_offset() {
                 file: path.clone(),
                 view,
                 json: false,
+                verbose: false,
                 names: Names::new(),
             };
             let err = analyze::show(&args, &mut Vec::new()).expect_err(name);
