@@ -310,8 +310,12 @@ impl Analyzer {
         self.frag_order.retain(|k| *k != key);
         let mut datagram = vec![0u8; total];
         for (off, piece) in &g.pieces {
+            // Overlapping or bogus fragments may reach past the end the last one set.
             let off = *off as usize;
-            let n = piece.len().min(total.saturating_sub(off));
+            if off >= total {
+                continue;
+            }
+            let n = piece.len().min(total - off);
             datagram[off..off + n].copy_from_slice(&piece[..n]);
         }
         let (IpAddr::V4(src), IpAddr::V4(dst)) = (ip.src, ip.dst) else {
@@ -1300,6 +1304,34 @@ mod tests {
             .unwrap();
         assert_eq!(server.hops, Some(3));
         assert_eq!(a.capture_near(), vec![IpAddr::from(CLIENT)]);
+    }
+
+    #[test]
+    fn overlapping_fragments_past_the_end_do_not_panic() {
+        let mut w = Wire::new();
+        let frag = |off: u16, mf: bool, len: usize| {
+            let mut h = etherparse::Ipv4Header::new(
+                len as u16,
+                64,
+                etherparse::IpNumber::UDP,
+                CLIENT,
+                SERVER,
+            )
+            .unwrap();
+            h.identification = 9;
+            h.more_fragments = mf;
+            h.fragment_offset = etherparse::IpFragOffset::try_new(off).unwrap();
+            let mut v = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+            h.write(&mut v).unwrap();
+            v.extend(std::iter::repeat_n(7u8, len));
+            v
+        };
+        // 40 bytes at 0, one at 24..32, then a "last" fragment ending at 16.
+        w.push(frag(0, true, 40));
+        w.push(frag(3, true, 8));
+        w.push(frag(1, false, 8));
+        let a = w.analyze();
+        assert_eq!(a.endpoints.len(), 2);
     }
 
     #[test]
