@@ -156,6 +156,7 @@ fn every_bad_file_is_refused_with_its_offset() {
                 file: path.clone(),
                 view,
                 json: false,
+                verbose: false,
                 names: Names::new(),
             };
             let err = analyze::show(&args, &mut Vec::new()).expect_err(name);
@@ -227,6 +228,7 @@ fn mutated_captures_never_panic() {
         b"GET / HTTP/1.1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\n\r\n",
     );
+    s.udp_fragmented(CLIENT, SERVER, 5000, 9, &[b'x'; 2000], 576, 7);
     s.write_pcap(&dir.join("seed.pcap"), false, false);
     s.write_pcapng(&dir.join("seed.pcapng"));
     let seeds = [

@@ -118,6 +118,29 @@ impl Wire {
         self.tcp(CLIENT, SERVER, sp, dp, c + 2 + q, s + 2 + r, A, b"");
     }
 
+    /// A DNS query (or, with `answer`, its response) for the MX of example.test.
+    pub fn dns_message(id: u16, answer: Option<&str>) -> Vec<u8> {
+        use hickory_proto::op::{Message, MessageType, OpCode, Query};
+        use hickory_proto::rr::rdata::MX;
+        use hickory_proto::rr::{Name, RData, Record, RecordType};
+        let name = Name::from_ascii("example.test.").expect("name");
+        let mut m = Message::new(
+            id,
+            if answer.is_some() {
+                MessageType::Response
+            } else {
+                MessageType::Query
+            },
+            OpCode::Query,
+        );
+        m.add_query(Query::query(name.clone(), RecordType::MX));
+        if let Some(host) = answer {
+            let mx = MX::new(10, Name::from_ascii(host).expect("host"));
+            m.add_answer(Record::from_rdata(name, 300, RData::MX(mx)));
+        }
+        m.to_vec().expect("dns message")
+    }
+
     pub fn analyze(&self) -> Analysis {
         super::analyze(self.frames.iter().map(Frame::as_ref))
     }

@@ -30,7 +30,8 @@
 //! hops client 0  server 0  dns 0
 //! ```
 //!
-//! A transcript of one line is shown after the byte count; a longer one on its own lines
+//! Sides are host names; when both ends have the same name (a capture on loopback), they are
+//! `initiator` and `responder` instead. A transcript of one line is shown after the byte count; a longer one on its own lines
 //! below, at most 24 lines of at most 96 bytes, then `... N more bytes`. The direction line of
 //! a transcript whose FTP port was masked counts the masked bytes and says `(ports masked)`.
 
@@ -186,7 +187,7 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
             );
             let _ = writeln!(out, "{head}  outcome {}", outcome(t.outcome));
             for dir in [Dir::Forward, Dir::Reverse] {
-                direction(out, c, dir, names, "bytes", None);
+                direction(out, c, dir, &side, "bytes", None);
             }
         }
         Proto::Udp => {
@@ -198,7 +199,7 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
             for dir in [Dir::Forward, Dir::Reverse] {
                 let d = c.packets[dir.idx()];
                 let unit = if d == 1 { "datagram" } else { "datagrams" };
-                direction(out, c, dir, names, "bytes", Some(format!("{d} {unit}")));
+                direction(out, c, dir, &side, "bytes", Some(format!("{d} {unit}")));
             }
         }
         Proto::Icmp => {
@@ -259,14 +260,14 @@ fn direction(
     out: &mut String,
     c: &Conversation,
     dir: Dir,
-    names: &Names,
+    side: &[String; 2],
     unit: &str,
     count: Option<String>,
 ) {
     let d = dir.idx();
     let (from, to) = match dir {
-        Dir::Forward => (&c.initiator.ip, &c.responder.ip),
-        Dir::Reverse => (&c.responder.ip, &c.initiator.ip),
+        Dir::Forward => (&side[0], &side[1]),
+        Dir::Reverse => (&side[1], &side[0]),
     };
     let t = &c.transcript[d];
     let http = t.bytes.starts_with(b"HTTP/1.") || crate::wire::app::looks_like_http(&t.bytes);
@@ -277,11 +278,14 @@ fn direction(
         bytes = bytes - t.bytes.len() as u64 + masked.len() as u64;
         note = " (ports masked)";
     }
-    let mut line = format!("  {} > {}", names.host(from), names.host(to));
+    let mut line = format!("  {from} > {to}");
     if let Some(count) = count {
         let _ = write!(line, "  {count}");
     }
     let _ = write!(line, "  {bytes} {unit}{note}");
+    if c.fragments[d] > 0 {
+        let _ = write!(line, "  in {} fragments", c.fragments[d]);
+    }
     // DNS is shown decoded; its raw bytes hold random ids.
     let show = !c.dns.is_empty() || bytes == 0;
     if show {
@@ -347,6 +351,14 @@ mod tests {
             b"USER anonymous\r\nPASS x\r\nQUIT\r\n",
             b"220 hi\r\n",
         );
+        w.udp(CLIENT, SERVER, 40003, 53, &Wire::dns_message(7, None));
+        w.udp(
+            SERVER,
+            CLIENT,
+            53,
+            40003,
+            &Wire::dns_message(7, Some("mail.example.test.")),
+        );
         w
     }
 
@@ -371,6 +383,14 @@ mod tests {
             21,
             b"USER anonymous\r\nPASS x\r\nQUIT\r\n",
             b"220 hi\r\n",
+        );
+        b.udp(CLIENT, SERVER, 51003, 53, &Wire::dns_message(4321, None));
+        b.udp(
+            SERVER,
+            CLIENT,
+            53,
+            51003,
+            &Wire::dns_message(4321, Some("mail.example.test.")),
         );
         assert_eq!(
             render_flows(&a.analyze(), &Wire::names()),

@@ -348,6 +348,10 @@ pub struct Conversation {
     pub transcript: [Transcript; 2],
     /// TTL of the first packet per direction.
     pub ttl: [Option<u8>; 2],
+    /// IP fragments per direction, for datagrams that were fragmented on the way (a
+    /// reassembled datagram counts as one packet, in the frame of its last fragment, as
+    /// Wireshark counts it).
+    pub fragments: [u64; 2],
     /// TCP facts.
     pub tcp: Option<TcpFacts>,
     /// UDP / ICMP outcome (TCP's is in `tcp`).

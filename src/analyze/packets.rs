@@ -22,6 +22,7 @@ use super::Names;
 #[derive(Debug, Default)]
 pub struct PacketLines {
     names: Names,
+    verbose: bool,
     first: Option<Duration>,
     isn: HashMap<(IpAddr, u16, IpAddr, u16), u32>,
 }
@@ -47,6 +48,38 @@ impl PacketLines {
         PacketLines {
             names,
             ..PacketLines::default()
+        }
+    }
+
+    /// Also shows the IP header, as `tcpdump -v` does: `(tos 0x0, ttl 64, id 4660, offset 0,
+    /// flags [DF], proto tcp (6), length 60)` for IPv4, `(class 0x0, hlim 64, next-header
+    /// udp (17), payload length 20)` for IPv6.
+    pub fn verbose(mut self, on: bool) -> PacketLines {
+        self.verbose = on;
+        self
+    }
+
+    fn ip_details(ip: &wire::IpInfo) -> String {
+        let proto = wire::names::ip_proto(ip.proto).unwrap_or("unknown");
+        let tos = (ip.dscp << 2) | ip.ecn;
+        if ip.version == 4 {
+            let flags = match (ip.df, ip.mf) {
+                (true, true) => "DF+",
+                (true, false) => "DF",
+                (false, true) => "+",
+                (false, false) => "none",
+            };
+            format!(
+                " (tos {tos:#x}, ttl {}, id {}, offset {}, flags [{flags}], proto {proto} ({}), length {})",
+                ip.ttl, ip.id, ip.frag_offset, ip.proto, ip.len
+            )
+        } else {
+            format!(
+                " (class {tos:#x}, hlim {}, next-header {proto} ({}), payload length {})",
+                ip.ttl,
+                ip.proto,
+                ip.len.saturating_sub(40)
+            )
         }
     }
 
@@ -90,7 +123,12 @@ impl PacketLines {
                 let _ = write!(s, "ARP, {what}, length {}", frame.data.len().min(28));
             }
             Net::Ip(ip) => {
-                let fam = if ip.version == 6 { "IP6" } else { "IP" };
+                let fam = match (ip.version, self.verbose) {
+                    (6, false) => "IP6".to_string(),
+                    (_, false) => "IP".to_string(),
+                    (6, true) => format!("IP6{}", Self::ip_details(ip)),
+                    (_, true) => format!("IP{}", Self::ip_details(ip)),
+                };
                 match &pkt.transport {
                     Transport::Tcp(t) => {
                         let _ = write!(
@@ -271,5 +309,54 @@ pub fn dns_summary(d: &wire::Dns) -> String {
         s
     } else {
         format!("DNS query {:#06x} {}", d.id, q.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::*;
+    use super::*;
+    use crate::wire::Frame;
+
+    #[test]
+    fn tcpdump_like_lines_with_relative_numbers() {
+        let mut w = Wire::new();
+        w.session(
+            40000,
+            80,
+            b"GET / HTTP/1.1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n\r\n",
+        );
+        let lines = render_packets(w.frames.iter().map(Frame::as_ref), &Wire::names());
+        assert_eq!(
+            lines[0],
+            "1 0.000000 IP client.40000 > server.80: Flags [S], seq 0, win 64000, length 0"
+        );
+        assert_eq!(
+            lines[1],
+            "2 0.010000 IP server.80 > client.40000: Flags [S.], seq 0, ack 1, win 64000, length 0"
+        );
+        assert_eq!(
+            lines[3],
+            "4 0.030000 IP client.40000 > server.80: Flags [P.], seq 1:19, ack 1, win 64000, length 18: HTTP GET / HTTP/1.1"
+        );
+        assert!(
+            lines[7].contains("Flags [F.], seq 19, ack 20"),
+            "{}",
+            lines[7]
+        );
+    }
+
+    #[test]
+    fn verbose_shows_the_ip_header() {
+        let mut w = Wire::new();
+        w.tcp(CLIENT, SERVER, 40000, 80, 1, 0, S, b"");
+        let f = w.frames[0].as_ref();
+        let pkt = wire::dissect(f.linktype, f.data);
+        let line = PacketLines::new(Wire::names()).verbose(true).line(&f, &pkt);
+        assert!(
+            line.contains("IP (tos 0x0, ttl 64, id 0, offset 0, flags [DF], proto tcp (6), length 40) client.40000"),
+            "{line}"
+        );
     }
 }

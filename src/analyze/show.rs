@@ -39,6 +39,8 @@ pub struct ShowArgs {
     pub view: ShowView,
     /// JSON instead of text.
     pub json: bool,
+    /// Packet lines also show the IP header (`-v`).
+    pub verbose: bool,
     /// Host names for addresses (may be empty).
     pub names: Names,
 }
@@ -99,7 +101,7 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
     let mut reader = wire::open(&args.file)?;
     match args.view {
         ShowView::Packets => {
-            let mut lines = PacketLines::new(args.names.clone());
+            let mut lines = PacketLines::new(args.names.clone()).verbose(args.verbose);
             let mut first = None;
             while let Some(frame) = reader.next_frame()? {
                 let pkt = wire::dissect(frame.linktype, frame.data);

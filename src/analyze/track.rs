@@ -102,6 +102,9 @@ struct TcpState {
     final_ack: bool,
     syns: u32,
     close: Close,
+    /// Whether the payload may hold FTP commands and replies: the responder listens on 21
+    /// or greeted with a 220 banner. Gating on this keeps bulk data from being scanned.
+    ftp_candidate: Option<bool>,
     retrans: [u32; 2],
     ooo: [u32; 2],
     mss: [Option<u16>; 2],
@@ -129,14 +132,88 @@ struct FtpExpect {
 #[derive(Debug, Default)]
 pub struct Analyzer {
     out: Analysis,
-    index: HashMap<Key, usize>,
+    index: HashMap<Key, usize, FastHash>,
+    /// The conversation of the previous packet: bulk traffic hits it almost every time.
+    last_conv: Option<(Key, usize)>,
+    /// The endpoints of the previous packet (source, destination, their indexes).
+    last_pair: Option<(IpAddr, IpAddr, usize, usize)>,
     tcp: Vec<Option<TcpState>>,
     per_proto: [usize; 3],
-    endpoints: HashMap<IpAddr, usize>,
+    endpoints: HashMap<IpAddr, usize, FastHash>,
     arp_seen: HashSet<ArpFact>,
     ftp: Vec<FtpExpect>,
     follow: Option<usize>,
     followed: Vec<FollowChunk>,
+    frags: HashMap<FragKey, FragGroup, FastHash>,
+    frag_order: std::collections::VecDeque<FragKey>,
+}
+
+/// Fragments of one IPv4 datagram: source, destination, protocol, identification.
+type FragKey = (IpAddr, IpAddr, u8, u32);
+
+/// Datagrams being reassembled at once; the oldest is dropped past this.
+const MAX_FRAG_GROUPS: usize = 256;
+/// The largest datagram IPv4 can carry.
+const MAX_DATAGRAM: usize = 65535;
+
+#[derive(Debug, Default)]
+struct FragGroup {
+    /// Fragment data by byte offset.
+    pieces: BTreeMap<u32, Vec<u8>>,
+    /// Datagram payload length, known once the last fragment (MF clear) arrived.
+    total: Option<usize>,
+    bytes: usize,
+    frames: u32,
+}
+
+/// A multiply-rotate hasher (as in rustc's FxHash): the keys are addresses and ports from
+/// the capture, and a collision attack on an analysis of one's own file gains nothing, so the
+/// speed matters more than SipHash's resistance.
+#[derive(Clone, Copy, Debug, Default)]
+struct FastHash;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct FastHasher(u64);
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FastHasher {
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 fn initial_ttl(ttl: u8) -> u8 {
@@ -177,6 +254,10 @@ impl Analyzer {
             Net::Arp(arp) => self.arp(frame, arp, pkt),
             Net::Ip(ip) => {
                 self.endpoint(ip.src, ip.dst, frame.orig_len, ip.ttl);
+                if ip.version == 4 && ip.is_fragment() {
+                    self.fragment(frame, ip, pkt);
+                    return;
+                }
                 let payload = pkt.payload_of(frame.data);
                 match &pkt.transport {
                     Transport::Tcp(t) => self.tcp(frame, ip, t, payload, pkt),
@@ -186,6 +267,104 @@ impl Analyzer {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Holds an IPv4 fragment; the one that completes its datagram carries the reassembled
+    /// datagram into the conversations, as Wireshark does.
+    fn fragment(&mut self, frame: &FrameRef<'_>, ip: &wire::IpInfo, pkt: &Packet) {
+        let data = frame.data.get(pkt.ip_payload.clone()).unwrap_or(&[]);
+        let key = (ip.src, ip.dst, ip.proto, ip.id);
+        if !self.frags.contains_key(&key) {
+            if self.frag_order.len() >= MAX_FRAG_GROUPS {
+                if let Some(old) = self.frag_order.pop_front() {
+                    self.frags.remove(&old);
+                }
+            }
+            self.frag_order.push_back(key);
+        }
+        let g = self.frags.entry(key).or_default();
+        g.frames += 1;
+        if g.bytes + data.len() > MAX_DATAGRAM {
+            return;
+        }
+        g.bytes += data.len();
+        g.pieces.insert(ip.frag_offset, data.to_vec());
+        if !ip.mf {
+            g.total = Some(ip.frag_offset as usize + data.len());
+        }
+        let Some(total) = g.total else { return };
+        let mut covered = 0usize;
+        for (&off, piece) in &g.pieces {
+            if off as usize > covered {
+                return;
+            }
+            covered = covered.max(off as usize + piece.len());
+        }
+        if covered < total {
+            return;
+        }
+        let Some(g) = self.frags.remove(&key) else {
+            return;
+        };
+        self.frag_order.retain(|k| *k != key);
+        let mut datagram = vec![0u8; total];
+        for (off, piece) in &g.pieces {
+            // Overlapping or bogus fragments may reach past the end the last one set.
+            let off = *off as usize;
+            if off >= total {
+                continue;
+            }
+            let n = piece.len().min(total - off);
+            datagram[off..off + n].copy_from_slice(&piece[..n]);
+        }
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (ip.src, ip.dst) else {
+            return;
+        };
+        let Ok(header) = etherparse::Ipv4Header::new(
+            total as u16,
+            ip.ttl,
+            etherparse::IpNumber(ip.proto),
+            src.octets(),
+            dst.octets(),
+        ) else {
+            return;
+        };
+        let mut whole = Vec::with_capacity(20 + total);
+        if header.write(&mut whole).is_err() {
+            return;
+        }
+        whole.extend_from_slice(&datagram);
+        let re = wire::dissect(wire::LinkType::Raw, &whole);
+        let Net::Ip(rip) = &re.net else { return };
+        let payload = re.payload_of(&whole);
+        let ports = match &re.transport {
+            Transport::Tcp(t) => {
+                self.tcp(frame, rip, t, payload, &re);
+                Some((t.src_port, Proto::Tcp))
+            }
+            Transport::Udp(u) => {
+                self.udp(frame, rip, u, payload, &re);
+                Some((u.src_port, Proto::Udp))
+            }
+            Transport::Icmp(i) => {
+                self.icmp(frame, rip, i);
+                None
+            }
+            Transport::None => None,
+        };
+        if let (Some((sport, proto)), Some((_, i))) = (ports, self.last_conv) {
+            let c = &mut self.out.conversations[i];
+            if c.proto == proto {
+                let d = usize::from(
+                    c.initiator
+                        != Addr {
+                            ip: ip.src,
+                            port: sport,
+                        },
+                );
+                c.fragments[d] += u64::from(g.frames);
+            }
         }
     }
 
@@ -233,13 +412,28 @@ impl Analyzer {
         }
     }
 
+    fn endpoint_index(&mut self, addr: IpAddr) -> usize {
+        let eps = &mut self.out.endpoints;
+        *self.endpoints.entry(addr).or_insert_with(|| {
+            eps.push(blank_endpoint(addr));
+            eps.len() - 1
+        })
+    }
+
     fn endpoint(&mut self, src: IpAddr, dst: IpAddr, len: u32, ttl: u8) {
         let len = u64::from(len);
+        // Most packets belong to the same pair of hosts as the one before.
+        let (s, d) = match self.last_pair {
+            Some((a, b, ia, ib)) if a == src && b == dst => (ia, ib),
+            Some((a, b, ia, ib)) if a == dst && b == src => (ib, ia),
+            _ => {
+                let s = self.endpoint_index(src);
+                let d = self.endpoint_index(dst);
+                self.last_pair = Some((src, dst, s, d));
+                (s, d)
+            }
+        };
         let eps = &mut self.out.endpoints;
-        let s = *self.endpoints.entry(src).or_insert_with(|| {
-            eps.push(blank_endpoint(src));
-            eps.len() - 1
-        });
         let e = &mut eps[s];
         e.tx_packets += 1;
         e.tx_bytes += len;
@@ -247,10 +441,6 @@ impl Analyzer {
         e.max_ttl = Some(e.max_ttl.map_or(ttl, |m| m.max(ttl)));
         let max = e.max_ttl.unwrap_or(ttl);
         e.hops = Some(initial_ttl(max) - max);
-        let d = *self.endpoints.entry(dst).or_insert_with(|| {
-            eps.push(blank_endpoint(dst));
-            eps.len() - 1
-        });
         eps[d].rx_packets += 1;
         eps[d].rx_bytes += len;
     }
@@ -265,7 +455,9 @@ impl Analyzer {
         frame: &FrameRef<'_>,
     ) -> (usize, Dir, bool) {
         let key = Key::new(proto, src, dst);
-        if let Some(&i) = self.index.get(&key) {
+        let cached = self.last_conv.filter(|(k, _)| *k == key).map(|(_, i)| i);
+        if let Some(i) = cached.or_else(|| self.index.get(&key).copied()) {
+            self.last_conv = Some((key, i));
             let c = &self.out.conversations[i];
             let dir = if c.initiator == src && c.responder == dst {
                 Dir::Forward
@@ -276,6 +468,7 @@ impl Analyzer {
         }
         let i = self.new_conversation(proto, src, dst, frame);
         self.index.insert(key, i);
+        self.last_conv = Some((key, i));
         (i, Dir::Forward, true)
     }
 
@@ -304,6 +497,7 @@ impl Analyzer {
             payload_bytes: [0; 2],
             transcript: Default::default(),
             ttl: [None; 2],
+            fragments: [0; 2],
             tcp: None,
             outcome: Outcome::NoAnswer,
             echo: (proto == Proto::Icmp).then(Echo::default),
@@ -358,7 +552,9 @@ impl Analyzer {
             if st.is_some_and(TcpState::closed) && !same_syn {
                 self.settle(i);
                 i = self.new_conversation(Proto::Tcp, src, dst, frame);
-                self.index.insert(Key::new(Proto::Tcp, src, dst), i);
+                let key = Key::new(Proto::Tcp, src, dst);
+                self.index.insert(key, i);
+                self.last_conv = Some((key, i));
                 dir = Dir::Forward;
                 fresh = true;
             }
@@ -506,7 +702,24 @@ impl Analyzer {
             dns_exchange(&mut self.out.conversations[i], dns, frame);
         }
         if !payload.is_empty() {
-            self.scan_ftp(i, dir, payload);
+            let c = &self.out.conversations[i];
+            let port21 = c.responder.port == 21;
+            let candidate = match self.tcp[i].as_mut() {
+                Some(st) => match st.ftp_candidate {
+                    Some(v) => v,
+                    None if dir == Dir::Reverse || port21 => {
+                        let v = port21 || payload.starts_with(b"220");
+                        st.ftp_candidate = Some(v);
+                        v
+                    }
+                    // The client spoke first; wait for the server's first words.
+                    None => false,
+                },
+                None => false,
+            };
+            if candidate {
+                self.scan_ftp(i, dir, payload);
+            }
         }
     }
 
@@ -994,6 +1207,131 @@ mod tests {
         assert!(a.conversations[0].ftp_control);
         let d = a.conversations[1].ftp_data.unwrap();
         assert_eq!((d.control, d.mode, d.port), (0, FtpMode::Pasv, 40000));
+    }
+
+    #[test]
+    fn epsv_on_another_port_links_after_a_220_banner() {
+        let mut w = Wire::new();
+        let (c, s) = (100u32, 900u32);
+        w.tcp(CLIENT, SERVER, 40000, 2121, c, 0, S, b"");
+        w.tcp(SERVER, CLIENT, 2121, 40000, s, c + 1, S | A, b"");
+        w.tcp(CLIENT, SERVER, 40000, 2121, c + 1, s + 1, A, b"");
+        let banner = b"220 ready\r\n";
+        w.tcp(SERVER, CLIENT, 2121, 40000, s + 1, c + 1, P | A, banner);
+        let reply = b"229 Entering Extended Passive Mode (|||40100|)\r\n";
+        w.tcp(
+            SERVER,
+            CLIENT,
+            2121,
+            40000,
+            s + 1 + banner.len() as u32,
+            c + 1,
+            P | A,
+            reply,
+        );
+        w.session(40001, 40100, b"", b"listing");
+        // A data connection whose payload mentions 227 is not scanned: it never sent a 220.
+        w.session(40002, 9, b"", b"227 (10,0,0,2,1,1)\r\n");
+        w.session(40003, 257, b"", b"");
+        let a = w.analyze();
+        let d = a.conversations[1].ftp_data.expect("linked");
+        assert_eq!((d.control, d.mode, d.port), (0, FtpMode::Epsv, 40100));
+        assert!(!a.conversations[2].ftp_control);
+        assert_eq!(a.conversations[3].ftp_data, None);
+    }
+
+    #[test]
+    fn dns_query_matches_its_response() {
+        let mut w = Wire::new();
+        w.udp(CLIENT, SERVER, 40000, 53, &Wire::dns_message(0x1234, None));
+        w.udp(CLIENT, SERVER, 40000, 53, &Wire::dns_message(0x9999, None));
+        w.udp(
+            SERVER,
+            CLIENT,
+            53,
+            40000,
+            &Wire::dns_message(0x1234, Some("mail.example.test.")),
+        );
+        let a = w.analyze();
+        let c = &a.conversations[0];
+        assert_eq!(c.dns.len(), 2);
+        let x = &c.dns[0];
+        assert_eq!(
+            (x.id, x.query_frame, x.response_frame),
+            (0x1234, Some(1), Some(3))
+        );
+        assert_eq!(x.rcode.as_deref(), Some("NOERROR"));
+        assert_eq!(x.answers[0].data, "10 mail.example.test.");
+        assert_eq!(x.response_time, Some(Duration::from_millis(20)));
+        assert_eq!(c.dns[1].response_frame, None);
+    }
+
+    #[test]
+    fn ping_is_an_echo_conversation() {
+        let mut w = Wire::new();
+        for seq in 1..=3 {
+            let mut v = Vec::new();
+            etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv4(CLIENT, SERVER, 64)
+                .icmpv4_echo_request(77, seq)
+                .write(&mut v, b"ping")
+                .unwrap();
+            w.push(v);
+            let mut v = Vec::new();
+            etherparse::PacketBuilder::ethernet2([2; 6], [1; 6])
+                .ipv4(SERVER, CLIENT, 61)
+                .icmpv4_echo_reply(77, seq)
+                .write(&mut v, b"ping")
+                .unwrap();
+            w.push(v);
+        }
+        let a = w.analyze();
+        assert_eq!(a.conversations.len(), 1);
+        let c = &a.conversations[0];
+        assert_eq!(c.proto, Proto::Icmp);
+        assert_eq!(
+            c.echo,
+            Some(Echo {
+                requests: 3,
+                replies: 3
+            })
+        );
+        assert_eq!(c.outcome, Outcome::Answered);
+        let server = a
+            .endpoints
+            .iter()
+            .find(|e| e.addr == IpAddr::from(SERVER))
+            .unwrap();
+        assert_eq!(server.hops, Some(3));
+        assert_eq!(a.capture_near(), vec![IpAddr::from(CLIENT)]);
+    }
+
+    #[test]
+    fn overlapping_fragments_past_the_end_do_not_panic() {
+        let mut w = Wire::new();
+        let frag = |off: u16, mf: bool, len: usize| {
+            let mut h = etherparse::Ipv4Header::new(
+                len as u16,
+                64,
+                etherparse::IpNumber::UDP,
+                CLIENT,
+                SERVER,
+            )
+            .unwrap();
+            h.identification = 9;
+            h.more_fragments = mf;
+            h.fragment_offset = etherparse::IpFragOffset::try_new(off).unwrap();
+            let mut v = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+            h.write(&mut v).unwrap();
+            v.extend(std::iter::repeat_n(7u8, len));
+            v
+        };
+        // 40 bytes at 0, one at 24..32, then a "last" fragment ending at 16.
+        w.push(frag(0, true, 40));
+        w.push(frag(3, true, 8));
+        w.push(frag(1, false, 8));
+        let a = w.analyze();
+        assert_eq!(a.endpoints.len(), 2);
     }
 
     #[test]

@@ -424,6 +424,9 @@ pub struct Packet {
     pub transport: Transport,
     /// The captured transport payload, as a range of the frame's bytes.
     pub payload: Range<usize>,
+    /// The captured IP payload (what follows the IP header and its extensions), as a range
+    /// of the frame's bytes: the data of a fragment.
+    pub ip_payload: Range<usize>,
     /// Application layer, when recognised.
     pub app: Option<App>,
     /// Why dissection stopped early, if it did.
@@ -437,6 +440,7 @@ impl Packet {
             net: Net::None,
             transport: Transport::None,
             payload: 0..0,
+            ip_payload: 0..0,
             app: None,
             error: None,
         }
@@ -673,6 +677,7 @@ fn fill(pkt: &mut Packet, s: &LaxSlicedPacket<'_>, data: &[u8]) {
         ip.len.saturating_sub(header_total)
     };
     let is_fragment = ip.is_fragment();
+    pkt.ip_payload = payload_start..payload_start + ip_payload.payload.len();
     pkt.net = Net::Ip(ip);
     if is_fragment && ip_payload.fragmented {
         // Only the first fragment carries the transport header; later ones are data.

@@ -194,7 +194,7 @@ impl<R: Read> CaptureReader<R> {
     pub fn new(src: R) -> Result<Self, WireError> {
         let mut reader = CaptureReader {
             src,
-            buf: vec![0; 256 * 1024],
+            buf: vec![0; 1024 * 1024],
             start: 0,
             end: 0,
             offset: 0,

@@ -415,6 +415,77 @@ impl Synth {
         self.tcp(CLIENT, SERVER, sp, port, c + 2 + q, s + 2 + r, "A", b"");
     }
 
+    /// A UDP datagram on Ethernet.
+    pub fn udp(&mut self, src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, payload: &[u8]) {
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, src[3]], [2, 0, 0, 0, 0, dst[3]])
+            .ipv4(src, dst, 64)
+            .udp(sp, dp)
+            .write(&mut v, payload)
+            .expect("udp frame");
+        self.push(v);
+    }
+
+    /// A UDP datagram cut into IPv4 fragments that fit `mtu`, as a router would send it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn udp_fragmented(
+        &mut self,
+        src: [u8; 4],
+        dst: [u8; 4],
+        sp: u16,
+        dp: u16,
+        payload: &[u8],
+        mtu: usize,
+        id: u16,
+    ) {
+        let mut whole = Vec::new();
+        etherparse::PacketBuilder::ipv4(src, dst, 64)
+            .udp(sp, dp)
+            .write(&mut whole, payload)
+            .expect("udp datagram");
+        let data = &whole[20..];
+        let step = (mtu - 20) / 8 * 8;
+        let mut off = 0;
+        while off < data.len() {
+            let end = (off + step).min(data.len());
+            let mut h = etherparse::Ipv4Header::new(
+                (end - off) as u16,
+                64,
+                etherparse::IpNumber::UDP,
+                src,
+                dst,
+            )
+            .expect("fragment header");
+            h.identification = id;
+            h.more_fragments = end < data.len();
+            h.fragment_offset =
+                etherparse::IpFragOffset::try_new((off / 8) as u16).expect("offset");
+            h.header_checksum = h.calc_header_checksum();
+            let mut frame = vec![2, 0, 0, 0, 0, dst[3], 2, 0, 0, 0, 0, src[3], 0x08, 0x00];
+            h.write(&mut frame).expect("write header");
+            frame.extend_from_slice(&data[off..end]);
+            self.push(frame);
+            off = end;
+        }
+    }
+
+    /// The analysis of these frames, without a file.
+    pub fn analyze_in_memory(&self) -> labctl::analyze::Analysis {
+        let frames: Vec<labctl::wire::Frame> = self
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, (ts, data))| labctl::wire::Frame {
+                number: i as u64 + 1,
+                ts: *ts,
+                orig_len: data.len() as u32,
+                linktype: labctl::wire::LinkType::Ethernet,
+                data: data.clone(),
+            })
+            .collect();
+        labctl::analyze::analyze(frames.iter().map(labctl::wire::Frame::as_ref))
+    }
+
     /// Writes a classic pcap with pcap-file.
     pub fn write_pcap(&self, path: &Path, big_endian: bool, nanos: bool) {
         use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};

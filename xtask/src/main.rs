@@ -4,7 +4,12 @@
 //!   build it, and run a scenario (homework-redirect by default).
 //! - `ci`: install the test tools, then format check, clippy with warnings denied, every test.
 //!   This is what `.ci/run` calls.
-//! - `bench [--runs N]`: wall time of `labctl run homework-redirect` (median of N runs).
+//! - `bench [homework|analysis] [--runs N] [--mb MB] [--small N]`: the wall time of
+//!   `labctl run homework-redirect` (median of N runs), then the analysis benchmark: real
+//!   loopback traffic captured once into target/bench (MB megabytes of TCP bulk transfer,
+//!   default 300, and N small UDP packets, default 1000000; needs root and tcpdump), labctl's
+//!   conversation analysis timed against `tshark -q -z conv,tcp`, with peak memory and packets
+//!   per second (the `analysis_bench` example, built in release mode).
 //! - `repeat [SCENARIO] [N]`: run a scenario N times and prove its flows never change.
 //!
 //! Uses only the standard library, so it builds before anything is installed.
@@ -44,7 +49,7 @@ fn main() -> ExitCode {
         Some("repeat") => repeat(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [--runs N] | repeat [SCENARIO] [N]"
+                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|analysis] [--runs N] [--mb MB] [--small N] | repeat [SCENARIO] [N]"
             );
             return ExitCode::from(2);
         }
@@ -202,7 +207,47 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn bench(args: &[String]) -> Result<ExitCode> {
-    let runs = flag(args, "--runs", 30)?;
+    let only = args
+        .first()
+        .filter(|a| !a.starts_with('-'))
+        .map(String::as_str);
+    if only != Some("analysis") {
+        bench_homework(flag(args, "--runs", 30)?)?;
+    }
+    if only != Some("homework") {
+        bench_analysis(flag(args, "--mb", 300)?, flag(args, "--small", 1_000_000)?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn analysis_example(args: &[&str]) -> Result<()> {
+    status(
+        &format!("analysis_bench {}", args.join(" ")),
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "labctl",
+                "--example",
+                "analysis_bench",
+                "--",
+            ])
+            .args(args),
+    )
+}
+
+fn bench_analysis(mb: usize, small: usize) -> Result<()> {
+    let dir = root().join("target").join("bench");
+    let dir_s = dir.to_string_lossy().into_owned();
+    if !(dir.join("bulk.pcap").exists() && dir.join("small.pcap").exists()) {
+        analysis_example(&["generate", &dir_s, &mb.to_string(), &small.to_string()])?;
+    }
+    analysis_example(&["measure", &dir_s])
+}
+
+fn bench_homework(runs: usize) -> Result<()> {
     let labctl = build_release()?;
     let dir = scratch("bench");
     let mut times = Vec::with_capacity(runs);
@@ -240,7 +285,7 @@ fn bench(args: &[String]) -> Result<ExitCode> {
          (labctl takes {:.2}x of it)",
         median / MININET_HOMEWORK_MS
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn repeat(args: &[String]) -> Result<ExitCode> {

@@ -1,0 +1,219 @@
+//! The analysis benchmark behind `cargo xtask bench`.
+//!
+//! `analysis_bench generate DIR [MB] [SMALL]` captures real loopback traffic with tcpdump:
+//! DIR/bulk.pcap, TCP bulk transfers in Ethernet-sized segments (1448-byte MSS) until the file
+//! holds at least MB megabytes, and DIR/small.pcap, at least SMALL small UDP datagrams.
+//! `analysis_bench measure DIR` times labctl's conversation analysis of both files (this
+//! process's peak memory included) and tshark's `-q -z conv,tcp` on the bulk file, and prints
+//! the figures against the targets: at most 1/20 of tshark's wall time, at most 64 MiB.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use labctl::analyze;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dir = PathBuf::from(args.get(1).map_or("target/bench", String::as_str));
+    match args.first().map(String::as_str) {
+        Some("generate") => {
+            let mb: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);
+            let small: u64 = args
+                .get(3)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1_000_000);
+            std::fs::create_dir_all(&dir).expect("bench dir");
+            generate_bulk(&dir.join("bulk.pcap"), mb * 1_000_000);
+            generate_small(&dir.join("small.pcap"), small);
+        }
+        Some("measure") => measure(&dir),
+        _ => {
+            eprintln!("usage: analysis_bench generate DIR [MB] [SMALL] | measure DIR");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn tcpdump(filter: &str, path: &Path) -> Child {
+    let mut child = Command::new("tcpdump")
+        .args([
+            "-i",
+            "lo",
+            "--immediate-mode",
+            "-U",
+            "-n",
+            "-B",
+            "262144",
+            "-w",
+        ])
+        .arg(path)
+        .arg(filter)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcpdump must be installed (apt-get install tcpdump) and we must be root");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap_or(0) > 0 {
+        if line.contains("listening on") {
+            std::thread::spawn(move || {
+                let mut rest = String::new();
+                let _ = err.read_to_string(&mut rest);
+                eprint!("{rest}");
+            });
+            return child;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("tcpdump did not start: {line}");
+}
+
+fn stop(mut child: Child) {
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+    let _ = child.wait();
+}
+
+fn generate_bulk(path: &Path, target: u64) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mss = nix::sys::socket::sockopt::TcpMaxSeg;
+    nix::sys::socket::setsockopt(&listener.as_fd(), mss, &1448).expect("mss");
+    let port = listener.local_addr().expect("addr").port();
+    let cap = tcpdump(&format!("tcp port {port}"), path);
+    let server = std::thread::spawn(move || {
+        while let Ok((mut s, _)) = listener.accept() {
+            let mut buf = vec![0u8; 1 << 20];
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    let chunk: Vec<u8> = (0..1u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    // Frames carry ~4% headers, and ACKs add more: stop once the file is big enough.
+    let mut connections = 0;
+    while std::fs::metadata(path).map_or(0, |m| m.len()) < target {
+        let c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        nix::sys::socket::setsockopt(&c.as_fd(), mss, &1448).expect("mss");
+        // One MSS per write with Nagle off: each write leaves as one segment, so the
+        // capture holds Ethernet-sized frames rather than loopback's 64 KiB GSO packets.
+        c.set_nodelay(true).expect("nodelay");
+        let mut c = c;
+        for _ in 0..32 {
+            for piece in chunk.chunks(1448) {
+                c.write_all(piece).expect("write");
+            }
+        }
+        drop(c);
+        connections += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(cap);
+    drop(server);
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    println!(
+        "{}: {} MB in {connections} connections",
+        path.display(),
+        size / 1_000_000
+    );
+}
+
+fn generate_small(path: &Path, count: u64) {
+    let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = rx.local_addr().expect("addr").port();
+    let cap = tcpdump(&format!("udp port {port}"), path);
+    let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        rx.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        while rx.recv(&mut buf).is_ok() {}
+    });
+    for i in 0..count {
+        tx.send_to(&i.to_be_bytes(), ("127.0.0.1", port))
+            .expect("send");
+        if i % 2000 == 0 {
+            // Let the capture keep up.
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    reader.join().expect("reader");
+    stop(cap);
+    println!("{}: {count} datagrams sent", path.display());
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn measure(dir: &Path) {
+    let bulk = dir.join("bulk.pcap");
+    let small = dir.join("small.pcap");
+    let size = std::fs::metadata(&bulk)
+        .expect("run `generate` first")
+        .len();
+
+    let t = Instant::now();
+    let a = analyze::analyze_file(&bulk).expect("analyze bulk");
+    let ours = t.elapsed();
+    let t = Instant::now();
+    let s = analyze::analyze_file(&small).expect("analyze small");
+    let small_time = t.elapsed();
+    let rss = peak_rss_kib();
+
+    let t = Instant::now();
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&bulk)
+        .args(["-q", "-z", "conv,tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("tshark must be installed (apt-get install tshark)");
+    let theirs = t.elapsed();
+    assert!(out.success(), "tshark failed on {}", bulk.display());
+
+    let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
+    let pps = s.frames as f64 / small_time.as_secs_f64();
+    println!(
+        "bulk capture        {} MB, {} frames, {} conversations",
+        size / 1_000_000,
+        a.frames,
+        a.conversations.len()
+    );
+    println!(
+        "labctl conversations {:.3} s ({:.0} MB/s)",
+        ours.as_secs_f64(),
+        size as f64 / 1e6 / ours.as_secs_f64()
+    );
+    println!("tshark conv,tcp      {:.3} s", theirs.as_secs_f64());
+    println!(
+        "speed-up             {ratio:.1}x (target >= 20x) {}",
+        verdict(ratio >= 20.0)
+    );
+    println!(
+        "peak memory          {} MiB (target <= 64 MiB) {}",
+        rss / 1024,
+        verdict(rss <= 64 * 1024)
+    );
+    println!(
+        "small packets        {} frames in {:.3} s: {:.2} M packets/s",
+        s.frames,
+        small_time.as_secs_f64(),
+        pps / 1e6
+    );
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
