@@ -55,6 +55,9 @@ enum Command {
         /// The normalised flows that snapshots compare
         #[arg(long, group = "view")]
         flows: bool,
+        /// Packet lines with the IP header (tos, ttl, id, offset, flags), as tcpdump -v
+        #[arg(short, long)]
+        verbose: bool,
         /// JSON instead of text
         #[arg(long)]
         json: bool,
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
             endpoints,
             follow,
             flows,
+            verbose,
             json,
         } => {
             let view = match (conversations, endpoints, follow, flows) {
@@ -149,6 +153,7 @@ fn main() -> ExitCode {
                 view,
                 json,
                 names: Default::default(),
+                verbose,
             };
             let mut stdout = std::io::stdout().lock();
             match labctl::analyze::show(&args, &mut stdout) {
