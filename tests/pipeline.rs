@@ -259,6 +259,8 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
     let dir = temp_dir("kill");
     // A small deterministic generator: the moments vary over the whole run, 0 to ~120 ms.
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    // Every process of these runs inherits this mark; other tests' runs do not have it.
+    let mark = format!("kill-{}", std::process::id());
     for i in 0..20 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -280,18 +282,16 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
         let _ = child.wait();
     }
     // The sandboxed process dies with its parent; give the kernel a moment to reap it.
-    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_labctl")).unwrap();
+    let needle = format!("LABCTL_KILL_TEST={mark}");
     let mut left = Vec::new();
     for _ in 0..200 {
         left = std::fs::read_dir("/proc")
             .unwrap()
             .filter_map(Result::ok)
-            .filter(|e| std::fs::read_link(e.path().join("exe")).is_ok_and(|p| p == exe))
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
             .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .parse::<u32>()
-                    .is_ok_and(|pid| pid != std::process::id())
+                std::fs::read(e.path().join("environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
             })
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
