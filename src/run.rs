@@ -101,6 +101,12 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         last: started,
     };
     std::fs::create_dir_all(out).map_err(io_err(out))?;
+    // A reused --out starts clean: services append to their files, and a previous run's dump
+    // would otherwise be checked again.
+    let hosts_dir = out.join("hosts");
+    if hosts_dir.exists() {
+        std::fs::remove_dir_all(&hosts_dir).map_err(io_err(&hosts_dir))?;
+    }
     for host in &plan.hosts {
         let dir = out.join("hosts").join(&host.name);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
@@ -196,7 +202,7 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
             expect: crate::scenario::Outcome::Ok,
             line: 0,
         };
-        rule_results.push(drive::run_step(&lab, plan, &step).await?);
+        rule_results.push(drive::run_step(&lab, &step).await?);
     }
     if !plan.rules.is_empty() {
         stages.done("rules", format!("{} iptables rules", plan.rules.len()));
@@ -204,7 +210,7 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
 
     let mut steps = rule_results;
     for step in &plan.steps {
-        steps.push(drive::run_step(&lab, plan, step).await?);
+        steps.push(drive::run_step(&lab, step).await?);
     }
     stages.done("steps", format!("{} steps", plan.steps.len()));
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::scenario::{Action, Outcome, Plan, StepPlan};
+use crate::scenario::{Action, Outcome, StepPlan};
 use crate::topology::Lab;
 
 pub use program::{ProgramError, locate};
@@ -52,7 +52,7 @@ impl StepResult {
 }
 
 /// Runs one step inside its host.
-pub async fn run_step(lab: &Lab, plan: &Plan, step: &StepPlan) -> Result<StepResult, ProgramError> {
+pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramError> {
     let host = lab.host(step.host);
     let started = Instant::now();
     let mut result = StepResult {
@@ -107,7 +107,6 @@ pub async fn run_step(lab: &Lab, plan: &Plan, step: &StepPlan) -> Result<StepRes
             tokio::time::sleep(*duration).await;
         }
     }
-    let _ = plan;
     result.took = started.elapsed();
     Ok(result)
 }
