@@ -582,7 +582,11 @@ fn fill(pkt: &mut Packet, s: &LaxSlicedPacket<'_>, data: &[u8]) {
         pkt.link = Link::Ethernet {
             src: Mac(eth.source()),
             dst: Mac(eth.destination()),
-            vlan: s.vlan_ids().last().map(|v| v.value()),
+            vlan: if s.link_exts.is_empty() {
+                None
+            } else {
+                s.vlan_ids().last().map(|v| v.value())
+            },
         };
     }
     if let Some((err, layer)) = &s.stop_err {
