@@ -1067,6 +1067,24 @@ mod tests {
     }
 
     #[test]
+    fn vlan_tag_is_read() {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .single_vlan(etherparse::VlanId::try_new(42).unwrap())
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(1, 2)
+            .write(&mut v, b"x")
+            .unwrap();
+        let p = dissect(LinkType::Ethernet, &v);
+        assert!(
+            matches!(p.link, Link::Ethernet { vlan: Some(42), .. }),
+            "{:?}",
+            p.link
+        );
+        assert_eq!(p.udp().unwrap().payload_len, 1);
+    }
+
+    #[test]
     fn ipv6_tcp() {
         let mut v = Vec::new();
         PacketBuilder::ipv6(
