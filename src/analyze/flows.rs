@@ -4,7 +4,8 @@
 //! nothing that varies between two runs of the same lab. It shows which conversations happened
 //! between which hosts and ports, the TCP handshake, close and outcome, payload bytes and
 //! transcript each way, ICMP errors and the flow they quote, DNS questions and answers, FTP
-//! data connections and their control connection, ARP facts, and each host's hop distance.
+//! data connections and their control connection, ARP facts, and the hop distance of each host
+//! those flows name.
 //! It leaves out timestamps, absolute sequence numbers, windows, MAC addresses, packet counts
 //! of TCP (they follow delayed-ACK timing), retransmission counts, DNS transaction ids and
 //! ephemeral ports: an initiator port at or above 1024 shows as `*`, an FTP data port as
@@ -79,9 +80,23 @@ pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
             }
         }
     }
+    // Hop distances of the hosts the flows above name: link-local neighbour discovery and
+    // multicast listeners come and go with timers and random addresses.
+    let mut named: Vec<std::net::IpAddr> = Vec::new();
+    for c in &analysis.conversations {
+        named.extend([c.initiator.ip, c.responder.ip]);
+        named.extend(c.icmp_errors.iter().map(|e| e.from));
+    }
+    named.extend(
+        analysis
+            .unmatched_icmp_errors
+            .iter()
+            .flat_map(|e| [e.from, e.to]),
+    );
     let hops: Vec<String> = analysis
         .endpoints
         .iter()
+        .filter(|e| named.contains(&e.addr))
         .filter_map(|e| e.hops.map(|h| format!("{} {h}", names.host(&e.addr))))
         .collect();
     if !hops.is_empty() {

@@ -582,7 +582,11 @@ fn fill(pkt: &mut Packet, s: &LaxSlicedPacket<'_>, data: &[u8]) {
         pkt.link = Link::Ethernet {
             src: Mac(eth.source()),
             dst: Mac(eth.destination()),
-            vlan: s.vlan_ids().last().map(|v| v.value()),
+            vlan: if s.link_exts.is_empty() {
+                None
+            } else {
+                s.vlan_ids().last().map(|v| v.value())
+            },
         };
     }
     if let Some((err, layer)) = &s.stop_err {
@@ -652,14 +656,16 @@ fn fill(pkt: &mut Packet, s: &LaxSlicedPacket<'_>, data: &[u8]) {
                 frag_offset: 0,
                 len: 40 + u32::from(h.payload_length()),
             };
-            for ext in v6.extensions().clone().into_iter() {
-                if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
-                    info.id = f.identification();
-                    info.mf = f.more_fragments();
-                    info.frag_offset = u32::from(f.fragment_offset().value()) * 8;
-                }
+            let start = offset_in(data, hs);
+            // The extension chain is walked here rather than with etherparse's iterator: fuzzing
+            // showed that iterator reading past the end of a chain cut short by the capture.
+            let after = data.get(start + 40..).unwrap_or(&[]);
+            if let Some((id, offset, mf)) = ipv6_fragment(h.next_header().0, after) {
+                info.id = id;
+                info.frag_offset = offset;
+                info.mf = mf;
             }
-            (offset_in(data, hs), info)
+            (start, info)
         }
     };
     let ip_payload = match &s.net {
@@ -760,6 +766,36 @@ fn fill(pkt: &mut Packet, s: &LaxSlicedPacket<'_>, data: &[u8]) {
     }
     let payload = pkt.payload_of(data);
     pkt.app = app::recognise(&pkt.transport, payload);
+}
+
+/// Finds the fragment header in an IPv6 extension chain: (identification, byte offset, more
+/// fragments). Every length is checked against the bytes present.
+fn ipv6_fragment(mut next: u8, mut rest: &[u8]) -> Option<(u32, u32, bool)> {
+    // At most a handful of extension headers precede the fragment header in real traffic.
+    for _ in 0..8 {
+        match next {
+            44 => {
+                let f = rest.get(..8)?;
+                let off_flags = u16::from_be_bytes([f[2], f[3]]);
+                let id = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
+                return Some((id, u32::from(off_flags & 0xfff8), off_flags & 1 == 1));
+            }
+            // Hop-by-hop, routing and destination options: length in 8-byte units beyond the
+            // first 8; the authentication header counts 4-byte units beyond the first 8.
+            0 | 43 | 60 | 51 => {
+                let h = rest.get(..2)?;
+                let len = if next == 51 {
+                    (usize::from(h[1]) + 2) * 4
+                } else {
+                    (usize::from(h[1]) + 1) * 8
+                };
+                next = h[0];
+                rest = rest.get(len..)?;
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Decodes the datagram an ICMP error quotes: its IP header and the first bytes after it,
@@ -1004,6 +1040,48 @@ mod tests {
             (0xabcd, true, false, 16, 2)
         );
         assert_eq!(p.transport, Transport::None);
+    }
+
+    /// Found by the dissect fuzz target: an IPv6 packet whose extension chain is cut short
+    /// made etherparse's extension iterator read out of bounds.
+    #[test]
+    fn ipv6_extension_chain_cut_short() {
+        let frame: [u8; 49] = [
+            0x6e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xd1, 0xd1,
+            0xd1, 0, 0, 0x47, 0x47, 0x47, 0x47, 0x47, 0x47, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a,
+            0x2f, 0, 0,
+        ];
+        let p = dissect(LinkType::Raw, &frame);
+        assert!(p.ip().is_some_and(|ip| ip.version == 6));
+    }
+
+    #[test]
+    fn ipv6_fragment_header_is_read() {
+        // Next header 0 (hop-by-hop, 8 bytes) then 44 (fragment): offset 185*8, MF, id 0xabcdef01.
+        let ext = [
+            44, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0x05, 0xc9, 0xab, 0xcd, 0xef, 0x01,
+        ];
+        assert_eq!(ipv6_fragment(0, &ext), Some((0xabcd_ef01, 1480, true)));
+        assert_eq!(ipv6_fragment(0, &ext[..12]), None);
+        assert_eq!(ipv6_fragment(6, &ext), None);
+    }
+
+    #[test]
+    fn vlan_tag_is_read() {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .single_vlan(etherparse::VlanId::try_new(42).unwrap())
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(1, 2)
+            .write(&mut v, b"x")
+            .unwrap();
+        let p = dissect(LinkType::Ethernet, &v);
+        assert!(
+            matches!(p.link, Link::Ethernet { vlan: Some(42), .. }),
+            "{:?}",
+            p.link
+        );
+        assert_eq!(p.udp().unwrap().payload_len, 1);
     }
 
     #[test]
