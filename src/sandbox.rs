@@ -349,3 +349,19 @@ impl Netns {
         })
     }
 }
+
+/// A labctl child process that dies with this one: batch commands (`labctl test`,
+/// `labctl grade --jobs`) run each lab as such a child, in the child's own sandbox.
+pub fn child(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    // SAFETY: between fork and exec the closure makes one async-signal-safe system call.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
