@@ -308,32 +308,39 @@ fn run(name: &str, out: Option<PathBuf>, json: bool) -> ExitCode {
         Ok(Entered::Inside) => {}
         Err(e) => return fail(e),
     }
+    let code = run_inside(&plan, &out, json);
+    sandbox::finish(code);
+    ExitCode::from(code)
+}
+
+/// The run itself, inside the sandbox; returns the exit code.
+fn run_inside(plan: &scenario::Plan, out: &std::path::Path, json: bool) -> u8 {
+    let failed = |message: &dyn std::fmt::Display| {
+        eprintln!("labctl: {message}");
+        2
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+        Err(e) => return failed(&format!("cannot start the runtime: {e}")),
     };
-    let report = match runtime.block_on(labctl::run::execute(&plan, &out)) {
+    let report = match runtime.block_on(labctl::run::execute(plan, out)) {
         Ok(report) => report,
-        Err(e) => return fail(e),
+        Err(e) => return failed(&e),
     };
     let report_path = out.join("report.json");
     let as_json = serde_json::to_string_pretty(&report).expect("a report serialises");
     if let Err(e) = std::fs::write(&report_path, &as_json) {
-        return fail(format!("{}: {e}", report_path.display()));
+        return failed(&format!("{}: {e}", report_path.display()));
     }
     if json {
         println!("{as_json}");
     } else {
         print!("{}", report.text(std::io::stdout().is_terminal()));
     }
-    if report.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if report.passed { 0 } else { 1 }
 }
 
 /// `./labctl-runs/<scenario>-<UTC date>-<time>-<pid>`.
