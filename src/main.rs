@@ -158,6 +158,7 @@ fn main() -> ExitCode {
             let mut stdout = std::io::stdout().lock();
             match labctl::analyze::show(&args, &mut stdout) {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
         }
