@@ -36,6 +36,10 @@ enum Command {
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
+        /// After the last step, keep the lab up and print how to open a shell in each host;
+        /// Ctrl-C (or SIGTERM) then stops the captures, analyses and checks as usual
+        #[arg(long)]
+        keep: bool,
     },
     /// List the scenarios that `labctl run` knows, with a one-line summary each
     List,
@@ -131,7 +135,8 @@ fn main() -> ExitCode {
             scenario,
             out,
             json,
-        } => run(&scenario, out, json),
+            keep,
+        } => run(&scenario, out, json, keep),
         Command::Show {
             file,
             conversations,
@@ -289,7 +294,7 @@ fn list() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run(name: &str, out: Option<PathBuf>, json: bool) -> ExitCode {
+fn run(name: &str, out: Option<PathBuf>, json: bool, keep: bool) -> ExitCode {
     // Validate everything before the sandbox exists: a bad scenario creates nothing.
     let plan = match scenario::load(name) {
         Ok(plan) => plan,
@@ -304,18 +309,22 @@ fn run(name: &str, out: Option<PathBuf>, json: bool) -> ExitCode {
     };
     // SAFETY of the environment change: no other thread exists yet.
     let env: [(&str, OsString); 1] = [(OUT_ENV, out.clone().into_os_string())];
+    if keep && !sandbox::is_inside() {
+        // Ctrl-C reaches both processes; only the inner one acts on it, by ending the lab.
+        sandbox::ignore_interrupt();
+    }
     match sandbox::enter(&env) {
         Ok(Entered::Finished(code)) => return ExitCode::from(code.clamp(0, 255) as u8),
         Ok(Entered::Inside) => {}
         Err(e) => return fail(e),
     }
-    let code = run_inside(&plan, &out, json);
+    let code = run_inside(&plan, &out, json, keep);
     sandbox::finish(code);
     ExitCode::from(code)
 }
 
 /// The run itself, inside the sandbox; returns the exit code.
-fn run_inside(plan: &scenario::Plan, out: &std::path::Path, json: bool) -> u8 {
+fn run_inside(plan: &scenario::Plan, out: &std::path::Path, json: bool, keep: bool) -> u8 {
     let failed = |message: &dyn std::fmt::Display| {
         eprintln!("labctl: {message}");
         2
@@ -327,7 +336,8 @@ fn run_inside(plan: &scenario::Plan, out: &std::path::Path, json: bool) -> u8 {
         Ok(rt) => rt,
         Err(e) => return failed(&format!("cannot start the runtime: {e}")),
     };
-    let report = match runtime.block_on(labctl::run::execute(plan, out)) {
+    let options = labctl::run::Options { keep };
+    let report = match runtime.block_on(labctl::run::execute_with(plan, out, &options)) {
         Ok(report) => report,
         Err(e) => return failed(&e),
     };

@@ -144,6 +144,38 @@ pub fn finish(code: u8) {
     let _ = verdict.write_all(&[code]);
 }
 
+/// Makes this process ignore SIGINT and SIGTERM, so that Ctrl-C on a kept lab reaches only the
+/// inner process, which ends the lab cleanly and reports. The inner process installs its own
+/// handler.
+pub fn ignore_interrupt() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: installing SIG_IGN runs no code in a signal context.
+        let _ = unsafe { signal(sig, SigHandler::SigIgn) };
+    }
+}
+
+/// This process's id as the host sees it. `/proc` is the host's mount, so `/proc/self` names
+/// the process in the host's PID namespace even from inside the sandbox, where it is PID 1.
+pub fn host_pid() -> Option<u32> {
+    std::fs::read_link("/proc/self")
+        .ok()?
+        .to_str()?
+        .parse()
+        .ok()
+}
+
+/// A command, for a person at the host's prompt, that opens `shell` inside `netns`: the same
+/// user and mount namespaces as the run (so lab host names resolve), and the host's network
+/// namespace, reached through the descriptor this process holds for it.
+pub fn shell_command(netns: &Netns, shell: &str) -> Option<String> {
+    let pid = host_pid()?;
+    let fd = netns.fd().as_raw_fd();
+    Some(format!(
+        "nsenter -t {pid} -U -m --net=/proc/{pid}/fd/{fd} {shell}"
+    ))
+}
+
 /// True inside the sandbox (used by commands that must not run outside it).
 pub fn is_inside() -> bool {
     std::env::var_os(INSIDE_MARK).is_some() && getpid().as_raw() == 1
