@@ -6,7 +6,6 @@
 //! [`RunError`] only when the run itself could not happen. Nothing is undone at the end: the
 //! sandbox dies with the process, and every namespace with it.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use crate::check::{self, ConversationFact, snapshot};
 use crate::drive::{self, ProgramError};
 use crate::report::{CaptureView, Report, Stage};
 use crate::sandbox::{self, SandboxError};
-use crate::scenario::{Action, Plan, ServiceKind};
+use crate::scenario::{Action, Plan};
 use crate::services::{self, Tracker};
 use crate::topology::{self, Lab, TopologyError};
 use crate::wire;
@@ -41,13 +40,8 @@ pub enum RunError {
     },
     #[error(transparent)]
     Analysis(#[from] crate::wire::WireError),
-    #[error("service {service} on {host}: cannot listen on port {port}: {source}")]
-    Listen {
-        service: String,
-        host: String,
-        port: u16,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Services(#[from] services::StartError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -157,38 +151,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     );
 
     let tracker = Tracker::default();
-    let (shutdown, _) = tokio::sync::watch::channel(false);
-    let mut servers = Vec::new();
-    for svc in &plan.services {
-        let host = lab.host(svc.host);
-        let addr = std::net::SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), svc.port);
-        let listener = host
-            .netns
-            .run(move || {
-                std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|_| l))
-            })?
-            .and_then(tokio::net::TcpListener::from_std)
-            .map_err(|source| RunError::Listen {
-                service: svc.name.clone(),
-                host: host.name.clone(),
-                port: svc.port,
-                source,
-            })?;
-        let mut stop = shutdown.subscribe();
-        let stopped = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        match &svc.kind {
-            ServiceKind::TcpDump { file } => {
-                servers.push(tokio::spawn(services::dump::serve(
-                    listener,
-                    host.dir.join(file),
-                    tracker.clone(),
-                    stopped,
-                )));
-            }
-        }
-    }
+    let servers = services::start(plan, &lab, &tracker)?;
     stages.done(
         "services",
         plan.services
@@ -233,10 +196,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
 
     settle(&lab, &tracker).await;
     let files = running.stop()?;
-    let _ = shutdown.send(true);
-    for server in servers {
-        let _ = server.await;
-    }
+    servers.stop().await;
     stages.done(
         "stop",
         files
@@ -274,6 +234,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     let mut checks = check::steps(&steps);
     let host_dir = |id: usize| lab.host(id).dir.clone();
     checks.extend(check::expectations(plan, &host_dir, &conversations));
+    checks.extend(check::dns(plan, &flows));
     let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);
     match &comparison {
         snapshot::Comparison::Matches => checks.push(check::CheckResult {

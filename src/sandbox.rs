@@ -351,6 +351,15 @@ impl Netns {
         self.fd.as_fd()
     }
 
+    /// A second handle to the same namespace, for closures that outlive the borrow of this
+    /// one (a server's data-socket binder, a client's connect function).
+    pub fn try_clone(&self) -> io::Result<Netns> {
+        Ok(Netns {
+            host: self.host.clone(),
+            fd: self.fd.try_clone()?,
+        })
+    }
+
     /// Runs `f` on a dedicated thread inside this namespace and returns its result.
     pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, SandboxError> {
         thread::scope(|s| {
