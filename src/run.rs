@@ -16,7 +16,7 @@ use crate::check::{self, ConversationFact, snapshot};
 use crate::drive::{self, ProgramError};
 use crate::report::{CaptureView, Report, Stage};
 use crate::sandbox::{self, SandboxError};
-use crate::scenario::{Action, Plan, ServiceKind};
+use crate::scenario::{Action, Expect, NetAction, NetExpect, Plan, ServiceKind};
 use crate::services::{self, Tracker};
 use crate::topology::{self, Lab, TopologyError};
 use crate::wire;
@@ -71,6 +71,24 @@ pub fn preflight(plan: &Plan) -> Result<(), ProgramError> {
         if let Action::Exec { argv, .. } = &step.action {
             drive::locate(&argv[0])?;
         }
+        if let Action::Net(NetAction::Route {
+            command: crate::rules::RouteCmd::Get(_),
+            ..
+        }) = &step.action
+        {
+            drive::locate("ip")?;
+        }
+    }
+    if plan.expects.iter().any(|e| {
+        matches!(
+            e,
+            Expect::Net {
+                what: NetExpect::Counter { .. },
+                ..
+            }
+        )
+    }) {
+        drive::locate("iptables-save")?;
     }
     Ok(())
 }
@@ -128,10 +146,16 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         .iter()
         .flat_map(|l| l.ends.iter())
         .filter(|e| e.capture)
-        .map(|e| capture::Point {
-            host: e.host,
-            iface: e.iface.clone(),
-            path: out.join(format!("{}-{}.pcap", plan.hosts[e.host].name, e.iface)),
+        .map(|e| (e.host, e.iface.as_str()))
+        .chain(
+            (0..plan.hosts.len())
+                .filter(|h| plan.hosts[*h].lo.capture)
+                .map(|h| (h, "lo")),
+        )
+        .map(|(host, iface)| capture::Point {
+            host,
+            iface: iface.to_string(),
+            path: out.join(format!("{}-{iface}.pcap", plan.hosts[host].name)),
         })
         .collect();
     let running = capture::start(&lab, &points)?;
@@ -171,6 +195,20 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
                 servers.push(tokio::spawn(services::dump::serve(
                     listener,
                     host.dir.join(file),
+                    tracker.clone(),
+                    stopped,
+                )));
+            }
+            ServiceKind::TcpEcho | ServiceKind::TcpBanner { .. } => {
+                let behaviour = match &svc.kind {
+                    ServiceKind::TcpBanner { banner } => {
+                        services::basic::Behaviour::Banner(banner.clone().into_bytes())
+                    }
+                    _ => services::basic::Behaviour::Echo,
+                };
+                servers.push(tokio::spawn(services::basic::serve(
+                    listener,
+                    behaviour,
                     tracker.clone(),
                     stopped,
                 )));
@@ -215,6 +253,7 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     stages.done("steps", format!("{} steps", plan.steps.len()));
 
     settle(&lab, &tracker).await;
+    let counters = read_counters(plan, &lab).await;
     let files = running.stop()?;
     let _ = shutdown.send(true);
     for server in servers {
@@ -234,6 +273,10 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         names.insert(addr, host);
     }
     let mut captures = Vec::new();
+    let capture_paths: Vec<(String, String, PathBuf)> = files
+        .iter()
+        .map(|f| (f.host.clone(), f.iface.clone(), f.path.clone()))
+        .collect();
     let mut flows = String::new();
     let mut conversations = Vec::new();
     for file in files {
@@ -257,6 +300,14 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     let mut checks = check::steps(&steps);
     let host_dir = |id: usize| lab.host(id).dir.clone();
     checks.extend(check::expectations(plan, &host_dir, &conversations));
+    checks.extend(check::net::expectations(
+        plan,
+        &check::net::NetSeen {
+            flows: &flows,
+            captures: &capture_paths,
+            counters: &counters,
+        },
+    ));
     let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);
     match &comparison {
         snapshot::Comparison::Matches => checks.push(check::CheckResult {
@@ -292,6 +343,37 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     })
 }
 
+/// The packet counter of each rule expectation's rule, in the plan's expectation order.
+async fn read_counters(plan: &Plan, lab: &Lab) -> Vec<Option<Result<u64, String>>> {
+    let mut out = Vec::new();
+    for expect in &plan.expects {
+        let Expect::Net {
+            what: NetExpect::Counter { host, rule, .. },
+            ..
+        } = expect
+        else {
+            out.push(None);
+            continue;
+        };
+        let read = drive::read_counters(lab.host(*host), rule.table()).await;
+        out.push(Some(match read {
+            Err(e) => Err(e.to_string()),
+            Ok(counters) => counters
+                .iter()
+                .find(|c| drive::same_rule(&c.rule, rule))
+                .map(|c| c.packets)
+                .ok_or_else(|| {
+                    format!(
+                        "no such rule in {}'s {} table",
+                        lab.host(*host).name,
+                        rule.table().name()
+                    )
+                }),
+        }));
+    }
+    out
+}
+
 /// What the analysis stage makes of one capture of the run.
 struct Seen {
     flows: String,
@@ -319,7 +401,7 @@ fn analyze_capture(path: &Path, names: &analyze::Names) -> Result<Seen, RunError
                 server: names.host(&c.responder.ip),
                 server_port: c.responder.port,
                 handshake: label(&tcp.handshake),
-                outcome: label(&c.outcome),
+                outcome: label(&tcp.outcome),
                 client_sent: c.transcript[0].bytes.clone(),
                 server_sent: c.transcript[1].bytes.clone(),
             })

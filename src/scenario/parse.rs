@@ -11,6 +11,8 @@ use toml::Spanned;
 
 use super::*;
 
+mod net;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
@@ -40,6 +42,9 @@ struct RawHost {
     ipv6: bool,
     #[serde(default)]
     routes: Vec<Spanned<String>>,
+    lo_mtu: Option<Spanned<i64>>,
+    #[serde(default)]
+    capture_lo: bool,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +62,7 @@ struct RawService {
     kind: Spanned<String>,
     port: Spanned<i64>,
     file: Option<Spanned<String>>,
+    banner: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +84,17 @@ struct RawStep {
     wait: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     outcome: Option<Spanned<String>>,
+    // Network steps, parsed in `net.rs`.
+    udp: Option<Spanned<String>>,
+    size: Option<Spanned<i64>>,
+    traceroute: Option<Spanned<String>>,
+    max_hops: Option<Spanned<i64>>,
+    hops: Option<Vec<String>>,
+    route: Option<Spanned<String>>,
+    link: Option<Spanned<String>>,
+    host_gone: Option<Spanned<bool>>,
+    announce: Option<Spanned<String>>,
+    sysctl: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -91,9 +108,23 @@ struct RawExpect {
     outcome: Option<Spanned<String>>,
     client_sent: Option<String>,
     server_sent: Option<String>,
+    // Wire and kernel facts, parsed in `net.rs`.
+    rule: Option<Spanned<String>>,
+    packets: Option<Spanned<i64>>,
+    packets_at_least: Option<Spanned<i64>>,
+    flow: Option<Spanned<String>>,
+    no_flow: Option<Spanned<String>>,
+    capture: Option<Spanned<String>>,
+    syns: Option<Spanned<i64>>,
+    syns_at_least: Option<Spanned<i64>>,
+    fragments: Option<Spanned<i64>>,
+    fragments_at_least: Option<Spanned<i64>>,
+    mss_segments: Option<Spanned<i64>>,
+    zero_ethernet: Option<bool>,
+    capture_side: Option<Spanned<String>>,
 }
 
-const SERVICE_KINDS: &[&str] = &["tcp-dump"];
+const SERVICE_KINDS: &[&str] = &["tcp-dump", "tcp-echo", "tcp-banner"];
 const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
 const CONVERSATION_OUTCOMES: &[&str] = &[
     "established",
@@ -174,6 +205,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             name: host_name.get_ref().clone(),
             forward: host.forward,
             ipv6: host.ipv6,
+            lo: net::loopback(&cx, host)?,
         });
     }
     let host_names = || {
@@ -296,6 +328,10 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
                     file: file.get_ref().clone(),
                 }
             }
+            "tcp-echo" => ServiceKind::TcpEcho,
+            "tcp-banner" => ServiceKind::TcpBanner {
+                banner: svc.banner.clone().unwrap_or_default(),
+            },
             other => {
                 return Err(cx
                     .err(
@@ -634,8 +670,8 @@ fn parse_step(
         raw.exec.is_some(),
         raw.wait.is_some(),
     ];
-    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\"";
-    if actions.iter().filter(|a| **a).count() != 1 {
+    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\", udp, traceroute, route, link, host_gone, announce, sysctl";
+    if actions.iter().filter(|a| **a).count() + net::action_count(raw) != 1 {
         return Err(cx
             .err(
                 span.start..span.start + 1,
@@ -663,50 +699,56 @@ fn parse_step(
             format!("{field} does not go with {action}"),
         )
     };
-    let (action, default_outcome) = if let Some(target) = &raw.telnet {
-        (
-            Action::Telnet {
-                target: parse_target(cx, target, hosts, first_addr)?,
-                send: raw.send.clone().unwrap_or_default(),
-                expect_reply: raw.expect_reply.clone(),
-                timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            },
-            Outcome::Connected,
-        )
-    } else {
-        if raw.send.is_some() {
-            return Err(not_for("send", "this action").with_hint("send goes with telnet"));
-        }
-        if raw.expect_reply.is_some() {
-            return Err(
-                not_for("expect_reply", "this action").with_hint("expect_reply goes with telnet")
-            );
-        }
-        if let Some(rule) = &raw.iptables {
-            (Action::Iptables(parse_iptables(cx, rule)?), Outcome::Ok)
-        } else if let Some(argv) = &raw.exec {
-            if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
-                return Err(cx
-                    .err(argv.span(), "exec needs a program")
-                    .with_hint("exec = [\"curl\", \"-s\", \"http://server/\"]"));
-            }
+    let (action, default_outcome) =
+        if let Some(net) = net::step(cx, raw, span.clone(), hosts, first_addr, timeout)? {
+            net
+        } else if let Some(target) = &raw.telnet {
             (
-                Action::Exec {
-                    argv: argv.get_ref().clone(),
-                    timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT),
+                Action::Telnet {
+                    target: parse_target(cx, target, hosts, first_addr)?,
+                    send: raw.send.clone().unwrap_or_default(),
+                    expect_reply: raw.expect_reply.clone(),
+                    timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
                 },
-                Outcome::Ok,
+                Outcome::Connected,
             )
         } else {
-            let wait = raw.wait.as_ref().expect("one action is set");
-            (Action::Wait(parse_duration(cx, wait)?), Outcome::Ok)
-        }
-    };
+            if raw.send.is_some() && raw.exec.is_none() {
+                return Err(not_for("send", "this action")
+                    .with_hint("send goes with telnet, udp and exec (its standard input)"));
+            }
+            if raw.expect_reply.is_some() {
+                return Err(not_for("expect_reply", "this action")
+                    .with_hint("expect_reply goes with telnet"));
+            }
+            if let Some(rule) = &raw.iptables {
+                (Action::Iptables(parse_iptables(cx, rule)?), Outcome::Ok)
+            } else if let Some(argv) = &raw.exec {
+                if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
+                    return Err(cx
+                        .err(argv.span(), "exec needs a program")
+                        .with_hint("exec = [\"curl\", \"-s\", \"http://server/\"]"));
+                }
+                (
+                    Action::Exec {
+                        argv: argv.get_ref().clone(),
+                        timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT),
+                        stdin: net::payload(cx, raw)?,
+                    },
+                    Outcome::Ok,
+                )
+            } else {
+                let wait = raw.wait.as_ref().expect("one action is set");
+                (Action::Wait(parse_duration(cx, wait)?), Outcome::Ok)
+            }
+        };
     let expect = match &raw.outcome {
         None => default_outcome,
         Some(o) => {
             let allowed: Vec<(&str, Outcome)> = match action {
-                Action::Telnet { .. } => Outcome::CLIENT.to_vec(),
+                Action::Telnet { .. } | Action::Net(NetAction::Udp { .. }) => {
+                    Outcome::CLIENT.to_vec()
+                }
                 _ => vec![("ok", Outcome::Ok), ("failed", Outcome::Failed)],
             };
             allowed
@@ -761,6 +803,9 @@ fn parse_expect(
     let line = cx.line(&span);
     let raw = expect.get_ref();
     let here = span.start..span.start + 1;
+    if let Some((what, text)) = net::expect(cx, raw, here.clone(), resolve_host)? {
+        return Ok(Expect::Net { what, text, line });
+    }
     match (&raw.file, &raw.conversation) {
         (Some(file), None) => {
             let inner = cx.inner(file);
