@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use futures::TryStreamExt;
 use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute};
+use rtnetlink::packet_route::route::{RouteProtocol, RouteScope};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use crate::sandbox::{Netns, SandboxError};
@@ -222,7 +223,13 @@ pub async fn change_route(
     route: &RoutePlan,
     how: RouteChange,
 ) -> Result<(), TopologyError> {
-    let message = route_message(host, route).await?;
+    let mut message = route_message(host, route).await?;
+    if let RouteChange::Del = how {
+        // As `ip route del` does: any scope and any origin match, so the kernel's own routes
+        // (a link's connected route, scope link, proto kernel) can be deleted too.
+        message.header.scope = RouteScope::NoWhere;
+        message.header.protocol = RouteProtocol::Unspec;
+    }
     let what = match route.dest {
         Some(c) => format!("{how:?} route {c}").to_lowercase(),
         None => format!("{how:?} default route").to_lowercase(),

@@ -457,3 +457,151 @@ pub(super) fn expect(
         capture.get_ref().clone(),
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{
+        Action, Count, NetAction, NetExpect, Origin, ScenarioError, WireFact, parse,
+    };
+
+    const BASE: &str = r#"
+name = "t"
+[hosts.client]
+[hosts.server]
+[[links]]
+ends = ["client:eth0 10.0.0.1/24", "server:eth0 10.0.0.2/24"]
+"#;
+
+    fn plan(extra: &str) -> Result<crate::scenario::Plan, ScenarioError> {
+        parse(&format!("{BASE}{extra}"), Origin::File("x.toml".into()))
+    }
+
+    fn err(extra: &str) -> ScenarioError {
+        plan(extra).expect_err("must fail")
+    }
+
+    #[test]
+    fn network_steps_parse() {
+        let p = plan(
+            r#"
+[[steps]]
+host = "client"
+udp = "server:161"
+send = "probe"
+size = 100
+outcome = "refused"
+[[steps]]
+host = "client"
+traceroute = "server"
+hops = ["server"]
+[[steps]]
+host = "client"
+route = "get server"
+expect_reply = "dev eth0"
+[[steps]]
+host = "server"
+link = "eth0 down"
+[[steps]]
+host = "server"
+host_gone = true
+[[steps]]
+host = "server"
+announce = "eth0"
+[[steps]]
+host = "client"
+sysctl = "net.ipv4.ip_no_pmtu_disc=1"
+"#,
+        )
+        .unwrap();
+        let Action::Net(NetAction::Udp { payload, .. }) = &p.steps[0].action else {
+            panic!()
+        };
+        assert_eq!(payload.len(), 100);
+        assert!(payload.starts_with(b"probe"));
+        let Action::Net(NetAction::Route { text, .. }) = &p.steps[2].action else {
+            panic!()
+        };
+        assert_eq!(text, "get 10.0.0.2");
+        assert!(matches!(
+            p.steps[3].action,
+            Action::Net(NetAction::Link { up: false, .. })
+        ));
+    }
+
+    #[test]
+    fn bad_network_steps_point_at_the_problem() {
+        let e = err("[[steps]]\nhost = \"client\"\ntraceroute = \"sevrer\"\n");
+        assert!(e.msg.contains("unknown host \"sevrer\""), "{e}");
+        assert_eq!((e.line, e.col), (9, 15), "{e}");
+        let e = err("[[steps]]\nhost = \"client\"\nsysctl = \"kernel.panic=1\"\n");
+        assert!(e.msg.contains("bad sysctl"), "{e}");
+        assert!(e.hint.unwrap().contains("net.*"));
+        let e = err("[[steps]]\nhost = \"client\"\nlink = \"eth0 sideways\"\n");
+        assert!(e.msg.contains("bad link"), "{e}");
+        let e = err("[[steps]]\nhost = \"client\"\nroute = \"add 10.9.0.0/33 dev eth0\"\n");
+        assert_eq!(e.line, 9, "{e}");
+        let e = err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\nhops = [\"x\"]\n");
+        assert!(e.msg.contains("hops does not go with this step"), "{e}");
+        let e =
+            err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\ntraceroute = \"server\"\n");
+        assert!(e.msg.contains("exactly one action"), "{e}");
+        let e = err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\nsize = 70000\n");
+        assert!(e.msg.contains("70000 bytes"), "{e}");
+    }
+
+    #[test]
+    fn wire_expectations_parse() {
+        let p = plan(
+            r#"
+[[expect]]
+rule = "client: -t filter -A OUTPUT -p tcp --dport 25 -j DROP"
+packets_at_least = 2
+[[expect]]
+no_flow = "tcp"
+[[expect]]
+capture = "client:eth0"
+syns = 3
+fragments_at_least = 2
+zero_ethernet = true
+capture_side = "server"
+"#,
+        )
+        .unwrap();
+        let crate::scenario::Expect::Net {
+            what: NetExpect::Counter { host, packets, .. },
+            ..
+        } = &p.expects[0]
+        else {
+            panic!()
+        };
+        assert_eq!((*host, *packets), (0, Count::AtLeast(2)));
+        let crate::scenario::Expect::Net {
+            what: NetExpect::Capture { facts, .. },
+            ..
+        } = &p.expects[2]
+        else {
+            panic!()
+        };
+        assert_eq!(facts.len(), 4);
+        assert_eq!(facts[0], WireFact::SynBackoff(Count::Exactly(3)));
+    }
+
+    #[test]
+    fn bad_wire_expectations_point_at_the_problem() {
+        let e = err("[[expect]]\nrule = \"client: -A OUTPUT -j DRP\"\npackets = 1\n");
+        assert!(e.msg.contains("unknown target \"DRP\""), "{e}");
+        assert_eq!((e.line, e.col), (8, 30), "{e}");
+        let e = err("[[expect]]\nrule = \"client: -A OUTPUT -j DROP\"\n");
+        assert!(e.msg.contains("needs packets"), "{e}");
+        let e = err("[[expect]]\nrule = \"nobody: -A OUTPUT -j DROP\"\npackets = 1\n");
+        assert!(e.msg.contains("unknown host \"nobody\""), "{e}");
+        let e = err("[[expect]]\npackets = 1\n");
+        assert!(e.msg.contains("packets goes with rule"), "{e}");
+        let e = err("[[expect]]\ncapture = \"client:eth0\"\n");
+        assert!(e.msg.contains("at least one fact"), "{e}");
+        let e = err("[[expect]]\ncapture = \"client:eth0\"\nsyns = 2\nsyns_at_least = 2\n");
+        assert!(e.msg.contains("syns and syns_at_least"), "{e}");
+        let e = err("[[expect]]\nflow = \"tcp\"\nfile = \"server:x\"\nequals = \"\"\n");
+        assert!(e.msg.contains("exactly one of"), "{e}");
+    }
+}
