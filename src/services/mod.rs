@@ -10,6 +10,7 @@
 //! connections in progress so a run can wait until every server has finished with what the
 //! clients sent before it checks files.
 
+pub mod basic;
 pub mod clients;
 pub mod conn;
 pub mod dns;
