@@ -87,8 +87,20 @@ impl Stages {
     }
 }
 
+/// How a run behaves beyond what its scenario says.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// After the last step, keep the lab up for a person to explore until Ctrl-C or SIGTERM.
+    pub keep: bool,
+}
+
 /// Runs the lab described by `plan`, writing artifacts under `out`.
 pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
+    execute_with(plan, out, &Options::default()).await
+}
+
+/// [`execute`], with options.
+pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<Report, RunError> {
     let started = Instant::now();
     let mut stages = Stages {
         stages: Vec::new(),
@@ -176,6 +188,11 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
         steps.push(drive::run_step(&lab, step).await?);
     }
     stages.done("steps", format!("{} steps", plan.steps.len()));
+
+    if options.keep {
+        hold(&lab).await;
+        stages.done("kept", "the lab stayed up for exploration".into());
+    }
 
     settle(&lab, &tracker).await;
     let files = running.stop()?;
@@ -328,6 +345,37 @@ fn install_hosts_file(plan: &Plan, out: &Path) -> Result<(), RunError> {
         sandbox::bind_file(&path, target)?;
     }
     Ok(())
+}
+
+/// Keeps the lab up until Ctrl-C or SIGTERM, having said how to get a shell in each host.
+/// The captures keep recording, so what a person does in the lab is in the report too.
+async fn hold(lab: &Lab) {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Listening starts before the invitation is printed, so an early Ctrl-C is not lost.
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
+    let mut text = String::from("the lab is up; a shell in each host:\n");
+    for host in &lab.hosts {
+        match sandbox::shell_command(&host.netns, &shell) {
+            Some(command) => text.push_str(&format!("  {:<10} {command}\n", host.name)),
+            None => text.push_str(&format!(
+                "  {:<10} (cannot tell this process's id)\n",
+                host.name
+            )),
+        }
+    }
+    text.push_str("Ctrl-C ends the lab: captures stop, then analysis and checks as usual\n");
+    eprint!("{text}");
+    match (interrupt, terminate) {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        _ => eprintln!("labctl: cannot listen for Ctrl-C; ending the lab now"),
+    }
 }
 
 /// Waits until every server has finished with its clients and no TCP socket in the lab is
