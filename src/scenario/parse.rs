@@ -387,6 +387,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         let kind = match svc.kind.get_ref().as_str() {
             _ if protocol_kind.is_some() => protocol_kind.expect("checked")?,
             "tcp-dump" => {
+                protocol::no_content(&cx, svc)?;
                 let file = svc.file.as_ref().ok_or_else(|| {
                     cx.err(svc.kind.span(), "a tcp-dump service needs a file")
                         .with_hint(
