@@ -8,6 +8,7 @@
 mod counters;
 mod net;
 mod program;
+mod protocol;
 mod telnet;
 
 use std::time::{Duration, Instant};
@@ -42,6 +43,9 @@ pub struct StepResult {
     pub stderr: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// A protocol client's session, line by line (`-> sent`, `<- received`, `== note`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transcript: Vec<String>,
     #[serde(serialize_with = "crate::report::millis")]
     pub took: Duration,
     /// Scenario line of the step.
@@ -69,6 +73,7 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
         stdout: String::new(),
         stderr: String::new(),
         exit_code: None,
+        transcript: Vec::new(),
         took: Duration::ZERO,
         line: step.line,
     };
@@ -109,6 +114,7 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             result.title = argv.join(" ");
             program::run(host, argv, *timeout, &mut result, stdin).await?;
         }
+        Action::Protocol(protocol_step) => protocol::run(host, protocol_step, &mut result).await,
         Action::Net(action) => net::run(lab, step.host, action, &mut result).await?,
         Action::Wait(duration) => {
             result.title = format!("wait {}", crate::report::human_duration(*duration));

@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::*;
 
 mod net;
+mod protocol;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,8 +61,19 @@ struct RawLink {
 struct RawService {
     host: Spanned<String>,
     kind: Spanned<String>,
-    port: Spanned<i64>,
+    port: Option<Spanned<i64>>,
     file: Option<Spanned<String>>,
+    // The content of protocol services (see `protocol`).
+    files: Option<Spanned<BTreeMap<String, String>>>,
+    dir: Option<Spanned<String>>,
+    users: Option<Spanned<BTreeMap<String, String>>>,
+    anonymous: Option<bool>,
+    upload: Option<bool>,
+    mailbox: Option<Spanned<String>>,
+    hostname: Option<Spanned<String>>,
+    zone: Option<Spanned<String>>,
+    zone_file: Option<Spanned<String>>,
+    origin: Option<Spanned<String>>,
     banner: Option<String>,
 }
 
@@ -84,6 +96,27 @@ struct RawStep {
     wait: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     outcome: Option<Spanned<String>>,
+    // Protocol clients and the telnet dialogue (see `protocol`).
+    dialogue: Option<Spanned<Vec<Vec<String>>>>,
+    banner: Option<String>,
+    follow_pasv: Option<bool>,
+    ftp: Option<Spanned<String>>,
+    user: Option<String>,
+    password: Option<String>,
+    commands: Option<Spanned<Vec<Spanned<String>>>>,
+    smtp: Option<Spanned<String>>,
+    resolver: Option<Spanned<String>>,
+    helo: Option<String>,
+    from: Option<String>,
+    to: Option<Vec<String>>,
+    body: Option<String>,
+    http: Option<Spanned<String>>,
+    server: Option<Spanned<String>>,
+    dns: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    qtype: Option<Spanned<String>>,
+    tcp: Option<bool>,
     // Network steps, parsed in `net.rs`.
     udp: Option<Spanned<String>>,
     size: Option<Spanned<i64>>,
@@ -108,6 +141,11 @@ struct RawExpect {
     outcome: Option<Spanned<String>>,
     client_sent: Option<String>,
     server_sent: Option<String>,
+    client_sent_contains: Option<String>,
+    server_sent_contains: Option<String>,
+    dns: Option<Spanned<String>>,
+    rcode: Option<Spanned<String>>,
+    answer: Option<String>,
     // Wire and kernel facts, parsed in `net.rs`.
     rule: Option<Spanned<String>>,
     packets: Option<Spanned<i64>>,
@@ -124,7 +162,15 @@ struct RawExpect {
     capture_side: Option<Spanned<String>>,
 }
 
-const SERVICE_KINDS: &[&str] = &["tcp-dump", "tcp-echo", "tcp-banner"];
+const SERVICE_KINDS: &[&str] = &[
+    "tcp-dump",
+    "tcp-echo",
+    "tcp-banner",
+    "ftp",
+    "smtp",
+    "http",
+    "dns",
+];
 const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
 const CONVERSATION_OUTCOMES: &[&str] = &[
     "established",
@@ -314,9 +360,34 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
     for (svc_name, svc) in &raw.services {
         check_name(&cx, svc_name, "service")?;
         let host = resolve_host(&svc.host, cx.inner(&svc.host))?;
-        let port = check_port(&cx, &svc.port)?;
+        let port = match (&svc.port, protocol::default_port(svc.kind.get_ref())) {
+            (Some(port), _) => check_port(&cx, port)?,
+            (None, Some(port)) => port,
+            (None, None) => {
+                return Err(cx
+                    .err(svc.kind.span(), "this service needs a port")
+                    .with_hint("port = 27664"));
+            }
+        };
+        if let Some(other) = services
+            .iter()
+            .find(|s: &&ServicePlan| s.host == host && s.port == port)
+        {
+            return Err(cx
+                .err(
+                    svc_name.span(),
+                    format!(
+                        "port {port} of {} is taken by service {}",
+                        hosts[host].name, other.name
+                    ),
+                )
+                .with_hint("give one of them another port"));
+        }
+        let protocol_kind = protocol::service_kind(&cx, svc, &hosts[host].name, &origin);
         let kind = match svc.kind.get_ref().as_str() {
+            _ if protocol_kind.is_some() => protocol_kind.expect("checked")?,
             "tcp-dump" => {
+                protocol::no_content(&cx, svc)?;
                 let file = svc.file.as_ref().ok_or_else(|| {
                     cx.err(svc.kind.span(), "a tcp-dump service needs a file")
                         .with_hint(
@@ -670,8 +741,9 @@ fn parse_step(
         raw.exec.is_some(),
         raw.wait.is_some(),
     ];
-    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\", udp, traceroute, route, link, host_gone, announce, sysctl";
-    if actions.iter().filter(|a| **a).count() + net::action_count(raw) != 1 {
+    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns, udp, traceroute, route, link, host_gone, announce, sysctl";
+    if actions.iter().filter(|a| **a).count() + protocol::clients(raw) + net::action_count(raw) != 1
+    {
         return Err(cx
             .err(
                 span.start..span.start + 1,
@@ -700,7 +772,10 @@ fn parse_step(
         )
     };
     let (action, default_outcome) =
-        if let Some(net) = net::step(cx, raw, span.clone(), hosts, first_addr, timeout)? {
+        if let Some(step) = protocol::step(cx, raw, &span, hosts, first_addr, timeout)? {
+            let outcome = step.default_outcome();
+            (Action::Protocol(step), outcome)
+        } else if let Some(net) = net::step(cx, raw, span.clone(), hosts, first_addr, timeout)? {
             net
         } else if let Some(target) = &raw.telnet {
             (
@@ -749,6 +824,7 @@ fn parse_step(
                 Action::Telnet { .. } | Action::Net(NetAction::Udp { .. }) => {
                     Outcome::CLIENT.to_vec()
                 }
+                Action::Protocol(ref p) => p.outcomes(),
                 _ => vec![("ok", Outcome::Ok), ("failed", Outcome::Failed)],
             };
             allowed
@@ -803,6 +879,9 @@ fn parse_expect(
     let line = cx.line(&span);
     let raw = expect.get_ref();
     let here = span.start..span.start + 1;
+    if let Some(query) = &raw.dns {
+        return protocol::dns_expect(cx, raw, query, line);
+    }
     if let Some((what, text)) = net::expect(cx, raw, here.clone(), resolve_host)? {
         return Ok(Expect::Net { what, text, line });
     }
@@ -824,7 +903,8 @@ fn parse_expect(
                     return Err(cx.err(here, "a file expectation needs exactly one of equals, contains"));
                 }
             };
-            if raw.handshake.is_some() || raw.outcome.is_some() || raw.client_sent.is_some() || raw.server_sent.is_some() {
+            if raw.handshake.is_some() || raw.outcome.is_some() || raw.client_sent.is_some() || raw.server_sent.is_some()
+                || raw.client_sent_contains.is_some() || raw.server_sent_contains.is_some() {
                 return Err(cx.err(here, "handshake, outcome, client_sent and server_sent go with conversation"));
             }
             Ok(Expect::File { host, path: path.to_string(), check, line })
@@ -868,12 +948,14 @@ fn parse_expect(
                         .transpose()?,
                     client_sent: raw.client_sent.clone(),
                     server_sent: raw.server_sent.clone(),
+                    client_sent_contains: raw.client_sent_contains.clone(),
+                    server_sent_contains: raw.server_sent_contains.clone(),
                 },
                 text: text.clone(),
                 line,
             })
         }
-        _ => Err(cx.err(here, "an expectation needs exactly one of file, conversation")
+        _ => Err(cx.err(here, "an expectation needs exactly one of file, conversation, dns")
             .with_hint("file = \"server:dump.txt\" with equals/contains, or conversation = \"client > server:21\"")),
     }
 }

@@ -18,8 +18,12 @@ pub mod dump;
 pub mod ftp;
 pub mod http;
 pub mod smtp;
+pub mod start;
 pub mod tree;
 
+pub use start::{StartError, Started, start};
+
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -54,6 +58,22 @@ impl Tracker {
     }
 }
 
+tokio::task_local! {
+    /// The tracker a server's accept loop counts its connections with (see [`tracked`]).
+    static TRACKER: Tracker;
+}
+
+/// Runs a server future so that every connection its accept loop takes is counted by
+/// `tracker`, without the protocol modules having to carry a tracker of their own.
+pub async fn tracked<F: Future>(tracker: Tracker, server: F) -> F::Output {
+    TRACKER.scope(tracker, server).await
+}
+
+/// A guard for one connection accepted by a server run under [`tracked`], or `None` outside.
+pub(crate) fn track_connection() -> Option<ConnectionGuard> {
+    TRACKER.try_with(Tracker::begin).ok()
+}
+
 pub struct ConnectionGuard {
     tracker: Tracker,
 }
@@ -61,5 +81,40 @@ pub struct ConnectionGuard {
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.tracker.active.send_modify(|n| *n -= 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    #[tokio::test]
+    async fn tracked_servers_count_their_connections_until_they_end() {
+        let tracker = Tracker::default();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let config = smtp::SmtpConfig::new("mail.example.test", "/dev/null");
+        let server = tokio::spawn(tracked(
+            tracker.clone(),
+            smtp::serve(listener, config, async {
+                let _ = stopped.await;
+            }),
+        ));
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let mut banner = [0u8; 3];
+        client.read_exact(&mut banner).await.unwrap();
+        assert_eq!(&banner, b"220");
+        assert_eq!(*tracker.active.borrow(), 1, "an open session is counted");
+        client.write_all(b"QUIT\r\n").await.unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), tracker.idle())
+            .await
+            .expect("the session ends once the client has quit");
+        stop.send(()).unwrap();
+        server.await.unwrap();
     }
 }
