@@ -25,6 +25,7 @@ const TEST_PACKAGES: &[&str] = &[
     "iptables",
     "libpcap-dev",
     "tshark",
+    "wireshark-common",
     "tcpdump",
     "netcat-openbsd",
     "telnet",
