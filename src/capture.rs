@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout};
@@ -63,7 +62,10 @@ pub struct CaptureFile {
 
 struct Worker {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Result<Result<CaptureFile, CaptureError>, SandboxError>>,
+    /// The finished file, sent as soon as it is flushed: closing the capture socket afterwards
+    /// waits for the kernel (an RCU grace period), and nothing needs to wait with it.
+    done: mpsc::Receiver<Result<CaptureFile, CaptureError>>,
+    host: String,
 }
 
 /// Captures in progress.
@@ -80,13 +82,27 @@ pub fn start(lab: &Lab, points: &[Point]) -> Result<Running, CaptureError> {
         let (ready_tx, ready_rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let worker_stop = stop.clone();
+        let (done_tx, done) = mpsc::channel();
         let (name, iface, path) = (host.name.clone(), point.iface.clone(), point.path.clone());
-        let thread = host
-            .netns
-            .spawn(format!("capture {name}:{iface}"), move || {
-                capture(name, iface, path, ready_tx, worker_stop)
-            })?;
-        workers.push(Worker { stop, thread });
+        // The thread is not joined: it ends on its own once its socket is closed.
+        let _detached =
+            host.netns
+                .spawn(format!("capture {name}:{iface}"), move || {
+                    match capture(name, iface, path, ready_tx, worker_stop) {
+                        Ok((file, socket)) => {
+                            let _ = done_tx.send(Ok(file));
+                            drop(socket);
+                        }
+                        Err(e) => {
+                            let _ = done_tx.send(Err(e));
+                        }
+                    }
+                })?;
+        workers.push(Worker {
+            stop,
+            done,
+            host: host.name.clone(),
+        });
         ready.push((ready_rx, host.name.clone(), point.iface.clone()));
     }
     let running = Running { workers };
@@ -114,9 +130,10 @@ impl Running {
         }
         let mut files = Vec::new();
         for w in self.workers {
-            let result = w.thread.join().map_err(|_| SandboxError::ThreadPanicked {
-                host: "capture".into(),
-            })??;
+            let result = w
+                .done
+                .recv()
+                .map_err(|_| SandboxError::ThreadPanicked { host: w.host })?;
             files.push(result?);
         }
         Ok(files)
@@ -133,7 +150,7 @@ fn capture(
     path: PathBuf,
     ready: mpsc::Sender<Result<(), CaptureError>>,
     stop: Arc<AtomicBool>,
-) -> Result<CaptureFile, CaptureError> {
+) -> Result<(CaptureFile, pcap::Capture<pcap::Active>), CaptureError> {
     let err = |source| CaptureError::Pcap {
         host: host.clone(),
         iface: iface.clone(),
@@ -181,13 +198,15 @@ fn capture(
         if let Some((counted, deadline)) = target {
             if recorded >= counted || Instant::now() >= deadline {
                 savefile.flush().map_err(err)?;
-                return Ok(CaptureFile {
+                drop(savefile);
+                let file = CaptureFile {
                     host,
                     iface,
                     path,
                     packets: recorded,
                     missing: counted.saturating_sub(recorded),
-                });
+                };
+                return Ok((file, capture));
             }
         }
         let mut fds = [PollFd::new(capture.as_fd(), PollFlags::POLLIN)];

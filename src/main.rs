@@ -36,6 +36,10 @@ enum Command {
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
+        /// After the last step, keep the lab up and print how to open a shell in each host;
+        /// Ctrl-C (or SIGTERM) then stops the captures, analyses and checks as usual
+        #[arg(long)]
+        keep: bool,
     },
     /// List the scenarios that `labctl run` knows, with a one-line summary each
     List,
@@ -156,7 +160,8 @@ fn main() -> ExitCode {
             scenario,
             out,
             json,
-        } => run(&scenario, out, json),
+            keep,
+        } => run(&scenario, out, json, keep),
         Command::Show {
             file,
             conversations,
@@ -183,6 +188,7 @@ fn main() -> ExitCode {
             let mut stdout = std::io::stdout().lock();
             match labctl::analyze::show(&args, &mut stdout) {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
         }
@@ -332,7 +338,7 @@ fn list() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run(name: &str, out: Option<PathBuf>, json: bool) -> ExitCode {
+fn run(name: &str, out: Option<PathBuf>, json: bool, keep: bool) -> ExitCode {
     // Validate everything before the sandbox exists: a bad scenario creates nothing.
     let plan = match scenario::load(name) {
         Ok(plan) => plan,
@@ -347,37 +353,49 @@ fn run(name: &str, out: Option<PathBuf>, json: bool) -> ExitCode {
     };
     // SAFETY of the environment change: no other thread exists yet.
     let env: [(&str, OsString); 1] = [(OUT_ENV, out.clone().into_os_string())];
+    if keep && !sandbox::is_inside() {
+        // Ctrl-C reaches both processes; only the inner one acts on it, by ending the lab.
+        sandbox::ignore_interrupt();
+    }
     match sandbox::enter(&env) {
         Ok(Entered::Finished(code)) => return ExitCode::from(code.clamp(0, 255) as u8),
         Ok(Entered::Inside) => {}
         Err(e) => return fail(e),
     }
+    let code = run_inside(&plan, &out, json, keep);
+    sandbox::finish(code);
+    ExitCode::from(code)
+}
+
+/// The run itself, inside the sandbox; returns the exit code.
+fn run_inside(plan: &scenario::Plan, out: &std::path::Path, json: bool, keep: bool) -> u8 {
+    let failed = |message: &dyn std::fmt::Display| {
+        eprintln!("labctl: {message}");
+        2
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+        Err(e) => return failed(&format!("cannot start the runtime: {e}")),
     };
-    let report = match runtime.block_on(labctl::run::execute(&plan, &out)) {
+    let options = labctl::run::Options { keep };
+    let report = match runtime.block_on(labctl::run::execute_with(plan, out, &options)) {
         Ok(report) => report,
-        Err(e) => return fail(e),
+        Err(e) => return failed(&e),
     };
     let report_path = out.join("report.json");
     let as_json = serde_json::to_string_pretty(&report).expect("a report serialises");
     if let Err(e) = std::fs::write(&report_path, &as_json) {
-        return fail(format!("{}: {e}", report_path.display()));
+        return failed(&format!("{}: {e}", report_path.display()));
     }
     if json {
         println!("{as_json}");
     } else {
         print!("{}", report.text(std::io::stdout().is_terminal()));
     }
-    if report.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if report.passed { 0 } else { 1 }
 }
 
 /// `./labctl-runs/<scenario>-<UTC date>-<time>-<pid>`.

@@ -95,6 +95,9 @@ impl Report {
                 human_duration(step.took),
                 step.detail
             );
+            for line in &step.transcript {
+                let _ = writeln!(out, "                {line}");
+            }
             for (label, text) in [
                 ("sent", &step.sent),
                 ("received", &step.received),

@@ -6,7 +6,6 @@
 //! [`RunError`] only when the run itself could not happen. Nothing is undone at the end: the
 //! sandbox dies with the process, and every namespace with it.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use crate::check::{self, ConversationFact, snapshot};
 use crate::drive::{self, ProgramError};
 use crate::report::{CaptureView, Report, Stage};
 use crate::sandbox::{self, SandboxError};
-use crate::scenario::{Action, Plan, ServiceKind};
+use crate::scenario::{Action, Plan};
 use crate::services::{self, Tracker};
 use crate::topology::{self, Lab, TopologyError};
 use crate::wire;
@@ -41,13 +40,8 @@ pub enum RunError {
     },
     #[error(transparent)]
     Analysis(#[from] crate::wire::WireError),
-    #[error("service {service} on {host}: cannot listen on port {port}: {source}")]
-    Listen {
-        service: String,
-        host: String,
-        port: u16,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Services(#[from] services::StartError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -93,8 +87,20 @@ impl Stages {
     }
 }
 
+/// How a run behaves beyond what its scenario says.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// After the last step, keep the lab up for a person to explore until Ctrl-C or SIGTERM.
+    pub keep: bool,
+}
+
 /// Runs the lab described by `plan`, writing artifacts under `out`.
 pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
+    execute_with(plan, out, &Options::default()).await
+}
+
+/// [`execute`], with options.
+pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<Report, RunError> {
     let started = Instant::now();
     let mut stages = Stages {
         stages: Vec::new(),
@@ -145,38 +151,7 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     );
 
     let tracker = Tracker::default();
-    let (shutdown, _) = tokio::sync::watch::channel(false);
-    let mut servers = Vec::new();
-    for svc in &plan.services {
-        let host = lab.host(svc.host);
-        let addr = std::net::SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), svc.port);
-        let listener = host
-            .netns
-            .run(move || {
-                std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|_| l))
-            })?
-            .and_then(tokio::net::TcpListener::from_std)
-            .map_err(|source| RunError::Listen {
-                service: svc.name.clone(),
-                host: host.name.clone(),
-                port: svc.port,
-                source,
-            })?;
-        let mut stop = shutdown.subscribe();
-        let stopped = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        match &svc.kind {
-            ServiceKind::TcpDump { file } => {
-                servers.push(tokio::spawn(services::dump::serve(
-                    listener,
-                    host.dir.join(file),
-                    tracker.clone(),
-                    stopped,
-                )));
-            }
-        }
-    }
+    let servers = services::start(plan, &lab, &tracker)?;
     stages.done(
         "services",
         plan.services
@@ -214,12 +189,14 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     }
     stages.done("steps", format!("{} steps", plan.steps.len()));
 
+    if options.keep {
+        hold(&lab).await;
+        stages.done("kept", "the lab stayed up for exploration".into());
+    }
+
     settle(&lab, &tracker).await;
     let files = running.stop()?;
-    let _ = shutdown.send(true);
-    for server in servers {
-        let _ = server.await;
-    }
+    servers.stop().await;
     stages.done(
         "stop",
         files
@@ -257,6 +234,7 @@ pub async fn execute(plan: &Plan, out: &Path) -> Result<Report, RunError> {
     let mut checks = check::steps(&steps);
     let host_dir = |id: usize| lab.host(id).dir.clone();
     checks.extend(check::expectations(plan, &host_dir, &conversations));
+    checks.extend(check::dns(plan, &flows));
     let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);
     match &comparison {
         snapshot::Comparison::Matches => checks.push(check::CheckResult {
@@ -367,6 +345,37 @@ fn install_hosts_file(plan: &Plan, out: &Path) -> Result<(), RunError> {
         sandbox::bind_file(&path, target)?;
     }
     Ok(())
+}
+
+/// Keeps the lab up until Ctrl-C or SIGTERM, having said how to get a shell in each host.
+/// The captures keep recording, so what a person does in the lab is in the report too.
+async fn hold(lab: &Lab) {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Listening starts before the invitation is printed, so an early Ctrl-C is not lost.
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
+    let mut text = String::from("the lab is up; a shell in each host:\n");
+    for host in &lab.hosts {
+        match sandbox::shell_command(&host.netns, &shell) {
+            Some(command) => text.push_str(&format!("  {:<10} {command}\n", host.name)),
+            None => text.push_str(&format!(
+                "  {:<10} (cannot tell this process's id)\n",
+                host.name
+            )),
+        }
+    }
+    text.push_str("Ctrl-C ends the lab: captures stop, then analysis and checks as usual\n");
+    eprint!("{text}");
+    match (interrupt, terminate) {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        _ => eprintln!("labctl: cannot listen for Ctrl-C; ending the lab now"),
+    }
 }
 
 /// Waits until every server has finished with its clients and no TCP socket in the lab is

@@ -5,6 +5,10 @@
 //!   process into a new user, mount, network and PID namespace and re-executes the binary as PID 1
 //!   of that PID namespace; the outer process only waits and passes the exit code on. Inside, it
 //!   returns [`Entered::Inside`] and the run goes on.
+//! - The inner process reports its verdict with [`finish`] once its output is written; the outer
+//!   process exits with it at once, while the kernel is still tearing the lab down (closing
+//!   capture sockets waits for RCU grace periods). If the inner process dies without a verdict,
+//!   the outer one reports how it ended.
 //! - Every lab host is an anonymous network namespace held by a file descriptor ([`Netns`]). No
 //!   `/run/netns` entry, no interface and no iptables rule is ever created outside the sandbox.
 //! - Nothing outside this module enters a namespace. Code that must run inside a host goes through
@@ -37,6 +41,8 @@ use nix::unistd::{Gid, Uid, getpid};
 const INSIDE_MARK: &str = "LABCTL_SANDBOX";
 /// The descriptor number of the pipe end that reports the outer process's death.
 const LIFELINE_FD: RawFd = 3;
+/// The descriptor number of the pipe end on which the inner process reports its exit code.
+const VERDICT_FD: RawFd = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -93,6 +99,13 @@ pub fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
             return Err(SandboxError::FakeInside);
         }
         watch_lifeline();
+        // The verdict descriptor is for this process only, not for the programs a lab runs.
+        // SAFETY: borrowing descriptor 4, which the outer process set up, to set a flag.
+        let verdict = unsafe { BorrowedFd::borrow_raw(VERDICT_FD) };
+        let _ = nix::fcntl::fcntl(
+            verdict,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
         // Mounts made for the run (the lab's /etc/hosts) must never propagate to the host.
         mount(
             None::<&str>,
@@ -105,6 +118,62 @@ pub fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
         return Ok(Entered::Inside);
     }
     Ok(Entered::Finished(reexec(env)?))
+}
+
+/// Inside the sandbox, reports the run's exit code to the outer process, which exits with it at
+/// once. Standard output and error are flushed and then pointed at `/dev/null`, so a reader of
+/// this run's output sees its end now, not when the kernel has finished tearing the lab down.
+/// Outside the sandbox it does nothing.
+pub fn finish(code: u8) {
+    if !is_inside() {
+        return;
+    }
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    if let Ok(null) = File::options().write(true).open("/dev/null") {
+        // SAFETY: dup2 onto the standard descriptors, whose buffered writers were just flushed;
+        // the descriptor numbers stay valid, only what they refer to changes.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 1);
+            libc::dup2(null.as_raw_fd(), 2);
+        }
+    }
+    // SAFETY: descriptor 4 was set up by the outer process for exactly this purpose; it is
+    // written once, here, and closed.
+    let mut verdict = unsafe { File::from_raw_fd(VERDICT_FD) };
+    let _ = verdict.write_all(&[code]);
+}
+
+/// Makes this process ignore SIGINT and SIGTERM, so that Ctrl-C on a kept lab reaches only the
+/// inner process, which ends the lab cleanly and reports. The inner process installs its own
+/// handler.
+pub fn ignore_interrupt() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: installing SIG_IGN runs no code in a signal context.
+        let _ = unsafe { signal(sig, SigHandler::SigIgn) };
+    }
+}
+
+/// This process's id as the host sees it. `/proc` is the host's mount, so `/proc/self` names
+/// the process in the host's PID namespace even from inside the sandbox, where it is PID 1.
+pub fn host_pid() -> Option<u32> {
+    std::fs::read_link("/proc/self")
+        .ok()?
+        .to_str()?
+        .parse()
+        .ok()
+}
+
+/// A command, for a person at the host's prompt, that opens `shell` inside `netns`: the same
+/// user and mount namespaces as the run (so lab host names resolve), and the host's network
+/// namespace, reached through the descriptor this process holds for it.
+pub fn shell_command(netns: &Netns, shell: &str) -> Option<String> {
+    let pid = host_pid()?;
+    let fd = netns.fd().as_raw_fd();
+    Some(format!(
+        "nsenter -t {pid} -U -m --net=/proc/{pid}/fd/{fd} {shell}"
+    ))
 }
 
 /// True inside the sandbox (used by commands that must not run outside it).
@@ -140,7 +209,13 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
         .args(args)
         .env(INSIDE_MARK, "1")
         .envs(env.iter().map(|(k, v)| (k, v)));
+    let (verdict_read, verdict_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SandboxError::Spawn {
+            exe: "pipe".into(),
+            source: e.into(),
+        })?;
     let read_fd = lifeline_read.as_raw_fd();
+    let verdict_fd = verdict_write.as_raw_fd();
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
     // calls (prctl, dup2, fcntl); it allocates nothing.
     unsafe {
@@ -157,6 +232,14 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
             if moved < 0 {
                 return Err(io::Error::last_os_error());
             }
+            let moved = if verdict_fd == VERDICT_FD {
+                libc::fcntl(verdict_fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(verdict_fd, VERDICT_FD)
+            };
+            if moved < 0 {
+                return Err(io::Error::last_os_error());
+            }
             Ok(())
         });
     }
@@ -165,6 +248,12 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
         source,
     })?;
     drop(lifeline_read);
+    drop(verdict_write);
+    let mut verdict = [0u8; 1];
+    if matches!(File::from(verdict_read).read(&mut verdict), Ok(1)) {
+        // The run is over and its output written; the inner process is only tearing down.
+        return Ok(i32::from(verdict[0]));
+    }
     let status = child.wait().map_err(|source| SandboxError::Spawn {
         exe: exe.display().to_string(),
         source,
@@ -260,6 +349,15 @@ impl Netns {
     /// The namespace descriptor, for netlink requests that move links into it.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+
+    /// A second handle to the same namespace, for closures that outlive the borrow of this
+    /// one (a server's data-socket binder, a client's connect function).
+    pub fn try_clone(&self) -> io::Result<Netns> {
+        Ok(Netns {
+            host: self.host.clone(),
+            fd: self.fd.try_clone()?,
+        })
     }
 
     /// Runs `f` on a dedicated thread inside this namespace and returns its result.

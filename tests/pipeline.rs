@@ -384,3 +384,75 @@ handshake = "complete"
         "{flows}"
     );
 }
+
+/// `--keep`: the lab stays up after the last step, a printed command opens a program inside a
+/// host (lab names resolve there), and Ctrl-C on the terminal's process group ends the lab with
+/// the usual report.
+#[test]
+fn kept_lab_opens_a_shell_in_each_host_until_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    require("nsenter", "util-linux");
+    let out = temp_dir("keep");
+    let mut child = labctl()
+        .args(["run", "homework-redirect", "--keep", "--json", "--out"])
+        .arg(&out)
+        .env("SHELL", "/bin/sh")
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut commands = Vec::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+        if let Some(rest) = line.strip_prefix("  ") {
+            let (host, command) = rest.trim().split_once(' ').unwrap();
+            commands.push((host.to_string(), command.trim().to_string()));
+        }
+        line.clear();
+    }
+    assert_eq!(
+        commands.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>(),
+        ["client", "server"],
+        "{commands:?}"
+    );
+    let inside = |command: &str, program: &[&str]| {
+        let mut argv: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(argv.pop(), Some("/bin/sh"), "{command}");
+        let output = Command::new(argv[0])
+            .args(&argv[1..])
+            .args(program)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{command}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let addresses = inside(&commands[0].1, &["ip", "-br", "addr", "show", "eth0"]);
+    assert!(addresses.contains("10.0.0.1/24"), "{addresses}");
+    let resolved = inside(&commands[0].1, &["getent", "hosts", "server"]);
+    assert!(resolved.starts_with("10.0.0.2"), "{resolved}");
+    let addresses = inside(&commands[1].1, &["ip", "-br", "addr", "show", "eth0"]);
+    assert!(addresses.contains("10.0.0.2/24"), "{addresses}");
+
+    // Ctrl-C reaches the whole foreground process group, as at a terminal.
+    let group = nix::unistd::Pid::from_raw(-(child.id() as i32));
+    nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["passed"], true);
+    let stages: Vec<&str> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(stages.contains(&"kept"), "{stages:?}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -67,6 +67,17 @@ pub enum ShowError {
     Json(#[from] serde_json::Error),
 }
 
+impl ShowError {
+    /// The reader of the output went away (`labctl show x.pcap | head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            ShowError::Write(e) => e.kind() == io::ErrorKind::BrokenPipe,
+            ShowError::Json(e) => e.io_error_kind() == Some(io::ErrorKind::BrokenPipe),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct PacketJson<'a> {
     frame: u64,

@@ -153,7 +153,32 @@ pub fn endpoints_text(a: &Analysis, names: &Names) -> String {
             e.hops.map_or_else(|| "-".into(), |h| h.to_string()),
         ]);
     }
-    columns(&rows)
+    let mut text = columns(&rows);
+    text.push_str(&capture_side(a, names));
+    text
+}
+
+/// Which side the capture was taken on, read from the TTLs: the endpoints whose packets arrive
+/// with their initial TTL are next to the capture point; the others are that many routers away.
+fn capture_side(a: &Analysis, names: &Names) -> String {
+    let near = a.capture_near();
+    let far: Vec<String> = a
+        .endpoints
+        .iter()
+        .filter_map(|e| match e.hops {
+            Some(h) if h > 0 => Some(format!("{} {h} hops away", names.host(&e.addr))),
+            _ => None,
+        })
+        .collect();
+    if near.is_empty() || far.is_empty() {
+        return String::new();
+    }
+    let near: Vec<String> = near.iter().map(|addr| names.host(addr)).collect();
+    format!(
+        "capture taken next to {}; {}\n",
+        near.join(", "),
+        far.join(", ")
+    )
 }
 
 /// Left-aligned columns separated by two spaces, no trailing spaces.

@@ -1304,6 +1304,14 @@ mod tests {
             .unwrap();
         assert_eq!(server.hops, Some(3));
         assert_eq!(a.capture_near(), vec![IpAddr::from(CLIENT)]);
+        let mut names = crate::analyze::Names::new();
+        names.insert(IpAddr::from(CLIENT), "client");
+        names.insert(IpAddr::from(SERVER), "server");
+        let table = crate::analyze::table::endpoints_text(&a, &names);
+        assert!(
+            table.ends_with("capture taken next to client; server 3 hops away\n"),
+            "{table}"
+        );
     }
 
     #[test]

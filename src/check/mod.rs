@@ -70,68 +70,144 @@ pub fn expectations(
 ) -> Vec<CheckResult> {
     plan.expects
         .iter()
-        .map(|expect| match expect {
+        .filter_map(|expect| match expect {
             Expect::File {
                 host, path, check, ..
             } => {
                 let file = host_dir(*host).join(path);
-                file_check(&format!("{}:{path}", plan.hosts[*host].name), &file, check)
+                Some(file_check(
+                    &format!("{}:{path}", plan.hosts[*host].name),
+                    &file,
+                    check,
+                ))
             }
             Expect::Conversation { what, text, .. } => {
                 let client = &plan.hosts[what.client].name;
                 let server = &plan.hosts[what.server].name;
-                let found: Vec<&ConversationFact> = conversations
+                let name = format!("conversation {text}");
+                // Several conversations may match (FTP reuses its passive port): the
+                // expectation holds when one of them has everything it asks for.
+                let judged: Vec<CheckResult> = conversations
                     .iter()
                     .filter(|c| {
                         &c.client == client && &c.server == server && c.server_port == what.port
                     })
+                    .map(|conv| conversation_check(&name, what, conv))
                     .collect();
-                let name = format!("conversation {text}");
-                let Some(conv) = found.first() else {
-                    return CheckResult::new(
-                        name,
-                        false,
-                        "no such conversation on the wire".into(),
-                    );
-                };
-                let mut problems = Vec::new();
-                let mut seen = Vec::new();
-                if let Some(h) = &what.handshake {
-                    if &conv.handshake != h {
-                        problems.push(format!("handshake {} (expected {h})", conv.handshake));
-                    } else {
-                        seen.push(format!("handshake {h}"));
-                    }
-                }
-                if let Some(o) = &what.outcome {
-                    if &conv.outcome != o {
-                        problems.push(format!("outcome {} (expected {o})", conv.outcome));
-                    } else {
-                        seen.push(format!("outcome {o}"));
-                    }
-                }
-                for (who, expected, actual) in [
-                    ("client", &what.client_sent, &conv.client_sent),
-                    ("server", &what.server_sent, &conv.server_sent),
-                ] {
-                    if let Some(expected) = expected {
-                        if expected.as_bytes() != actual.as_slice() {
-                            problems.push(format!(
-                                "{who} sent {} (expected {})",
-                                quote(actual),
-                                quote(expected.as_bytes())
-                            ));
-                        } else {
-                            seen.push(format!("{who} sent {}", quote(actual)));
-                        }
-                    }
-                }
-                if problems.is_empty() {
-                    CheckResult::new(name, true, seen.join(", "))
-                } else {
-                    CheckResult::new(name, false, problems.join("; "))
-                }
+                Some(match judged.iter().position(|c| c.passed) {
+                    Some(i) => judged[i].clone(),
+                    None => judged.into_iter().next().unwrap_or_else(|| {
+                        CheckResult::new(name, false, "no such conversation on the wire".into())
+                    }),
+                })
             }
+            // Judged on the flows by [`dns`].
+            Expect::Dns { .. } => None,
+        })
+        .collect()
+}
+
+fn conversation_check(
+    name: &str,
+    what: &crate::scenario::ConversationExpect,
+    conv: &ConversationFact,
+) -> CheckResult {
+    let name = name.to_string();
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    if let Some(h) = &what.handshake {
+        if &conv.handshake != h {
+            problems.push(format!("handshake {} (expected {h})", conv.handshake));
+        } else {
+            seen.push(format!("handshake {h}"));
+        }
+    }
+    if let Some(o) = &what.outcome {
+        if &conv.outcome != o {
+            problems.push(format!("outcome {} (expected {o})", conv.outcome));
+        } else {
+            seen.push(format!("outcome {o}"));
+        }
+    }
+    for (who, expected, actual) in [
+        ("client", &what.client_sent, &conv.client_sent),
+        ("server", &what.server_sent, &conv.server_sent),
+    ] {
+        if let Some(expected) = expected {
+            if expected.as_bytes() != actual.as_slice() {
+                problems.push(format!(
+                    "{who} sent {} (expected {})",
+                    quote(actual),
+                    quote(expected.as_bytes())
+                ));
+            } else {
+                seen.push(format!("{who} sent {}", quote(actual)));
+            }
+        }
+    }
+    for (who, expected, actual) in [
+        ("client", &what.client_sent_contains, &conv.client_sent),
+        ("server", &what.server_sent_contains, &conv.server_sent),
+    ] {
+        if let Some(expected) = expected {
+            let e = expected.as_bytes();
+            if e.is_empty() || actual.windows(e.len()).any(|w| w == e) {
+                seen.push(format!("{who} sent {}", quote(e)));
+            } else {
+                problems.push(format!(
+                    "{who} sent {} (expected it to contain {})",
+                    quote(actual),
+                    quote(e)
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        CheckResult::new(name, true, seen.join(", "))
+    } else {
+        CheckResult::new(name, false, problems.join("; "))
+    }
+}
+
+/// Checks the scenario's DNS expectations against the flows: each question must appear in a
+/// `dns QTYPE NAME -> RCODE  RECORD, ...` line with the expected response code and record.
+pub fn dns(plan: &Plan, flows: &str) -> Vec<CheckResult> {
+    plan.expects
+        .iter()
+        .filter_map(|expect| {
+            let Expect::Dns {
+                qtype,
+                name,
+                rcode,
+                answer,
+                ..
+            } = expect
+            else {
+                return None;
+            };
+            let mut wanted = Vec::new();
+            wanted.extend(rcode.iter().map(|r| r.as_str()));
+            wanted.extend(answer.iter().map(|a| a.as_str()));
+            let title = format!("dns {qtype} {name} -> {}", wanted.join(" "));
+            let prefix = format!("dns {qtype} {name} -> ");
+            let seen: Vec<&str> = flows
+                .lines()
+                .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
+                .collect();
+            let matches = |response: &&&str| {
+                let (code, records) = response.split_once("  ").unwrap_or((response, ""));
+                rcode.as_ref().is_none_or(|r| r == code)
+                    && answer
+                        .as_ref()
+                        .is_none_or(|a| records.split(", ").any(|record| record == a))
+            };
+            Some(match seen.iter().find(matches) {
+                Some(response) => CheckResult::new(title, true, response.to_string()),
+                None if seen.is_empty() => {
+                    CheckResult::new(title, false, "no such question on the wire".into())
+                }
+                None => CheckResult::new(title, false, format!("answered {}", seen.join(" | "))),
+            })
         })
         .collect()
 }

@@ -6,6 +6,7 @@
 //! is an error.
 
 mod program;
+mod protocol;
 mod telnet;
 
 use std::time::{Duration, Instant};
@@ -39,6 +40,9 @@ pub struct StepResult {
     pub stderr: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// A protocol client's session, line by line (`-> sent`, `<- received`, `== note`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transcript: Vec<String>,
     #[serde(serialize_with = "crate::report::millis")]
     pub took: Duration,
     /// Scenario line of the step.
@@ -66,6 +70,7 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
         stdout: String::new(),
         stderr: String::new(),
         exit_code: None,
+        transcript: Vec::new(),
         took: Duration::ZERO,
         line: step.line,
     };
@@ -102,6 +107,7 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             result.title = argv.join(" ");
             program::run(host, argv, *timeout, &mut result).await?;
         }
+        Action::Protocol(protocol_step) => protocol::run(host, protocol_step, &mut result).await,
         Action::Wait(duration) => {
             result.title = format!("wait {}", crate::report::human_duration(*duration));
             tokio::time::sleep(*duration).await;

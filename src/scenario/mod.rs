@@ -11,6 +11,7 @@
 mod builtin;
 mod error;
 mod parse;
+mod protocol;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 pub use builtin::{BUILTIN, Builtin};
 pub use error::ScenarioError;
+pub use protocol::{DialogueLine, FileSet, MailServer, ProtocolStep};
 
 use crate::rules::Rule;
 
@@ -122,12 +124,32 @@ pub enum ServiceKind {
     /// Like `nc -l -k PORT > FILE`: appends everything received to a file in the host's
     /// directory, connection after connection.
     TcpDump { file: String },
+    /// FTP on a virtual tree, passive data ports from 40000 on the host's own address.
+    Ftp {
+        files: FileSet,
+        /// Named users and their passwords, besides `anonymous` when allowed.
+        users: std::collections::BTreeMap<String, String>,
+        anonymous: bool,
+        upload: bool,
+    },
+    /// SMTP storing messages in an mbox file in the host's directory.
+    Smtp { mailbox: String, hostname: String },
+    /// HTTP/1.1 serving one site for every `Host`.
+    Http { files: FileSet },
+    /// DNS over UDP and TCP on the same port, answering from zones in master-file format.
+    Dns {
+        zones: Vec<crate::services::dns::Zone>,
+    },
 }
 
 impl ServiceKind {
     pub fn name(&self) -> &'static str {
         match self {
             ServiceKind::TcpDump { .. } => "tcp-dump",
+            ServiceKind::Ftp { .. } => "ftp",
+            ServiceKind::Smtp { .. } => "smtp",
+            ServiceKind::Http { .. } => "http",
+            ServiceKind::Dns { .. } => "dns",
         }
     }
 }
@@ -175,6 +197,8 @@ pub enum Action {
     },
     /// A pause the lesson needs (a timer to expire, for example).
     Wait(Duration),
+    /// A protocol client: a telnet line dialogue, FTP, SMTP, HTTP or a DNS query.
+    Protocol(ProtocolStep),
 }
 
 /// What a client saw, the way a person sees it.
@@ -245,6 +269,9 @@ pub struct ConversationExpect {
     /// Exact payload the client sent, and the server sent.
     pub client_sent: Option<String>,
     pub server_sent: Option<String>,
+    /// Text the client's, and the server's, payload must contain.
+    pub client_sent_contains: Option<String>,
+    pub server_sent_contains: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +285,16 @@ pub enum Expect {
     Conversation {
         what: ConversationExpect,
         text: String,
+        line: usize,
+    },
+    /// A DNS question seen on the wire and its answer: `dns = "MX example.test"`.
+    Dns {
+        qtype: String,
+        /// Fully qualified, with its final dot.
+        name: String,
+        rcode: Option<String>,
+        /// One answer record as the flows show it: `MX 10 mail.example.test.`.
+        answer: Option<String>,
         line: usize,
     },
 }

@@ -11,6 +11,8 @@ use toml::Spanned;
 
 use super::*;
 
+mod protocol;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
@@ -55,8 +57,19 @@ struct RawLink {
 struct RawService {
     host: Spanned<String>,
     kind: Spanned<String>,
-    port: Spanned<i64>,
+    port: Option<Spanned<i64>>,
     file: Option<Spanned<String>>,
+    // The content of protocol services (see `protocol`).
+    files: Option<Spanned<BTreeMap<String, String>>>,
+    dir: Option<Spanned<String>>,
+    users: Option<Spanned<BTreeMap<String, String>>>,
+    anonymous: Option<bool>,
+    upload: Option<bool>,
+    mailbox: Option<Spanned<String>>,
+    hostname: Option<Spanned<String>>,
+    zone: Option<Spanned<String>>,
+    zone_file: Option<Spanned<String>>,
+    origin: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +91,27 @@ struct RawStep {
     wait: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     outcome: Option<Spanned<String>>,
+    // Protocol clients and the telnet dialogue (see `protocol`).
+    dialogue: Option<Spanned<Vec<Vec<String>>>>,
+    banner: Option<String>,
+    follow_pasv: Option<bool>,
+    ftp: Option<Spanned<String>>,
+    user: Option<String>,
+    password: Option<String>,
+    commands: Option<Spanned<Vec<Spanned<String>>>>,
+    smtp: Option<Spanned<String>>,
+    resolver: Option<Spanned<String>>,
+    helo: Option<String>,
+    from: Option<String>,
+    to: Option<Vec<String>>,
+    body: Option<String>,
+    http: Option<Spanned<String>>,
+    server: Option<Spanned<String>>,
+    dns: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    qtype: Option<Spanned<String>>,
+    tcp: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -91,9 +125,14 @@ struct RawExpect {
     outcome: Option<Spanned<String>>,
     client_sent: Option<String>,
     server_sent: Option<String>,
+    client_sent_contains: Option<String>,
+    server_sent_contains: Option<String>,
+    dns: Option<Spanned<String>>,
+    rcode: Option<Spanned<String>>,
+    answer: Option<String>,
 }
 
-const SERVICE_KINDS: &[&str] = &["tcp-dump"];
+const SERVICE_KINDS: &[&str] = &["tcp-dump", "ftp", "smtp", "http", "dns"];
 const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
 const CONVERSATION_OUTCOMES: &[&str] = &[
     "established",
@@ -282,8 +321,32 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
     for (svc_name, svc) in &raw.services {
         check_name(&cx, svc_name, "service")?;
         let host = resolve_host(&svc.host, cx.inner(&svc.host))?;
-        let port = check_port(&cx, &svc.port)?;
+        let port = match (&svc.port, protocol::default_port(svc.kind.get_ref())) {
+            (Some(port), _) => check_port(&cx, port)?,
+            (None, Some(port)) => port,
+            (None, None) => {
+                return Err(cx
+                    .err(svc.kind.span(), "this service needs a port")
+                    .with_hint("port = 27664"));
+            }
+        };
+        if let Some(other) = services
+            .iter()
+            .find(|s: &&ServicePlan| s.host == host && s.port == port)
+        {
+            return Err(cx
+                .err(
+                    svc_name.span(),
+                    format!(
+                        "port {port} of {} is taken by service {}",
+                        hosts[host].name, other.name
+                    ),
+                )
+                .with_hint("give one of them another port"));
+        }
+        let protocol_kind = protocol::service_kind(&cx, svc, &hosts[host].name, &origin);
         let kind = match svc.kind.get_ref().as_str() {
+            _ if protocol_kind.is_some() => protocol_kind.expect("checked")?,
             "tcp-dump" => {
                 let file = svc.file.as_ref().ok_or_else(|| {
                     cx.err(svc.kind.span(), "a tcp-dump service needs a file")
@@ -634,8 +697,8 @@ fn parse_step(
         raw.exec.is_some(),
         raw.wait.is_some(),
     ];
-    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\"";
-    if actions.iter().filter(|a| **a).count() != 1 {
+    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns";
+    if actions.iter().filter(|a| **a).count() + protocol::clients(raw) != 1 {
         return Err(cx
             .err(
                 span.start..span.start + 1,
@@ -663,50 +726,54 @@ fn parse_step(
             format!("{field} does not go with {action}"),
         )
     };
-    let (action, default_outcome) = if let Some(target) = &raw.telnet {
-        (
-            Action::Telnet {
-                target: parse_target(cx, target, hosts, first_addr)?,
-                send: raw.send.clone().unwrap_or_default(),
-                expect_reply: raw.expect_reply.clone(),
-                timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            },
-            Outcome::Connected,
-        )
-    } else {
-        if raw.send.is_some() {
-            return Err(not_for("send", "this action").with_hint("send goes with telnet"));
-        }
-        if raw.expect_reply.is_some() {
-            return Err(
-                not_for("expect_reply", "this action").with_hint("expect_reply goes with telnet")
-            );
-        }
-        if let Some(rule) = &raw.iptables {
-            (Action::Iptables(parse_iptables(cx, rule)?), Outcome::Ok)
-        } else if let Some(argv) = &raw.exec {
-            if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
-                return Err(cx
-                    .err(argv.span(), "exec needs a program")
-                    .with_hint("exec = [\"curl\", \"-s\", \"http://server/\"]"));
-            }
+    let (action, default_outcome) =
+        if let Some(step) = protocol::step(cx, raw, &span, hosts, first_addr, timeout)? {
+            let outcome = step.default_outcome();
+            (Action::Protocol(step), outcome)
+        } else if let Some(target) = &raw.telnet {
             (
-                Action::Exec {
-                    argv: argv.get_ref().clone(),
-                    timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT),
+                Action::Telnet {
+                    target: parse_target(cx, target, hosts, first_addr)?,
+                    send: raw.send.clone().unwrap_or_default(),
+                    expect_reply: raw.expect_reply.clone(),
+                    timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
                 },
-                Outcome::Ok,
+                Outcome::Connected,
             )
         } else {
-            let wait = raw.wait.as_ref().expect("one action is set");
-            (Action::Wait(parse_duration(cx, wait)?), Outcome::Ok)
-        }
-    };
+            if raw.send.is_some() {
+                return Err(not_for("send", "this action").with_hint("send goes with telnet"));
+            }
+            if raw.expect_reply.is_some() {
+                return Err(not_for("expect_reply", "this action")
+                    .with_hint("expect_reply goes with telnet"));
+            }
+            if let Some(rule) = &raw.iptables {
+                (Action::Iptables(parse_iptables(cx, rule)?), Outcome::Ok)
+            } else if let Some(argv) = &raw.exec {
+                if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
+                    return Err(cx
+                        .err(argv.span(), "exec needs a program")
+                        .with_hint("exec = [\"curl\", \"-s\", \"http://server/\"]"));
+                }
+                (
+                    Action::Exec {
+                        argv: argv.get_ref().clone(),
+                        timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT),
+                    },
+                    Outcome::Ok,
+                )
+            } else {
+                let wait = raw.wait.as_ref().expect("one action is set");
+                (Action::Wait(parse_duration(cx, wait)?), Outcome::Ok)
+            }
+        };
     let expect = match &raw.outcome {
         None => default_outcome,
         Some(o) => {
             let allowed: Vec<(&str, Outcome)> = match action {
                 Action::Telnet { .. } => Outcome::CLIENT.to_vec(),
+                Action::Protocol(ref p) => p.outcomes(),
                 _ => vec![("ok", Outcome::Ok), ("failed", Outcome::Failed)],
             };
             allowed
@@ -761,6 +828,9 @@ fn parse_expect(
     let line = cx.line(&span);
     let raw = expect.get_ref();
     let here = span.start..span.start + 1;
+    if let Some(query) = &raw.dns {
+        return protocol::dns_expect(cx, raw, query, line);
+    }
     match (&raw.file, &raw.conversation) {
         (Some(file), None) => {
             let inner = cx.inner(file);
@@ -779,7 +849,8 @@ fn parse_expect(
                     return Err(cx.err(here, "a file expectation needs exactly one of equals, contains"));
                 }
             };
-            if raw.handshake.is_some() || raw.outcome.is_some() || raw.client_sent.is_some() || raw.server_sent.is_some() {
+            if raw.handshake.is_some() || raw.outcome.is_some() || raw.client_sent.is_some() || raw.server_sent.is_some()
+                || raw.client_sent_contains.is_some() || raw.server_sent_contains.is_some() {
                 return Err(cx.err(here, "handshake, outcome, client_sent and server_sent go with conversation"));
             }
             Ok(Expect::File { host, path: path.to_string(), check, line })
@@ -823,12 +894,14 @@ fn parse_expect(
                         .transpose()?,
                     client_sent: raw.client_sent.clone(),
                     server_sent: raw.server_sent.clone(),
+                    client_sent_contains: raw.client_sent_contains.clone(),
+                    server_sent_contains: raw.server_sent_contains.clone(),
                 },
                 text: text.clone(),
                 line,
             })
         }
-        _ => Err(cx.err(here, "an expectation needs exactly one of file, conversation")
+        _ => Err(cx.err(here, "an expectation needs exactly one of file, conversation, dns")
             .with_hint("file = \"server:dump.txt\" with equals/contains, or conversation = \"client > server:21\"")),
     }
 }

@@ -145,7 +145,13 @@ pub async fn accept_loop<F, Fut>(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    tasks.spawn(handler(stream, peer));
+                    // Counted until the connection's task ends, so a run can wait for it.
+                    let guard = super::track_connection();
+                    let served = handler(stream, peer);
+                    tasks.spawn(async move {
+                        let _guard = guard;
+                        served.await
+                    });
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             },

@@ -17,8 +17,12 @@ pub mod dump;
 pub mod ftp;
 pub mod http;
 pub mod smtp;
+pub mod start;
 pub mod tree;
 
+pub use start::{StartError, Started, start};
+
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -51,6 +55,22 @@ impl Tracker {
         let mut rx = self.active.subscribe();
         let _ = rx.wait_for(|n| *n == 0).await;
     }
+}
+
+tokio::task_local! {
+    /// The tracker a server's accept loop counts its connections with (see [`tracked`]).
+    static TRACKER: Tracker;
+}
+
+/// Runs a server future so that every connection its accept loop takes is counted by
+/// `tracker`, without the protocol modules having to carry a tracker of their own.
+pub async fn tracked<F: Future>(tracker: Tracker, server: F) -> F::Output {
+    TRACKER.scope(tracker, server).await
+}
+
+/// A guard for one connection accepted by a server run under [`tracked`], or `None` outside.
+pub(crate) fn track_connection() -> Option<ConnectionGuard> {
+    TRACKER.try_with(Tracker::begin).ok()
 }
 
 pub struct ConnectionGuard {

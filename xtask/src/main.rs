@@ -4,12 +4,14 @@
 //!   build it, and run a scenario (homework-redirect by default).
 //! - `ci`: install the test tools, then format check, clippy with warnings denied, every test.
 //!   This is what `.ci/run` calls.
-//! - `bench [homework|analysis] [--runs N] [--mb MB] [--small N]`: the wall time of
+//! - `bench [homework|analysis|servers] [--runs N] [--mb MB] [--small N] [--clients N] [--seconds S]`: the wall time of
 //!   `labctl run homework-redirect` (median of N runs), then the analysis benchmark: real
 //!   loopback traffic captured once into target/bench (MB megabytes of TCP bulk transfer,
 //!   default 300, and N small UDP packets, default 1000000; needs root and tcpdump), labctl's
 //!   conversation analysis timed against `tshark -q -z conv,tcp`, with peak memory and packets
-//!   per second (the `analysis_bench` example, built in release mode).
+//!   per second (the `analysis_bench` example, built in release mode); then the servers
+//!   benchmark: SMTP mail transactions and HTTP requests per second with `--clients`
+//!   concurrent clients (default 50) for `--seconds` each (the `protocol_bench` example).
 //! - `repeat [SCENARIO] [N]`: run a scenario N times and prove its flows never change.
 //!
 //! Uses only the standard library, so it builds before anything is installed.
@@ -50,7 +52,7 @@ fn main() -> ExitCode {
         Some("repeat") => repeat(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|analysis] [--runs N] [--mb MB] [--small N] | repeat [SCENARIO] [N]"
+                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|analysis|servers] [--runs N] [--mb MB] [--small N] [--clients N] [--seconds S] | repeat [SCENARIO] [N]"
             );
             return ExitCode::from(2);
         }
@@ -212,13 +214,37 @@ fn bench(args: &[String]) -> Result<ExitCode> {
         .first()
         .filter(|a| !a.starts_with('-'))
         .map(String::as_str);
-    if only != Some("analysis") {
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
+    if wanted("homework") {
         bench_homework(flag(args, "--runs", 30)?)?;
     }
-    if only != Some("homework") {
+    if wanted("analysis") {
         bench_analysis(flag(args, "--mb", 300)?, flag(args, "--small", 1_000_000)?)?;
     }
+    if wanted("servers") {
+        bench_servers(flag(args, "--clients", 50)?, flag(args, "--seconds", 3)?)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// SMTP mail transactions and HTTP requests per second with concurrent clients, against the
+/// servers in-process on loopback (`examples/protocol_bench.rs`).
+fn bench_servers(clients: usize, seconds: usize) -> Result<()> {
+    status(
+        &format!("protocol_bench {clients} clients, {seconds} s each"),
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "labctl",
+                "--example",
+                "protocol_bench",
+                "--",
+            ])
+            .args([clients.to_string(), seconds.to_string()]),
+    )
 }
 
 fn analysis_example(args: &[&str]) -> Result<()> {

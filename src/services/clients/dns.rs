@@ -83,7 +83,8 @@ pub struct DnsReport {
 }
 
 impl DnsReport {
-    fn failed(outcome: Outcome, transcript: Vec<TranscriptLine>) -> Self {
+    /// A report of a query that got no response.
+    pub fn failed(outcome: Outcome, transcript: Vec<TranscriptLine>) -> Self {
         Self {
             report: Report {
                 transcript,

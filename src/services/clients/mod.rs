@@ -308,6 +308,11 @@ impl Dialogue {
         self.expect(line, expected).await
     }
 
+    /// Shuts down the sending side, as a person quitting telnet does; replies still arrive.
+    pub async fn half_close(&mut self) {
+        let _ = self.writer.shutdown().await;
+    }
+
     pub async fn close(mut self) -> Vec<TranscriptLine> {
         let _ = self.writer.shutdown().await;
         self.transcript

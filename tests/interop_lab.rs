@@ -1,0 +1,217 @@
+//! The real clients people use, run as `exec` steps inside a lab against labctl's servers
+//! bound in the server host's namespace: curl (HTTP, and FTP with EPSV and with PASV), lftp,
+//! the `ftp` program (tnftp) in passive mode, swaks, dig (UDP, +tcp, NXDOMAIN), nc and telnet.
+//! The lab (`tests/scenarios/interop-lab.toml`) runs once; each test checks one client's step.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+const CLIENTS: &[(&str, &str)] = &[
+    ("curl", "curl"),
+    ("lftp", "lftp"),
+    ("ftp", "tnftp"),
+    ("swaks", "swaks"),
+    ("dig", "bind9-dnsutils"),
+    ("nc", "netcat-openbsd"),
+    ("telnet", "telnet"),
+];
+
+struct Lab {
+    report: Value,
+    out: PathBuf,
+}
+
+fn lab() -> &'static Lab {
+    static LAB: OnceLock<Lab> = OnceLock::new();
+    LAB.get_or_init(|| {
+        for (program, package) in CLIENTS {
+            let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .any(|dir| dir.join(program).is_file());
+            assert!(
+                found,
+                "{program} is not installed: apt-get install {package}"
+            );
+        }
+        let out = std::env::temp_dir().join(format!("labctl-interop-lab-{}", std::process::id()));
+        let output = Command::new(env!("CARGO_BIN_EXE_labctl"))
+            .args(["run", "tests/scenarios/interop-lab.toml", "--json", "--out"])
+            .arg(&out)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no report ({e}): {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        Lab { report, out }
+    })
+}
+
+/// The step whose command line starts with `title`, after checking it exited 0.
+fn step(title: &str) -> (String, String) {
+    let steps = lab().report["steps"].as_array().expect("steps");
+    let s = steps
+        .iter()
+        .find(|s| s["title"].as_str().unwrap_or("").starts_with(title))
+        .unwrap_or_else(|| panic!("no step {title:?}"));
+    let stdout = s["stdout"].as_str().unwrap_or("").to_string();
+    let stderr = s["stderr"].as_str().unwrap_or("").to_string();
+    assert_eq!(
+        s["exit_code"], 0,
+        "{title}: {}\nstdout: {stdout}\nstderr: {stderr}",
+        s["detail"]
+    );
+    (stdout, stderr)
+}
+
+#[test]
+fn every_check_of_the_lab_passes() {
+    let report = &lab().report;
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] != true)
+        .collect();
+    assert!(failed.is_empty(), "failed checks: {failed:#?}");
+}
+
+#[test]
+fn curl_gets_the_page() {
+    let (stdout, _) = step("curl -sS http://server/");
+    assert_eq!(stdout, "<h1>served inside the lab</h1>\n");
+}
+
+#[test]
+fn curl_ftp_with_epsv() {
+    let (stdout, stderr) = step("curl -sS -v --ftp-pasv ftp://");
+    assert_eq!(stdout, "Debian mirror of the lab.\n");
+    assert!(stderr.contains("> EPSV"), "{stderr}");
+    assert!(
+        stderr.contains("< 229 Entering Extended Passive Mode (|||40000|)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn curl_ftp_with_pasv_names_the_servers_lab_address() {
+    let (stdout, stderr) = step("curl -sS -v --ftp-pasv --disable-epsv");
+    assert_eq!(stdout, "Debian mirror of the lab.\n");
+    assert!(stderr.contains("> PASV"), "{stderr}");
+    assert!(
+        stderr.contains("< 227 Entering Passive Mode (10,0,0,2,156,64)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn lftp_reads_inline_and_directory_files() {
+    let (stdout, _) = step("lftp");
+    assert_eq!(stdout, "Debian mirror of the lab.\npub/notes.txt\n");
+}
+
+#[test]
+fn tnftp_fetches_in_passive_mode() {
+    let (stdout, _) = step("ftp -p");
+    assert_eq!(stdout, "notes from a real directory\n");
+}
+
+#[test]
+fn swaks_delivers_to_the_mailbox() {
+    let (stdout, _) = step("swaks");
+    assert!(stdout.contains("<-  250 2.0.0 Ok: queued as"), "{stdout}");
+    assert!(stdout.contains("<-  221 2.0.0 Bye"), "{stdout}");
+    let mailbox = std::fs::read_to_string(lab().out.join("hosts/server/mailbox")).unwrap();
+    assert!(mailbox.starts_with("From alice@example.test "), "{mailbox}");
+    assert!(mailbox.contains("Subject: from swaks"), "{mailbox}");
+    assert!(
+        mailbox.contains("Sent by swaks inside the lab."),
+        "{mailbox}"
+    );
+}
+
+#[test]
+fn dig_over_udp_gets_the_mx() {
+    let (stdout, _) = step("dig @server example.test MX");
+    assert!(stdout.contains("status: NOERROR"), "{stdout}");
+    assert!(
+        stdout.contains("example.test.\t\t3600\tIN\tMX\t10 mail.example.test."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(UDP)"), "{stdout}");
+}
+
+#[test]
+fn dig_over_tcp() {
+    let (stdout, _) = step("dig @server +tcp");
+    assert!(
+        stdout.contains("www.example.test.\t3600\tIN\tA\t10.0.0.2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(TCP)"), "{stdout}");
+}
+
+#[test]
+fn dig_nxdomain() {
+    let (stdout, _) = step("dig @server nosuch");
+    assert!(stdout.contains("status: NXDOMAIN"), "{stdout}");
+    assert!(stdout.contains("AUTHORITY: 1"), "{stdout}");
+}
+
+#[test]
+fn nc_reads_the_smtp_banner() {
+    let (stdout, _) = step("nc -N");
+    assert_eq!(stdout, "220 mail.example.test ESMTP labctl\r\n");
+}
+
+#[test]
+fn telnet_reads_the_ftp_banner() {
+    let (stdout, _) = step("telnet server 21");
+    assert!(stdout.contains("Connected to server."), "{stdout}");
+    assert!(stdout.contains("220 (labctl FTP)"), "{stdout}");
+}
+
+#[test]
+fn builtin_smtp_finds_the_mail_host_by_mx() {
+    let steps = lab().report["steps"].as_array().unwrap();
+    let s = steps
+        .iter()
+        .find(|s| s["title"] == "smtp mx example.test (resolver server)")
+        .expect("smtp step");
+    assert_eq!(s["outcome"], "ok", "{s:#}");
+    let transcript: Vec<&str> = s["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        transcript.contains(&"== mail for example.test goes to mail.example.test. at 10.0.0.2:25"),
+        "{transcript:#?}"
+    );
+    assert!(
+        transcript.contains(&"-> ..a line that starts with a dot"),
+        "{transcript:#?}"
+    );
+}
+
+#[test]
+fn builtin_http_sends_the_urls_host() {
+    let steps = lab().report["steps"].as_array().unwrap();
+    let s = steps
+        .iter()
+        .find(|s| s["title"] == "http GET http://www.example.test/index.html")
+        .expect("http step");
+    assert_eq!(s["outcome"], "ok", "{s:#}");
+    assert_eq!(s["received"], "<h1>served inside the lab</h1>\n");
+    let transcript = s["transcript"].to_string();
+    assert!(
+        transcript.contains("-> Host: www.example.test"),
+        "{transcript}"
+    );
+}
