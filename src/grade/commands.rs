@@ -120,6 +120,22 @@ impl Commands {
     }
 }
 
+impl Commands {
+    /// The first line running one of `programs` with every word of `has`.
+    pub fn running(&self, programs: &[String], has: &[String]) -> Option<&Line> {
+        self.lines.iter().find(|l| {
+            programs.iter().any(|p| *p == l.program)
+                && has.iter().all(|h| {
+                    l.words.iter().any(|w| {
+                        let w = w.to_ascii_lowercase();
+                        let h = h.to_ascii_lowercase();
+                        w == h || w.ends_with(&format!("={h}"))
+                    })
+                })
+        })
+    }
+}
+
 /// Blank-separated words with quotes dropped; a `#` word ends the line.
 fn words(text: &str) -> Vec<String> {
     text.split([' ', '\t', '\r', '\n'])

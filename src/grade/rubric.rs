@@ -70,9 +70,17 @@ pub enum Kind {
     LabConversation {
         conversation: String,
         client_sent: Option<String>,
+        server_contains: Option<String>,
     },
     /// commands.sh starts a listener (nc, ncat, socat) on a port.
     Listener { port: u16 },
+    /// commands.sh runs one of `program` with every word of `has` (case-insensitive; a word
+    /// `-type=mx` has `mx`).
+    Command {
+        program: Vec<String>,
+        #[serde(default)]
+        has: Vec<String>,
+    },
     /// The student handed in a capture that reads to its end.
     CaptureFile,
     /// The student's capture holds a completed TCP connection to a port, with data from the
@@ -81,7 +89,12 @@ pub enum Kind {
         port: u16,
         #[serde(default)]
         message: bool,
+        /// The server must have sent something (a banner, a reply).
+        #[serde(default)]
+        reply: bool,
     },
+    /// No TCP conversation in the student's capture uses this port (what NAT hides).
+    CaptureNoPort { port: u16 },
     /// The student's capture holds a DNS query of this type and its answer.
     CaptureDns {
         #[serde(rename = "type")]

@@ -35,7 +35,28 @@ pub fn score(check: &Check, ev: &Evidence) -> (bool, Option<String>) {
         Kind::LabConversation {
             conversation,
             client_sent,
-        } => lab_conversation(ev, conversation, client_sent.as_deref()),
+            server_contains,
+        } => lab_conversation(
+            ev,
+            conversation,
+            client_sent.as_deref(),
+            server_contains.as_deref(),
+        ),
+        Kind::Command { program, has } => match ev.commands.running(program, has) {
+            Some(_) => Ok(()),
+            None => Err(missing_commands(ev).unwrap_or_else(|| {
+                format!(
+                    "commands.sh has no {} command{}",
+                    program.join(" or "),
+                    if has.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" with {}", has.join(" "))
+                    }
+                )
+            })),
+        },
+        Kind::CaptureNoPort { port } => capture_no_port(ev, *port),
         Kind::Listener { port } => match ev.commands.listener(*port) {
             Some(_) => Ok(()),
             None => Err(missing_commands(ev).unwrap_or_else(|| {
@@ -49,7 +70,11 @@ pub fn score(check: &Check, ev: &Evidence) -> (bool, Option<String>) {
             None => Ok(()),
             Some(p) => Err(p.clone()),
         },
-        Kind::CaptureConversation { port, message } => capture_conversation(ev, *port, *message),
+        Kind::CaptureConversation {
+            port,
+            message,
+            reply,
+        } => capture_conversation(ev, *port, *message, *reply),
         Kind::CaptureDns { rtype } => capture_dns(ev, rtype),
         Kind::CaptureFtpData => capture_ftp_data(ev),
         Kind::Answer { key, fact } => answer(ev, key, *fact),
@@ -322,7 +347,19 @@ fn lab_file(ev: &Evidence, file: &str, contains: &str) -> Verdict {
     ))
 }
 
-fn lab_conversation(ev: &Evidence, conversation: &str, client_sent: Option<&str>) -> Verdict {
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+}
+
+fn lab_conversation(
+    ev: &Evidence,
+    conversation: &str,
+    client_sent: Option<&str>,
+    server_contains: Option<&str>,
+) -> Verdict {
     let (client, server, port) = split_conversation(conversation).expect("validated");
     let found = ev.lab.find(client, server, port);
     let done = found.iter().find(|c| {
@@ -330,6 +367,7 @@ fn lab_conversation(ev: &Evidence, conversation: &str, client_sent: Option<&str>
             .as_ref()
             .is_some_and(|t| t.handshake == Handshake::Complete)
             && client_sent.is_none_or(|s| c.transcript[0].bytes == s.as_bytes())
+            && server_contains.is_none_or(|s| contains(&c.transcript[1].bytes, s))
     });
     if done.is_some() {
         return Ok(());
@@ -340,7 +378,7 @@ fn lab_conversation(ev: &Evidence, conversation: &str, client_sent: Option<&str>
             Outcome::Refused => "was refused (RST): nothing listens on that port".into(),
             Outcome::NoAnswer => "got no answer to its SYN".into(),
             Outcome::Rejected => "was rejected with an ICMP error".into(),
-            Outcome::Established => "was established but did not carry the message".into(),
+            Outcome::Established => "was established but did not carry the expected data".into(),
             other => format!("ended as {other:?}"),
         },
     };
@@ -375,7 +413,26 @@ fn ports_seen(a: &Analysis) -> String {
         .join(", ")
 }
 
-fn capture_conversation(ev: &Evidence, port: u16, message: bool) -> Verdict {
+fn capture_no_port(ev: &Evidence, port: u16) -> Verdict {
+    let a = analysis(ev)?;
+    match a
+        .conversations
+        .iter()
+        .find(|c| c.tcp.is_some() && (c.responder.port == port || c.initiator.port == port))
+    {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "port {port} appears on the wire in your capture ({} > {}:{}): either the client \
+             connected to it directly, or the capture was not taken where the client sees \
+             the traffic",
+            ip(&c.initiator.ip),
+            ip(&c.responder.ip),
+            c.responder.port
+        )),
+    }
+}
+
+fn capture_conversation(ev: &Evidence, port: u16, message: bool, reply: bool) -> Verdict {
     let a = analysis(ev)?;
     let to_port: Vec<_> = a
         .conversations
@@ -430,6 +487,11 @@ fn capture_conversation(ev: &Evidence, port: u16, message: bool) -> Verdict {
         return Err(format!(
             "the connection to port {port} in your capture carries no message from the client: \
              type a line in telnet before quitting"
+        ));
+    }
+    if reply && best.payload_bytes[1] == 0 {
+        return Err(format!(
+            "the connection to port {port} in your capture carries nothing from the server"
         ));
     }
     Ok(())
