@@ -124,7 +124,7 @@ impl Commands {
     /// The first line running one of `programs` with every word of `has`.
     pub fn running(&self, programs: &[String], has: &[String]) -> Option<&Line> {
         self.lines.iter().find(|l| {
-            programs.iter().any(|p| *p == l.program)
+            programs.contains(&l.program)
                 && has.iter().all(|h| {
                     l.words.iter().any(|w| {
                         let w = w.to_ascii_lowercase();
