@@ -110,3 +110,20 @@ fn dns_answers_name_the_mail_host_of_the_captured_mx() {
         "no answers.toml in your submission"
     );
 }
+
+#[test]
+fn a_rule_on_lo_never_sees_the_clients_connections() {
+    let commands = b"nc -l -p 27664 > dump.txt\n\
+        iptables -t nat -A PREROUTING -i lo -p tcp --dport 21 -j REDIRECT --to-ports 27664\n";
+    let sub = variant("on-lo", "homework-redirect", &[("commands.sh", commands)]);
+    let g = grade("homework-redirect", &sub);
+    assert_eq!(
+        lost(&g),
+        ["redirect-works", "answered-from-21", "rule-match"],
+        "{g:#}"
+    );
+    let says =
+        "your rule matches packets arriving on lo, but the client's connections arrive on eth0";
+    assert!(check(&g, "rule-match").1.starts_with(says), "{g:#}");
+    assert!(check(&g, "redirect-works").1.contains(says), "{g:#}");
+}
