@@ -160,7 +160,9 @@ fn capture(
         let capture = pcap::Capture::from_device(iface.as_str())?
             .immediate_mode(true)
             .snaplen(262_144)
-            .buffer_size(4 << 20)
+            // Immediate mode uses a ring of frames as large as the biggest packet an offloading
+            // interface can hand over (64 KiB): 32 MiB holds a burst of 512 packets.
+            .buffer_size(32 << 20)
             .open()?
             .setnonblock()?;
         let savefile = capture.savefile(&path)?;

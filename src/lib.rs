@@ -19,5 +19,6 @@ pub mod run;
 pub mod sandbox;
 pub mod scenario;
 pub mod services;
+pub mod suite;
 pub mod topology;
 pub mod wire;

@@ -43,6 +43,26 @@ enum Command {
     },
     /// List the scenarios that `labctl run` knows, with a one-line summary each
     List,
+    /// Run scenarios in parallel (all by default) and compare their flows with the snapshots
+    Test {
+        /// Scenario names or paths; every scenario in ./scenarios/ and built in when none
+        scenarios: Vec<String>,
+        /// Also write a JUnit XML report to FILE
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Print the results as JSON
+        #[arg(long)]
+        json: bool,
+        /// Record each run's flows as the expected snapshot
+        #[arg(long)]
+        bless: bool,
+        /// Labs run at once (default: the number of CPUs)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
+        /// Directory for the runs' artifacts (one subdirectory per scenario)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Analyse any pcap or pcapng file (no privileges needed)
     Show {
         /// The capture file
@@ -156,6 +176,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::List => list(),
+        Command::Test {
+            scenarios,
+            junit,
+            json,
+            bless,
+            jobs,
+            out,
+        } => ExitCode::from(labctl::suite::run(&labctl::suite::TestArgs {
+            names: scenarios,
+            junit,
+            json,
+            bless,
+            jobs: jobs.map(usize::from),
+            out,
+        })),
         Command::Run {
             scenario,
             out,

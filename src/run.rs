@@ -15,7 +15,7 @@ use crate::check::{self, ConversationFact, snapshot};
 use crate::drive::{self, ProgramError};
 use crate::report::{CaptureView, Report, Stage};
 use crate::sandbox::{self, SandboxError};
-use crate::scenario::{Action, Plan};
+use crate::scenario::{Action, Expect, NetAction, NetExpect, Plan};
 use crate::services::{self, Tracker};
 use crate::topology::{self, Lab, TopologyError};
 use crate::wire;
@@ -65,6 +65,24 @@ pub fn preflight(plan: &Plan) -> Result<(), ProgramError> {
         if let Action::Exec { argv, .. } = &step.action {
             drive::locate(&argv[0])?;
         }
+        if let Action::Net(NetAction::Route {
+            command: crate::rules::RouteCmd::Get(_),
+            ..
+        }) = &step.action
+        {
+            drive::locate("ip")?;
+        }
+    }
+    if plan.expects.iter().any(|e| {
+        matches!(
+            e,
+            Expect::Net {
+                what: NetExpect::Counter { .. },
+                ..
+            }
+        )
+    }) {
+        drive::locate("iptables-save")?;
     }
     Ok(())
 }
@@ -134,10 +152,16 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
         .iter()
         .flat_map(|l| l.ends.iter())
         .filter(|e| e.capture)
-        .map(|e| capture::Point {
-            host: e.host,
-            iface: e.iface.clone(),
-            path: out.join(format!("{}-{}.pcap", plan.hosts[e.host].name, e.iface)),
+        .map(|e| (e.host, e.iface.as_str()))
+        .chain(
+            (0..plan.hosts.len())
+                .filter(|h| plan.hosts[*h].lo.capture)
+                .map(|h| (h, "lo")),
+        )
+        .map(|(host, iface)| capture::Point {
+            host,
+            iface: iface.to_string(),
+            path: out.join(format!("{}-{iface}.pcap", plan.hosts[host].name)),
         })
         .collect();
     let running = capture::start(&lab, &points)?;
@@ -195,6 +219,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     }
 
     settle(&lab, &tracker).await;
+    let counters = read_counters(plan, &lab).await;
     let files = running.stop()?;
     servers.stop().await;
     stages.done(
@@ -211,6 +236,10 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
         names.insert(addr, host);
     }
     let mut captures = Vec::new();
+    let capture_paths: Vec<(String, String, PathBuf)> = files
+        .iter()
+        .map(|f| (f.host.clone(), f.iface.clone(), f.path.clone()))
+        .collect();
     let mut flows = String::new();
     let mut conversations = Vec::new();
     for file in files {
@@ -235,6 +264,14 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     let host_dir = |id: usize| lab.host(id).dir.clone();
     checks.extend(check::expectations(plan, &host_dir, &conversations));
     checks.extend(check::dns(plan, &flows));
+    checks.extend(check::net::expectations(
+        plan,
+        &check::net::NetSeen {
+            flows: &flows,
+            captures: &capture_paths,
+            counters: &counters,
+        },
+    ));
     let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);
     match &comparison {
         snapshot::Comparison::Matches => checks.push(check::CheckResult {
@@ -270,6 +307,37 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     })
 }
 
+/// The packet counter of each rule expectation's rule, in the plan's expectation order.
+async fn read_counters(plan: &Plan, lab: &Lab) -> Vec<Option<Result<u64, String>>> {
+    let mut out = Vec::new();
+    for expect in &plan.expects {
+        let Expect::Net {
+            what: NetExpect::Counter { host, rule, .. },
+            ..
+        } = expect
+        else {
+            out.push(None);
+            continue;
+        };
+        let read = drive::read_counters(lab.host(*host), rule.table()).await;
+        out.push(Some(match read {
+            Err(e) => Err(e.to_string()),
+            Ok(counters) => counters
+                .iter()
+                .find(|c| drive::same_rule(&c.rule, rule))
+                .map(|c| c.packets)
+                .ok_or_else(|| {
+                    format!(
+                        "no such rule in {}'s {} table",
+                        lab.host(*host).name,
+                        rule.table().name()
+                    )
+                }),
+        }));
+    }
+    out
+}
+
 /// What the analysis stage makes of one capture of the run.
 struct Seen {
     flows: String,
@@ -297,7 +365,7 @@ fn analyze_capture(path: &Path, names: &analyze::Names) -> Result<Seen, RunError
                 server: names.host(&c.responder.ip),
                 server_port: c.responder.port,
                 handshake: label(&tcp.handshake),
-                outcome: label(&c.outcome),
+                outcome: label(&tcp.outcome),
                 client_sent: c.transcript[0].bytes.clone(),
                 server_sent: c.transcript[1].bytes.clone(),
             })

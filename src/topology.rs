@@ -11,7 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use futures::TryStreamExt;
-use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute};
+use rtnetlink::packet_route::route::{RouteProtocol, RouteScope};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use crate::sandbox::{Netns, SandboxError};
@@ -55,6 +56,26 @@ pub struct Host {
 /// namespaces once no process or socket uses them.
 pub struct Lab {
     pub hosts: Vec<Host>,
+    /// Every configured address: its host, interface and name, for steps that name hops
+    /// (traceroute) or announce an address.
+    pub addresses: Vec<LabAddress>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LabAddress {
+    pub host: HostId,
+    pub iface: String,
+    pub addr: IpAddr,
+}
+
+impl Lab {
+    /// The host name owning `addr`, if it is a lab address.
+    pub fn name_of(&self, addr: IpAddr) -> Option<&str> {
+        self.addresses
+            .iter()
+            .find(|a| a.addr == addr)
+            .map(|a| self.hosts[a.host].name.as_str())
+    }
 }
 
 impl Lab {
@@ -84,12 +105,19 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             sysctls.push(("net/ipv6/conf/all/disable_ipv6", "1"));
             sysctls.push(("net/ipv6/conf/default/disable_ipv6", "1"));
         }
+        // ICMP errors are rate-limited per destination by default (one a second after a short
+        // burst): a traceroute or a run of probes would see some answers and not others.
+        sysctls.push(("net/ipv4/icmp_ratelimit", "0"));
         if host.forward {
             sysctls.push(("net/ipv4/ip_forward", "1"));
             if host.ipv6 {
                 sysctls.push(("net/ipv6/conf/all/forwarding", "1"));
             }
         }
+        // Since Linux 6.11 the first SYN retransmissions are a second apart
+        // (tcp_syn_linear_timeouts = 4) before the backoff of RFC 6298 starts; labs show the
+        // textbook backoff (1 s, 2 s, 4 s). Older kernels lack the setting and already back off.
+        let _ = netns.sysctl("net/ipv4/tcp_syn_linear_timeouts", "0")?;
         for (key, value) in sysctls {
             netns
                 .sysctl(key, value)?
@@ -119,10 +147,34 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             dir,
         });
     }
-    let lab = Lab { hosts };
+    let addresses = plan
+        .links
+        .iter()
+        .flat_map(|l| l.ends.iter())
+        .filter_map(|e| {
+            e.addr.map(|c| LabAddress {
+                host: e.host,
+                iface: e.iface.clone(),
+                addr: c.addr,
+            })
+        })
+        .collect();
+    let lab = Lab { hosts, addresses };
 
-    for host in &lab.hosts {
+    for (host, host_plan) in lab.hosts.iter().zip(&plan.hosts) {
         let lo = index_of(host, "lo").await?;
+        if let Some(mtu) = host_plan.lo.mtu {
+            // One segment per packet: without offload, a large write leaves loopback as the
+            // MSS-sized segments a real link carries.
+            let message = LinkUnspec::new_with_index(lo)
+                .mtu(mtu)
+                .append_extra_attribute(LinkAttribute::GsoMaxSegs(1))
+                .build();
+            request(host, format!("set lo mtu {mtu}"), async {
+                host.netlink.link().set(message).execute().await
+            })
+            .await?;
+        }
         set_up(host, lo, "bring lo up").await?;
     }
 
@@ -165,7 +217,131 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
     Ok(lab)
 }
 
+/// Adds a route, replaces one (`replace`), or deletes the route that matches.
+pub async fn change_route(
+    host: &Host,
+    route: &RoutePlan,
+    how: RouteChange,
+) -> Result<(), TopologyError> {
+    let mut message = route_message(host, route).await?;
+    if let RouteChange::Del = how {
+        // As `ip route del` does: any scope and any origin match, so the kernel's own routes
+        // (a link's connected route, scope link, proto kernel) can be deleted too.
+        message.header.scope = RouteScope::NoWhere;
+        message.header.protocol = RouteProtocol::Unspec;
+    }
+    let what = match route.dest {
+        Some(c) => format!("{how:?} route {c}").to_lowercase(),
+        None => format!("{how:?} default route").to_lowercase(),
+    };
+    request(host, what, async {
+        match how {
+            RouteChange::Add => host.netlink.route().add(message).execute().await,
+            RouteChange::Replace => host.netlink.route().add(message).replace().execute().await,
+            RouteChange::Del => host.netlink.route().del(message).execute().await,
+        }
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum RouteChange {
+    Add,
+    Replace,
+    Del,
+}
+
+/// Takes an interface down or brings it up.
+pub async fn set_link(host: &Host, iface: &str, up: bool) -> Result<(), TopologyError> {
+    let index = index_of(host, iface).await?;
+    let message = if up {
+        LinkUnspec::new_with_index(index).up().build()
+    } else {
+        LinkUnspec::new_with_index(index).down().build()
+    };
+    let what = format!("set {iface} {}", if up { "up" } else { "down" });
+    request(host, what, async {
+        host.netlink.link().set(message).execute().await
+    })
+    .await
+}
+
+/// Removes every address of every interface but loopback: the host stays plugged in, so the
+/// frames sent to it still arrive, but nothing answers them (no ARP reply, no RST, no ICMP).
+/// Returns the interfaces it emptied.
+pub async fn remove_addresses(host: &Host) -> Result<Vec<String>, TopologyError> {
+    let lo = index_of(host, "lo").await?;
+    let addresses: Vec<_> = request(host, "list addresses".into(), async {
+        host.netlink.address().get().execute().try_collect().await
+    })
+    .await?;
+    let mut emptied = Vec::new();
+    for message in addresses {
+        if message.header.index == lo {
+            continue;
+        }
+        let index = message.header.index;
+        request(
+            host,
+            format!("remove an address of interface {index}"),
+            async { host.netlink.address().del(message).execute().await },
+        )
+        .await?;
+        emptied.push(index);
+    }
+    let mut names = Vec::new();
+    let links: Vec<_> = request(host, "list links".into(), async {
+        host.netlink.link().get().execute().try_collect().await
+    })
+    .await?;
+    for link in links {
+        if emptied.contains(&link.header.index) {
+            for attr in &link.attributes {
+                if let LinkAttribute::IfName(name) = attr {
+                    names.push(name.clone());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// The hardware address of `iface`.
+pub async fn mac_of(host: &Host, iface: &str) -> Result<[u8; 6], TopologyError> {
+    let index = index_of(host, iface).await?;
+    let link = host
+        .netlink
+        .link()
+        .get()
+        .match_index(index)
+        .execute()
+        .try_next()
+        .await;
+    if let Ok(Some(link)) = link {
+        for attr in link.attributes {
+            if let LinkAttribute::Address(mac) = attr {
+                if let Ok(mac) = <[u8; 6]>::try_from(mac.as_slice()) {
+                    return Ok(mac);
+                }
+            }
+        }
+    }
+    Err(TopologyError::NoInterface {
+        host: host.name.clone(),
+        iface: iface.to_string(),
+    })
+}
+
 async fn add_route(host: &Host, route: &RoutePlan) -> Result<(), TopologyError> {
+    change_route(host, route, RouteChange::Add).await
+}
+
+async fn route_message(
+    host: &Host,
+    route: &RoutePlan,
+) -> Result<rtnetlink::packet_route::route::RouteMessage, TopologyError> {
     let index = match &route.dev {
         Some(dev) => Some(index_of(host, dev).await?),
         None => None,
@@ -200,14 +376,7 @@ async fn add_route(host: &Host, route: &RoutePlan) -> Result<(), TopologyError> 
         }
         b.build()
     };
-    let what = match route.dest {
-        Some(c) => format!("add route {c}"),
-        None => "add default route".to_string(),
-    };
-    request(host, what, async {
-        host.netlink.route().add(message).execute().await
-    })
-    .await
+    Ok(message)
 }
 
 async fn request<T>(

@@ -5,6 +5,7 @@
 //! Every check yields one [`CheckResult`] with a line of detail that says what was seen when it
 //! fails.
 
+pub mod net;
 pub mod snapshot;
 
 use std::path::Path;
@@ -62,7 +63,8 @@ pub fn steps(steps: &[StepResult]) -> Vec<CheckResult> {
         .collect()
 }
 
-/// Checks the scenario's `[[expect]]` entries. `host_dir` gives a host's directory of the run.
+/// Checks the scenario's file and conversation `[[expect]]` entries (wire and kernel facts are
+/// [`net::expectations`]). `host_dir` gives a host's directory of the run.
 pub fn expectations(
     plan: &Plan,
     host_dir: &dyn Fn(usize) -> std::path::PathBuf,
@@ -71,6 +73,8 @@ pub fn expectations(
     plan.expects
         .iter()
         .filter_map(|expect| match expect {
+            // Judged by [`net::expectations`].
+            Expect::Net { .. } => None,
             Expect::File {
                 host, path, check, ..
             } => {

@@ -5,6 +5,8 @@
 //! the checks; only a problem of labctl's own (no namespace, the program is not installed)
 //! is an error.
 
+mod counters;
+mod net;
 mod program;
 mod protocol;
 mod telnet;
@@ -16,6 +18,7 @@ use serde::Serialize;
 use crate::scenario::{Action, Outcome, StepPlan};
 use crate::topology::Lab;
 
+pub use counters::{CounterError, RuleCounter, read_counters, same_rule};
 pub use program::{ProgramError, locate};
 
 /// What a step did, for checks and the report.
@@ -101,13 +104,18 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             let argv: Vec<String> = std::iter::once("iptables".to_string())
                 .chain(rule.argv())
                 .collect();
-            program::run(host, &argv, Duration::from_secs(10), &mut result).await?;
+            program::run(host, &argv, Duration::from_secs(10), &mut result, &[]).await?;
         }
-        Action::Exec { argv, timeout } => {
+        Action::Exec {
+            argv,
+            timeout,
+            stdin,
+        } => {
             result.title = argv.join(" ");
-            program::run(host, argv, *timeout, &mut result).await?;
+            program::run(host, argv, *timeout, &mut result, stdin).await?;
         }
         Action::Protocol(protocol_step) => protocol::run(host, protocol_step, &mut result).await,
+        Action::Net(action) => net::run(lab, step.host, action, &mut result).await?,
         Action::Wait(duration) => {
             result.title = format!("wait {}", crate::report::human_duration(*duration));
             tokio::time::sleep(*duration).await;

@@ -56,18 +56,23 @@ pub(super) async fn run(
     argv: &[String],
     timeout: Duration,
     result: &mut StepResult,
+    stdin: &[u8],
 ) -> Result<(), ProgramError> {
     let path = locate(&argv[0])?;
     let mut command = host.netns.command(path);
     command
         .args(&argv[1..])
         .current_dir(&host.dir)
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut command = tokio::process::Command::from(command);
     command.kill_on_drop(true);
-    let child = match command.spawn() {
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
             result.outcome = Outcome::Failed;
@@ -75,7 +80,20 @@ pub(super) async fn run(
             return Ok(());
         }
     };
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+    // The input is written while the output is read: a program that answers as it reads
+    // (nc) would otherwise block on a full pipe.
+    let input = child.stdin.take().map(|mut pipe| {
+        let data = stdin.to_vec();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = pipe.write_all(&data).await;
+        })
+    });
+    let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;
+    if let Some(input) = input {
+        input.abort();
+    }
+    match waited {
         Ok(Ok(output)) => {
             result.stderr = String::from_utf8_lossy(&output.stderr).into_owned();
             result.stdout = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -69,8 +69,11 @@ pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Dura
     }
     session.sent = send.to_vec();
     // Half-close: the server sees the end of the text, as when a person quits telnet, and a
-    // server that answers still gets its answer through.
-    let _ = stream.shutdown().await;
+    // server that answers still gets its answer through. A client with nothing to send waits
+    // for the server to end the session and closes after it.
+    if !send.is_empty() {
+        let _ = stream.shutdown().await;
+    }
     let mut buf = Vec::new();
     match tokio::time::timeout(timeout, stream.read_to_end(&mut buf)).await {
         Ok(Ok(_)) => session.detail.push_str(", closed by the server"),
@@ -80,6 +83,9 @@ pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Dura
         Err(_) => session
             .detail
             .push_str(", the server kept the connection open"),
+    }
+    if send.is_empty() {
+        let _ = stream.shutdown().await;
     }
     session.received = buf;
     session

@@ -79,6 +79,17 @@ pub struct HostPlan {
     pub forward: bool,
     /// IPv6 stays off (no autoconfiguration noise in captures) unless a scenario asks for it.
     pub ipv6: bool,
+    /// Loopback settings and capture (`lo_mtu`, `capture_lo`): see [`LoopbackPlan`].
+    pub lo: LoopbackPlan,
+}
+
+/// How a host's loopback is set up. Loopback has an MTU of 65536 and segmentation offload, so
+/// a large write leaves as one huge packet; a lab that shows MSS-sized segments gives it an
+/// Ethernet-sized MTU and no offload.
+#[derive(Debug, Clone, Default)]
+pub struct LoopbackPlan {
+    pub mtu: Option<u32>,
+    pub capture: bool,
 }
 
 /// An address with its prefix length, as in `10.0.0.1/24`.
@@ -140,6 +151,11 @@ pub enum ServiceKind {
     Dns {
         zones: Vec<crate::services::dns::Zone>,
     },
+    /// Sends every line back until the client closes, then closes.
+    TcpEcho,
+    /// Sends the banner (possibly nothing) and closes at once: a server that ends the
+    /// session, or a TCP-wrappers style refusal after the handshake.
+    TcpBanner { banner: String },
 }
 
 impl ServiceKind {
@@ -150,6 +166,8 @@ impl ServiceKind {
             ServiceKind::Smtp { .. } => "smtp",
             ServiceKind::Http { .. } => "http",
             ServiceKind::Dns { .. } => "dns",
+            ServiceKind::TcpEcho => "tcp-echo",
+            ServiceKind::TcpBanner { .. } => "tcp-banner",
         }
     }
 }
@@ -194,11 +212,54 @@ pub enum Action {
     Exec {
         argv: Vec<String>,
         timeout: Duration,
+        /// Written to the program's standard input, which is then closed (empty: no input).
+        stdin: Vec<u8>,
     },
     /// A pause the lesson needs (a timer to expire, for example).
     Wait(Duration),
     /// A protocol client: a telnet line dialogue, FTP, SMTP, HTTP or a DNS query.
     Protocol(ProtocolStep),
+    /// Network steps (UDP probe, traceroute, routes, links, sysctls, ARP announcements):
+    /// see [`NetAction`].
+    Net(NetAction),
+}
+
+/// Steps that act on the network layer rather than drive an application protocol.
+#[derive(Debug, Clone)]
+pub enum NetAction {
+    /// Send one UDP datagram from a connected socket and wait for an answer or an ICMP error:
+    /// an answer is `connected`, port unreachable `refused`, fragmentation needed or another
+    /// unreachable `unreachable`, silence `timed-out`.
+    Udp {
+        target: Target,
+        payload: Vec<u8>,
+        timeout: Duration,
+    },
+    /// Built-in traceroute: one UDP probe per TTL from 1 up, to ports 33434 and up, as the
+    /// `traceroute` program sends them; each hop is the source of the ICMP error that comes
+    /// back. `hops`, when given, is the list of host names the path must show.
+    Traceroute {
+        dest: IpAddr,
+        text: String,
+        max_hops: u8,
+        hops: Option<Vec<String>>,
+    },
+    /// `ip route add|del|replace|get` in the host; `get` prints the route the kernel chose and
+    /// `expect` is text it must contain (`dev vpn0`).
+    Route {
+        command: crate::rules::RouteCmd,
+        text: String,
+        expect: Option<String>,
+    },
+    /// Take an interface of the host down or bring it up.
+    Link { iface: String, up: bool },
+    /// The host disappears from the network: its interfaces move into an empty namespace, so
+    /// frames still reach them but nothing answers (no address, no ARP, no RST).
+    RemoveHost,
+    /// A gratuitous ARP for the interface's address, as `arping -U` sends it.
+    Announce { iface: String },
+    /// A `net.*` sysctl of the host, e.g. `net.ipv4.ip_no_pmtu_disc=1`.
+    Sysctl { key: String, value: String },
 }
 
 /// What a client saw, the way a person sees it.
@@ -297,6 +358,74 @@ pub enum Expect {
         answer: Option<String>,
         line: usize,
     },
+    /// Wire and kernel facts: rule counters, lines of the flows, packet-level facts of a
+    /// capture. See [`NetExpect`].
+    Net {
+        what: NetExpect,
+        text: String,
+        line: usize,
+    },
+}
+
+/// A count that must be exact or reach a minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    Exactly(u64),
+    AtLeast(u64),
+}
+
+impl Count {
+    pub fn holds(self, n: u64) -> bool {
+        match self {
+            Count::Exactly(e) => n == e,
+            Count::AtLeast(e) => n >= e,
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Count::Exactly(n) => write!(f, "{n}"),
+            Count::AtLeast(n) => write!(f, "at least {n}"),
+        }
+    }
+}
+
+/// Facts of the wire and the kernel that a lab asserts beside its snapshot.
+#[derive(Debug, Clone)]
+pub enum NetExpect {
+    /// An iptables rule's packet counter in a host, read after the steps. The rule is found
+    /// by meaning (table, chain and match), so `--to-port` and `--to-ports` are the same rule.
+    Counter {
+        host: HostId,
+        rule: Rule,
+        packets: Count,
+    },
+    /// A line of the flows must contain this text (`present`), or no line may (`!present`).
+    Flow { text: String, present: bool },
+    /// Packet-level facts of one capture.
+    Capture {
+        host: HostId,
+        iface: String,
+        facts: Vec<WireFact>,
+    },
+}
+
+/// One packet-level fact of a capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireFact {
+    /// The same SYN sent this many times, each gap about twice the one before (exponential
+    /// backoff).
+    SynBackoff(Count),
+    /// IPv4 fragments: this many, every one but the last with MF set, offsets growing.
+    Fragments(Count),
+    /// The largest TCP payload is exactly this (the MSS), and at least two segments have it.
+    MssSegments(u32),
+    /// Every frame has an all-zero Ethernet header (a capture on loopback).
+    ZeroEthernet,
+    /// The host with hop distance 0 (the side the capture was taken on).
+    CaptureSide(HostId),
 }
 
 /// A scenario found by name or path, not yet parsed.

@@ -11,6 +11,7 @@ use toml::Spanned;
 
 use super::*;
 
+mod net;
 mod protocol;
 
 #[derive(Deserialize)]
@@ -42,6 +43,9 @@ struct RawHost {
     ipv6: bool,
     #[serde(default)]
     routes: Vec<Spanned<String>>,
+    lo_mtu: Option<Spanned<i64>>,
+    #[serde(default)]
+    capture_lo: bool,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +74,7 @@ struct RawService {
     zone: Option<Spanned<String>>,
     zone_file: Option<Spanned<String>>,
     origin: Option<Spanned<String>>,
+    banner: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +117,17 @@ struct RawStep {
     #[serde(rename = "type")]
     qtype: Option<Spanned<String>>,
     tcp: Option<bool>,
+    // Network steps, parsed in `net.rs`.
+    udp: Option<Spanned<String>>,
+    size: Option<Spanned<i64>>,
+    traceroute: Option<Spanned<String>>,
+    max_hops: Option<Spanned<i64>>,
+    hops: Option<Vec<String>>,
+    route: Option<Spanned<String>>,
+    link: Option<Spanned<String>>,
+    host_gone: Option<Spanned<bool>>,
+    announce: Option<Spanned<String>>,
+    sysctl: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -130,9 +146,31 @@ struct RawExpect {
     dns: Option<Spanned<String>>,
     rcode: Option<Spanned<String>>,
     answer: Option<String>,
+    // Wire and kernel facts, parsed in `net.rs`.
+    rule: Option<Spanned<String>>,
+    packets: Option<Spanned<i64>>,
+    packets_at_least: Option<Spanned<i64>>,
+    flow: Option<Spanned<String>>,
+    no_flow: Option<Spanned<String>>,
+    capture: Option<Spanned<String>>,
+    syns: Option<Spanned<i64>>,
+    syns_at_least: Option<Spanned<i64>>,
+    fragments: Option<Spanned<i64>>,
+    fragments_at_least: Option<Spanned<i64>>,
+    mss_segments: Option<Spanned<i64>>,
+    zero_ethernet: Option<bool>,
+    capture_side: Option<Spanned<String>>,
 }
 
-const SERVICE_KINDS: &[&str] = &["tcp-dump", "ftp", "smtp", "http", "dns"];
+const SERVICE_KINDS: &[&str] = &[
+    "tcp-dump",
+    "tcp-echo",
+    "tcp-banner",
+    "ftp",
+    "smtp",
+    "http",
+    "dns",
+];
 const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
 const CONVERSATION_OUTCOMES: &[&str] = &[
     "established",
@@ -213,6 +251,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             name: host_name.get_ref().clone(),
             forward: host.forward,
             ipv6: host.ipv6,
+            lo: net::loopback(&cx, host)?,
         });
     }
     let host_names = || {
@@ -348,6 +387,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         let kind = match svc.kind.get_ref().as_str() {
             _ if protocol_kind.is_some() => protocol_kind.expect("checked")?,
             "tcp-dump" => {
+                protocol::no_content(&cx, svc)?;
                 let file = svc.file.as_ref().ok_or_else(|| {
                     cx.err(svc.kind.span(), "a tcp-dump service needs a file")
                         .with_hint(
@@ -359,6 +399,10 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
                     file: file.get_ref().clone(),
                 }
             }
+            "tcp-echo" => ServiceKind::TcpEcho,
+            "tcp-banner" => ServiceKind::TcpBanner {
+                banner: svc.banner.clone().unwrap_or_default(),
+            },
             other => {
                 return Err(cx
                     .err(
@@ -697,8 +741,9 @@ fn parse_step(
         raw.exec.is_some(),
         raw.wait.is_some(),
     ];
-    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns";
-    if actions.iter().filter(|a| **a).count() + protocol::clients(raw) != 1 {
+    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns, udp, traceroute, route, link, host_gone, announce, sysctl";
+    if actions.iter().filter(|a| **a).count() + protocol::clients(raw) + net::action_count(raw) != 1
+    {
         return Err(cx
             .err(
                 span.start..span.start + 1,
@@ -730,6 +775,8 @@ fn parse_step(
         if let Some(step) = protocol::step(cx, raw, &span, hosts, first_addr, timeout)? {
             let outcome = step.default_outcome();
             (Action::Protocol(step), outcome)
+        } else if let Some(net) = net::step(cx, raw, span.clone(), hosts, first_addr, timeout)? {
+            net
         } else if let Some(target) = &raw.telnet {
             (
                 Action::Telnet {
@@ -741,8 +788,9 @@ fn parse_step(
                 Outcome::Connected,
             )
         } else {
-            if raw.send.is_some() {
-                return Err(not_for("send", "this action").with_hint("send goes with telnet"));
+            if raw.send.is_some() && raw.exec.is_none() {
+                return Err(not_for("send", "this action")
+                    .with_hint("send goes with telnet, udp and exec (its standard input)"));
             }
             if raw.expect_reply.is_some() {
                 return Err(not_for("expect_reply", "this action")
@@ -760,6 +808,7 @@ fn parse_step(
                     Action::Exec {
                         argv: argv.get_ref().clone(),
                         timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT),
+                        stdin: net::payload(cx, raw)?,
                     },
                     Outcome::Ok,
                 )
@@ -772,7 +821,9 @@ fn parse_step(
         None => default_outcome,
         Some(o) => {
             let allowed: Vec<(&str, Outcome)> = match action {
-                Action::Telnet { .. } => Outcome::CLIENT.to_vec(),
+                Action::Telnet { .. } | Action::Net(NetAction::Udp { .. }) => {
+                    Outcome::CLIENT.to_vec()
+                }
                 Action::Protocol(ref p) => p.outcomes(),
                 _ => vec![("ok", Outcome::Ok), ("failed", Outcome::Failed)],
             };
@@ -830,6 +881,9 @@ fn parse_expect(
     let here = span.start..span.start + 1;
     if let Some(query) = &raw.dns {
         return protocol::dns_expect(cx, raw, query, line);
+    }
+    if let Some((what, text)) = net::expect(cx, raw, here.clone(), resolve_host)? {
+        return Ok(Expect::Net { what, text, line });
     }
     match (&raw.file, &raw.conversation) {
         (Some(file), None) => {

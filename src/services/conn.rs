@@ -145,6 +145,10 @@ pub async fn accept_loop<F, Fut>(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Replies go out as soon as they are written: with Nagle's algorithm a
+                    // reply written while the previous one is unacknowledged (FTP's 226 after
+                    // its 150) would wait for the client's delayed ACK, some 40 ms.
+                    let _ = stream.set_nodelay(true);
                     // Counted until the connection's task ends, so a run can wait for it.
                     let guard = super::track_connection();
                     let served = handler(stream, peer);

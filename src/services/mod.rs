@@ -10,6 +10,7 @@
 //! connections in progress so a run can wait until every server has finished with what the
 //! clients sent before it checks files.
 
+pub mod basic;
 pub mod clients;
 pub mod conn;
 pub mod dns;
@@ -80,5 +81,40 @@ pub struct ConnectionGuard {
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.tracker.active.send_modify(|n| *n -= 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    #[tokio::test]
+    async fn tracked_servers_count_their_connections_until_they_end() {
+        let tracker = Tracker::default();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let config = smtp::SmtpConfig::new("mail.example.test", "/dev/null");
+        let server = tokio::spawn(tracked(
+            tracker.clone(),
+            smtp::serve(listener, config, async {
+                let _ = stopped.await;
+            }),
+        ));
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let mut banner = [0u8; 3];
+        client.read_exact(&mut banner).await.unwrap();
+        assert_eq!(&banner, b"220");
+        assert_eq!(*tracker.active.borrow(), 1, "an open session is counted");
+        client.write_all(b"QUIT\r\n").await.unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), tracker.idle())
+            .await
+            .expect("the session ends once the client has quit");
+        stop.send(()).unwrap();
+        server.await.unwrap();
     }
 }

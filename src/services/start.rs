@@ -19,7 +19,7 @@ use super::ftp::{Binder, FtpConfig};
 use super::http::HttpConfig;
 use super::smtp::SmtpConfig;
 use super::tree::{FileTree, MemTree};
-use super::{Tracker, dns, dump, ftp, http, smtp, tracked};
+use super::{Tracker, basic, dns, dump, ftp, http, smtp, tracked};
 use crate::sandbox::{Netns, SandboxError};
 use crate::scenario::{FileSet, Plan, ServiceKind, ServicePlan};
 use crate::topology::{Host, Lab};
@@ -80,6 +80,15 @@ pub fn start(plan: &Plan, lab: &Lab, tracker: &Tracker) -> Result<Started, Start
                     let _ = dump::serve(listener, file, tracker, stopped).await;
                 }
             }),
+            ServiceKind::TcpEcho => tokio::spawn(async move {
+                let _ = basic::serve(listener, basic::Behaviour::Echo, tracker, stopped).await;
+            }),
+            ServiceKind::TcpBanner { banner } => {
+                let behaviour = basic::Behaviour::Banner(banner.clone().into_bytes());
+                tokio::spawn(async move {
+                    let _ = basic::serve(listener, behaviour, tracker, stopped).await;
+                })
+            }
             ServiceKind::Ftp {
                 files,
                 users,

@@ -1,6 +1,8 @@
 //! Shared corpus of iptables lines for the rules tests: valid lines with the canonical text
 //! they must print as, in an order that also applies cleanly to a fresh network namespace
-//! (chains are created before they are used, rules exist before they are deleted).
+//! (chains are created before they are used, rules exist before they are deleted); and
+//! malformed or unsupported lines with the word each error must name.
+#![allow(dead_code)]
 
 /// (input as a scenario or student writes it, canonical `Display`).
 pub const VALID: &[(&str, &str)] = &[
@@ -332,3 +334,178 @@ pub fn random_lines(count: usize, seed: u64) -> Vec<String> {
         })
         .collect()
 }
+
+/// (line, the word the error must name). The column must point at that word.
+pub const INVALID: &[(&str, &str)] = &[
+    // Misspellings get a suggestion.
+    ("-A INPUT -j REDIRCT", "REDIRCT"),
+    ("-A INPUT -j accept", "accept"),
+    ("-A INPUT -j DORP", "DORP"),
+    ("-t nat -A PREROUTNG -j ACCEPT", "PREROUTNG"),
+    ("-t NAT -A OUTPUT -j ACCEPT", "NAT"),
+    ("-t nat -a OUTPUT -j ACCEPT", "-a"),
+    ("-A INPUT -p tcp --dprt 22 -j ACCEPT", "--dprt"),
+    ("-A INPUT -p tcp --dport smtpp -j DROP", "smtpp"),
+    ("-A INPUT -m state --state NEWW -j ACCEPT", "NEWW"),
+    (
+        "-A INPUT -p icmp --icmp-type echo-requst -j ACCEPT",
+        "echo-requst",
+    ),
+    (
+        "-A INPUT -p tcp -j REJECT --reject-with icmp-host-unreach",
+        "icmp-host-unreach",
+    ),
+    ("-A INPUT -m conntrak --ctstate NEW -j ACCEPT", "conntrak"),
+    // Chains and tables that do not fit together.
+    ("-A PREROUTING -j ACCEPT", "PREROUTING"),
+    ("-t raw -A INPUT -j ACCEPT", "INPUT"),
+    (
+        "-t filter -A INPUT -p tcp --dport 21 -j REDIRECT --to-ports 8080",
+        "REDIRECT",
+    ),
+    (
+        "-t nat -A POSTROUTING -p tcp -j REDIRECT --to-ports 80",
+        "REDIRECT",
+    ),
+    ("-t nat -A PREROUTING -j MASQUERADE", "MASQUERADE"),
+    ("-t mangle -A INPUT -j REJECT", "REJECT"),
+    ("-t nat -A PREROUTING -p tcp --dport 25 -j DROP", "DROP"),
+    ("-t nat -A PREROUTING -j SNAT --to-source 10.0.0.1", "SNAT"),
+    ("-A OUTPUT -i eth0 -j DROP", "-i"),
+    ("-A INPUT -o eth0 -j DROP", "-o"),
+    ("-t nat -A POSTROUTING -i eth0 -j MASQUERADE", "-i"),
+    // Options that need a protocol or module.
+    ("-A INPUT --dport 25 -j DROP", "--dport"),
+    ("-A INPUT -p icmp --dport 25 -j DROP", "--dport"),
+    ("-A INPUT ! -p tcp --dport 25 -j DROP", "--dport"),
+    ("-A INPUT -p tcp --icmp-type 8 -j DROP", "--icmp-type"),
+    ("-A INPUT -m tcp --dport 25 -j DROP", "tcp"),
+    ("-A INPUT -p udp -m tcp -j DROP", "tcp"),
+    ("-A INPUT -m multiport --dports 1,2 -j DROP", "multiport"),
+    ("-A INPUT -p tcp --dports 1,2 -j DROP", "--dports"),
+    ("-A INPUT -m state -j ACCEPT", "state"),
+    ("-A INPUT --state NEW -j ACCEPT", "--state"),
+    (
+        "-A INPUT -p udp -j REJECT --reject-with tcp-reset",
+        "tcp-reset",
+    ),
+    (
+        "-t nat -A PREROUTING -j DNAT --to-destination 10.0.0.2:80",
+        "--to-destination",
+    ),
+    (
+        "-t nat -A PREROUTING -j REDIRECT --to-ports 80",
+        "--to-ports",
+    ),
+    // Targets and their options.
+    ("-t nat -A PREROUTING -j DNAT", "DNAT"),
+    ("-A INPUT -p tcp -j ACCEPT --to-ports 80", "--to-ports"),
+    (
+        "-t nat -A PREROUTING -p tcp --to-ports 80 -j REDIRECT",
+        "--to-ports",
+    ),
+    (
+        "-t nat -A OUTPUT -p tcp -j DNAT --to-source 10.0.0.1",
+        "--to-source",
+    ),
+    ("-A INPUT -j INPUT", "INPUT"),
+    ("-A INPUT -j QUEUE", "QUEUE"),
+    ("-A MYCHAIN -j MYCHAIN", "MYCHAIN"),
+    (
+        "-A INPUT -j LOG --log-prefix abcdefghijabcdefghijabcdefghij",
+        "abcdefghijabcdefghijabcdefghij",
+    ),
+    ("-A INPUT -j LOG --log-level 8", "8"),
+    ("-A INPUT -j LOG --log-prefix ''", ""),
+    ("-A INPUT -p icmp -m icmp -j DROP", "icmp"),
+    (
+        "-A INPUT -p tcp -j REJECT --reject-with tcp-reset --reject-with tcp-reset",
+        "--reject-with",
+    ),
+    ("-A INPUT -j DROP -j ACCEPT", "-j"),
+    ("-A INPUT -j bad/name", "bad/name"),
+    // Values out of range or malformed.
+    ("-A INPUT -p tcp --dport 70000 -j DROP", "70000"),
+    ("-A INPUT -p tcp --dport 2000:1000 -j DROP", "2000:1000"),
+    (
+        "-t nat -A PREROUTING -p tcp -j REDIRECT --to-ports 80-70",
+        "80-70",
+    ),
+    (
+        "-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16 -j DROP",
+        "16",
+    ),
+    ("-A INPUT -p tcp -m multiport --dports 21,,25 -j DROP", ""),
+    ("-A INPUT -s 10.0.0.1,10.0.0.2 -j DROP", "10.0.0.1,10.0.0.2"),
+    ("-A INPUT -d ::1 -j DROP", "::1"),
+    ("-A INPUT -s 10.0.0.0/33 -j DROP", "10.0.0.0/33"),
+    ("-A INPUT -s localhost -j DROP", "localhost"),
+    ("-A INPUT -i eth0@if3 -j DROP", "eth0@if3"),
+    ("-A INPUT -p gre -j DROP", "gre"),
+    ("-A INPUT -p tcp --tcp-flags SYN -j DROP", "-j"),
+    ("-A INPUT -m state --state SNAT -j ACCEPT", "SNAT"),
+    ("-D INPUT 0", "0"),
+    ("-I INPUT 99999999999 -j ACCEPT", "99999999999"),
+    // Duplicates and conflicts.
+    ("-A INPUT -i eth0 -i eth1 -j ACCEPT", "-i"),
+    ("-A INPUT -p tcp --dport 25 --dport 26 -j DROP", "--dport"),
+    (
+        "-A INPUT -p tcp --syn --tcp-flags ALL SYN -j DROP",
+        "--tcp-flags",
+    ),
+    ("-A INPUT -p tcp -m tcp -m tcp --dport 22 -j ACCEPT", "tcp"),
+    (
+        "-A INPUT -p tcp -m multiport --dports 25 --sports 80 -j DROP",
+        "--sports",
+    ),
+    ("-A INPUT -p tcp --dport 22 -j ACCEPT -A OUTPUT", "-A"),
+    // Negation in the wrong place.
+    ("-A INPUT -p tcp --dport ! 25 -j DROP", "!"),
+    ("-A INPUT -s ! 10.0.0.1 -j DROP", "!"),
+    ("! -A INPUT -j ACCEPT", "!"),
+    ("-A INPUT ! -j ACCEPT", "!"),
+    ("-A INPUT -j ACCEPT !", "!"),
+    ("-A INPUT ! ! -s 10.0.0.1 -j ACCEPT", "!"),
+    ("-A INPUT ! -s 0.0.0.0/0 -j DROP", "!"),
+    ("-A INPUT ! -p all -j DROP", "!"),
+    // Commands and their arguments.
+    ("-P FORWARD REJECT", "REJECT"),
+    ("-P FORWARD drop", "drop"),
+    ("-t nat -P PREROUTING DROP", "DROP"),
+    ("-P MYCHAIN DROP", "MYCHAIN"),
+    ("-N INPUT", "INPUT"),
+    ("-N ACCEPT", "ACCEPT"),
+    ("-N LOGS", "LOGS"),
+    ("-X INPUT", "INPUT"),
+    (
+        "-N abcdefghijabcdefghijabcdefghi",
+        "abcdefghijabcdefghijabcdefghi",
+    ),
+    ("-N -foo", "-foo"),
+    ("-F INPUT -p tcp", "-p"),
+    ("-D INPUT 2 -j ACCEPT", "-j"),
+    ("-A INPUT -p tcp --syn=1 -j DROP", "1"),
+    ("iptables -L -n", "-L"),
+    ("iptables -A INPUT -g MYCHAIN", "-g"),
+    ("-A INPUT -m limit --limit 5/min -j ACCEPT", "limit"),
+    ("-A INPUT -m comment --comment x -j ACCEPT", "comment"),
+    ("-j ACCEPT", "-j"),
+    // Other programs, stray words, shell syntax.
+    ("ip6tables -A INPUT -j DROP", "ip6tables"),
+    ("sudo ip route add 10.0.0.0/8 dev eth0", "ip"),
+    ("sudo -A INPUT -j DROP", "-A"),
+    ("-A INPUT -j ACCEPT extra", "extra"),
+    ("-A INPUT ACCEPT", "ACCEPT"),
+    ("-A INPUT -j ACCEPT; reboot", ";"),
+    ("-A INPUT -j ACCEPT && reboot", "&"),
+    ("-A INPUT -j LOG --log-prefix \"$(id)\"", "$"),
+    ("-A INPUT -j LOG --log-prefix 'unterminated", "'"),
+    // Missing pieces: the error sits at the end of the line with an empty word.
+    ("", ""),
+    ("sudo", ""),
+    ("-A", ""),
+    ("-A INPUT -p", ""),
+    ("-A INPUT -j", ""),
+    ("-t nat -A PREROUTING -p tcp --tcp-flags SYN", ""),
+    ("-P INPUT", ""),
+];

@@ -4,17 +4,20 @@
 //!   build it, and run a scenario (homework-redirect by default).
 //! - `ci`: install the test tools, then format check, clippy with warnings denied, every test.
 //!   This is what `.ci/run` calls.
-//! - `bench [homework|grade|analysis|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N] [--seconds S]`: the wall time of
-//!   `labctl run homework-redirect` (median of N runs), then the analysis benchmark: real
-//!   loopback traffic captured once into target/bench (MB megabytes of TCP bulk transfer,
-//!   default 300, and N small UDP packets, default 1000000; needs root and tcpdump), labctl's
-//!   conversation analysis timed against `tshark -q -z conv,tcp`, with peak memory and packets
-//!   per second (the `analysis_bench` example, built in release mode); then the servers
-//!   benchmark: SMTP mail transactions and HTTP requests per second with `--clients`
-//!   concurrent clients (default 50) for `--seconds` each (the `protocol_bench` example).
+//! - `bench [homework|suite|grade|analysis|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
+//!   [--seconds S]`: the wall time of `labctl run homework-redirect` (median of N runs); the
+//!   wall time of the whole suite (`labctl test --jobs 2`, best of 3) against the protocol
+//!   timers its labs wait for; the analysis benchmark: real loopback traffic captured once into
+//!   target/bench (MB megabytes of TCP bulk transfer, default 300, and N small UDP packets,
+//!   default 1000000; needs root and tcpdump), labctl's conversation analysis timed against
+//!   `tshark -q -z conv,tcp`, with peak memory and packets per second (the `analysis_bench`
+//!   example, built in release mode); the servers benchmark: SMTP mail transactions and HTTP
+//!   requests per second with `--clients` concurrent clients (default 50) for `--seconds` each
+//!   (the `protocol_bench` example).
 //! - `bench grade [--submissions N] [--jobs J]`: N homework submissions graded in one batch
 //!   (`labctl grade homework-redirect DIR... --gradebook --jobs J`), submissions per second.
-//! - `repeat [SCENARIO] [N]`: run a scenario N times and prove its flows never change.
+//! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove its flows never change;
+//!   `all` runs the whole suite (`labctl test`) N times, every run compared with the snapshots.
 //!
 //! Uses only the standard library, so it builds before anything is installed.
 
@@ -54,7 +57,7 @@ fn main() -> ExitCode {
         Some("repeat") => repeat(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|grade|analysis|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N] [--seconds S] | repeat [SCENARIO] [N]"
+                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|analysis|servers] [--runs N] [--mb MB] [--small N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N]"
             );
             return ExitCode::from(2);
         }
@@ -192,6 +195,10 @@ fn ci() -> Result<ExitCode> {
         "flows stable over 20 runs",
         cargo().args(["xtask", "repeat", "homework-redirect", "20"]),
     )?;
+    status(
+        "every scenario matches its snapshot, 3 times",
+        cargo().args(["xtask", "repeat", "all", "3"]),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -219,6 +226,9 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     let wanted = |name: &str| only.is_none_or(|o| o == name);
     if wanted("homework") {
         bench_homework(flag(args, "--runs", 30)?)?;
+    }
+    if wanted("suite") {
+        bench_suite()?;
     }
     if wanted("grade") {
         bench_grade(flag(args, "--submissions", 50)?, flag(args, "--jobs", 2)?)?;
@@ -320,6 +330,43 @@ fn bench_homework(runs: usize) -> Result<()> {
     Ok(())
 }
 
+/// The wall time of `labctl test --jobs 2` over every scenario, best of three.
+fn bench_suite() -> Result<()> {
+    let labctl = build_release()?;
+    let dir = scratch("bench-suite");
+    let mut best: Option<Duration> = None;
+    for i in 0..3 {
+        let started = Instant::now();
+        let out = Command::new(&labctl)
+            .args(["test", "--jobs", "2", "--json", "--out"])
+            .arg(dir.join(i.to_string()))
+            .current_dir(root())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let took = started.elapsed();
+        if !out.status.success() {
+            return Err(format!(
+                "labctl test failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        }
+        best = Some(best.map_or(took, |b| b.min(took)));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let best = best.expect("three runs");
+    println!(
+        "labctl test --jobs 2 (every scenario), best of 3: {:.2} s",
+        best.as_secs_f64()
+    );
+    println!(
+        "  the labs' own timers: SYN retransmissions in filter-drop-router and tcp-host-gone \
+         (3.5 s each), filter-drop (1.5 s); target: at most the longest lane of timers + 1 s"
+    );
+    Ok(())
+}
+
 /// `labctl grade homework-redirect` on N submissions at once (`--jobs J`, each in its own
 /// sandbox): copies of the reference solution, one in four with a mistake (OUTPUT instead of
 /// PREROUTING, the wrong port, no capture), as a class hands them in.
@@ -382,6 +429,9 @@ fn bench_grade(submissions: usize, jobs: usize) -> Result<()> {
 }
 
 fn repeat(args: &[String]) -> Result<ExitCode> {
+    if args.first().map(String::as_str) == Some("all") {
+        return repeat_all(args.get(1));
+    }
     let scenario = args
         .first()
         .cloned()
@@ -424,5 +474,37 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!("{scenario}: the same flows in all {runs} runs");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the whole suite N times: every run of every scenario must match its snapshot.
+fn repeat_all(runs: Option<&String>) -> Result<ExitCode> {
+    let runs: usize = match runs {
+        Some(n) => n.parse().map_err(|_| format!("bad run count {n:?}"))?,
+        None => 5,
+    };
+    status(
+        "cargo build",
+        cargo().args(["build", "--quiet", "--bin", "labctl"]),
+    )?;
+    let labctl = root().join("target/debug/labctl");
+    let dir = scratch("repeat-all");
+    for i in 0..runs {
+        let s = Command::new(&labctl)
+            .args(["test", "--jobs", "2", "--out"])
+            .arg(dir.join(i.to_string()))
+            .current_dir(root())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !s.success() {
+            eprintln!(
+                "round {i} of the suite failed ({s}); artifacts in {}",
+                dir.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("every scenario matched its snapshot in all {runs} rounds");
     Ok(ExitCode::SUCCESS)
 }

@@ -170,6 +170,31 @@ fn service_kind_of(
     }
 }
 
+/// A tcp-dump service has no content: refuses the keys of the protocol services.
+pub(super) fn no_content(cx: &Ctx, svc: &RawService) -> Result<(), ScenarioError> {
+    let keys = [
+        ("files", svc.files.is_some()),
+        ("dir", svc.dir.is_some()),
+        ("users", svc.users.is_some()),
+        ("anonymous", svc.anonymous.is_some()),
+        ("upload", svc.upload.is_some()),
+        ("mailbox", svc.mailbox.is_some()),
+        ("hostname", svc.hostname.is_some()),
+        ("zone", svc.zone.is_some()),
+        ("zone_file", svc.zone_file.is_some()),
+        ("origin", svc.origin.is_some()),
+    ];
+    match keys.iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err(cx
+            .err(
+                svc.kind.span(),
+                format!("a tcp-dump service takes no {key}"),
+            )
+            .with_hint("a tcp-dump service takes host, port and file")),
+        None => Ok(()),
+    }
+}
+
 /// An error and its sources on one line.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();

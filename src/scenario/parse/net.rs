@@ -1,0 +1,607 @@
+//! The network steps and wire expectations of a scenario: UDP probes, traceroute, routes,
+//! links, hosts leaving the network, ARP announcements, sysctls; rule counters, flow lines and
+//! packet-level facts of a capture. Same contract as the rest of `parse`: every problem is
+//! reported at its place in the file with a hint.
+
+use std::net::IpAddr;
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::{Ctx, RawExpect, RawHost, RawStep, ResolveHost, parse_iptables, parse_target};
+use crate::scenario::{
+    Action, Cidr, Count, HostId, HostPlan, LoopbackPlan, NetAction, NetExpect, Outcome,
+    ScenarioError, WireFact,
+};
+
+const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest UDP payload in an IPv4 datagram.
+const MAX_UDP_PAYLOAD: i64 = 65_507;
+
+pub(super) fn loopback(cx: &Ctx, host: &RawHost) -> Result<LoopbackPlan, ScenarioError> {
+    let mtu = match &host.lo_mtu {
+        None => None,
+        Some(m) if (576..=65_536).contains(m.get_ref()) => Some(*m.get_ref() as u32),
+        Some(m) => {
+            return Err(cx
+                .err(m.span(), format!("lo_mtu {} is out of range", m.get_ref()))
+                .with_hint(
+                    "loopback's MTU is between 576 and 65536 (1500 shows Ethernet-sized segments)",
+                ));
+        }
+    };
+    Ok(LoopbackPlan {
+        mtu,
+        capture: host.capture_lo,
+    })
+}
+
+/// How many network actions the step names (a step has exactly one action in all).
+pub(super) fn action_count(raw: &RawStep) -> usize {
+    [
+        raw.udp.is_some(),
+        raw.traceroute.is_some(),
+        raw.route.is_some(),
+        raw.link.is_some(),
+        raw.host_gone.is_some(),
+        raw.announce.is_some(),
+        raw.sysctl.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count()
+}
+
+/// `send`, padded to `size` bytes with printable filler lines: what a UDP probe sends or a
+/// program reads on its standard input.
+pub(super) fn payload(cx: &Ctx, raw: &RawStep) -> Result<Vec<u8>, ScenarioError> {
+    let mut bytes = raw.send.clone().unwrap_or_default().into_bytes();
+    if let Some(size) = &raw.size {
+        let n = *size.get_ref();
+        if n < bytes.len() as i64 || n > MAX_UDP_PAYLOAD * 16 {
+            return Err(cx
+                .err(size.span(), format!("size {n} is out of range"))
+                .with_hint(format!(
+                    "size is the total number of bytes, at least the {} of send",
+                    bytes.len()
+                )));
+        }
+        let mut line = 0usize;
+        while bytes.len() < n as usize {
+            let filler = format!("line {line:05} of filler text to make the payload large\n");
+            let room = n as usize - bytes.len();
+            bytes.extend_from_slice(&filler.as_bytes()[..filler.len().min(room)]);
+            line += 1;
+        }
+    }
+    Ok(bytes)
+}
+
+fn word_span(cx: &Ctx, s: &Spanned<String>, word: &str) -> Range<usize> {
+    let inner = cx.inner(s);
+    match s.get_ref().find(word) {
+        Some(i) => inner.start + i..inner.start + i + word.len().max(1),
+        None => inner,
+    }
+}
+
+/// A host name or an address, as traceroute and `route get` take them.
+fn resolve_dest(
+    cx: &Ctx,
+    s: &Spanned<String>,
+    word: &str,
+    hosts: &[HostPlan],
+    first_addr: &dyn Fn(HostId) -> Option<Cidr>,
+) -> Result<IpAddr, ScenarioError> {
+    if let Ok(addr) = word.parse::<IpAddr>() {
+        return Ok(addr);
+    }
+    let span = word_span(cx, s, word);
+    let host = hosts.iter().position(|h| h.name == word).ok_or_else(|| {
+        cx.err(span.clone(), format!("unknown host {word:?}"))
+            .with_hint(format!(
+                "an address or one of the hosts: {}",
+                hosts
+                    .iter()
+                    .map(|h| h.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+    })?;
+    first_addr(host)
+        .map(|c| c.addr)
+        .ok_or_else(|| cx.err(span, format!("host {word} has no address")))
+}
+
+pub(super) fn step(
+    cx: &Ctx,
+    raw: &RawStep,
+    span: Range<usize>,
+    hosts: &[HostPlan],
+    first_addr: &dyn Fn(HostId) -> Option<Cidr>,
+    timeout: Option<Duration>,
+) -> Result<Option<(Action, Outcome)>, ScenarioError> {
+    if action_count(raw) == 0 {
+        return Ok(None);
+    }
+    let here = span.start..span.start + 1;
+    let only = |allowed: &[&str]| -> Result<(), ScenarioError> {
+        let given = [
+            ("send", raw.send.is_some()),
+            ("size", raw.size.is_some()),
+            ("expect_reply", raw.expect_reply.is_some()),
+            ("max_hops", raw.max_hops.is_some()),
+            ("hops", raw.hops.is_some()),
+        ];
+        match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
+            Some((k, _)) => Err(cx.err(here.clone(), format!("{k} does not go with this step"))),
+            None => Ok(()),
+        }
+    };
+    let net = |a| Action::Net(a);
+    if let Some(target) = &raw.udp {
+        only(&["send", "size"])?;
+        let target = parse_target(cx, target, hosts, first_addr)?;
+        let payload = payload(cx, raw)?;
+        if payload.len() as i64 > MAX_UDP_PAYLOAD {
+            return Err(cx
+                .err(here, format!("a UDP payload of {} bytes", payload.len()))
+                .with_hint(format!("at most {MAX_UDP_PAYLOAD} bytes fit in a datagram")));
+        }
+        return Ok(Some((
+            net(NetAction::Udp {
+                target,
+                payload,
+                timeout: timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT),
+            }),
+            Outcome::Connected,
+        )));
+    }
+    if let Some(dest) = &raw.traceroute {
+        only(&["max_hops", "hops"])?;
+        let text = dest.get_ref().trim().to_string();
+        let addr = resolve_dest(cx, dest, &text, hosts, first_addr)?;
+        let max_hops = match &raw.max_hops {
+            None => 8,
+            Some(m) => u8::try_from(*m.get_ref())
+                .ok()
+                .filter(|m| (1..=30).contains(m))
+                .ok_or_else(|| {
+                    cx.err(
+                        m.span(),
+                        format!("max_hops {} is out of range", m.get_ref()),
+                    )
+                    .with_hint("between 1 and 30")
+                })?,
+        };
+        return Ok(Some((
+            net(NetAction::Traceroute {
+                dest: addr,
+                text,
+                max_hops,
+                hops: raw.hops.clone(),
+            }),
+            Outcome::Ok,
+        )));
+    }
+    if let Some(route) = &raw.route {
+        only(&["expect_reply"])?;
+        let mut text = route.get_ref().trim().to_string();
+        // `get NAME` takes a host name too.
+        if let Some(name) = text.strip_prefix("get ").map(str::trim) {
+            if name.parse::<IpAddr>().is_err() {
+                let addr = resolve_dest(cx, route, name, hosts, first_addr)?;
+                text = format!("get {addr}");
+            }
+        }
+        let command = crate::rules::parse_route(&text).map_err(|e| {
+            let inner = cx.inner(route);
+            let offset: usize = text.chars().take(e.col).map(char::len_utf8).sum();
+            let start = (inner.start + offset).min(inner.end);
+            cx.err(
+                start..start + e.token.len().max(1),
+                format!("{}: expected {}", e.problem, e.expected),
+            )
+            .with_hint("`ip route` syntax: \"get 198.51.100.8\", \"add 198.51.100.8/32 dev vpn0\", \"del default\"")
+        })?;
+        return Ok(Some((
+            net(NetAction::Route {
+                command,
+                text,
+                expect: raw.expect_reply.clone(),
+            }),
+            Outcome::Ok,
+        )));
+    }
+    only(&[])?;
+    if let Some(link) = &raw.link {
+        let words: Vec<&str> = link.get_ref().split_whitespace().collect();
+        let up = match words.as_slice() {
+            [_, "up"] => true,
+            [_, "down"] => false,
+            _ => {
+                return Err(cx
+                    .err(cx.inner(link), format!("bad link {:?}", link.get_ref()))
+                    .with_hint("link = \"IFACE down\" or \"IFACE up\""));
+            }
+        };
+        return Ok(Some((
+            net(NetAction::Link {
+                iface: words[0].to_string(),
+                up,
+            }),
+            Outcome::Ok,
+        )));
+    }
+    if let Some(gone) = &raw.host_gone {
+        if !gone.get_ref() {
+            return Err(cx
+                .err(gone.span(), "host_gone takes true")
+                .with_hint("leave the step out to keep the host"));
+        }
+        return Ok(Some((net(NetAction::RemoveHost), Outcome::Ok)));
+    }
+    if let Some(iface) = &raw.announce {
+        return Ok(Some((
+            net(NetAction::Announce {
+                iface: iface.get_ref().trim().to_string(),
+            }),
+            Outcome::Ok,
+        )));
+    }
+    let sysctl = raw.sysctl.as_ref().expect("one network action is set");
+    let hint = "sysctl = \"net.ipv4.ip_no_pmtu_disc=1\": a net.* key and a value";
+    let Some((key, value)) = sysctl.get_ref().split_once('=') else {
+        return Err(cx
+            .err(
+                cx.inner(sysctl),
+                format!("bad sysctl {:?}", sysctl.get_ref()),
+            )
+            .with_hint(hint));
+    };
+    let (key, value) = (key.trim(), value.trim());
+    let key_ok = key.starts_with("net.")
+        && !key.contains("..")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let value_ok = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " \t-".contains(c));
+    if !key_ok || !value_ok {
+        return Err(cx
+            .err(
+                cx.inner(sysctl),
+                format!("bad sysctl {:?}", sysctl.get_ref()),
+            )
+            .with_hint(hint));
+    }
+    Ok(Some((
+        net(NetAction::Sysctl {
+            key: key.to_string(),
+            value: value.to_string(),
+        }),
+        Outcome::Ok,
+    )))
+}
+
+fn count(
+    cx: &Ctx,
+    exact: &Option<Spanned<i64>>,
+    at_least: &Option<Spanned<i64>>,
+    what: &str,
+) -> Result<Option<Count>, ScenarioError> {
+    let check = |n: &Spanned<i64>| {
+        u64::try_from(*n.get_ref())
+            .map_err(|_| cx.err(n.span(), format!("{what} {} is negative", n.get_ref())))
+    };
+    match (exact, at_least) {
+        (Some(_), Some(b)) => Err(cx
+            .err(b.span(), format!("{what} and {what}_at_least together"))
+            .with_hint("give one of them")),
+        (Some(n), None) => Ok(Some(Count::Exactly(check(n)?))),
+        (None, Some(n)) => Ok(Some(Count::AtLeast(check(n)?))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// `HOST:REST`, with the host resolved and REST's span.
+fn host_prefixed(
+    cx: &Ctx,
+    s: &Spanned<String>,
+    resolve_host: &ResolveHost,
+    hint: &str,
+) -> Result<(HostId, Spanned<String>), ScenarioError> {
+    let inner = cx.inner(s);
+    let text = s.get_ref();
+    let Some((host, rest)) = text.split_once(':') else {
+        return Err(cx
+            .err(inner, format!("bad value {text:?}"))
+            .with_hint(hint.to_string()));
+    };
+    let name = host.trim();
+    let start = inner.start + text.find(name).unwrap_or(0);
+    let span = start..start + name.len().max(1);
+    let id = resolve_host(&Spanned::new(span.clone(), name.to_string()), span)?;
+    let rest_start = inner.start + host.len() + 1;
+    // A span one byte wider on each side, as for a quoted string, so `inner` finds the text.
+    let rest_span = rest_start.saturating_sub(1)..inner.end + 1;
+    Ok((id, Spanned::new(rest_span, rest.to_string())))
+}
+
+pub(super) fn expect(
+    cx: &Ctx,
+    raw: &RawExpect,
+    here: Range<usize>,
+    resolve_host: &ResolveHost,
+) -> Result<Option<(NetExpect, String)>, ScenarioError> {
+    let kinds = [
+        raw.rule.is_some(),
+        raw.flow.is_some(),
+        raw.no_flow.is_some(),
+        raw.capture.is_some(),
+    ];
+    let n = kinds.iter().filter(|k| **k).count();
+    if n == 0 {
+        let stray = [
+            (
+                "packets",
+                raw.packets.is_some() || raw.packets_at_least.is_some(),
+            ),
+            ("syns", raw.syns.is_some() || raw.syns_at_least.is_some()),
+            (
+                "fragments",
+                raw.fragments.is_some() || raw.fragments_at_least.is_some(),
+            ),
+            ("mss_segments", raw.mss_segments.is_some()),
+            ("zero_ethernet", raw.zero_ethernet.is_some()),
+            ("capture_side", raw.capture_side.is_some()),
+        ];
+        if let Some((k, _)) = stray.iter().find(|(_, set)| *set) {
+            let goes = if *k == "packets" { "rule" } else { "capture" };
+            return Err(cx.err(here, format!("{k} goes with {goes}")));
+        }
+        return Ok(None);
+    }
+    if n > 1 || raw.file.is_some() || raw.conversation.is_some() {
+        return Err(cx.err(
+            here,
+            "an expectation needs exactly one of file, conversation, rule, flow, no_flow, capture",
+        ));
+    }
+    if let Some(rule) = &raw.rule {
+        let hint = "rule = \"HOST: -t filter -A OUTPUT -p tcp --dport 25 -j DROP\" with packets = N or packets_at_least = N";
+        let (host, text) = host_prefixed(cx, rule, resolve_host, hint)?;
+        let parsed = parse_iptables(cx, &text)?;
+        if parsed.spec().is_none() {
+            return Err(cx
+                .err(
+                    cx.inner(rule),
+                    "a counter belongs to a rule (-A, -I or -D with a rule)",
+                )
+                .with_hint(hint));
+        }
+        let packets =
+            count(cx, &raw.packets, &raw.packets_at_least, "packets")?.ok_or_else(|| {
+                cx.err(
+                    here.clone(),
+                    "a rule expectation needs packets or packets_at_least",
+                )
+                .with_hint(hint)
+            })?;
+        return Ok(Some((
+            NetExpect::Counter {
+                host,
+                rule: parsed,
+                packets,
+            },
+            rule.get_ref().clone(),
+        )));
+    }
+    for (value, present) in [(&raw.flow, true), (&raw.no_flow, false)] {
+        if let Some(text) = value {
+            if text.get_ref().trim().is_empty() {
+                return Err(cx.err(cx.inner(text), "empty flow text"));
+            }
+            return Ok(Some((
+                NetExpect::Flow {
+                    text: text.get_ref().clone(),
+                    present,
+                },
+                text.get_ref().clone(),
+            )));
+        }
+    }
+    let capture = raw.capture.as_ref().expect("one kind is set");
+    let hint = "capture = \"HOST:IFACE\" with syns, fragments, mss_segments, zero_ethernet or capture_side";
+    let (host, iface) = host_prefixed(cx, capture, resolve_host, hint)?;
+    let mut facts = Vec::new();
+    if let Some(c) = count(cx, &raw.syns, &raw.syns_at_least, "syns")? {
+        facts.push(WireFact::SynBackoff(c));
+    }
+    if let Some(c) = count(cx, &raw.fragments, &raw.fragments_at_least, "fragments")? {
+        facts.push(WireFact::Fragments(c));
+    }
+    if let Some(m) = &raw.mss_segments {
+        let mss = u32::try_from(*m.get_ref())
+            .ok()
+            .filter(|m| (1..=65_535).contains(m))
+            .ok_or_else(|| {
+                cx.err(
+                    m.span(),
+                    "mss_segments is a segment size between 1 and 65535",
+                )
+            })?;
+        facts.push(WireFact::MssSegments(mss));
+    }
+    if raw.zero_ethernet == Some(true) {
+        facts.push(WireFact::ZeroEthernet);
+    }
+    if let Some(side) = &raw.capture_side {
+        let id = resolve_host(side, cx.inner(side))?;
+        facts.push(WireFact::CaptureSide(id));
+    }
+    if facts.is_empty() {
+        return Err(cx
+            .err(here, "a capture expectation needs at least one fact")
+            .with_hint(hint));
+    }
+    Ok(Some((
+        NetExpect::Capture {
+            host,
+            iface: iface.get_ref().trim().to_string(),
+            facts,
+        },
+        capture.get_ref().clone(),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{
+        Action, Count, NetAction, NetExpect, Origin, ScenarioError, WireFact, parse,
+    };
+
+    const BASE: &str = r#"
+name = "t"
+[hosts.client]
+[hosts.server]
+[[links]]
+ends = ["client:eth0 10.0.0.1/24", "server:eth0 10.0.0.2/24"]
+"#;
+
+    fn plan(extra: &str) -> Result<crate::scenario::Plan, ScenarioError> {
+        parse(&format!("{BASE}{extra}"), Origin::File("x.toml".into()))
+    }
+
+    fn err(extra: &str) -> ScenarioError {
+        plan(extra).expect_err("must fail")
+    }
+
+    #[test]
+    fn network_steps_parse() {
+        let p = plan(
+            r#"
+[[steps]]
+host = "client"
+udp = "server:161"
+send = "probe"
+size = 100
+outcome = "refused"
+[[steps]]
+host = "client"
+traceroute = "server"
+hops = ["server"]
+[[steps]]
+host = "client"
+route = "get server"
+expect_reply = "dev eth0"
+[[steps]]
+host = "server"
+link = "eth0 down"
+[[steps]]
+host = "server"
+host_gone = true
+[[steps]]
+host = "server"
+announce = "eth0"
+[[steps]]
+host = "client"
+sysctl = "net.ipv4.ip_no_pmtu_disc=1"
+"#,
+        )
+        .unwrap();
+        let Action::Net(NetAction::Udp { payload, .. }) = &p.steps[0].action else {
+            panic!()
+        };
+        assert_eq!(payload.len(), 100);
+        assert!(payload.starts_with(b"probe"));
+        let Action::Net(NetAction::Route { text, .. }) = &p.steps[2].action else {
+            panic!()
+        };
+        assert_eq!(text, "get 10.0.0.2");
+        assert!(matches!(
+            p.steps[3].action,
+            Action::Net(NetAction::Link { up: false, .. })
+        ));
+    }
+
+    #[test]
+    fn bad_network_steps_point_at_the_problem() {
+        let e = err("[[steps]]\nhost = \"client\"\ntraceroute = \"sevrer\"\n");
+        assert!(e.msg.contains("unknown host \"sevrer\""), "{e}");
+        assert_eq!((e.line, e.col), (9, 15), "{e}");
+        let e = err("[[steps]]\nhost = \"client\"\nsysctl = \"kernel.panic=1\"\n");
+        assert!(e.msg.contains("bad sysctl"), "{e}");
+        assert!(e.hint.unwrap().contains("net.*"));
+        let e = err("[[steps]]\nhost = \"client\"\nlink = \"eth0 sideways\"\n");
+        assert!(e.msg.contains("bad link"), "{e}");
+        let e = err("[[steps]]\nhost = \"client\"\nroute = \"add 10.9.0.0/33 dev eth0\"\n");
+        assert_eq!(e.line, 9, "{e}");
+        let e = err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\nhops = [\"x\"]\n");
+        assert!(e.msg.contains("hops does not go with this step"), "{e}");
+        let e =
+            err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\ntraceroute = \"server\"\n");
+        assert!(e.msg.contains("exactly one action"), "{e}");
+        let e = err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\nsize = 70000\n");
+        assert!(e.msg.contains("70000 bytes"), "{e}");
+    }
+
+    #[test]
+    fn wire_expectations_parse() {
+        let p = plan(
+            r#"
+[[expect]]
+rule = "client: -t filter -A OUTPUT -p tcp --dport 25 -j DROP"
+packets_at_least = 2
+[[expect]]
+no_flow = "tcp"
+[[expect]]
+capture = "client:eth0"
+syns = 3
+fragments_at_least = 2
+zero_ethernet = true
+capture_side = "server"
+"#,
+        )
+        .unwrap();
+        let crate::scenario::Expect::Net {
+            what: NetExpect::Counter { host, packets, .. },
+            ..
+        } = &p.expects[0]
+        else {
+            panic!()
+        };
+        assert_eq!((*host, *packets), (0, Count::AtLeast(2)));
+        let crate::scenario::Expect::Net {
+            what: NetExpect::Capture { facts, .. },
+            ..
+        } = &p.expects[2]
+        else {
+            panic!()
+        };
+        assert_eq!(facts.len(), 4);
+        assert_eq!(facts[0], WireFact::SynBackoff(Count::Exactly(3)));
+    }
+
+    #[test]
+    fn bad_wire_expectations_point_at_the_problem() {
+        let e = err("[[expect]]\nrule = \"client: -A OUTPUT -j DRP\"\npackets = 1\n");
+        assert!(e.msg.contains("unknown target \"DRP\""), "{e}");
+        assert_eq!((e.line, e.col), (8, 30), "{e}");
+        let e = err("[[expect]]\nrule = \"client: -A OUTPUT -j DROP\"\n");
+        assert!(e.msg.contains("needs packets"), "{e}");
+        let e = err("[[expect]]\nrule = \"nobody: -A OUTPUT -j DROP\"\npackets = 1\n");
+        assert!(e.msg.contains("unknown host \"nobody\""), "{e}");
+        let e = err("[[expect]]\npackets = 1\n");
+        assert!(e.msg.contains("packets goes with rule"), "{e}");
+        let e = err("[[expect]]\ncapture = \"client:eth0\"\n");
+        assert!(e.msg.contains("at least one fact"), "{e}");
+        let e = err("[[expect]]\ncapture = \"client:eth0\"\nsyns = 2\nsyns_at_least = 2\n");
+        assert!(e.msg.contains("syns and syns_at_least"), "{e}");
+        let e = err("[[expect]]\nflow = \"tcp\"\nfile = \"server:x\"\nequals = \"\"\n");
+        assert!(e.msg.contains("exactly one of"), "{e}");
+    }
+}

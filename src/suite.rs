@@ -1,0 +1,545 @@
+//! `labctl test`: every scenario (or the named ones) run as parallel child processes, each in
+//! its own sandbox, their flows compared with the expected snapshots, one verdict for CI.
+//!
+//! Contract: [`run`] validates every named scenario before any lab starts (an unknown name or a
+//! bad file is exit 2 with nothing run); then runs each as `labctl run NAME --json --out DIR`
+//! through [`crate::jobs::run_all`], prints one line per scenario with the failed checks and a
+//! unified diff of the flows on a snapshot mismatch, and returns 0 when every scenario passed,
+//! 1 when one failed, 2 when one could not run. `--bless` writes the run's flows as the expected
+//! snapshot: beside the scenario file for `./scenarios/` and path scenarios, and into
+//! `./scenarios/snapshots/` for built-in ones.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::check::snapshot;
+use crate::jobs::{self, Finished, Job, Progress};
+use crate::scenario::{self, Action, BUILTIN, Origin, Outcome as StepOutcome};
+
+/// What `labctl test` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct TestArgs {
+    /// Scenario names or paths; all scenarios when empty.
+    pub names: Vec<String>,
+    pub junit: Option<PathBuf>,
+    pub json: bool,
+    pub bless: bool,
+    /// Labs run at once; the number of CPUs when `None`.
+    pub jobs: Option<usize>,
+    /// Where the runs' artifacts go; a fresh directory under `./labctl-runs/` when `None`.
+    pub out: Option<PathBuf>,
+}
+
+/// One scenario to test, validated.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    origin: Origin,
+    /// What the child is given: a path, or a built-in name.
+    arg: String,
+    /// The timers the lab waits for (pauses, connections expected to time out): the suite
+    /// starts the longest labs first so they overlap.
+    waits: Duration,
+}
+
+/// The verdict on one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub scenario: String,
+    pub origin: String,
+    /// `passed`, `failed` or `error` (the run could not happen).
+    pub status: &'static str,
+    /// Failed checks, one line each.
+    pub failures: Vec<String>,
+    /// Unified diff of the flows, expected (-) against this run (+), when they differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// Where `--bless` wrote the snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blessed: Option<PathBuf>,
+    /// Why the run could not happen.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub error: String,
+    #[serde(serialize_with = "crate::report::millis")]
+    pub took: Duration,
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary<'a> {
+    passed: usize,
+    failed: usize,
+    errors: usize,
+    #[serde(serialize_with = "crate::report::millis")]
+    took: Duration,
+    scenarios: &'a [Outcome],
+}
+
+/// Runs the suite and returns the exit code: 0 all passed, 1 a scenario failed, 2 bad input or
+/// a run that could not happen.
+pub fn run(args: &TestArgs) -> u8 {
+    let started = Instant::now();
+    let entries = match select(&args.names) {
+        Ok(entries) => entries,
+        Err(e) => {
+            eprintln!("labctl: {e}");
+            return 2;
+        }
+    };
+    if entries.is_empty() {
+        eprintln!("labctl: no scenarios to test (none in ./scenarios/ and none built in)");
+        return 2;
+    }
+    let root = args.out.clone().unwrap_or_else(default_root);
+    // Longest waits first; results come back in the order given, then are put back in order.
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(entries[*i].waits));
+    let jobs_list: Vec<Job> = order
+        .iter()
+        .map(|i| &entries[*i])
+        .map(|e| Job {
+            label: e.name.clone(),
+            args: vec![
+                OsString::from("run"),
+                OsString::from(&e.arg),
+                OsString::from("--json"),
+                OsString::from("--out"),
+                root.join(&e.name).into_os_string(),
+            ],
+        })
+        .collect();
+    let parallel = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let progress = Progress::new("test");
+    let mut finished: Vec<(usize, Finished)> = order
+        .into_iter()
+        .zip(jobs::run_all(jobs_list, parallel, &|f, done, total| {
+            progress.update(f, done, total)
+        }))
+        .collect();
+    finished.sort_by_key(|(i, _)| *i);
+    let finished = finished.into_iter().map(|(_, f)| f);
+    let outcomes: Vec<Outcome> = entries
+        .iter()
+        .zip(finished)
+        .map(|(entry, f)| judge(entry, f, &root.join(&entry.name), args.bless))
+        .collect();
+    let took = started.elapsed();
+    let color = std::io::stdout().is_terminal() && !args.json;
+    if args.json {
+        let summary = summarize(&outcomes, took);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("a summary serialises")
+        );
+    } else {
+        print!("{}", text(&outcomes, took, color));
+    }
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, junit(&outcomes, took)) {
+            eprintln!("labctl: cannot write {}: {e}", path.display());
+            return 2;
+        }
+    }
+    if outcomes.iter().any(|o| o.status == "error") {
+        2
+    } else if outcomes.iter().any(|o| o.status == "failed") {
+        1
+    } else {
+        0
+    }
+}
+
+fn default_root() -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    PathBuf::from("labctl-runs").join(format!("test-{secs}-{}", std::process::id()))
+}
+
+/// The scenarios to run, each validated: the named ones, or every scenario in `./scenarios/`
+/// and then every built-in one not shadowed by a local file of the same name.
+fn select(names: &[String]) -> Result<Vec<Entry>, String> {
+    let mut entries = Vec::new();
+    if names.is_empty() {
+        let mut local: Vec<PathBuf> = std::fs::read_dir("scenarios")
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        local.sort();
+        for path in local {
+            entries.push(validate(&path.to_string_lossy())?);
+        }
+        for b in BUILTIN {
+            if !entries.iter().any(|e: &Entry| e.name == b.name) {
+                entries.push(validate(b.name)?);
+            }
+        }
+    } else {
+        for name in names {
+            let entry = validate(name)?;
+            if !entries.iter().any(|e: &Entry| e.name == entry.name) {
+                entries.push(entry);
+            }
+        }
+    }
+    Ok(entries)
+}
+
+fn validate(name_or_path: &str) -> Result<Entry, String> {
+    let plan = scenario::load(name_or_path).map_err(|e| e.to_string())?;
+    let arg = match &plan.origin {
+        Origin::File(path) => path.to_string_lossy().into_owned(),
+        Origin::Builtin(name) => name.to_string(),
+    };
+    let waits = plan
+        .steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Wait(d) => *d,
+            Action::Telnet { timeout, .. } if s.expect == StepOutcome::TimedOut => *timeout,
+            _ => Duration::ZERO,
+        })
+        .sum();
+    Ok(Entry {
+        name: plan.name.clone(),
+        origin: plan.origin.clone(),
+        arg,
+        waits,
+    })
+}
+
+/// Where the expected snapshot of `entry` lives, and where `--bless` writes it.
+fn snapshot_path(entry: &Entry) -> PathBuf {
+    entry.origin.snapshot_path(&entry.name).unwrap_or_else(|| {
+        Path::new("scenarios")
+            .join("snapshots")
+            .join(format!("{}.snap", entry.name))
+    })
+}
+
+fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> Outcome {
+    let mut outcome = Outcome {
+        scenario: entry.name.clone(),
+        origin: entry.origin.to_string(),
+        status: "passed",
+        failures: Vec::new(),
+        diff: None,
+        blessed: None,
+        error: String::new(),
+        took: f.took,
+        out: out.to_path_buf(),
+    };
+    let report: Option<serde_json::Value> = serde_json::from_slice(&f.stdout).ok();
+    let (Some(code @ (0 | 1)), Some(report)) = (f.code, report) else {
+        outcome.status = "error";
+        let stderr = String::from_utf8_lossy(&f.stderr).trim().to_string();
+        outcome.error = if stderr.is_empty() {
+            format!("labctl run exited with {:?} and no report", f.code)
+        } else {
+            stderr
+        };
+        return outcome;
+    };
+    let flows = report["flows"].as_str().unwrap_or_default();
+    let status = report["snapshot"]["status"].as_str().unwrap_or("missing");
+    let snapshot_ok = status == "matches";
+    if !snapshot_ok {
+        if bless {
+            let path = snapshot_path(entry);
+            match snapshot::write(&path, flows) {
+                Ok(()) => outcome.blessed = Some(path),
+                Err(e) => {
+                    outcome.status = "error";
+                    outcome.error = format!("cannot write {}: {e}", path.display());
+                    return outcome;
+                }
+            }
+        } else if status == "differs" {
+            outcome.diff = report["snapshot"]["diff"].as_str().map(String::from);
+        } else {
+            outcome.failures.push(format!(
+                "no expected snapshot ({}): `labctl test --bless {}` records this run's flows",
+                snapshot_path(entry).display(),
+                entry.name
+            ));
+        }
+    }
+    for check in report["checks"].as_array().into_iter().flatten() {
+        let name = check["name"].as_str().unwrap_or_default();
+        if check["passed"].as_bool() == Some(false) && name != "flows match the expected snapshot" {
+            outcome.failures.push(format!(
+                "{name}: {}",
+                check["detail"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    let failed = !outcome.failures.is_empty() || outcome.diff.is_some();
+    if failed || (code == 1 && !bless) {
+        outcome.status = "failed";
+        if outcome.failures.is_empty() && outcome.diff.is_none() {
+            outcome.failures.push("the run failed".into());
+        }
+    }
+    outcome
+}
+
+fn summarize(outcomes: &[Outcome], took: Duration) -> Summary<'_> {
+    let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
+    Summary {
+        passed: count("passed"),
+        failed: count("failed"),
+        errors: count("error"),
+        took,
+        scenarios: outcomes,
+    }
+}
+
+fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let width = outcomes.iter().map(|o| o.scenario.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for o in outcomes {
+        let mark = match o.status {
+            "passed" => paint("32", "ok   "),
+            "failed" => paint("31;1", "FAIL "),
+            _ => paint("31;1", "ERROR"),
+        };
+        let _ = writeln!(
+            out,
+            "{mark} {:<width$}  {:>8}  {}",
+            o.scenario,
+            crate::report::human_duration(o.took),
+            o.out.display()
+        );
+        for f in &o.failures {
+            let _ = writeln!(out, "        {f}");
+        }
+        if !o.error.is_empty() {
+            for line in o.error.lines() {
+                let _ = writeln!(out, "        {line}");
+            }
+        }
+        if let Some(diff) = &o.diff {
+            let _ = writeln!(
+                out,
+                "        flows differ from the expected snapshot (- expected, + this run):"
+            );
+            for line in diff.lines() {
+                let painted = match line.chars().next() {
+                    Some('-') => paint("31", line),
+                    Some('+') => paint("32", line),
+                    _ => line.to_string(),
+                };
+                let _ = writeln!(out, "        {painted}");
+            }
+        }
+        if let Some(path) = &o.blessed {
+            let _ = writeln!(
+                out,
+                "        wrote the expected snapshot {}",
+                path.display()
+            );
+        }
+    }
+    let s = summarize(outcomes, took);
+    let verdict = if s.failed + s.errors == 0 {
+        paint("32;1", "PASSED")
+    } else {
+        paint("31;1", "FAILED")
+    };
+    let _ = writeln!(
+        out,
+        "{verdict}: {} passed, {} failed, {} could not run, in {}",
+        s.passed,
+        s.failed,
+        s.errors,
+        crate::report::human_duration(took)
+    );
+    out
+}
+
+/// A JUnit XML report: one test case per scenario, as CI systems read it.
+pub fn junit(outcomes: &[Outcome], took: Duration) -> String {
+    let s = summarize(outcomes, took);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"labctl\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
+        outcomes.len(),
+        s.failed,
+        s.errors,
+        took.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"labctl.scenarios\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
+        outcomes.len(),
+        s.failed,
+        s.errors,
+        took.as_secs_f64()
+    );
+    for o in outcomes {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"labctl.scenarios\" name=\"{}\" time=\"{:.3}\"",
+            xml(&o.scenario),
+            o.took.as_secs_f64()
+        );
+        let mut body = o.failures.join("\n");
+        if let Some(diff) = &o.diff {
+            body.push_str("\nflows differ from the expected snapshot:\n");
+            body.push_str(diff);
+        }
+        match o.status {
+            "passed" => out.push_str("/>\n"),
+            "failed" => {
+                let first = o
+                    .failures
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "flows differ from the expected snapshot".into());
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                    xml(&first),
+                    xml(&body)
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    ">\n      <error message=\"the run could not happen\">{}</error>\n    </testcase>",
+                    xml(&o.error)
+                );
+            }
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// Text escaped for XML attributes and content; control characters XML 1.0 cannot carry are
+/// written as `\xNN`.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\t' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{1b}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(name: &str, status: &'static str) -> Outcome {
+        Outcome {
+            scenario: name.into(),
+            origin: format!("scenarios/{name}.toml"),
+            status,
+            failures: if status == "failed" {
+                vec!["rule <x>: 3 packets: 0 packets matched".into()]
+            } else {
+                Vec::new()
+            },
+            diff: None,
+            blessed: None,
+            error: if status == "error" {
+                "boom \u{1b}[0m".into()
+            } else {
+                String::new()
+            },
+            took: Duration::from_millis(12),
+            out: PathBuf::from("out"),
+        }
+    }
+
+    #[test]
+    fn junit_counts_and_escapes() {
+        let x = junit(
+            &[
+                outcome("a", "passed"),
+                outcome("b", "failed"),
+                outcome("c", "error"),
+            ],
+            Duration::from_secs(1),
+        );
+        assert!(x.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{x}");
+        assert!(x.contains("<testcase classname=\"labctl.scenarios\" name=\"a\" time=\"0.012\"/>"));
+        assert!(
+            x.contains("message=\"rule &lt;x&gt;: 3 packets: 0 packets matched\""),
+            "{x}"
+        );
+        assert!(x.contains("boom \\x1b[0m"), "{x}");
+        assert!(!x.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn judge_reads_a_child_report() {
+        let entry = Entry {
+            name: "x".into(),
+            origin: Origin::File("scenarios/x.toml".into()),
+            arg: "scenarios/x.toml".into(),
+            waits: Duration::ZERO,
+        };
+        let report = serde_json::json!({
+            "flows": "tcp a > b\n",
+            "snapshot": {"status": "differs", "diff": "-tcp a > b:21\n+tcp a > b:2121\n"},
+            "checks": [
+                {"name": "flows match the expected snapshot", "passed": false, "detail": ""},
+                {"name": "file server:dump.txt", "passed": true, "detail": ""}
+            ]
+        });
+        let f = Finished {
+            label: "x".into(),
+            code: Some(1),
+            stdout: serde_json::to_vec(&report).unwrap(),
+            stderr: Vec::new(),
+            took: Duration::ZERO,
+        };
+        let o = judge(&entry, f, Path::new("out"), false);
+        assert_eq!(o.status, "failed");
+        assert!(o.failures.is_empty(), "{:?}", o.failures);
+        assert!(o.diff.as_deref().unwrap().contains("+tcp a > b:2121"));
+        let crashed = Finished {
+            label: "x".into(),
+            code: Some(2),
+            stdout: Vec::new(),
+            stderr: b"labctl: scenarios/x.toml:3:1: bad".to_vec(),
+            took: Duration::ZERO,
+        };
+        let o = judge(&entry, crashed, Path::new("out"), false);
+        assert_eq!(o.status, "error");
+        assert!(o.error.contains("3:1: bad"));
+    }
+}

@@ -1,0 +1,53 @@
+//! Every malformed or unsupported iptables line of the corpus, put in a scenario and given to
+//! the real `labctl run`: exit 2, the error names the file, the word at fault and what was
+//! expected, and nothing is built (no artifacts directory).
+
+#[path = "common/rules_corpus.rs"]
+mod corpus;
+
+use std::process::Command;
+
+fn scenario(rule: &str) -> String {
+    // The rule as a TOML basic string, whatever it holds.
+    let quoted = toml::Value::String(rule.to_string()).to_string();
+    format!(
+        "name = \"bad-rule\"\n[hosts.client]\n[hosts.server]\n\
+         [[links]]\nends = [\"client:eth0 10.0.0.1/24\", \"server:eth0 10.0.0.2/24\"]\n\
+         [[rules]]\nhost = \"server\"\niptables = {quoted}\n"
+    )
+}
+
+#[test]
+fn every_bad_rule_exits_2_naming_the_word_and_builds_nothing() {
+    assert!(corpus::INVALID.len() >= 30);
+    let dir = std::env::temp_dir().join(format!("labctl-rules-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad-rule.toml");
+    let out = dir.join("out");
+    for &(line, token) in corpus::INVALID {
+        std::fs::write(&file, scenario(line)).unwrap();
+        let run = Command::new(env!("CARGO_BIN_EXE_labctl"))
+            .arg("run")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{line:?}: {stderr}");
+        assert!(run.stdout.is_empty(), "{line:?}");
+        assert!(
+            stderr.contains(&format!("{}:8:", file.display())),
+            "{line:?}: the error names the file and the rule's line: {stderr}"
+        );
+        assert!(stderr.contains(": expected "), "{line:?}: {stderr}");
+        // The word at fault is quoted in the message and underlined in the excerpt.
+        assert!(
+            stderr.contains(token),
+            "{line:?}: {token:?} not named: {stderr}"
+        );
+        assert!(stderr.contains('^'), "{line:?}: {stderr}");
+        assert!(!out.exists(), "{line:?}: a bad scenario built something");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

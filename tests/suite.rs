@@ -1,0 +1,210 @@
+//! `labctl test` through the real binary: the shipped scenarios all pass; a broken firewall (a
+//! REDIRECT to the wrong port, a missing rule) fails with exit 1 and a readable diff of the
+//! flows; bad input is exit 2 with nothing run; `--bless` writes snapshots where it says;
+//! JUnit and JSON come out for CI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SCENARIO: &str = "tests/scenarios/redirect-check.toml";
+const SNAPSHOT: &str = "tests/scenarios/snapshots/redirect-check.snap";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labctl-suite-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn labctl(args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .arg("test")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The redirect scenario with `from` replaced by `to`, beside a copy of its snapshot.
+fn broken(dir: &Path, from: &str, to: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join(SCENARIO)).unwrap();
+    assert!(text.contains(from));
+    let file = dir.join("redirect-check.toml");
+    std::fs::write(&file, text.replace(from, to)).unwrap();
+    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+    std::fs::copy(
+        root.join(SNAPSHOT),
+        dir.join("snapshots/redirect-check.snap"),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn every_shipped_scenario_passes() {
+    let dir = scratch("all");
+    let junit = dir.join("junit.xml");
+    let o = labctl(
+        &["--jobs", "2", "--junit", junit.to_str().unwrap()],
+        &dir.join("runs"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for name in [
+        "homework-redirect",
+        "routing-vpn",
+        "filter-drop",
+        "tcp-host-gone",
+        "netcat-handshake",
+    ] {
+        assert!(
+            stdout.contains(&format!("ok    {name}")),
+            "{name}: {stdout}"
+        );
+    }
+    assert!(stdout.contains(" 0 failed, 0 could not run"), "{stdout}");
+    // The progress line, one line per lab when stderr is not a terminal.
+    assert!(String::from_utf8_lossy(&o.stderr).contains("test routing-vpn ok"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("failures=\"0\" errors=\"0\""), "{xml}");
+    assert!(xml.contains("name=\"routing-vpn\""), "{xml}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_redirect_to_the_wrong_port_fails_with_a_diff() {
+    let dir = scratch("wrong-port");
+    let file = broken(&dir, "--to-ports 27664", "--to-ports 27665");
+    let junit = dir.join("junit.xml");
+    let o = labctl(
+        &[file.to_str().unwrap(), "--junit", junit.to_str().unwrap()],
+        &dir.join("runs"),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("FAIL  redirect-check"), "{stdout}");
+    // The client is refused: the step and the dump file say so, and the flows differ.
+    assert!(
+        stdout.contains("expected connected, got refused"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("flows differ from the expected snapshot"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "-#1 tcp client:* > server:21  handshake complete  close fin client-first  outcome established"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "+#1 tcp client:* > server:21  handshake syn-only  close rst server  outcome refused"
+        ),
+        "{stdout}"
+    );
+    // No colour codes when stdout is not a terminal.
+    assert!(!stdout.contains('\u{1b}'), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("failures=\"1\""), "{xml}");
+    assert!(xml.contains("<failure message="), "{xml}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_missing_rule_fails_with_a_diff_and_json() {
+    let dir = scratch("missing-rule");
+    let file = broken(
+        &dir,
+        "[[rules]]\nhost = \"server\"\niptables = \"-t nat -A PREROUTING -i eth0 -p tcp -m tcp --dport 21 -j REDIRECT --to-ports 27664\"\n",
+        "",
+    );
+    let o = labctl(&[file.to_str().unwrap(), "--json"], &dir.join("runs"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["failed"], 1);
+    let scenario = &json["scenarios"][0];
+    assert_eq!(scenario["status"], "failed");
+    let diff = scenario["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+#1 tcp client:* > server:21  handshake syn-only"),
+        "{diff}"
+    );
+    let failures = scenario["failures"].to_string();
+    assert!(failures.contains("file server:dump.txt"), "{failures}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unknown_scenarios_and_bad_files_are_exit_2_before_any_lab() {
+    let dir = scratch("bad-input");
+    let o = labctl(&["homework-redirect", "no-such-lab"], &dir.join("runs"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no scenario named \"no-such-lab\""),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !dir.join("runs").exists(),
+        "a lab ran before the input was checked"
+    );
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "name = \"bad\"\n[hosts.a]\nforwrd = true\n").unwrap();
+    let o = labctl(&[bad.to_str().unwrap()], &dir.join("runs"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bad.toml:3:1"),
+        "{}",
+        text(&o)
+    );
+    let o = labctl(&["--jobs", "0"], &dir.join("runs"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bless_writes_the_snapshot_beside_the_scenario_and_says_where() {
+    let dir = scratch("bless");
+    let file = broken(&dir, "--to-ports 27664", "--to-ports 27665");
+    let o = labctl(&[file.to_str().unwrap(), "--bless"], &dir.join("runs"));
+    // The snapshot is rewritten; the failed step and file check still fail the run.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let written = dir.join("snapshots/redirect-check.snap");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!(
+            "wrote the expected snapshot {}",
+            written.display()
+        )),
+        "{}",
+        text(&o)
+    );
+    let snap = std::fs::read_to_string(&written).unwrap();
+    assert!(snap.starts_with("---\n"), "{snap}");
+    assert!(
+        snap.contains("handshake syn-only  close rst server  outcome refused"),
+        "{snap}"
+    );
+    // Now the flows match: only the step and file checks fail, without a diff.
+    let o = labctl(&[file.to_str().unwrap()], &dir.join("runs2"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("flows differ"),
+        "{}",
+        text(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
