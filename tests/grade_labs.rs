@@ -31,7 +31,14 @@ fn variant(name: &str, lab: &str, replace: &[(&str, &[u8])]) -> PathBuf {
 
 #[test]
 fn every_reference_solution_scores_full_marks() {
-    for lab in ["homework-redirect", "ftp-by-hand", "dns-query"] {
+    // filter-redirect's reference has no capture: the lab's own capture of the run stands
+    // for it.
+    for lab in [
+        "homework-redirect",
+        "filter-redirect",
+        "ftp-by-hand",
+        "dns-query",
+    ] {
         let out = labctl()
             .args(["grade", lab, "--reference", "--json"])
             .output()
@@ -126,4 +133,24 @@ fn a_rule_on_lo_never_sees_the_clients_connections() {
         "your rule matches packets arriving on lo, but the client's connections arrive on eth0";
     assert!(check(&g, "rule-match").1.starts_with(says), "{g:#}");
     assert!(check(&g, "redirect-works").1.contains(says), "{g:#}");
+}
+
+#[test]
+fn filter_redirect_in_output_loses_the_lab_and_the_chain() {
+    let sub = scratch("filter-output");
+    std::fs::write(
+        sub.join("commands.sh"),
+        "sudo iptables -t nat -A OUTPUT -p tcp --dport 25 -j REDIRECT --to-ports 25025\n",
+    )
+    .unwrap();
+    let g = grade("filter-redirect", &sub);
+    assert_eq!(g["score"], 2, "{g:#}");
+    let says = "your rule is in nat OUTPUT: it only redirects connections made on the server \
+                itself; incoming connections pass nat PREROUTING (line 1)";
+    assert_eq!(check(&g, "rule-chain").1, says);
+    assert!(
+        check(&g, "banner-through-25").1.contains("was refused"),
+        "{g:#}"
+    );
+    assert!(check(&g, "banner-through-25").1.ends_with(says), "{g:#}");
 }
