@@ -83,6 +83,12 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
         notes.contains("\\\"enp0s3\\\"") && notes.contains("applied to eth0"),
         "the mapping is said: {notes}"
     );
+    assert!(
+        check(&g, "rule-match")
+            .1
+            .ends_with("(enp0s3 read as the lab's eth0)"),
+        "{g:#}"
+    );
 
     // The same capture, cut short as by `kill -9`, and then no capture at all.
     let bytes = std::fs::read(&pcap).unwrap();

@@ -83,6 +83,8 @@ pub struct StudentPlan {
     /// (commands.sh line, index of the rule's result in the report's steps).
     pub applied: Vec<(usize, usize)>,
     pub notes: Vec<String>,
+    /// Interfaces renamed: (student's name, the lab's).
+    pub mapped: Vec<(String, String)>,
     /// (commands.sh line, why the line was not applied).
     pub refused: Vec<(usize, String)>,
 }
@@ -97,6 +99,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
             plan,
             applied: Vec::new(),
             notes,
+            mapped: Vec::new(),
             refused,
         };
     };
@@ -118,6 +121,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| "eth0".parse().expect("a valid name"));
     let mut steps = Vec::new();
+    let mut mapped = Vec::new();
     for (line, ipt) in commands.iptables() {
         if ipt.listing {
             continue;
@@ -142,6 +146,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
                 None => *i == name,
             });
             if !known && rule.rename_interface(&name, &fallback) > 0 {
+                mapped.push((name.clone(), fallback.to_string()));
                 notes.push(format!(
                     "your rule on line {} names the interface {name:?}, which the lab's \
                      {host_name} does not have: it was applied to {fallback}, the \
@@ -187,10 +192,12 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
             .collect();
         applied = lines.iter().enumerate().map(|(i, &l)| (l, i)).collect();
     }
+    mapped.dedup();
     StudentPlan {
         plan,
         applied,
         notes,
+        mapped,
         refused,
     }
 }
@@ -312,6 +319,18 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
                 max: check.points,
                 passed,
                 feedback: match &why {
+                    // A rule that matched only once its interface was renamed says so.
+                    None if passed
+                        && matches!(check.kind, rubric::Kind::RuleMatch)
+                        && !student.mapped.is_empty() =>
+                    {
+                        let names: Vec<String> = student
+                            .mapped
+                            .iter()
+                            .map(|(from, to)| format!("{from} read as the lab's {to}"))
+                            .collect();
+                        format!("{} ({})", check.pass, names.join(", "))
+                    }
                     None if passed => check.pass.clone(),
                     Some(w) => w.clone(),
                     None => check.fail.clone(),
