@@ -154,3 +154,19 @@ fn filter_redirect_in_output_loses_the_lab_and_the_chain() {
     );
     assert!(check(&g, "banner-through-25").1.ends_with(says), "{g:#}");
 }
+
+#[test]
+fn a_flush_after_the_rule_is_named_as_what_undid_it() {
+    let commands = b"nc -l -p 27664 > dump.txt\n\
+        sudo iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664\n\
+        sudo iptables -t nat -F\n";
+    let sub = variant("flushed", "homework-redirect", &[("commands.sh", commands)]);
+    let g = grade("homework-redirect", &sub);
+    assert_eq!(lost(&g), ["redirect-works", "answered-from-21"], "{g:#}");
+    assert!(
+        check(&g, "redirect-works").1.ends_with(
+            "line 3 (\"sudo iptables -t nat -F\") blocks the connection or undoes your rule"
+        ),
+        "{g:#}"
+    );
+}

@@ -326,8 +326,37 @@ fn lab_why(ev: &Evidence) -> String {
     match ev.rubric.rules.as_ref().map(|s| candidate(ev.commands, s)) {
         Some(None) => no_rule(ev),
         _ if ev.applied == 0 => "none of your rules could be applied".into(),
-        _ => "another of your commands undid or blocked your rule".into(),
+        _ => match blocker(ev) {
+            Some(line) => format!(
+                "line {} ({}) blocks the connection or undoes your rule",
+                line.line,
+                quote(line.words.join(" ").as_bytes())
+            ),
+            None => "another of your commands undid or blocked your rule".into(),
+        },
     }
+}
+
+/// A line that drops traffic or removes rules: a DROP policy, a DROP or REJECT rule, a flush
+/// or a delete after the student's rule.
+fn blocker<'a>(ev: &'a Evidence) -> Option<&'a Line> {
+    let after = ev
+        .rubric
+        .rules
+        .as_ref()
+        .and_then(|s| candidate(ev.commands, s))
+        .map_or(0, |(l, _)| l.line);
+    ev.commands.iptables().find_map(|(line, ipt)| {
+        let words = &line.words;
+        let has = |w: &str| words.iter().any(|x| x == w);
+        let blocks = (has("-P") || has("--policy")) && has("DROP")
+            || matches!(ipt.loose.target.as_deref(), Some("DROP" | "REJECT"))
+            || line.line > after
+                && ["-F", "--flush", "-D", "--delete", "-X"]
+                    .iter()
+                    .any(|w| has(w));
+        (blocks && ipt.parsed.is_ok()).then_some(line)
+    })
 }
 
 fn lab_file(ev: &Evidence, file: &str, contains: &str) -> Verdict {
