@@ -86,6 +86,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Grade student submissions: apply their rules to the lab, score with the lab's rubric
+    Grade {
+        /// A lab with a rubric under labs/ (e.g. homework-redirect)
+        lab: String,
+        /// Submission directories (commands.sh, a .pcap or .pcapng, answers.toml)
+        dirs: Vec<PathBuf>,
+        /// Grade the lab's own reference solution (labs/LAB/reference)
+        #[arg(long)]
+        reference: bool,
+        /// Print the grade as JSON
+        #[arg(long)]
+        json: bool,
+        /// Also write the grade as JUnit XML
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write one CSV row per submission (grades each in its own child process)
+        #[arg(long, value_name = "CSV")]
+        gradebook: Option<PathBuf>,
+        /// Submissions graded in parallel
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        jobs: usize,
+        /// Keep the lab run's artifacts in this directory
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run one of labctl's servers in the current network namespace until Ctrl-C
     Serve {
         #[command(subcommand)]
@@ -203,6 +228,25 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve { server } => serve(server),
+        Command::Grade {
+            lab,
+            dirs,
+            reference,
+            json,
+            junit,
+            gradebook,
+            jobs,
+            out,
+        } => ExitCode::from(labctl::grade::main(labctl::grade::GradeArgs {
+            lab,
+            dirs,
+            reference,
+            json,
+            junit,
+            gradebook,
+            jobs,
+            out,
+        })),
     }
 }
 

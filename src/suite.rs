@@ -439,7 +439,7 @@ pub fn junit(outcomes: &[Outcome], took: Duration) -> String {
 
 /// Text escaped for XML attributes and content; control characters XML 1.0 cannot carry are
 /// written as `\xNN`.
-fn xml(s: &str) -> String {
+pub(crate) fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

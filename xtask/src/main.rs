@@ -4,7 +4,7 @@
 //!   build it, and run a scenario (homework-redirect by default).
 //! - `ci`: install the test tools, then format check, clippy with warnings denied, every test.
 //!   This is what `.ci/run` calls.
-//! - `bench [homework|suite|analysis|servers] [--runs N] [--mb MB] [--small N] [--clients N]
+//! - `bench [homework|suite|grade|analysis|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
 //!   [--seconds S]`: the wall time of `labctl run homework-redirect` (median of N runs); the
 //!   wall time of the whole suite (`labctl test --jobs 2`, best of 3) against the protocol
 //!   timers its labs wait for; the analysis benchmark: real loopback traffic captured once into
@@ -14,6 +14,8 @@
 //!   example, built in release mode); the servers benchmark: SMTP mail transactions and HTTP
 //!   requests per second with `--clients` concurrent clients (default 50) for `--seconds` each
 //!   (the `protocol_bench` example).
+//! - `bench grade [--submissions N] [--jobs J]`: N homework submissions graded in one batch
+//!   (`labctl grade homework-redirect DIR... --gradebook --jobs J`), submissions per second.
 //! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove its flows never change;
 //!   `all` runs the whole suite (`labctl test`) N times, every run compared with the snapshots.
 //!
@@ -30,6 +32,7 @@ const TEST_PACKAGES: &[&str] = &[
     "iptables",
     "libpcap-dev",
     "tshark",
+    "wireshark-common",
     "tcpdump",
     "netcat-openbsd",
     "telnet",
@@ -227,6 +230,9 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     if wanted("suite") {
         bench_suite()?;
     }
+    if wanted("grade") {
+        bench_grade(flag(args, "--submissions", 50)?, flag(args, "--jobs", 2)?)?;
+    }
     if wanted("analysis") {
         bench_analysis(flag(args, "--mb", 300)?, flag(args, "--small", 1_000_000)?)?;
     }
@@ -357,6 +363,67 @@ fn bench_suite() -> Result<()> {
     println!(
         "  the labs' own timers: SYN retransmissions in filter-drop-router and tcp-host-gone \
          (3.5 s each), filter-drop (1.5 s); target: at most the longest lane of timers + 1 s"
+    );
+    Ok(())
+}
+
+/// `labctl grade homework-redirect` on N submissions at once (`--jobs J`, each in its own
+/// sandbox): copies of the reference solution, one in four with a mistake (OUTPUT instead of
+/// PREROUTING, the wrong port, no capture), as a class hands them in.
+fn bench_grade(submissions: usize, jobs: usize) -> Result<()> {
+    let labctl = build_release()?;
+    let dir = scratch("grade");
+    let reference = root().join("labs/homework-redirect/reference");
+    let good = std::fs::read_to_string(reference.join("commands.sh")).map_err(|e| e.to_string())?;
+    let mut dirs = Vec::new();
+    for i in 0..submissions {
+        let sub = dir.join(format!("student-{i:03}"));
+        std::fs::create_dir_all(&sub).map_err(|e| e.to_string())?;
+        let commands = match i % 8 {
+            1 => good.replace("PREROUTING -i eth0", "OUTPUT"),
+            3 => good.replace("--dport 21", "--dport 2121"),
+            _ => good.clone(),
+        };
+        std::fs::write(sub.join("commands.sh"), commands).map_err(|e| e.to_string())?;
+        if i % 8 != 5 {
+            std::fs::copy(reference.join("homework.pcap"), sub.join("homework.pcap"))
+                .map_err(|e| e.to_string())?;
+        }
+        dirs.push(sub);
+    }
+    let book = dir.join("grades.csv");
+    let mut best: Option<Duration> = None;
+    // The best of three batches: the machine is shared.
+    for _ in 0..3 {
+        let started = Instant::now();
+        let s = Command::new(&labctl)
+            .args(["grade", "homework-redirect"])
+            .args(&dirs)
+            .arg("--gradebook")
+            .arg(&book)
+            .args(["--jobs", &jobs.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        let took = started.elapsed();
+        if !s.success() {
+            return Err(format!("the batch failed ({s}); see {}", dir.display()));
+        }
+        best = Some(best.map_or(took, |b| b.min(took)));
+    }
+    let rows = std::fs::read_to_string(&book).map_err(|e| e.to_string())?;
+    let graded = rows.lines().count().saturating_sub(1);
+    let _ = std::fs::remove_dir_all(&dir);
+    let took = best.expect("three batches ran");
+    let rate = graded as f64 / took.as_secs_f64();
+    println!(
+        "labctl grade homework-redirect, {graded} submissions, --jobs {jobs}, best of 3 batches:"
+    );
+    println!(
+        "  {:.2} s wall, {rate:.1} submissions/s ({:.0} ms each); target: >= 10 submissions/s on 2 cores",
+        took.as_secs_f64(),
+        took.as_secs_f64() * 1000.0 / graded as f64
     );
     Ok(())
 }

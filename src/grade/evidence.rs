@@ -1,0 +1,195 @@
+//! What grading looks at, gathered before any check is scored: the student's capture read and
+//! analysed (up to the first bad byte), the lab run's capture analysed with host names, and
+//! facts read from either (PASV data ports, MX hosts).
+
+use std::fs::File;
+use std::net::IpAddr;
+
+use crate::analyze::{self, Analysis, Analyzer, Conversation, Names};
+use crate::report::Report;
+use crate::wire::{CaptureReader, WireError};
+
+use super::submission::{FileProblem, Submission, shown};
+
+/// The student's capture as graded.
+#[derive(Debug)]
+pub struct CaptureSeen {
+    /// The file name graded, if there was one.
+    pub name: Option<String>,
+    /// What the frames read before any problem show; `None` when no frame could be read.
+    pub analysis: Option<Analysis>,
+    /// Why the capture could not be read to its end, in the student's terms.
+    pub problem: Option<String>,
+}
+
+impl CaptureSeen {
+    pub fn read(submission: &mut Submission) -> CaptureSeen {
+        let capture = match &mut submission.capture {
+            Err((name, problem)) => {
+                let problem = match (&*name, &*problem) {
+                    (None, FileProblem::Missing) => {
+                        "no capture in your submission: hand in the .pcap or .pcapng file that \
+                         tcpdump or Wireshark wrote"
+                            .to_string()
+                    }
+                    (name, problem) => format!(
+                        "your capture {} {}",
+                        shown(name.as_deref().unwrap_or("")),
+                        problem.describe()
+                    ),
+                };
+                return CaptureSeen {
+                    name: name.clone(),
+                    analysis: None,
+                    problem: Some(problem),
+                };
+            }
+            Ok(c) => c,
+        };
+        let name = capture.name.clone();
+        let file = match capture.file.try_clone() {
+            Ok(f) => f,
+            Err(e) => {
+                return CaptureSeen {
+                    name: Some(name.clone()),
+                    analysis: None,
+                    problem: Some(format!(
+                        "your capture {} cannot be read ({e})",
+                        shown(&name)
+                    )),
+                };
+            }
+        };
+        let (analysis, problem) = analyse(file);
+        CaptureSeen {
+            problem: problem.map(|p| format!("your capture {} {p}", shown(&name))),
+            name: Some(name),
+            analysis,
+        }
+    }
+}
+
+/// Streams a capture through the analysis; a problem part way keeps what was read before it.
+fn analyse(file: File) -> (Option<Analysis>, Option<String>) {
+    let mut reader = match CaptureReader::new(std::io::BufReader::new(file)) {
+        Ok(r) => r,
+        Err(e) => return (None, Some(describe(&e))),
+    };
+    let mut analyzer = Analyzer::new();
+    let mut frames = 0u64;
+    let problem = loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => {
+                frames += 1;
+                analyzer.push(&frame);
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(describe(&e)),
+        }
+    };
+    let problem = match (problem, frames) {
+        (None, 0) => Some("holds no packets: start the capture before the exercise".into()),
+        (p, _) => p,
+    };
+    (Some(analyzer.finish()), problem)
+}
+
+fn describe(e: &WireError) -> String {
+    match e {
+        WireError::Empty => "is empty (0 bytes)".into(),
+        WireError::BadMagic { magic } => format!(
+            "is not a pcap or pcapng capture (it starts with the bytes {magic:08x}): save it \
+             from tcpdump -w or Wireshark's File > Save As"
+        ),
+        WireError::Truncated { offset, .. } => format!(
+            "is cut short at byte {offset}: the last packet is incomplete (stop tcpdump with \
+             Ctrl-C so it finishes writing the file); the packets before it were graded"
+        ),
+        other => format!("is damaged: {other}; the packets before the damage were graded"),
+    }
+}
+
+/// The lab run: its report, and the conversations of its captures with host names.
+pub struct LabSeen {
+    pub report: Report,
+    pub names: Names,
+    pub conversations: Vec<Conversation>,
+}
+
+impl LabSeen {
+    pub fn new(report: Report, names: Names) -> LabSeen {
+        let conversations = report
+            .captures
+            .iter()
+            .filter_map(|c| analyze::analyze_file(&c.file.path).ok())
+            .flat_map(|a| a.conversations)
+            .collect();
+        LabSeen {
+            report,
+            names,
+            conversations,
+        }
+    }
+
+    /// The TCP conversations `client > server:port` of the lab's captures.
+    pub fn find(&self, client: &str, server: &str, port: u16) -> Vec<&Conversation> {
+        self.conversations
+            .iter()
+            .filter(|c| {
+                c.tcp.is_some()
+                    && self.names.host(&c.initiator.ip) == client
+                    && self.names.host(&c.responder.ip) == server
+                    && c.responder.port == port
+            })
+            .collect()
+    }
+}
+
+/// The `227 ... (h1,h2,h3,h4,p1,p2)` replies of a capture: (reply text, p1*256+p2).
+pub fn pasv_ports(analysis: &Analysis) -> Vec<(String, u16)> {
+    let mut out = Vec::new();
+    for c in analysis.conversations.iter().filter(|c| c.tcp.is_some()) {
+        let text = String::from_utf8_lossy(&c.transcript[1].bytes);
+        for line in text.lines().filter(|l| l.starts_with("227")) {
+            let Some(inner) = line
+                .split_once('(')
+                .and_then(|(_, r)| r.split_once(')'))
+                .map(|(i, _)| i)
+            else {
+                continue;
+            };
+            let n: Vec<u16> = inner
+                .split(',')
+                .filter_map(|x| x.trim().parse().ok())
+                .collect();
+            if n.len() == 6 && n[4] < 256 && n[5] < 256 {
+                out.push((format!("({inner})"), n[4] * 256 + n[5]));
+            }
+        }
+    }
+    out
+}
+
+/// The mail hosts of the MX answers of a capture, lower case, without the trailing dot.
+pub fn mx_hosts(analysis: &Analysis) -> Vec<String> {
+    let mut out: Vec<String> = analysis
+        .conversations
+        .iter()
+        .flat_map(|c| c.dns.iter())
+        .flat_map(|d| d.answers.iter())
+        .filter(|r| r.rtype == "MX")
+        .filter_map(|r| r.data.split_whitespace().last())
+        .map(normal_host)
+        .collect();
+    out.dedup();
+    out
+}
+
+pub fn normal_host(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// `10.0.0.1` as a person reads it in their capture.
+pub fn ip(addr: &IpAddr) -> String {
+    addr.to_string()
+}

@@ -1,0 +1,441 @@
+//! Grading: a student's submission applied to a lab, scored by the lab's rubric, with one line
+//! of feedback per check in the student's terms.
+//!
+//! Pipeline: [`rubric::load`] (labs/<lab>/rubric.toml -> validated [`Rubric`]) ->
+//! [`Submission::read`] (untrusted directory: commands.sh, a capture, answers.toml) ->
+//! [`Commands::read`] (iptables lines parsed, everything else only read) -> [`student_plan`]
+//! (the lab's plan with the student's rules in place of the reference rule steps, interfaces
+//! the lab does not have mapped onto the lab's) -> `run::execute` (the lab, for real, inside the
+//! sandbox) -> evidence (the lab's capture and the student's own, analysed) -> [`score`] ->
+//! [`Grade`] (text, JSON, JUnit; a CSV row in a gradebook).
+//!
+//! Contract: [`grade`] returns a [`Grade`] for any submission, however broken or hostile: a
+//! missing or damaged file is feedback, not an error. Only a lab that cannot run at all is a
+//! [`RunError`]. The submission never reaches a shell: its iptables lines become argument
+//! vectors run inside the lab's host, its other lines are never run, and its files are read
+//! without following links.
+
+pub mod batch;
+pub mod commands;
+pub mod evidence;
+pub mod render;
+pub mod rubric;
+pub mod score;
+pub mod submission;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::analyze::Names;
+use crate::rules::Iface;
+use crate::run::{self, RunError};
+use crate::scenario::{Action, Outcome, Plan, StepPlan};
+
+pub use commands::Commands;
+pub use rubric::Rubric;
+pub use submission::Submission;
+
+use evidence::{CaptureSeen, LabSeen};
+use score::Evidence;
+
+/// At most this many of a submission's iptables lines are applied.
+const MAX_RULES: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GradeError {
+    #[error("no lab named {lab:?} (labs with a rubric: {known})")]
+    NoLab { lab: String, known: String },
+    #[error("{path}: {msg}", path = path.display())]
+    Rubric { path: PathBuf, msg: String },
+}
+
+/// The grade of one submission.
+#[derive(Debug, Clone, Serialize)]
+pub struct Grade {
+    pub lab: String,
+    pub submission: String,
+    pub score: u32,
+    pub max: u32,
+    pub checks: Vec<CheckGrade>,
+    /// What labctl did with the submission that the student should know (interfaces mapped,
+    /// lines not applied, files ignored).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckGrade {
+    pub name: String,
+    pub points: u32,
+    pub max: u32,
+    pub passed: bool,
+    /// One line in the student's terms: the rubric's pass line, or what is wrong.
+    pub feedback: String,
+    /// The rubric's fail line, when the feedback is a more specific diagnosis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The student's rules as the lab applies them.
+pub struct StudentPlan {
+    pub plan: Plan,
+    /// (commands.sh line, index of the rule's result in the report's steps).
+    pub applied: Vec<(usize, usize)>,
+    pub notes: Vec<String>,
+    /// Interfaces renamed: (student's name, the lab's).
+    pub mapped: Vec<(String, String)>,
+    /// (commands.sh line, why the line was not applied).
+    pub refused: Vec<(usize, String)>,
+}
+
+/// The lab's plan with the student's iptables lines in place of the reference rule steps.
+pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
+    let mut plan = rubric.plan.clone();
+    let mut notes = Vec::new();
+    let mut refused = Vec::new();
+    let Some(spec) = &rubric.rules else {
+        return StudentPlan {
+            plan,
+            applied: Vec::new(),
+            notes,
+            mapped: Vec::new(),
+            refused,
+        };
+    };
+    let host_name = plan.hosts[spec.host].name.clone();
+    let ifaces: Vec<String> = plan
+        .links
+        .iter()
+        .flat_map(|l| l.ends.iter())
+        .filter(|e| e.host == spec.host)
+        .map(|e| e.iface.clone())
+        .chain(["lo".to_string()])
+        .collect();
+    let fallback: Iface = spec
+        .loose
+        .in_iface
+        .as_deref()
+        .or(spec.loose.out_iface.as_deref())
+        .or(ifaces.first().map(String::as_str))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| "eth0".parse().expect("a valid name"));
+    let mut steps = Vec::new();
+    let mut mapped = Vec::new();
+    for (line, ipt) in commands.iptables() {
+        if ipt.listing {
+            continue;
+        }
+        let mut rule = match &ipt.parsed {
+            Ok(rule) => rule.clone(),
+            Err(e) => {
+                refused.push((line.line, format!("commands.sh {e}: not applied")));
+                continue;
+            }
+        };
+        if steps.len() == MAX_RULES {
+            notes.push(format!(
+                "only the first {MAX_RULES} iptables rules of commands.sh were applied"
+            ));
+            break;
+        }
+        let named: Vec<String> = rule.interfaces().iter().map(|i| i.to_string()).collect();
+        for name in named {
+            let known = ifaces.iter().any(|i| match name.strip_suffix('+') {
+                Some(prefix) => i.starts_with(prefix),
+                None => *i == name,
+            });
+            if !known && rule.rename_interface(&name, &fallback) > 0 {
+                mapped.push((name.clone(), fallback.to_string()));
+                notes.push(format!(
+                    "your rule on line {} names the interface {name:?}, which the lab's \
+                     {host_name} does not have: it was applied to {fallback}, the \
+                     {host_name}'s interface in the lab",
+                    line.line
+                ));
+            }
+        }
+        steps.push(StepPlan {
+            host: spec.host,
+            action: Action::Iptables(rule),
+            expect: Outcome::Ok,
+            line: line.line,
+        });
+    }
+    let lines: Vec<usize> = steps.iter().map(|s| s.line).collect();
+    let applied;
+    if plan.rules.is_empty() {
+        // The student's rules go where the reference's first rule step was.
+        let at = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s.action, Action::Iptables(_)))
+            .unwrap_or(0);
+        plan.steps
+            .retain(|s| !matches!(s.action, Action::Iptables(_)));
+        let at = at.min(plan.steps.len());
+        applied = lines
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (l, at + i))
+            .collect();
+        plan.steps.splice(at..at, steps);
+    } else {
+        plan.steps
+            .retain(|s| !matches!(s.action, Action::Iptables(_)));
+        plan.rules = steps
+            .into_iter()
+            .map(|s| match s.action {
+                Action::Iptables(rule) => crate::scenario::RulePlan { host: s.host, rule },
+                _ => unreachable!("only rules were pushed"),
+            })
+            .collect();
+        applied = lines.iter().enumerate().map(|(i, &l)| (l, i)).collect();
+    }
+    mapped.dedup();
+    StudentPlan {
+        plan,
+        applied,
+        notes,
+        mapped,
+        refused,
+    }
+}
+
+/// Grades the submission in `dir`: runs the lab with the student's rules (artifacts under
+/// `out`), analyses both captures and scores every check. Runs inside the sandbox.
+pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, RunError> {
+    let mut submission = Submission::read(dir, rubric.capture_max_bytes);
+    let (commands, commands_problem) = match &submission.commands {
+        Ok(bytes) => (Commands::read(bytes), None),
+        Err(p) => (
+            Commands::default(),
+            Some(format!("commands.sh {}", p.describe())),
+        ),
+    };
+    let student = student_plan(rubric, &commands);
+    let mut notes = Vec::new();
+    if let Some(p) = &commands_problem {
+        notes.push(p.clone());
+    }
+    if !commands.not_utf8.is_empty() {
+        notes.push(format!(
+            "commands.sh has bytes that are not UTF-8 on line {}: read with replacement \
+             characters",
+            commands
+                .not_utf8
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if commands.ignored > 0 {
+        notes.push(format!(
+            "commands.sh: {} commands past the first 1000 were not read",
+            commands.ignored
+        ));
+    }
+    notes.extend(student.notes.iter().cloned());
+    for other in &submission.other_captures {
+        notes.push(format!(
+            "{} was not graded: only one capture is, the first by name",
+            submission::shown(other)
+        ));
+    }
+
+    let report = run::execute(&student.plan, out).await?;
+    let mut refused = student.refused.clone();
+    for &(line, index) in &student.applied {
+        if let Some(step) = report.steps.get(index)
+            && step.outcome != Outcome::Ok
+        {
+            refused.push((
+                line,
+                format!(
+                    "iptables refused your rule on line {line} ({})",
+                    step.detail
+                ),
+            ));
+        }
+    }
+    notes.extend(refused.iter().map(|(_, r)| r.clone()));
+    let applied = student.applied.len() + student.refused.len() - refused.len();
+    let mut names = Names::new();
+    for (addr, host) in student.plan.addresses() {
+        names.insert(addr, host);
+    }
+    // A lab's reference solution may come without a capture: the lab's own capture of the
+    // run with the reference rules stands for it.
+    let is_reference =
+        std::fs::canonicalize(dir).ok() == std::fs::canonicalize(rubric.dir.join("reference")).ok();
+    if is_reference
+        && matches!(submission.capture, Err((None, _)))
+        && let Some(first) = report.captures.first()
+    {
+        submission.use_capture(&first.file.path, rubric.capture_max_bytes);
+        notes.push("the lab's own capture of this run was graded as the capture".into());
+    }
+    let lab = LabSeen::new(report, names);
+    let capture = CaptureSeen::read(&mut submission);
+    let answers = match &submission.answers {
+        None => Err("no answers.toml in your submission".to_string()),
+        Some(Err(p)) => Err(format!("answers.toml {}", p.describe())),
+        Some(Ok(bytes)) => match std::str::from_utf8(bytes) {
+            Err(_) => Err("answers.toml is not UTF-8 text".to_string()),
+            Ok(text) => toml::from_str::<toml::Table>(text).map_err(|e| {
+                format!(
+                    "answers.toml is not valid TOML ({})",
+                    e.to_string().lines().next().unwrap_or("")
+                )
+            }),
+        },
+    };
+    // The candidate's own problems explain the lab best; other lines' after them.
+    let candidate_line = rubric
+        .rules
+        .as_ref()
+        .and_then(|s| score::candidate(&commands, s))
+        .map(|(l, _)| l.line);
+    refused.sort_by_key(|(line, _)| Some(*line) != candidate_line);
+    let ev = Evidence {
+        rubric,
+        commands: &commands,
+        commands_problem,
+        rule_problems: refused.into_iter().map(|(_, r)| r).collect(),
+        applied,
+        lab: &lab,
+        capture: &capture,
+        answers,
+    };
+    let checks: Vec<CheckGrade> = rubric
+        .checks
+        .iter()
+        .map(|check| {
+            let (passed, why) = score::score(check, &ev);
+            CheckGrade {
+                name: check.name.clone(),
+                points: if passed { check.points } else { 0 },
+                max: check.points,
+                passed,
+                feedback: match &why {
+                    // A rule that matched only once its interface was renamed says so.
+                    None if passed
+                        && matches!(check.kind, rubric::Kind::RuleMatch)
+                        && !student.mapped.is_empty() =>
+                    {
+                        let names: Vec<String> = student
+                            .mapped
+                            .iter()
+                            .map(|(from, to)| format!("{from} read as the lab's {to}"))
+                            .collect();
+                        format!("{} ({})", check.pass, names.join(", "))
+                    }
+                    None if passed => check.pass.clone(),
+                    Some(w) => w.clone(),
+                    None => check.fail.clone(),
+                },
+                hint: why.map(|_| check.fail.clone()),
+            }
+        })
+        .collect();
+    Ok(Grade {
+        lab: rubric.lab.clone(),
+        submission: dir.display().to_string(),
+        score: checks.iter().map(|c| c.points).sum(),
+        max: rubric.max(),
+        checks,
+        notes,
+    })
+}
+
+/// Options of `labctl grade`.
+#[derive(Debug, Clone)]
+pub struct GradeArgs {
+    pub lab: String,
+    pub dirs: Vec<PathBuf>,
+    pub reference: bool,
+    pub json: bool,
+    pub junit: Option<PathBuf>,
+    pub gradebook: Option<PathBuf>,
+    pub jobs: usize,
+    pub out: Option<PathBuf>,
+}
+
+/// Where the outer process tells the sandboxed one which directory holds the run's artifacts.
+const OUT_ENV: &str = "LABCTL_GRADE_OUT";
+
+/// `labctl grade`: returns the exit code (0 full marks, 1 points lost or a batch submission
+/// not graded, 2 bad command line or no such lab).
+pub fn main(args: GradeArgs) -> u8 {
+    let fail = |m: String| {
+        eprintln!("labctl: {m}");
+        2
+    };
+    let rubric = match rubric::load(&args.lab) {
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    let mut dirs = args.dirs.clone();
+    if args.reference {
+        dirs.insert(0, rubric.dir.join("reference"));
+    }
+    if dirs.is_empty() {
+        return fail("grade needs a submission directory, or --reference".into());
+    }
+    if let Some(d) = dirs.iter().find(|d| !d.is_dir()) {
+        return fail(format!("{}: not a directory", d.display()));
+    }
+    if dirs.len() > 1 || args.gradebook.is_some() {
+        return batch::run(&args, &rubric, &dirs);
+    }
+    if let Err(e) = run::preflight(&rubric.plan) {
+        return fail(e.to_string());
+    }
+    let inside = crate::sandbox::is_inside();
+    let (out, keep) = match (std::env::var_os(OUT_ENV), &args.out) {
+        (Some(dir), _) if inside => (PathBuf::from(dir), args.out.is_some()),
+        (_, Some(out)) => (out.clone(), true),
+        (_, None) => (
+            std::env::temp_dir().join(format!("labctl-grade-{}", std::process::id())),
+            false,
+        ),
+    };
+    let env = [(OUT_ENV, out.clone().into_os_string())];
+    match crate::sandbox::enter(&env) {
+        Ok(crate::sandbox::Entered::Finished(code)) => return code.clamp(0, 255) as u8,
+        Ok(crate::sandbox::Entered::Inside) => {}
+        Err(e) => return fail(e.to_string()),
+    }
+    let started = Instant::now();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    let result = runtime.block_on(grade(&rubric, &dirs[0], &out));
+    if !keep {
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    let grade = match result {
+        Ok(g) => g,
+        Err(e) => return fail(format!("the lab could not run: {e}")),
+    };
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, render::junit(&grade, started.elapsed()))
+    {
+        return fail(format!("{}: {e}", path.display()));
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&grade).expect("a grade serialises")
+        );
+    } else {
+        use std::io::IsTerminal;
+        print!("{}", render::text(&grade, std::io::stdout().is_terminal()));
+    }
+    if grade.score == grade.max { 0 } else { 1 }
+}

@@ -1,0 +1,149 @@
+//! A grade as a person reads it, and as JUnit XML for CI. (JSON is `serde_json` of the
+//! [`Grade`] itself.)
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::Grade;
+use crate::suite::xml;
+
+/// One line per check: points, name, feedback; notes first, the score last.
+pub fn text(grade: &Grade, color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            "1",
+            &format!("labctl grade {} {}", grade.lab, grade.submission)
+        )
+    );
+    if !grade.notes.is_empty() {
+        let _ = writeln!(out, "\n{}", paint("1", "notes"));
+        for note in &grade.notes {
+            let _ = writeln!(out, "  - {note}");
+        }
+    }
+    let _ = writeln!(out, "\n{}", paint("1", "checks"));
+    let width = grade.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for c in &grade.checks {
+        let points = format!("{:>2}/{:<2}", c.points, c.max);
+        let mark = if c.passed {
+            paint("32", &points)
+        } else {
+            paint("31", &points)
+        };
+        let _ = writeln!(out, "  {mark} {:<width$}  {}", c.name, c.feedback);
+        if let Some(hint) = &c.hint {
+            let _ = writeln!(
+                out,
+                "        {:<width$}  {}",
+                "",
+                paint("2", &format!("hint: {hint}"))
+            );
+        }
+    }
+    let verdict = format!("score {}/{}", grade.score, grade.max);
+    let _ = writeln!(
+        out,
+        "\n{}",
+        paint(
+            if grade.score == grade.max {
+                "1;32"
+            } else {
+                "1;31"
+            },
+            &verdict
+        )
+    );
+    out
+}
+
+/// One test case per check; a check that lost its points is a failure carrying the feedback.
+pub fn junit(grade: &Grade, took: Duration) -> String {
+    let failures = grade.checks.iter().filter(|c| !c.passed).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let suite = format!("grade {} {}", grade.lab, grade.submission);
+    let _ = writeln!(
+        out,
+        "<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
+        grade.checks.len(),
+        took.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
+        xml(&suite),
+        grade.checks.len(),
+        took.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "    <properties><property name=\"score\" value=\"{}\"/><property name=\"max\" value=\"{}\"/></properties>",
+        grade.score, grade.max
+    );
+    for c in &grade.checks {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{} ({}/{})\"",
+            xml(&grade.lab),
+            xml(&c.name),
+            c.points,
+            c.max
+        );
+        if c.passed {
+            let _ = writeln!(out, "/>");
+        } else {
+            let _ = writeln!(
+                out,
+                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                xml(&c.feedback),
+                xml(c.hint.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grade::CheckGrade;
+
+    #[test]
+    fn junit_escapes_untrusted_text() {
+        let grade = Grade {
+            lab: "lab".into(),
+            submission: "sub<&>\u{1}".into(),
+            score: 0,
+            max: 1,
+            checks: vec![CheckGrade {
+                name: "c".into(),
+                points: 0,
+                max: 1,
+                passed: false,
+                feedback: "port \"21\" <x>".into(),
+                hint: None,
+            }],
+            notes: vec![],
+        };
+        let x = junit(&grade, Duration::from_millis(5));
+        assert!(
+            x.contains("name=\"grade lab sub&lt;&amp;&gt;\\x01\""),
+            "{x}"
+        );
+        assert!(
+            x.contains("message=\"port &quot;21&quot; &lt;x&gt;\""),
+            "{x}"
+        );
+        assert!(x.contains("failures=\"1\""));
+    }
+}

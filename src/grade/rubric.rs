@@ -1,0 +1,295 @@
+//! Rubrics: `labs/<lab>/rubric.toml` in, a validated [`Rubric`] out.
+//!
+//! A rubric names the lab's scenario, where a student's iptables lines are applied and the
+//! reference rule they should amount to, and a list of checks, each with its points and one
+//! feedback line for pass and one for fail. A check's `kind` says what it looks at: the
+//! student's rule as written (`rule-table`, `rule-chain`, `rule-match`), the lab run with the
+//! student's rules (`lab-file`, `lab-conversation`), the other commands (`listener`), the
+//! student's own capture (`capture-file`, `capture-conversation`, `capture-dns`,
+//! `capture-ftp-data`) or their answers (`answer`).
+//!
+//! Contract: [`load`] resolves every name against the scenario (hosts, files, conversations),
+//! parses the reference rule, and refuses anything it does not know, naming the file and the
+//! problem. Nothing here touches the kernel.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::GradeError;
+use super::commands::Loose;
+use crate::rules::{Rule, parse_rule};
+use crate::scenario::{self, HostId, Plan};
+
+/// A lab as graded: its rubric, its scenario and where its files are.
+#[derive(Debug, Clone)]
+pub struct Rubric {
+    /// The lab's name (its directory under `labs/`).
+    pub lab: String,
+    pub dir: PathBuf,
+    pub title: String,
+    pub plan: Plan,
+    pub rules: Option<RulesSpec>,
+    /// Captures larger than this are refused unread.
+    pub capture_max_bytes: u64,
+    pub checks: Vec<Check>,
+}
+
+/// Where the student's iptables lines go, and what the reference rule is.
+#[derive(Debug, Clone)]
+pub struct RulesSpec {
+    pub host: HostId,
+    pub reference: Rule,
+    pub loose: Loose,
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub points: u32,
+    pub pass: String,
+    pub fail: String,
+    pub kind: Kind,
+}
+
+/// What a check looks at. See the module docs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Kind {
+    /// The student's rule is in the reference rule's table.
+    RuleTable,
+    /// ... in the reference rule's chain.
+    RuleChain,
+    /// ... matches the reference's protocol, destination port and interface, with its target
+    /// and target port.
+    RuleMatch,
+    /// After the lab ran with the student's rules, a host's file contains a text.
+    LabFile { file: String, contains: String },
+    /// The lab's capture holds a completed TCP conversation, e.g. `client > server:21`.
+    LabConversation {
+        conversation: String,
+        client_sent: Option<String>,
+        server_contains: Option<String>,
+    },
+    /// commands.sh starts a listener (nc, ncat, socat) on a port.
+    Listener { port: u16 },
+    /// commands.sh runs one of `program` with every word of `has` (case-insensitive; a word
+    /// `-type=mx` has `mx`).
+    Command {
+        program: Vec<String>,
+        #[serde(default)]
+        has: Vec<String>,
+    },
+    /// The student handed in a capture that reads to its end.
+    CaptureFile,
+    /// The student's capture holds a completed TCP connection to a port, with data from the
+    /// client when `message` is set.
+    CaptureConversation {
+        port: u16,
+        #[serde(default)]
+        message: bool,
+        /// The server must have sent something (a banner, a reply).
+        #[serde(default)]
+        reply: bool,
+    },
+    /// No TCP conversation in the student's capture uses this port (what NAT hides).
+    CaptureNoPort { port: u16 },
+    /// The student's capture holds a DNS query of this type and its answer.
+    CaptureDns {
+        #[serde(rename = "type")]
+        rtype: String,
+    },
+    /// The student's capture holds an FTP data connection linked to its control connection,
+    /// carrying at least one byte.
+    CaptureFtpData,
+    /// answers.toml holds `key`, equal to the fact read from the student's capture.
+    Answer { key: String, fact: Fact },
+}
+
+/// A fact an answer is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fact {
+    /// p1*256+p2 of a `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)` reply.
+    PasvPort,
+    /// The mail host of an MX answer.
+    MxHost,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRubric {
+    scenario: String,
+    title: Option<String>,
+    rules: Option<RawRules>,
+    capture: Option<RawCapture>,
+    #[serde(default)]
+    check: Vec<RawCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    host: String,
+    reference: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCapture {
+    max_mb: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCheck {
+    name: String,
+    points: u32,
+    pass: String,
+    fail: String,
+    #[serde(flatten)]
+    kind: Kind,
+}
+
+/// Directories searched for `<lab>/rubric.toml`: `./labs`, then the source tree's `labs`.
+pub fn lab_roots() -> Vec<PathBuf> {
+    vec![
+        PathBuf::from("labs"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("labs"),
+    ]
+}
+
+/// Finds and validates a lab's rubric.
+pub fn load(lab: &str) -> Result<Rubric, GradeError> {
+    let plain = !lab.is_empty()
+        && lab
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let dir = lab_roots()
+        .into_iter()
+        .map(|root| root.join(lab))
+        .find(|dir| plain && dir.join("rubric.toml").is_file());
+    let Some(dir) = dir else {
+        let mut known = BTreeSet::new();
+        for root in lab_roots() {
+            for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+                if entry.path().join("rubric.toml").is_file() {
+                    known.insert(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        return Err(GradeError::NoLab {
+            lab: lab.to_string(),
+            known: known.into_iter().collect::<Vec<_>>().join(", "),
+        });
+    };
+    let path = dir.join("rubric.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| GradeError::Rubric {
+        path: path.clone(),
+        msg: e.to_string(),
+    })?;
+    parse(lab, &dir, &text).map_err(|msg| GradeError::Rubric { path, msg })
+}
+
+/// Validates rubric text; `dir` is the lab's directory.
+pub fn parse(lab: &str, dir: &Path, text: &str) -> Result<Rubric, String> {
+    let raw: RawRubric = toml::from_str(text).map_err(|e| e.to_string())?;
+    let plan =
+        scenario::load(&raw.scenario).map_err(|e| format!("scenario {:?}: {e}", raw.scenario))?;
+    let host = |name: &str| {
+        plan.host_id(name).ok_or_else(|| {
+            format!(
+                "scenario {} has no host {name:?} (hosts: {})",
+                plan.name,
+                plan.hosts
+                    .iter()
+                    .map(|h| h.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    };
+    let rules = match &raw.rules {
+        None => None,
+        Some(r) => {
+            let reference = parse_rule(&r.reference)
+                .map_err(|e| format!("[rules] reference {:?}: {e}", r.reference))?;
+            Some(RulesSpec {
+                host: host(&r.host)?,
+                loose: Loose::read(&r.reference),
+                reference,
+            })
+        }
+    };
+    let mut names = BTreeSet::new();
+    let mut checks = Vec::new();
+    for c in raw.check {
+        let at = format!("check {:?}", c.name);
+        if c.name.is_empty() || !names.insert(c.name.clone()) {
+            return Err(format!("{at}: every check needs a name of its own"));
+        }
+        if c.points == 0 {
+            return Err(format!("{at}: points must be at least 1"));
+        }
+        match &c.kind {
+            Kind::RuleTable | Kind::RuleChain | Kind::RuleMatch if rules.is_none() => {
+                return Err(format!(
+                    "{at}: rule checks need a [rules] section with host and reference"
+                ));
+            }
+            Kind::LabFile { file, .. } => {
+                let (h, f) = file
+                    .split_once(':')
+                    .ok_or_else(|| format!("{at}: file must be HOST:PATH, got {file:?}"))?;
+                host(h).map_err(|e| format!("{at}: {e}"))?;
+                if f.is_empty() || f.starts_with('/') || f.split('/').any(|p| p == "..") {
+                    return Err(format!(
+                        "{at}: file {file:?} must be a path inside the host's directory"
+                    ));
+                }
+            }
+            Kind::LabConversation { conversation, .. } => {
+                let (client, server, _) = split_conversation(conversation).ok_or_else(|| {
+                    format!(
+                        "{at}: conversation must read CLIENT > SERVER:PORT, got {conversation:?}"
+                    )
+                })?;
+                host(client).map_err(|e| format!("{at}: {e}"))?;
+                host(server).map_err(|e| format!("{at}: {e}"))?;
+            }
+            _ => {}
+        }
+        checks.push(Check {
+            name: c.name,
+            points: c.points,
+            pass: c.pass,
+            fail: c.fail,
+            kind: c.kind,
+        });
+    }
+    if checks.is_empty() {
+        return Err("a rubric needs at least one [[check]]".into());
+    }
+    Ok(Rubric {
+        lab: lab.to_string(),
+        dir: dir.to_path_buf(),
+        title: raw.title.unwrap_or_else(|| plan.summary.clone()),
+        plan,
+        rules,
+        capture_max_bytes: raw.capture.map_or(100, |c| c.max_mb) * 1024 * 1024,
+        checks,
+    })
+}
+
+/// `client > server:21` -> (client, server, 21).
+pub fn split_conversation(text: &str) -> Option<(&str, &str, u16)> {
+    let (client, rest) = text.split_once('>')?;
+    let (server, port) = rest.trim().rsplit_once(':')?;
+    Some((client.trim(), server.trim(), port.trim().parse().ok()?))
+}
+
+impl Rubric {
+    pub fn max(&self) -> u32 {
+        self.checks.iter().map(|c| c.points).sum()
+    }
+}
