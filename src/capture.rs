@@ -161,8 +161,9 @@ fn capture(
             .immediate_mode(true)
             .snaplen(262_144)
             // Immediate mode uses a ring of frames as large as the biggest packet an offloading
-            // interface can hand over (64 KiB): 32 MiB holds a burst of 512 packets.
-            .buffer_size(32 << 20)
+            // interface can hand over (64 KiB): 16 MiB of kernel memory holds a burst of 256
+            // packets, read while the burst lasts.
+            .buffer_size(16 << 20)
             .open()?
             .setnonblock()?;
         let savefile = capture.savefile(&path)?;

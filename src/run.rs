@@ -322,17 +322,21 @@ async fn read_counters(plan: &Plan, lab: &Lab) -> Vec<Option<Result<u64, String>
         let read = drive::read_counters(lab.host(*host), rule.table()).await;
         out.push(Some(match read {
             Err(e) => Err(e.to_string()),
-            Ok(counters) => counters
-                .iter()
-                .find(|c| drive::same_rule(&c.rule, rule))
-                .map(|c| c.packets)
-                .ok_or_else(|| {
-                    format!(
-                        "no such rule in {}'s {} table",
-                        lab.host(*host).name,
-                        rule.table().name()
-                    )
-                }),
+            Ok(counters) => match rule.command() {
+                crate::rules::Command::DeleteNumber { chain, number } => counters
+                    .iter()
+                    .filter(|c| c.rule.chain().as_ref() == Some(chain))
+                    .nth((*number as usize).saturating_sub(1)),
+                _ => counters.iter().find(|c| drive::same_rule(&c.rule, rule)),
+            }
+            .map(|c| c.packets)
+            .ok_or_else(|| {
+                format!(
+                    "no such rule in {}'s {} table",
+                    lab.host(*host).name,
+                    rule.table().name()
+                )
+            }),
         }));
     }
     out

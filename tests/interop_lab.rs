@@ -174,6 +174,7 @@ fn telnet_reads_the_ftp_banner() {
     let (stdout, _) = step("telnet server 21");
     assert!(stdout.contains("Connected to server."), "{stdout}");
     assert!(stdout.contains("220 (labctl FTP)"), "{stdout}");
+    assert!(stdout.contains("221 Goodbye."), "{stdout}");
 }
 
 #[test]

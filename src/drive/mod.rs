@@ -104,15 +104,24 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             let argv: Vec<String> = std::iter::once("iptables".to_string())
                 .chain(rule.argv())
                 .collect();
-            program::run(host, &argv, Duration::from_secs(10), &mut result, &[]).await?;
+            program::run(
+                host,
+                &argv,
+                Duration::from_secs(10),
+                &mut result,
+                &[],
+                false,
+            )
+            .await?;
         }
         Action::Exec {
             argv,
             timeout,
             stdin,
+            hold_stdin,
         } => {
             result.title = argv.join(" ");
-            program::run(host, argv, *timeout, &mut result, stdin).await?;
+            program::run(host, argv, *timeout, &mut result, stdin, *hold_stdin).await?;
         }
         Action::Protocol(protocol_step) => protocol::run(host, protocol_step, &mut result).await,
         Action::Net(action) => net::run(lab, step.host, action, &mut result).await?,

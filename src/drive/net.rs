@@ -346,7 +346,7 @@ async fn route(
                 .map(|s| s.to_string())
                 .chain([addr.to_string()])
                 .collect();
-            super::program::run(host, &argv, Duration::from_secs(5), r, &[]).await?;
+            super::program::run(host, &argv, Duration::from_secs(5), r, &[], false).await?;
             r.received = r
                 .stdout
                 .lines()

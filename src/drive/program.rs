@@ -18,7 +18,7 @@ pub enum ProgramError {
 /// Debian packages of the programs scenarios commonly run.
 fn package_of(program: &str) -> Option<&'static str> {
     Some(match program {
-        "iptables" => "iptables",
+        "iptables" | "iptables-save" => "iptables",
         "nc" => "netcat-openbsd",
         "telnet" => "telnet",
         "curl" => "curl",
@@ -57,13 +57,14 @@ pub(super) async fn run(
     timeout: Duration,
     result: &mut StepResult,
     stdin: &[u8],
+    hold_stdin: bool,
 ) -> Result<(), ProgramError> {
     let path = locate(&argv[0])?;
     let mut command = host.netns.command(path);
     command
         .args(&argv[1..])
         .current_dir(&host.dir)
-        .stdin(if stdin.is_empty() {
+        .stdin(if stdin.is_empty() && !hold_stdin {
             Stdio::null()
         } else {
             Stdio::piped()
@@ -87,6 +88,10 @@ pub(super) async fn run(
         tokio::spawn(async move {
             use tokio::io::AsyncWriteExt;
             let _ = pipe.write_all(&data).await;
+            if hold_stdin {
+                // Closed when the program has exited and this task is aborted.
+                std::future::pending::<()>().await;
+            }
         })
     });
     let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;

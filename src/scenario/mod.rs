@@ -214,6 +214,10 @@ pub enum Action {
         timeout: Duration,
         /// Written to the program's standard input, which is then closed (empty: no input).
         stdin: Vec<u8>,
+        /// Keep standard input open after `stdin` until the program exits, as a person at a
+        /// terminal who has typed the lines and waits (telnet quits at the end of its input,
+        /// before the server has answered).
+        hold_stdin: bool,
     },
     /// A pause the lesson needs (a timer to expire, for example).
     Wait(Duration),

@@ -117,6 +117,8 @@ struct RawStep {
     #[serde(rename = "type")]
     qtype: Option<Spanned<String>>,
     tcp: Option<bool>,
+    /// With exec: keep the program's input open after `send` until it exits.
+    hold_stdin: Option<bool>,
     // Network steps, parsed in `net.rs`.
     udp: Option<Spanned<String>>,
     size: Option<Spanned<i64>>,
@@ -809,6 +811,7 @@ fn parse_step(
                         argv: argv.get_ref().clone(),
                         timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT),
                         stdin: net::payload(cx, raw)?,
+                        hold_stdin: raw.hold_stdin.unwrap_or(false),
                     },
                     Outcome::Ok,
                 )

@@ -372,10 +372,22 @@ pub(super) fn expect(
         ));
     }
     if let Some(rule) = &raw.rule {
-        let hint = "rule = \"HOST: -t filter -A OUTPUT -p tcp --dport 25 -j DROP\" with packets = N or packets_at_least = N";
+        let hint = "rule = \"HOST: -t filter -A OUTPUT -p tcp --dport 25 -j DROP\" or \"HOST: filter OUTPUT 1\" (the first rule of the chain), with packets = N or packets_at_least = N";
         let (host, text) = host_prefixed(cx, rule, resolve_host, hint)?;
-        let parsed = parse_iptables(cx, &text)?;
-        if parsed.spec().is_none() {
+        // `TABLE CHAIN N`: the N-th rule of a chain, which is what `-D CHAIN N` names.
+        let words: Vec<&str> = text.get_ref().split_whitespace().collect();
+        let by_index = match words.as_slice() {
+            [table, chain, n] if n.parse::<u32>().is_ok() && !table.starts_with('-') => {
+                crate::rules::parse_rule(&format!("-t {table} -D {chain} {n}")).ok()
+            }
+            _ => None,
+        };
+        let parsed = match by_index {
+            Some(rule) => rule,
+            None => parse_iptables(cx, &text)?,
+        };
+        let numbered = matches!(parsed.command(), crate::rules::Command::DeleteNumber { .. });
+        if parsed.spec().is_none() && !numbered {
             return Err(cx
                 .err(
                     cx.inner(rule),
@@ -564,9 +576,20 @@ syns = 3
 fragments_at_least = 2
 zero_ethernet = true
 capture_side = "server"
+[[expect]]
+rule = "server: nat PREROUTING 2"
+packets = 0
 "#,
         )
         .unwrap();
+        let crate::scenario::Expect::Net {
+            what: NetExpect::Counter { rule, .. },
+            ..
+        } = &p.expects[3]
+        else {
+            panic!()
+        };
+        assert_eq!(rule.to_string(), "-t nat -D PREROUTING 2");
         let crate::scenario::Expect::Net {
             what: NetExpect::Counter { host, packets, .. },
             ..
