@@ -28,7 +28,7 @@ pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> u8 {
             ],
         })
         .collect();
-    let progress = Progress::new("graded");
+    let progress = Progress::new("graded").code_one("points lost");
     let finished = jobs::run_all(jobs, args.jobs.max(1), &|f, done, total| {
         progress.update(f, done, total)
     });

@@ -293,3 +293,52 @@ impl Rubric {
         self.checks.iter().map(|c| c.points).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "scenario = \"homework-redirect\"\n";
+    const CHECK: &str = "[[check]]\nname = \"c\"\npoints = 1\npass = \"p\"\nfail = \"f\"\n";
+
+    fn err(text: &str) -> String {
+        parse("lab", Path::new("."), text).unwrap_err()
+    }
+
+    #[test]
+    fn a_rubric_resolves_against_its_scenario() {
+        let ok = format!(
+            "{HEAD}[rules]\nhost = \"server\"\nreference = \"-t nat -A PREROUTING -p tcp --dport 21 -j REDIRECT --to-ports 27664\"\n\
+             {CHECK}kind = \"rule-chain\"\n"
+        );
+        let r = parse("lab", Path::new("."), &ok).unwrap();
+        assert_eq!((r.max(), r.checks.len()), (1, 1));
+        assert_eq!(r.rules.unwrap().loose.chain.as_deref(), Some("PREROUTING"));
+        assert_eq!(r.capture_max_bytes, 100 * 1024 * 1024);
+    }
+
+    #[test]
+    fn bad_rubrics_say_what_is_wrong() {
+        assert!(
+            err(&format!("{HEAD}{CHECK}kind = \"rule-chain\"\n"))
+                .contains("need a [rules] section")
+        );
+        assert!(
+            err(&format!("{HEAD}{CHECK}kind = \"rule-chian\"\n"))
+                .contains("unknown variant `rule-chian`")
+        );
+        assert!(
+            err(&format!(
+                "{HEAD}{CHECK}kind = \"lab-file\"\nfile = \"router:x\"\ncontains = \"y\"\n"
+            ))
+            .contains("has no host \"router\"")
+        );
+        assert!(
+            err(&format!("{HEAD}{CHECK}kind = \"lab-file\"\nfile = \"server:../../etc/passwd\"\ncontains = \"y\"\n"))
+                .contains("must be a path inside the host's directory")
+        );
+        assert!(err("scenario = \"nope\"\n").contains("scenario \"nope\""));
+        assert!(err(HEAD).contains("at least one [[check]]"));
+        assert!(matches!(load("../labs"), Err(GradeError::NoLab { .. })));
+    }
+}

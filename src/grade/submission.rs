@@ -77,33 +77,42 @@ impl Submission {
             Err(FileProblem::Missing) => None,
             other => Some(other),
         };
-        let mut captures: Vec<String> = std::fs::read_dir(dir)
+        // Names are kept as the file system has them (not necessarily UTF-8) to open them,
+        // and shown lossily.
+        let mut captures: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
             .into_iter()
             .flatten()
             .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
+            .map(|e| e.file_name())
             .filter(|n| {
-                let n = n.to_ascii_lowercase();
+                let n = n.to_string_lossy().to_ascii_lowercase();
                 n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".cap")
             })
             .collect();
         captures.sort();
         let capture = match captures.first() {
             None => Err((None, FileProblem::Missing)),
-            Some(name) => open_regular(&dir.join(name), capture_max)
-                .map(|(file, size)| CaptureFile {
-                    name: name.clone(),
-                    file,
-                    size,
-                })
-                .map_err(|p| (Some(name.clone()), p)),
+            Some(os) => {
+                let name = os.to_string_lossy().into_owned();
+                open_regular(&dir.join(os), capture_max)
+                    .map(|(file, size)| CaptureFile {
+                        name: name.clone(),
+                        file,
+                        size,
+                    })
+                    .map_err(|p| (Some(name), p))
+            }
         };
         Submission {
             dir: dir.to_path_buf(),
             commands,
             answers,
             capture,
-            other_captures: captures.into_iter().skip(1).collect(),
+            other_captures: captures
+                .iter()
+                .skip(1)
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect(),
         }
     }
 }
@@ -167,6 +176,7 @@ fn open_regular(path: &Path, max: u64) -> Result<(File, u64), FileProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     #[test]
     fn links_fifos_and_large_files_are_refused_unread() {
@@ -178,13 +188,15 @@ mod tests {
         let big = File::create(dir.join("a.pcap")).unwrap();
         big.set_len(300 * 1024 * 1024).unwrap();
         std::fs::write(dir.join("b.pcapng"), b"x").unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"c\xff.pcap");
+        std::fs::write(dir.join(odd), b"x").unwrap();
         let s = Submission::read(&dir, 100 * 1024 * 1024);
         assert_eq!(s.commands.unwrap_err(), FileProblem::Symlink);
         assert_eq!(s.answers.unwrap().unwrap_err(), FileProblem::NotRegular);
         let (name, problem) = s.capture.unwrap_err();
         assert_eq!(name.as_deref(), Some("a.pcap"));
         assert!(matches!(problem, FileProblem::TooLarge { .. }));
-        assert_eq!(s.other_captures, ["b.pcapng"]);
+        assert_eq!(s.other_captures, ["b.pcapng", "c\u{fffd}.pcap"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
