@@ -1,5 +1,6 @@
-//! Embeds every scenario under `scenarios/` (and its expected snapshot) into the binary, so
-//! `labctl run NAME` works from any directory.
+//! Embeds every scenario under `scenarios/` (and its expected snapshot) and every file of the
+//! gradable labs under `labs/` into the binary, so `labctl run NAME` and `labctl grade LAB`
+//! work from any directory.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -42,4 +43,48 @@ fn main() {
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtin_scenarios.rs");
     std::fs::write(dest, out).unwrap();
+    embed_labs();
+}
+
+/// `labs/<lab>/**` as (relative path, bytes) pairs, sorted.
+fn embed_labs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    files.sort();
+    let mut out = String::from(
+        "/// Files of the built-in labs: path relative to `labs/`, and contents.\n\
+         pub static LAB_FILES: &[(&str, &[u8])] = &[\n",
+    );
+    for (rel, path) in files {
+        println!("cargo:rerun-if-changed={path}");
+        writeln!(out, "    ({rel:?}, include_bytes!({path:?})),").unwrap();
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtin_labs.rs");
+    std::fs::write(dest, out).unwrap();
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            collect(root, &path, files);
+        } else if kind.is_file() {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            files.push((rel, path.display().to_string()));
+        }
+    }
 }

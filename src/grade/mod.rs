@@ -16,6 +16,7 @@
 //! without following links.
 
 pub mod batch;
+pub mod builtin;
 pub mod commands;
 pub mod evidence;
 pub mod render;

@@ -151,7 +151,8 @@ struct RawCheck {
     kind: Kind,
 }
 
-/// Directories searched for `<lab>/rubric.toml`: `./labs`, then the source tree's `labs`.
+/// Directories searched for `<lab>/rubric.toml`: `./labs`, then the source tree's `labs`;
+/// then the labs built into the binary (see [`super::builtin`]).
 pub fn lab_roots() -> Vec<PathBuf> {
     vec![
         PathBuf::from("labs"),
@@ -165,12 +166,21 @@ pub fn load(lab: &str) -> Result<Rubric, GradeError> {
         && lab
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    let dir = lab_roots()
-        .into_iter()
-        .map(|root| root.join(lab))
-        .find(|dir| plain && dir.join("rubric.toml").is_file());
+    let find = |roots: Vec<PathBuf>| {
+        roots
+            .into_iter()
+            .map(|root| root.join(lab))
+            .find(|dir| plain && dir.join("rubric.toml").is_file())
+    };
+    // The labs built into the binary come last, written out only when needed.
+    let dir = find(lab_roots()).or_else(|| {
+        (plain && super::builtin::names().contains(lab))
+            .then(super::builtin::root)
+            .flatten()
+            .and_then(|root| find(vec![root]))
+    });
     let Some(dir) = dir else {
-        let mut known = BTreeSet::new();
+        let mut known = super::builtin::names();
         for root in lab_roots() {
             for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
                 if entry.path().join("rubric.toml").is_file() {
