@@ -216,3 +216,19 @@ fn builtin_http_sends_the_urls_host() {
         "{transcript}"
     );
 }
+
+#[test]
+fn virtual_hosts_are_chosen_by_the_host_header() {
+    let steps = lab().report["steps"].as_array().unwrap();
+    let s = steps
+        .iter()
+        .find(|s| s["title"] == "http GET http://docs.example.test/")
+        .expect("http step");
+    assert_eq!(s["outcome"], "ok", "{s:#}");
+    assert_eq!(s["received"], "<h1>the docs site</h1>\n");
+    let (stdout, _) = step("curl -sS -H Host: DOCS.example.test");
+    assert_eq!(stdout, "<h1>the docs site</h1>\n");
+    // Without that Host, the same server gives its default site.
+    let (stdout, _) = step("curl -sS http://server/");
+    assert_eq!(stdout, "<h1>served inside the lab</h1>\n");
+}

@@ -146,7 +146,12 @@ pub enum ServiceKind {
     /// SMTP storing messages in an mbox file in the host's directory.
     Smtp { mailbox: String, hostname: String },
     /// HTTP/1.1 serving one site for every `Host`.
-    Http { files: FileSet },
+    Http {
+        /// The site for a `Host` not in `sites` (and for every host when `sites` is empty).
+        files: FileSet,
+        /// Name-based virtual hosts, by lowercase host name.
+        sites: Vec<(String, FileSet)>,
+    },
     /// DNS over UDP and TCP on the same port, answering from zones in master-file format.
     Dns {
         zones: Vec<crate::services::dns::Zone>,

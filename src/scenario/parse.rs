@@ -65,6 +65,8 @@ struct RawService {
     file: Option<Spanned<String>>,
     // The content of protocol services (see `protocol`).
     files: Option<Spanned<BTreeMap<String, String>>>,
+    /// HTTP virtual hosts: host name -> (path -> content).
+    sites: Option<Spanned<BTreeMap<String, BTreeMap<String, String>>>>,
     dir: Option<Spanned<String>>,
     users: Option<Spanned<BTreeMap<String, String>>>,
     anonymous: Option<bool>,

@@ -106,8 +106,11 @@ pub fn start(plan: &Plan, lab: &Lab, tracker: &Tracker) -> Result<Started, Start
                 let config = SmtpConfig::new(hostname.clone(), host.dir.join(mailbox));
                 tokio::spawn(tracked(tracker, smtp::serve(listener, config, stopped)))
             }
-            ServiceKind::Http { files } => {
-                let config = HttpConfig::single(tree(svc, files)?);
+            ServiceKind::Http { files, sites } => {
+                let mut config = HttpConfig::single(tree(svc, files)?);
+                for (name, site) in sites {
+                    config.sites.insert(name.clone(), tree(svc, site)?);
+                }
                 tokio::spawn(tracked(tracker, http::serve(listener, config, stopped)))
             }
             ServiceKind::Dns { zones } => {

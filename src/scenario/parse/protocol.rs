@@ -77,6 +77,12 @@ fn service_kind_of(
             "files and dir give the content of ftp and http services",
         ));
     }
+    if kind != "http" && svc.sites.is_some() {
+        return Err(not_for(
+            "sites",
+            "sites are the name-based virtual hosts of an http service",
+        ));
+    }
     if kind != "ftp" && (svc.users.is_some() || svc.anonymous.is_some() || svc.upload.is_some()) {
         return Err(not_for(
             "users, anonymous or upload",
@@ -99,7 +105,10 @@ fn service_kind_of(
         "ftp" | "http" => {
             let files = file_set(cx, svc, origin)?;
             if kind == "http" {
-                return Ok(ServiceKind::Http { files });
+                return Ok(ServiceKind::Http {
+                    files,
+                    sites: sites(cx, svc)?,
+                });
             }
             let mut users = BTreeMap::new();
             if let Some(table) = &svc.users {
@@ -174,6 +183,7 @@ fn service_kind_of(
 pub(super) fn no_content(cx: &Ctx, svc: &RawService) -> Result<(), ScenarioError> {
     let keys = [
         ("files", svc.files.is_some()),
+        ("sites", svc.sites.is_some()),
         ("dir", svc.dir.is_some()),
         ("users", svc.users.is_some()),
         ("anonymous", svc.anonymous.is_some()),
@@ -252,6 +262,43 @@ fn beside_scenario(
 }
 
 /// Inline files and a directory's files, merged (inline wins), sorted by path.
+/// `[services.web.sites."www.example.test"]` tables: one file tree per host name.
+fn sites(cx: &Ctx, svc: &RawService) -> Result<Vec<(String, FileSet)>, ScenarioError> {
+    let Some(table) = &svc.sites else {
+        return Ok(Vec::new());
+    };
+    let mut sites = Vec::new();
+    for (host, files) in table.get_ref() {
+        let name = host.to_ascii_lowercase();
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !valid {
+            return Err(cx
+                .err(table.span(), format!("bad site name {host:?}"))
+                .with_hint(
+                    "[services.web.sites.\"www.example.test\"] with \"index.html\" = \"...\"",
+                ));
+        }
+        let mut set = Vec::new();
+        for (path, content) in files {
+            let norm = crate::services::tree::resolve("/", path);
+            if norm == "/" || path.contains('\\') {
+                return Err(cx
+                    .err(
+                        table.span(),
+                        format!("bad file path {path:?} in site {host:?}"),
+                    )
+                    .with_hint("paths like \"index.html\" or \"docs/a.html\""));
+            }
+            set.push((norm[1..].to_string(), content.as_bytes().to_vec()));
+        }
+        sites.push((name, set));
+    }
+    Ok(sites)
+}
+
 fn file_set(cx: &Ctx, svc: &RawService, origin: &Origin) -> Result<FileSet, ScenarioError> {
     let mut files = BTreeMap::new();
     if let Some(dir) = &svc.dir {
@@ -716,6 +763,30 @@ ends = ["client:eth0 10.0.0.1/24", "server:eth0 10.0.0.2/24"]
 
     fn plan(extra: &str) -> Result<crate::scenario::Plan, ScenarioError> {
         parse(&format!("{BASE}{extra}"), Origin::Builtin("t"))
+    }
+
+    #[test]
+    fn http_sites_are_checked() {
+        let e = plan("[services.f]\nhost = \"server\"\nkind = \"ftp\"\n[services.f.sites.\"a.test\"]\n\"x\" = \"y\"\n")
+            .unwrap_err();
+        assert!(e.msg.contains("takes no sites"), "{e}");
+        let e = plan("[services.w]\nhost = \"server\"\nkind = \"http\"\n[services.w.sites.\"bad name\"]\n\"x\" = \"y\"\n")
+            .unwrap_err();
+        assert!(e.msg.contains("bad site name"), "{e}");
+        let p = plan("[services.w]\nhost = \"server\"\nkind = \"http\"\n[services.w.sites.\"Docs.Test\"]\n\"a/b.html\" = \"y\"\n")
+            .unwrap();
+        match &p.services[0].kind {
+            ServiceKind::Http { sites, .. } => {
+                assert_eq!(
+                    sites,
+                    &[(
+                        "docs.test".to_string(),
+                        vec![("a/b.html".to_string(), b"y".to_vec())]
+                    )]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
