@@ -296,7 +296,9 @@ fn telnet(client: &Ns, port: u16, message: Option<&str>) -> Output {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     if let Some(m) = message {
-        stdin.write_all(m.as_bytes()).unwrap();
+        // A refused connection (a student's wrong rule) can end telnet before anything is
+        // typed: the write then meets a closed pipe, as the person's typing would.
+        let _ = stdin.write_all(m.as_bytes());
     }
     // A person quits a moment after typing; telnet leaves as soon as its input ends, which
     // could be before it has even connected.
