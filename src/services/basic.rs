@@ -13,7 +13,8 @@ use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::Tracker;
+use super::conn::accept_loop;
+use super::{Tracker, tracked};
 
 /// What a connection gets.
 #[derive(Debug, Clone)]
@@ -29,24 +30,17 @@ pub async fn serve(
     tracker: Tracker,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return Ok(()),
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let guard = tracker.begin();
-                let behaviour = behaviour.clone();
-                tokio::spawn(async move {
-                    let _guard = guard;
-                    let _ = match behaviour {
-                        Behaviour::Echo => echo(stream).await,
-                        Behaviour::Banner(banner) => banner_then_close(stream, &banner).await,
-                    };
-                });
-            }
+    let connections = accept_loop(listener, shutdown, move |stream, _peer| {
+        let behaviour = behaviour.clone();
+        async move {
+            let _ = match behaviour {
+                Behaviour::Echo => echo(stream).await,
+                Behaviour::Banner(banner) => banner_then_close(stream, &banner).await,
+            };
         }
-    }
+    });
+    tracked(tracker, connections).await;
+    Ok(())
 }
 
 async fn echo(mut stream: TcpStream) -> io::Result<()> {

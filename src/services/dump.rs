@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::Tracker;
+use super::conn::accept_loop;
+use super::{Tracker, tracked};
 
 /// Serves until `shutdown` completes. Each received chunk is appended with one `write` on a
 /// file opened with O_APPEND, so concurrent clients never tear each other's chunks.
@@ -19,23 +20,14 @@ pub async fn serve(
     tracker: Tracker,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return Ok(()),
-            accepted = listener.accept() => {
-                // A failed accept (a reset before accept, no descriptors) is one client's
-                // problem, not the server's.
-                let Ok((stream, _)) = accepted else { continue };
-                let guard = tracker.begin();
-                let file = file.clone();
-                tokio::spawn(async move {
-                    let _guard = guard;
-                    let _ = dump_connection(stream, file).await;
-                });
-            }
+    let connections = accept_loop(listener, shutdown, move |stream, _peer| {
+        let file = file.clone();
+        async move {
+            let _ = dump_connection(stream, file).await;
         }
-    }
+    });
+    tracked(tracker, connections).await;
+    Ok(())
 }
 
 async fn dump_connection(mut stream: TcpStream, file: PathBuf) -> io::Result<()> {
