@@ -731,36 +731,12 @@ fn fill(pkt: &mut Packet, s: &LaxSlicedPacket<'_>, data: &[u8]) {
             });
         }
         Some(TransportSlice::Icmpv4(i)) => {
-            let payload = i.payload();
-            let start = offset_in(data, payload);
-            pkt.payload = start..start + payload.len();
-            let mut icmp = Icmp {
-                v6: false,
-                icmp_type: i.type_u8(),
-                code: i.code_u8(),
-                rest: i.bytes5to8(),
-                quoted: None,
-            };
-            if icmp.is_error() {
-                icmp.quoted = quoted(payload);
-            }
-            pkt.transport = Transport::Icmp(icmp);
+            let header = (i.type_u8(), i.code_u8(), i.bytes5to8());
+            icmp_transport(pkt, data, false, header, i.payload());
         }
         Some(TransportSlice::Icmpv6(i)) => {
-            let payload = i.payload();
-            let start = offset_in(data, payload);
-            pkt.payload = start..start + payload.len();
-            let mut icmp = Icmp {
-                v6: true,
-                icmp_type: i.type_u8(),
-                code: i.code_u8(),
-                rest: i.bytes5to8(),
-                quoted: None,
-            };
-            if icmp.is_error() {
-                icmp.quoted = quoted(payload);
-            }
-            pkt.transport = Transport::Icmp(icmp);
+            let header = (i.type_u8(), i.code_u8(), i.bytes5to8());
+            icmp_transport(pkt, data, true, header, i.payload());
         }
         _ => {}
     }
@@ -800,6 +776,30 @@ fn ipv6_fragment(mut next: u8, mut rest: &[u8]) -> Option<(u32, u32, bool)> {
 
 /// Decodes the datagram an ICMP error quotes: its IP header and the first bytes after it,
 /// which hold the ports (and, for TCP, the sequence number).
+/// An ICMP or ICMPv6 message: its header (type, code, bytes 5 to 8), its payload, and for an
+/// error the datagram it quotes.
+fn icmp_transport(
+    pkt: &mut Packet,
+    data: &[u8],
+    v6: bool,
+    (icmp_type, code, rest): (u8, u8, [u8; 4]),
+    payload: &[u8],
+) {
+    let start = offset_in(data, payload);
+    pkt.payload = start..start + payload.len();
+    let mut icmp = Icmp {
+        v6,
+        icmp_type,
+        code,
+        rest,
+        quoted: None,
+    };
+    if icmp.is_error() {
+        icmp.quoted = quoted(payload);
+    }
+    pkt.transport = Transport::Icmp(icmp);
+}
+
 fn quoted(bytes: &[u8]) -> Option<Quoted> {
     let (ip, _) = LaxIpSlice::from_slice(bytes).ok()?;
     let (src, dst, ttl, payload) = match &ip {
