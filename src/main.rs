@@ -9,9 +9,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use labctl::analyze::{ShowArgs, ShowView};
+use labctl::analyze::{ShowArgs, ShowError, ShowView};
 use labctl::sandbox::{self, Entered};
 use labctl::scenario::{self, BUILTIN, Origin};
+use labctl::wire::WireError;
 
 #[derive(Parser)]
 #[command(
@@ -224,6 +225,11 @@ fn main() -> ExitCode {
             match labctl::analyze::show(&args, &mut stdout) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+                // What is wrong inside a file is told with the file's name; an open error
+                // already names it.
+                Err(ShowError::Wire(e)) if !matches!(e, WireError::Open { .. }) => {
+                    fail(format!("{}: {e}", args.file.display()))
+                }
                 Err(e) => fail(e),
             }
         }
