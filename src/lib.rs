@@ -5,7 +5,9 @@
 //! `scenario` (TOML -> validated plan) -> `sandbox` (namespaces) -> `topology` (links,
 //! addresses, routes) -> `capture` -> `services` -> `rules` -> `drive` (steps) -> `wire` and
 //! `analyze` (pcap -> packets -> conversations) -> `check` (expectations, snapshots) -> `report`.
-//! `run` strings the stages together.
+//! `run` strings the stages together. Every command's entry point returns a
+//! [`verdict::Verdict`] or a [`verdict::Error`]; only the binary's `main` turns them into an exit
+//! code.
 
 pub mod analyze;
 pub mod capture;
@@ -21,4 +23,5 @@ pub mod scenario;
 pub mod services;
 pub mod suite;
 pub mod topology;
+pub mod verdict;
 pub mod wire;

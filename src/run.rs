@@ -6,6 +6,8 @@
 //! [`RunError`] only when the run itself could not happen. Nothing is undone at the end: the
 //! sandbox dies with the process, and every namespace with it.
 
+mod command;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,8 @@ use crate::scenario::{Action, Expect, NetAction, NetExpect, Plan};
 use crate::services::{self, Tracker};
 use crate::topology::{self, Lab, TopologyError};
 use crate::wire;
+
+pub use command::{RunArgs, main};
 
 /// How long the end of a run waits for servers to finish and TCP to settle.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(2);

@@ -1,11 +1,11 @@
 //! The sandbox: private namespaces for a whole run, and one network namespace per lab host.
 //!
 //! Contract:
-//! - [`enter`] is called by `main` before any thread exists. The first time it runs, it moves the
-//!   process into a new user, mount, network and PID namespace and re-executes the binary as PID 1
-//!   of that PID namespace; the outer process only waits and passes the exit code on. Inside, it
-//!   returns [`Entered::Inside`] and the run goes on.
-//! - The inner process reports its verdict with [`finish`] once its output is written; the outer
+//! - [`run_lab`] is the one way into the sandbox, called before any thread exists. The first
+//!   time it runs, it moves the process into a new user, mount, network and PID namespace and
+//!   re-executes the binary as PID 1 of that PID namespace; the outer process only waits and
+//!   passes the verdict on. Inside, it runs the lab on a single-threaded runtime.
+//! - The inner process reports its exit code with [`finish`] once its output is written; the outer
 //!   process exits with it at once, while the kernel is still tearing the lab down (closing
 //!   capture sockets waits for RCU grace periods). If the inner process dies without a verdict,
 //!   the outer one reports how it ended.
@@ -29,13 +29,15 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::unistd::{Gid, Uid, getpid};
+
+use crate::verdict::{Error, Verdict};
 
 /// Marks the inner process; it is trusted only together with being PID 1.
 const INSIDE_MARK: &str = "LABCTL_SANDBOX";
@@ -82,7 +84,7 @@ const LABCTL_SANDBOX_MSG: &str =
     "LABCTL_SANDBOX is set but this process is not the sandbox's PID 1; unset it";
 
 /// Where [`enter`] left the process.
-pub enum Entered {
+enum Entered {
     /// This is the outer process; the sandboxed run has finished with this exit code.
     Finished(i32),
     /// This is the process inside the sandbox: go on with the run.
@@ -93,7 +95,7 @@ pub enum Entered {
 /// refuses a new user namespace to a multi-threaded process.
 ///
 /// `env` is added to the inner process's environment.
-pub fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
+fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
     if std::env::var_os(INSIDE_MARK).is_some() {
         if getpid().as_raw() != 1 {
             return Err(SandboxError::FakeInside);
@@ -118,6 +120,42 @@ pub fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
         return Ok(Entered::Inside);
     }
     Ok(Entered::Finished(reexec(env)?))
+}
+
+/// Where the outer process tells the inner one which directory holds the run's artifacts, so
+/// both agree on a name made from the clock or the process id.
+const OUT_ENV: &str = "LABCTL_RUN_OUT";
+
+/// Builds a lab in the sandbox: the one way in for every command that runs a lab (`labctl run`,
+/// and `labctl grade` of one submission). Must be called before any thread exists.
+///
+/// The first call re-executes the binary inside the sandbox with `out` (the artifacts directory
+/// the outer process chose) and waits for it; the outer process then returns the inner one's
+/// verdict as its exit code tells it: 0 [`Verdict::Passed`], 1 [`Verdict::Failed`], any other
+/// code [`Error::exited`] (the inner process has printed why). Inside, `lab` runs on a
+/// single-threaded tokio runtime with the outer process's `out`, and its result is returned;
+/// `main` prints the error, if any, and reports the exit code with [`finish`].
+pub fn run_lab<F, Fut>(out: &Path, lab: F) -> Result<Verdict, Error>
+where
+    F: FnOnce(PathBuf) -> Fut,
+    Fut: Future<Output = Result<Verdict, Error>>,
+{
+    match enter(&[(OUT_ENV, out.as_os_str().to_owned())])? {
+        Entered::Finished(code) => {
+            return match code.clamp(0, 255) as u8 {
+                0 => Ok(Verdict::Passed),
+                1 => Ok(Verdict::Failed),
+                code => Err(Error::exited(code)),
+            };
+        }
+        Entered::Inside => {}
+    }
+    let out = std::env::var_os(OUT_ENV).map_or_else(|| out.to_path_buf(), PathBuf::from);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::msg(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(lab(out))
 }
 
 /// Inside the sandbox, reports the run's exit code to the outer process, which exits with it at

@@ -4,8 +4,9 @@
 //! Contract: [`run`] validates every named scenario before any lab starts (an unknown name or a
 //! bad file is exit 2 with nothing run); then runs each as `labctl run NAME --json --out DIR`
 //! through [`crate::jobs::run_all`], prints one line per scenario with the failed checks and a
-//! unified diff of the flows on a snapshot mismatch, and returns 0 when every scenario passed,
-//! 1 when one failed, 2 when one could not run. `--bless` writes the run's flows as the expected
+//! unified diff of the flows on a snapshot mismatch, and returns [`Verdict::Passed`] when every
+//! scenario passed, [`Verdict::Failed`] when one failed, [`Verdict::NotRun`] when one could not
+//! run. `--bless` writes the run's flows as the expected
 //! snapshot: beside the scenario file for `./scenarios/` and path scenarios, and into
 //! `./scenarios/snapshots/` for built-in ones.
 
@@ -20,18 +21,27 @@ use serde::Serialize;
 use crate::check::snapshot;
 use crate::jobs::{self, Finished, Job, Progress};
 use crate::scenario::{self, Action, BUILTIN, Origin, Outcome as StepOutcome};
+use crate::verdict::{Error, Verdict};
 
-/// What `labctl test` was asked to do.
-#[derive(Debug, Clone, Default)]
+/// `labctl test`'s command line.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct TestArgs {
-    /// Scenario names or paths; all scenarios when empty.
-    pub names: Vec<String>,
+    /// Scenario names or paths; every scenario in ./scenarios/ and built in when none
+    pub scenarios: Vec<String>,
+    /// Also write a JUnit XML report to FILE
+    #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Print the results as JSON
+    #[arg(long)]
     pub json: bool,
+    /// Record each run's flows as the expected snapshot
+    #[arg(long)]
     pub bless: bool,
-    /// Labs run at once; the number of CPUs when `None`.
-    pub jobs: Option<usize>,
-    /// Where the runs' artifacts go; a fresh directory under `./labctl-runs/` when `None`.
+    /// Labs run at once (default: the number of CPUs)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Directory for the runs' artifacts (one subdirectory per scenario)
+    #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
@@ -80,20 +90,14 @@ struct Summary<'a> {
     scenarios: &'a [Outcome],
 }
 
-/// Runs the suite and returns the exit code: 0 all passed, 1 a scenario failed, 2 bad input or
-/// a run that could not happen.
-pub fn run(args: &TestArgs) -> u8 {
+/// Runs `labctl test`. See the module documentation.
+pub fn main(args: &TestArgs) -> Result<Verdict, Error> {
     let started = Instant::now();
-    let entries = match select(&args.names) {
-        Ok(entries) => entries,
-        Err(e) => {
-            eprintln!("labctl: {e}");
-            return 2;
-        }
-    };
+    let entries = select(&args.scenarios).map_err(Error::msg)?;
     if entries.is_empty() {
-        eprintln!("labctl: no scenarios to test (none in ./scenarios/ and none built in)");
-        return 2;
+        return Err(Error::msg(
+            "no scenarios to test (none in ./scenarios/ and none built in)",
+        ));
     }
     let root = args.out.clone().unwrap_or_else(default_root);
     // Longest waits first; results come back in the order given, then are put back in order.
@@ -113,7 +117,7 @@ pub fn run(args: &TestArgs) -> u8 {
             ],
         })
         .collect();
-    let parallel = args.jobs.unwrap_or_else(|| {
+    let parallel = args.jobs.map(usize::from).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
@@ -144,18 +148,16 @@ pub fn run(args: &TestArgs) -> u8 {
         print!("{}", text(&outcomes, took, color));
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, junit(&outcomes, took)) {
-            eprintln!("labctl: cannot write {}: {e}", path.display());
-            return 2;
-        }
+        std::fs::write(path, junit(&outcomes, took))
+            .map_err(|e| Error::msg(format!("cannot write {}: {e}", path.display())))?;
     }
-    if outcomes.iter().any(|o| o.status == "error") {
-        2
+    Ok(if outcomes.iter().any(|o| o.status == "error") {
+        Verdict::NotRun
     } else if outcomes.iter().any(|o| o.status == "failed") {
-        1
+        Verdict::Failed
     } else {
-        0
-    }
+        Verdict::Passed
+    })
 }
 
 fn default_root() -> PathBuf {

@@ -152,13 +152,7 @@ fn every_bad_file_is_refused_with_its_offset() {
         let err = analyze::analyze_file(&path).expect_err(name);
         assert_eq!(err.offset(), Some(offset), "{name}");
         for view in [ShowView::Packets, ShowView::Conversations, ShowView::Flows] {
-            let args = ShowArgs {
-                file: path.clone(),
-                view,
-                json: false,
-                verbose: false,
-                names: Names::new(),
-            };
+            let args = ShowArgs::new(path.clone(), view);
             let err = analyze::show(&args, &mut Vec::new()).expect_err(name);
             assert!(
                 matches!(err, ShowError::Wire(ref w) if w.offset() == Some(offset)),

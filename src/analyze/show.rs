@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::verdict::{Error, Verdict};
 use crate::wire::{self, WireError};
 
 use super::text::escape;
@@ -30,19 +31,63 @@ pub enum ShowView {
     Flows,
 }
 
-/// Arguments of `labctl show`, free of any CLI parser.
-#[derive(Clone, Debug)]
+/// `labctl show`'s command line: the file, at most one view flag (none is the packet lines),
+/// and the form.
+#[derive(Clone, Debug, clap::Args)]
 pub struct ShowArgs {
-    /// The capture file.
+    /// The capture file
     pub file: PathBuf,
-    /// Which view.
-    pub view: ShowView,
-    /// JSON instead of text.
-    pub json: bool,
-    /// Packet lines also show the IP header (`-v`).
+    /// Conversation table (packets and frame bytes each way), as Wireshark's Conversations
+    #[arg(long, group = "view")]
+    pub conversations: bool,
+    /// Endpoint table, as Wireshark's Endpoints
+    #[arg(long, group = "view")]
+    pub endpoints: bool,
+    /// TCP stream N as text, both directions (Follow TCP Stream)
+    #[arg(long, value_name = "N", group = "view")]
+    pub follow: Option<usize>,
+    /// The normalised flows that snapshots compare
+    #[arg(long, group = "view")]
+    pub flows: bool,
+    /// Packet lines with the IP header (tos, ttl, id, offset, flags), as tcpdump -v
+    #[arg(short, long)]
     pub verbose: bool,
-    /// Host names for addresses (may be empty).
+    /// JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Host names for addresses (may be empty; the command line gives none).
+    #[arg(skip)]
     pub names: Names,
+}
+
+impl ShowArgs {
+    /// Text output of `view` of `file`, without host names.
+    pub fn new(file: PathBuf, view: ShowView) -> ShowArgs {
+        ShowArgs {
+            file,
+            conversations: view == ShowView::Conversations,
+            endpoints: view == ShowView::Endpoints,
+            follow: match view {
+                ShowView::Follow(n) => Some(n),
+                _ => None,
+            },
+            flows: view == ShowView::Flows,
+            verbose: false,
+            json: false,
+            names: Names::new(),
+        }
+    }
+
+    /// The view the flags ask for; the packet lines when none does.
+    pub fn view(&self) -> ShowView {
+        match (self.conversations, self.endpoints, self.follow, self.flows) {
+            (true, _, _, _) => ShowView::Conversations,
+            (_, true, _, _) => ShowView::Endpoints,
+            (_, _, Some(n), _) => ShowView::Follow(n),
+            (_, _, _, true) => ShowView::Flows,
+            _ => ShowView::Packets,
+        }
+    }
 }
 
 /// Why `labctl show` failed.
@@ -107,10 +152,26 @@ struct FlowsJson<'a> {
     flows: &'a str,
 }
 
-/// Runs `labctl show`. See the module documentation.
+/// Runs `labctl show`, printing on standard output. A reader that goes away before the end
+/// (`labctl show x.pcap | head`) has what it wanted: that is [`Verdict::Passed`], not an error.
+pub fn main(args: &ShowArgs) -> Result<Verdict, Error> {
+    match show(args, &mut io::stdout().lock()) {
+        Ok(()) => Ok(Verdict::Passed),
+        Err(e) if e.is_broken_pipe() => Ok(Verdict::Passed),
+        // What is wrong inside a file is told with the file's name; an open error already
+        // names it.
+        Err(ShowError::Wire(e)) if !matches!(e, WireError::Open { .. }) => {
+            Err(Error::msg(format!("{}: {e}", args.file.display())))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes the view `args` asks for to `out`. See the module documentation.
 pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
     let mut reader = wire::open(&args.file)?;
-    match args.view {
+    let view = args.view();
+    match view {
         ShowView::Packets => {
             let mut lines = PacketLines::new(args.names.clone()).verbose(args.verbose);
             let mut first = None;
@@ -246,4 +307,22 @@ fn follow_text(
         i = j;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_view_survives_the_flags() {
+        for view in [
+            ShowView::Packets,
+            ShowView::Conversations,
+            ShowView::Endpoints,
+            ShowView::Follow(3),
+            ShowView::Flows,
+        ] {
+            assert_eq!(ShowArgs::new("x.pcap".into(), view).view(), view);
+        }
+    }
 }

@@ -1,13 +1,15 @@
 //! Many submissions at once: each graded by a `labctl grade LAB DIR --json` child in its own
 //! sandbox ([`crate::jobs`]), in parallel, into a gradebook with one CSV row per submission.
 //! A submission whose child fails still gets its row (score 0 and the reason); it never stops
-//! the others.
+//! the others, and the batch's verdict is [`Verdict::Ungraded`]. Points lost are in the rows,
+//! not in the verdict: a batch in which every submission was graded has [`Verdict::Passed`].
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::{GradeArgs, Rubric};
 use crate::jobs::{self, Job, Progress};
+use crate::verdict::{Error, Verdict};
 
 /// One gradebook row: the child's grade, or why there is none.
 struct Row {
@@ -15,7 +17,7 @@ struct Row {
     grade: Result<serde_json::Value, String>,
 }
 
-pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> u8 {
+pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> Result<Verdict, Error> {
     let jobs: Vec<Job> = dirs
         .iter()
         .map(|d| Job {
@@ -59,11 +61,9 @@ pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> u8 {
             }
         })
         .collect();
-    if let Some(path) = &args.gradebook
-        && let Err(e) = std::fs::write(path, gradebook(rubric, &rows))
-    {
-        eprintln!("labctl: {}: {e}", path.display());
-        return 2;
+    if let Some(path) = &args.gradebook {
+        std::fs::write(path, gradebook(rubric, &rows))
+            .map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
     }
     if args.json {
         let all: Vec<serde_json::Value> = rows
@@ -89,11 +89,11 @@ pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> u8 {
             println!("gradebook: {}", Path::new(path).display());
         }
     }
-    if rows.iter().all(|r| r.grade.is_ok()) {
-        0
+    Ok(if rows.iter().all(|r| r.grade.is_ok()) {
+        Verdict::Passed
     } else {
-        1
-    }
+        Verdict::Ungraded
+    })
 }
 
 /// A CSV field, quoted; a leading `= + - @` is defused so a spreadsheet shows it as text.

@@ -32,7 +32,9 @@ use serde::Serialize;
 use crate::analyze::Names;
 use crate::rules::Iface;
 use crate::run::{self, RunError};
+use crate::sandbox;
 use crate::scenario::{Action, Outcome, Plan, StepPlan};
+use crate::verdict::{Error, Verdict};
 
 pub use commands::Commands;
 pub use rubric::Rubric;
@@ -50,6 +52,8 @@ pub enum GradeError {
     NoLab { lab: String, known: String },
     #[error("{path}: {msg}", path = path.display())]
     Rubric { path: PathBuf, msg: String },
+    #[error("the lab could not run")]
+    LabNotRun(#[source] RunError),
 }
 
 /// The grade of one submission.
@@ -350,93 +354,85 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
     })
 }
 
-/// Options of `labctl grade`.
-#[derive(Debug, Clone)]
+/// `labctl grade`'s command line.
+#[derive(Debug, Clone, clap::Args)]
 pub struct GradeArgs {
+    /// A lab with a rubric under labs/ (e.g. homework-redirect)
     pub lab: String,
+    /// Submission directories (commands.sh, a .pcap or .pcapng, answers.toml)
     pub dirs: Vec<PathBuf>,
+    /// Grade the lab's own reference solution (labs/LAB/reference)
+    #[arg(long)]
     pub reference: bool,
+    /// Print the grade as JSON
+    #[arg(long)]
     pub json: bool,
+    /// Also write the grade as JUnit XML
+    #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write one CSV row per submission (grades each in its own child process)
+    #[arg(long, value_name = "CSV")]
     pub gradebook: Option<PathBuf>,
+    /// Submissions graded in parallel
+    #[arg(long, default_value_t = 1, value_name = "N")]
     pub jobs: usize,
+    /// Keep the lab run's artifacts in this directory
+    #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
-/// Where the outer process tells the sandboxed one which directory holds the run's artifacts.
-const OUT_ENV: &str = "LABCTL_GRADE_OUT";
-
-/// `labctl grade`: returns the exit code (0 full marks, 1 points lost or a batch submission
-/// not graded, 2 bad command line or no such lab).
-pub fn main(args: GradeArgs) -> u8 {
-    let fail = |m: String| {
-        eprintln!("labctl: {m}");
-        2
-    };
-    let rubric = match rubric::load(&args.lab) {
-        Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
-    };
+/// Runs `labctl grade`: one submission in the sandbox, or a batch through child processes
+/// ([`batch`]). One submission is [`Verdict::Passed`] with full marks and [`Verdict::Failed`]
+/// with points lost; a batch is [`Verdict::Passed`] when every submission was graded, whatever
+/// its score, and [`Verdict::Ungraded`] when one could not be. A bad command line or an unknown
+/// lab is an [`Error`], before anything runs.
+pub fn main(args: &GradeArgs) -> Result<Verdict, Error> {
+    let rubric = rubric::load(&args.lab)?;
     let mut dirs = args.dirs.clone();
     if args.reference {
         dirs.insert(0, rubric.dir.join("reference"));
     }
     if dirs.is_empty() {
-        return fail("grade needs a submission directory, or --reference".into());
+        return Err(Error::msg(
+            "grade needs a submission directory, or --reference",
+        ));
     }
     if let Some(d) = dirs.iter().find(|d| !d.is_dir()) {
-        return fail(format!("{}: not a directory", d.display()));
+        return Err(Error::msg(format!("{}: not a directory", d.display())));
     }
     if dirs.len() > 1 || args.gradebook.is_some() {
-        return batch::run(&args, &rubric, &dirs);
+        return batch::run(args, &rubric, &dirs);
     }
-    if let Err(e) = run::preflight(&rubric.plan) {
-        return fail(e.to_string());
-    }
-    let inside = crate::sandbox::is_inside();
-    let (out, keep) = match (std::env::var_os(OUT_ENV), &args.out) {
-        (Some(dir), _) if inside => (PathBuf::from(dir), args.out.is_some()),
-        (_, Some(out)) => (out.clone(), true),
-        (_, None) => (
-            std::env::temp_dir().join(format!("labctl-grade-{}", std::process::id())),
-            false,
-        ),
-    };
-    let env = [(OUT_ENV, out.clone().into_os_string())];
-    match crate::sandbox::enter(&env) {
-        Ok(crate::sandbox::Entered::Finished(code)) => return code.clamp(0, 255) as u8,
-        Ok(crate::sandbox::Entered::Inside) => {}
-        Err(e) => return fail(e.to_string()),
-    }
-    let started = Instant::now();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the runtime: {e}")),
-    };
-    let result = runtime.block_on(grade(&rubric, &dirs[0], &out));
-    if !keep {
-        let _ = std::fs::remove_dir_all(&out);
-    }
-    let grade = match result {
-        Ok(g) => g,
-        Err(e) => return fail(format!("the lab could not run: {e}")),
-    };
-    if let Some(path) = &args.junit
-        && let Err(e) = std::fs::write(path, render::junit(&grade, started.elapsed()))
-    {
-        return fail(format!("{}: {e}", path.display()));
-    }
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&grade).expect("a grade serialises")
-        );
-    } else {
-        use std::io::IsTerminal;
-        print!("{}", render::text(&grade, std::io::stdout().is_terminal()));
-    }
-    if grade.score == grade.max { 0 } else { 1 }
+    run::preflight(&rubric.plan)?;
+    // Without --out the artifacts are only a means to the grade, and go once it is given.
+    let keep = args.out.is_some();
+    let out = args.out.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("labctl-grade-{}", std::process::id()))
+    });
+    sandbox::run_lab(&out, async |out| {
+        let started = Instant::now();
+        let result = grade(&rubric, &dirs[0], &out).await;
+        if !keep {
+            let _ = std::fs::remove_dir_all(&out);
+        }
+        let grade = result.map_err(GradeError::LabNotRun)?;
+        if let Some(path) = &args.junit {
+            std::fs::write(path, render::junit(&grade, started.elapsed()))
+                .map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+        }
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&grade).expect("a grade serialises")
+            );
+        } else {
+            use std::io::IsTerminal;
+            print!("{}", render::text(&grade, std::io::stdout().is_terminal()));
+        }
+        Ok(if grade.score == grade.max {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        })
+    })
 }

@@ -374,11 +374,15 @@ pub async fn serve(
 
 /// `labctl serve dns --listen ADDR:PORT --zone FILE [--origin NAME]` (UDP and TCP on the same
 /// port).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DnsCliArgs {
+    #[arg(long, value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
+    /// A zone file (repeatable)
+    #[arg(long = "zone", required = true)]
     pub zones: Vec<PathBuf>,
-    /// The origin for zone files without `$ORIGIN`.
+    /// Origin for zone files without $ORIGIN
+    #[arg(long)]
     pub origin: Option<String>,
 }
 

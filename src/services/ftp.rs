@@ -683,11 +683,15 @@ async fn receive_data(
 }
 
 /// `labctl serve ftp --listen ADDR:PORT [--root DIR] [--read-only]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct FtpCliArgs {
+    #[arg(long, value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
-    /// A real directory to serve; without it an empty writable virtual tree.
+    /// Directory to serve; without it, an empty writable tree in memory
+    #[arg(long)]
     pub root: Option<PathBuf>,
+    /// Refuse uploads
+    #[arg(long)]
     pub read_only: bool,
 }
 

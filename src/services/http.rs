@@ -309,9 +309,11 @@ pub async fn serve(listener: TcpListener, config: HttpConfig, shutdown: impl Fut
 }
 
 /// `labctl serve http --listen ADDR:PORT --root DIR`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct HttpCliArgs {
+    #[arg(long, value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
+    #[arg(long)]
     pub root: PathBuf,
 }
 

@@ -17,6 +17,7 @@ pub mod dns;
 pub mod dump;
 pub mod ftp;
 pub mod http;
+pub mod serve;
 pub mod smtp;
 pub mod start;
 pub mod tree;

@@ -499,10 +499,14 @@ async fn append(shared: &Shared, envelope: &Envelope, id: &str) -> io::Result<()
 }
 
 /// `labctl serve smtp --listen ADDR:PORT --mailbox FILE [--hostname NAME]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SmtpCliArgs {
+    #[arg(long, value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
+    #[arg(long)]
     pub mailbox: PathBuf,
+    /// Name in the banner and replies
+    #[arg(long)]
     pub hostname: Option<String>,
 }
 
