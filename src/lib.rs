@@ -20,5 +20,6 @@ pub mod sandbox;
 pub mod scenario;
 pub mod services;
 pub mod suite;
+pub mod text;
 pub mod topology;
 pub mod wire;

@@ -65,7 +65,7 @@ pub struct Outcome {
     /// Why the run could not happen.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub error: String,
-    #[serde(serialize_with = "crate::report::millis")]
+    #[serde(serialize_with = "crate::text::millis")]
     pub took: Duration,
     pub out: PathBuf,
 }
@@ -75,7 +75,7 @@ struct Summary<'a> {
     passed: usize,
     failed: usize,
     errors: usize,
-    #[serde(serialize_with = "crate::report::millis")]
+    #[serde(serialize_with = "crate::text::millis")]
     took: Duration,
     scenarios: &'a [Outcome],
 }
@@ -327,7 +327,7 @@ fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
             out,
             "{mark} {:<width$}  {:>8}  {}",
             o.scenario,
-            crate::report::human_duration(o.took),
+            crate::text::human_duration(o.took),
             o.out.display()
         );
         for f in &o.failures {
@@ -372,7 +372,7 @@ fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
         s.passed,
         s.failed,
         s.errors,
-        crate::report::human_duration(took)
+        crate::text::human_duration(took)
     );
     out
 }
