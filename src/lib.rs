@@ -5,7 +5,9 @@
 //! `scenario` (TOML -> validated plan) -> `sandbox` (namespaces) -> `topology` (links,
 //! addresses, routes) -> `capture` -> `services` -> `rules` -> `drive` (steps) -> `wire` and
 //! `analyze` (pcap -> packets -> conversations) -> `check` (expectations, snapshots) -> `report`.
-//! `run` strings the stages together.
+//! `run` strings the stages together. `text` holds the formatting every stage shares. Modules
+//! import only lower layers of the table in ARCHITECTURE.md's "Dependencies" section (checked
+//! by `tests/tidy.rs`), so there is no import cycle.
 
 pub mod analyze;
 pub mod capture;
