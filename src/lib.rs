@@ -5,7 +5,9 @@
 //! `scenario` (TOML -> validated plan) -> `sandbox` (namespaces) -> `topology` (links,
 //! addresses, routes) -> `capture` -> `services` -> `rules` -> `drive` (steps) -> `wire` and
 //! `analyze` (pcap -> packets -> conversations) -> `check` (expectations, snapshots) -> `report`.
-//! `run` strings the stages together. Every command's entry point returns a
+//! `run` strings the stages together. `text` holds the formatting every stage shares. Modules
+//! import only lower layers of the table in ARCHITECTURE.md's "Dependencies" section (checked
+//! by `tests/tidy.rs`), so there is no import cycle. Every command's entry point returns a
 //! [`verdict::Verdict`] or a [`verdict::Error`]; only the binary's `main` turns them into an exit
 //! code.
 
@@ -22,6 +24,7 @@ pub mod sandbox;
 pub mod scenario;
 pub mod services;
 pub mod suite;
+pub mod text;
 pub mod topology;
 pub mod verdict;
 pub mod wire;

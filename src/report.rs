@@ -7,12 +7,13 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::capture::CaptureFile;
 use crate::check::CheckResult;
 use crate::check::snapshot::Comparison;
 use crate::drive::StepResult;
+use crate::text::{human_duration, millis, quote};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Stage {
@@ -105,11 +106,7 @@ impl Report {
                 ("stderr", &step.stderr),
             ] {
                 if !text.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "                {label:<8} {}",
-                        crate::check::quote(text.as_bytes())
-                    );
+                    let _ = writeln!(out, "                {label:<8} {}", quote(text.as_bytes()));
                 }
             }
         }
@@ -181,34 +178,5 @@ impl Report {
             self.out.display()
         );
         out
-    }
-}
-
-/// Serialises a duration as fractional milliseconds.
-pub fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
-}
-
-/// `850µs`, `12.3ms`, `2.50s`.
-pub fn human_duration(d: Duration) -> String {
-    let micros = d.as_micros();
-    if micros < 1000 {
-        format!("{micros}µs")
-    } else if micros < 1_000_000 {
-        format!("{:.1}ms", micros as f64 / 1000.0)
-    } else {
-        format!("{:.2}s", d.as_secs_f64())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(Duration::from_micros(850)), "850µs");
-        assert_eq!(human_duration(Duration::from_micros(12_340)), "12.3ms");
-        assert_eq!(human_duration(Duration::from_millis(2500)), "2.50s");
     }
 }

@@ -18,11 +18,12 @@ use crate::drive::{self, ProgramError};
 use crate::report::{CaptureView, Report, Stage};
 use crate::sandbox::{self, SandboxError};
 use crate::scenario::{Action, Expect, NetAction, NetExpect, Plan};
-use crate::services::{self, Tracker};
+use crate::services::Tracker;
 use crate::topology::{self, Lab, TopologyError};
 use crate::wire;
 
 pub use command::{RunArgs, main};
+mod servers;
 
 /// How long the end of a run waits for servers to finish and TCP to settle.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(2);
@@ -45,7 +46,7 @@ pub enum RunError {
     #[error(transparent)]
     Analysis(#[from] crate::wire::WireError),
     #[error(transparent)]
-    Services(#[from] services::StartError),
+    Services(#[from] servers::StartError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -179,7 +180,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     );
 
     let tracker = Tracker::default();
-    let servers = services::start(plan, &lab, &tracker)?;
+    let servers = servers::start(plan, &lab, &tracker)?;
     stages.done(
         "services",
         plan.services

@@ -75,7 +75,7 @@ pub struct Outcome {
     /// Why the run could not happen.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub error: String,
-    #[serde(serialize_with = "crate::report::millis")]
+    #[serde(serialize_with = "crate::text::millis")]
     pub took: Duration,
     pub out: PathBuf,
 }
@@ -85,7 +85,7 @@ struct Summary<'a> {
     passed: usize,
     failed: usize,
     errors: usize,
-    #[serde(serialize_with = "crate::report::millis")]
+    #[serde(serialize_with = "crate::text::millis")]
     took: Duration,
     scenarios: &'a [Outcome],
 }
@@ -329,7 +329,7 @@ fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
             out,
             "{mark} {:<width$}  {:>8}  {}",
             o.scenario,
-            crate::report::human_duration(o.took),
+            crate::text::human_duration(o.took),
             o.out.display()
         );
         for f in &o.failures {
@@ -374,7 +374,7 @@ fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
         s.passed,
         s.failed,
         s.errors,
-        crate::report::human_duration(took)
+        crate::text::human_duration(took)
     );
     out
 }

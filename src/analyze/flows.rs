@@ -38,7 +38,7 @@
 
 use std::fmt::Write as _;
 
-use super::text::{mask_volatile, transcript_lines};
+use super::transcript::{mask_volatile, transcript_lines};
 use super::{Addr, Analysis, Conversation, Dir, FtpMode, IcmpError, Names, Outcome, Proto};
 
 /// Renders the flow snapshot. See the module documentation.

@@ -30,8 +30,8 @@ pub mod flows;
 pub mod packets;
 pub mod show;
 pub mod table;
-mod text;
 mod track;
+mod transcript;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -211,7 +211,7 @@ pub struct TcpFacts {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Transcript {
     /// Up to [`Transcript::CAP`] bytes.
-    #[serde(serialize_with = "text::serialize_bytes")]
+    #[serde(serialize_with = "crate::text::serialize_bytes")]
     pub bytes: Vec<u8>,
     /// Total payload bytes seen in stream order (may exceed `bytes.len()`).
     pub total: u64,

@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::verdict::{Error, Verdict};
 use crate::wire::{self, WireError};
 
-use super::text::escape;
 use super::{Analyzer, Dir, Names, PacketLines, table};
+use crate::text::{escape, escape_lines};
 
 /// What `labctl show` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,16 +290,7 @@ fn follow_text(
         }
         let (from, to) = if dir == Dir::Forward { (a, b) } else { (b, a) };
         writeln!(out, "--- {from} > {to}, {} bytes", data.len())?;
-        let mut text = String::new();
-        for &byte in &data {
-            match byte {
-                b'\n' => text.push('\n'),
-                b'\t' => text.push('\t'),
-                b'\r' => text.push_str("\\r"),
-                0x20..=0x7e => text.push(byte as char),
-                _ => text.push_str(&format!("\\x{byte:02x}")),
-            }
-        }
+        let text = escape_lines(&data);
         out.write_all(text.as_bytes())?;
         if !text.ends_with('\n') {
             writeln!(out)?;

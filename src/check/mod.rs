@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::drive::StepResult;
 use crate::scenario::{Expect, FileCheck, Plan};
+use crate::text::quote;
 
 /// A TCP conversation as the checks see it: hosts by name, the server's port, and what
 /// happened. Built by the analysis stage from the capture.
@@ -238,60 +239,4 @@ fn file_check(name: &str, file: &Path, check: &FileCheck) -> CheckResult {
         format!("the file holds {}", quote(&content))
     };
     CheckResult::new(name, passed, detail)
-}
-
-/// Bytes as a double-quoted string with \r, \n, \t, \\, \" and \xNN escapes, cut after 200
-/// characters: the form every report and snapshot uses for payloads.
-pub fn quote(bytes: &[u8]) -> String {
-    const LIMIT: usize = 200;
-    let mut out = String::from("\"");
-    let mut shown = 0;
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if shown >= LIMIT {
-                break;
-            }
-            match c {
-                '\r' => out.push_str("\\r"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-                c => out.push(c),
-            }
-            shown += 1;
-        }
-        for b in chunk.invalid() {
-            if shown >= LIMIT {
-                break;
-            }
-            out.push_str(&format!("\\x{b:02x}"));
-            shown += 1;
-        }
-    }
-    out.push('"');
-    if shown >= LIMIT {
-        out.push_str(&format!(" ({} bytes)", bytes.len()));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quote_escapes_controls_and_invalid_utf8() {
-        assert_eq!(quote(b"hi\r\n"), r#""hi\r\n""#);
-        assert_eq!(quote(b"a\"b\\"), r#""a\"b\\""#);
-        assert_eq!(quote(&[0xff, b'x', 0x01]), r#""\xffx\x01""#);
-    }
-
-    #[test]
-    fn quote_cuts_long_payloads_and_says_how_long() {
-        let long = vec![b'a'; 1000];
-        let q = quote(&long);
-        assert!(q.ends_with("\" (1000 bytes)"), "{q}");
-    }
 }

@@ -46,7 +46,7 @@ pub struct StepResult {
     /// A protocol client's session, line by line (`-> sent`, `<- received`, `== note`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub transcript: Vec<String>,
-    #[serde(serialize_with = "crate::report::millis")]
+    #[serde(serialize_with = "crate::text::millis")]
     pub took: Duration,
     /// Scenario line of the step.
     pub line: usize,
@@ -126,7 +126,7 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
         Action::Protocol(protocol_step) => protocol::run(host, protocol_step, &mut result).await,
         Action::Net(action) => net::run(lab, step.host, action, &mut result).await?,
         Action::Wait(duration) => {
-            result.title = format!("wait {}", crate::report::human_duration(*duration));
+            result.title = format!("wait {}", crate::text::human_duration(*duration));
             tokio::time::sleep(*duration).await;
         }
     }

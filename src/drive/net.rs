@@ -148,10 +148,7 @@ async fn udp(host: &Host, target: &Target, payload: &[u8], timeout: Duration, r:
     match tokio::time::timeout(timeout, socket.recv(&mut buf)).await {
         Err(_) => {
             r.outcome = Outcome::TimedOut;
-            r.detail = format!(
-                "no answer within {}",
-                crate::report::human_duration(timeout)
-            );
+            r.detail = format!("no answer within {}", crate::text::human_duration(timeout));
         }
         Ok(Ok(n)) => {
             r.outcome = Outcome::Connected;

@@ -126,7 +126,7 @@ pub(super) async fn run(
             result.outcome = Outcome::Failed;
             result.detail = format!(
                 "still running after {}: killed",
-                crate::report::human_duration(timeout)
+                crate::text::human_duration(timeout)
             );
         }
     }

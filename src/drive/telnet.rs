@@ -50,10 +50,7 @@ pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Dura
             return fail(
                 session,
                 Outcome::TimedOut,
-                format!(
-                    "no answer within {}",
-                    crate::report::human_duration(timeout)
-                ),
+                format!("no answer within {}", crate::text::human_duration(timeout)),
             );
         }
         Ok(Err(e)) => {

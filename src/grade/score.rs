@@ -3,7 +3,7 @@
 //! seen and, where labctl can tell, why (the rule's table or chain, the port, the capture).
 
 use crate::analyze::{Analysis, Handshake, Outcome};
-use crate::check::quote;
+use crate::text::quote;
 
 use super::commands::{Commands, Iptables, Line, Loose};
 use super::evidence::{CaptureSeen, LabSeen, ip, mx_hosts, normal_host, pasv_ports};

@@ -1,5 +1,7 @@
-//! Services: in-process protocol servers bound inside a lab host's network namespace, and the
-//! built-in protocol clients that steps drive against them.
+//! Services: in-process protocol servers, and the built-in protocol clients that steps drive
+//! against them. A library with no knowledge of scenarios, labs or namespaces (it imports no
+//! stage of the crate, so the scenario may carry its types); the run stage (`run/servers.rs`)
+//! binds each plan's services inside their hosts and hands the sockets in here.
 //!
 //! Each protocol is a pure state machine (bytes or lines in, replies out) in its own file, with
 //! a thin tokio shell around it. Every server takes an already-bound socket and a shutdown
@@ -19,10 +21,7 @@ pub mod ftp;
 pub mod http;
 pub mod serve;
 pub mod smtp;
-pub mod start;
 pub mod tree;
-
-pub use start::{StartError, Started, start};
 
 use std::future::Future;
 use std::sync::Arc;

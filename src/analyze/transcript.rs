@@ -1,32 +1,8 @@
-//! Byte-to-text helpers shared by the renderings: escaping, transcript lines, masking of
-//! values that change from run to run.
+//! Transcripts as the renderings show them: payload bytes cut into escaped display lines, and
+//! values that change from run to run (FTP data ports, HTTP dates) masked. The escaping rule
+//! itself is [`crate::text::escape`], the program's one rule.
 
-use std::fmt::Write as _;
-
-/// Escapes bytes for display inside double quotes: printable ASCII stays, `"` and `\` are
-/// backslashed, CR LF TAB become `\r \n \t`, everything else `\xNN`.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() + 8);
-    for &b in bytes {
-        match b {
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            0x20..=0x7e => s.push(b as char),
-            _ => {
-                let _ = write!(s, "\\x{b:02x}");
-            }
-        }
-    }
-    s
-}
-
-/// Serialises bytes as their escaped text, so JSON stays readable and exact.
-pub fn serialize_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&escape(bytes))
-}
+use crate::text::escape;
 
 /// How much of a transcript a snapshot shows.
 pub const SHOW_LINES: usize = 24;
@@ -143,12 +119,6 @@ fn mask_last_field(line: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_keeps_text_and_names_control_bytes() {
-        assert_eq!(escape(b"hello on 27664\r\n"), "hello on 27664\\r\\n");
-        assert_eq!(escape(b"a\"b\\c\td\x00\xff"), "a\\\"b\\\\c\\td\\x00\\xff");
-    }
 
     #[test]
     fn transcript_splits_lines_and_counts_the_rest() {

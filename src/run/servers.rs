@@ -1,5 +1,7 @@
-//! Starting a plan's services in a built lab: every socket is created inside its host's network
-//! namespace (on a thread that enters it), then handed to the tokio runtime.
+//! The services stage of a run: the plan's services started in the built lab, every socket
+//! created inside its host's network namespace (on a thread that enters it), then handed to the
+//! tokio runtime. This is where a scenario's service meets the server library: `services`
+//! itself knows no plan, no lab and no namespace.
 //!
 //! Contract: [`start`] returns once every service is listening, so the first step can connect;
 //! a port that cannot be bound fails the run with the service, host and port named. FTP's
@@ -15,13 +17,13 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::ftp::{Binder, FtpConfig};
-use super::http::HttpConfig;
-use super::smtp::SmtpConfig;
-use super::tree::{FileTree, MemTree};
-use super::{Tracker, basic, dns, dump, ftp, http, smtp, tracked};
 use crate::sandbox::{Netns, SandboxError};
 use crate::scenario::{FileSet, Plan, ServiceKind, ServicePlan};
+use crate::services::ftp::{Binder, FtpConfig};
+use crate::services::http::HttpConfig;
+use crate::services::smtp::SmtpConfig;
+use crate::services::tree::{FileTree, MemTree};
+use crate::services::{Tracker, basic, dns, dump, ftp, http, smtp, tracked};
 use crate::topology::{Host, Lab};
 
 #[derive(Debug, thiserror::Error)]
