@@ -133,7 +133,7 @@ impl RuleMeaning {
         } else if got.iter().all(|n| !n.negated) {
             let extra: Vec<String> = got
                 .iter()
-                .filter(|n| !want.iter().any(|w| *w == n.value))
+                .filter(|n| !want.contains(&n.value))
                 .map(|n| n.value)
                 .map(|r| match r.first == r.last {
                     true => r.first.to_string(),

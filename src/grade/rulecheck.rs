@@ -331,7 +331,6 @@ pub fn lab_problem(ev: &Evidence) -> Option<Option<String>> {
 }
 
 fn problem(ev: &Evidence, m: &RuleMeaning) -> Option<String> {
-    let m = m;
     let said = |line: usize| {
         ev.commands
             .lines
@@ -359,14 +358,19 @@ fn problem(ev: &Evidence, m: &RuleMeaning) -> Option<String> {
             return Some(p);
         }
     }
-    // The student's rule is right and reached, but a rule before it decided.
-    if let (Some((line, t)), Some((mine, _))) = (m.fired(), chosen(ev, m))
-        && line != mine
+    // The student's rule is right, but the walk ended before it: a rule before it decided,
+    // or a RETURN left its chain.
+    if let Some((mine, _)) = chosen(ev, m)
+        && !m.walk.matched.contains(&mine)
+        && let Some(&last) = m.walk.matched.last()
     {
+        let t = m
+            .entry(last)
+            .and_then(|(_, s)| s.target.as_ref())
+            .map_or("no target", Target::name);
         return Some(format!(
-            "{} ({}) decides the connection in {} {} before your rule on line {mine} is reached",
-            said(line),
-            t.name(),
+            "{} ({t}) decides the connection in {} {} before your rule on line {mine} is reached",
+            said(last),
             m.table.name(),
             m.walk.chains.join(" > ")
         ));
