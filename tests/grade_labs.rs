@@ -99,7 +99,9 @@ fn dns_answers_name_the_mail_host_of_the_captured_mx() {
     let g = grade("dns-query", &wrong);
     assert_eq!(lost(&g), ["dig-mx", "mail-host"], "{g:#}");
     assert!(
-        check(&g, "mail-host").1.contains("(mail.example.test)"),
+        check(&g, "mail-host")
+            .1
+            .contains("(mail.example.test, preference 10)"),
         "{g:#}"
     );
     // A trailing dot and capitals are the same name.

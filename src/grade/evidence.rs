@@ -145,10 +145,14 @@ impl LabSeen {
     }
 }
 
-/// The `227 ... (h1,h2,h3,h4,p1,p2)` replies of a capture: (reply text, p1*256+p2).
-pub fn pasv_ports(analysis: &Analysis) -> Vec<(String, u16)> {
+/// The `227 ... (h1,h2,h3,h4,p1,p2)` replies of a capture: (index of the control
+/// conversation, reply text, p1*256+p2).
+pub fn pasv_replies(analysis: &Analysis) -> Vec<(usize, String, u16)> {
     let mut out = Vec::new();
-    for c in analysis.conversations.iter().filter(|c| c.tcp.is_some()) {
+    for (i, c) in analysis.conversations.iter().enumerate() {
+        if c.tcp.is_none() {
+            continue;
+        }
         let text = String::from_utf8_lossy(&c.transcript[1].bytes);
         for line in text.lines().filter(|l| l.starts_with("227")) {
             let Some(inner) = line
@@ -163,25 +167,42 @@ pub fn pasv_ports(analysis: &Analysis) -> Vec<(String, u16)> {
                 .filter_map(|x| x.trim().parse().ok())
                 .collect();
             if n.len() == 6 && n[4] < 256 && n[5] < 256 {
-                out.push((format!("({inner})"), n[4] * 256 + n[5]));
+                out.push((i, format!("({inner})"), n[4] * 256 + n[5]));
             }
         }
     }
     out
 }
 
-/// The mail hosts of the MX answers of a capture, lower case, without the trailing dot.
-pub fn mx_hosts(analysis: &Analysis) -> Vec<String> {
-    let mut out: Vec<String> = analysis
+/// The `227` replies of a capture: (reply text, p1*256+p2).
+pub fn pasv_ports(analysis: &Analysis) -> Vec<(String, u16)> {
+    pasv_replies(analysis)
+        .into_iter()
+        .map(|(_, r, p)| (r, p))
+        .collect()
+}
+
+/// The MX records answered in a capture: (preference, mail host normalised), each once, in
+/// the order first seen.
+pub fn mx_records(analysis: &Analysis) -> Vec<(u16, String)> {
+    let mut out: Vec<(u16, String)> = Vec::new();
+    let records = analysis
         .conversations
         .iter()
         .flat_map(|c| c.dns.iter())
         .flat_map(|d| d.answers.iter())
-        .filter(|r| r.rtype == "MX")
-        .filter_map(|r| r.data.split_whitespace().last())
-        .map(normal_host)
-        .collect();
-    out.dedup();
+        .filter(|r| r.rtype == "MX");
+    for r in records {
+        let mut words = r.data.split_whitespace();
+        let (Some(pref), Some(host)) = (words.next().and_then(|p| p.parse().ok()), words.next())
+        else {
+            continue;
+        };
+        let rec = (pref, normal_host(host));
+        if !out.contains(&rec) {
+            out.push(rec);
+        }
+    }
     out
 }
 

@@ -15,12 +15,15 @@
 //! vectors run inside the lab's host, its other lines are never run, and its files are read
 //! without following links.
 
+pub mod answers;
 pub mod batch;
 pub mod builtin;
 pub mod commands;
 pub mod evidence;
+pub mod meaning;
 pub mod render;
 pub mod rubric;
+pub mod rulecheck;
 pub mod score;
 pub mod submission;
 
@@ -92,6 +95,8 @@ pub struct StudentPlan {
     pub mapped: Vec<(String, String)>,
     /// (commands.sh line, why the line was not applied).
     pub refused: Vec<(usize, String)>,
+    /// (commands.sh line, the rule as applied, interfaces mapped), in order.
+    pub rules: Vec<(usize, crate::rules::Rule)>,
 }
 
 /// The lab's plan with the student's iptables lines in place of the reference rule steps.
@@ -106,6 +111,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
             notes,
             mapped: Vec::new(),
             refused,
+            rules: Vec::new(),
         };
     };
     let host_name = plan.hosts[spec.host].name.clone();
@@ -126,6 +132,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| "eth0".parse().expect("a valid name"));
     let mut steps = Vec::new();
+    let mut rules = Vec::new();
     let mut mapped = Vec::new();
     for (line, ipt) in commands.iptables() {
         if ipt.listing {
@@ -160,6 +167,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
                 ));
             }
         }
+        rules.push((line.line, rule.clone()));
         steps.push(StepPlan {
             host: spec.host,
             action: Action::Iptables(rule),
@@ -204,6 +212,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
         notes,
         mapped,
         refused,
+        rules,
     }
 }
 
@@ -307,6 +316,13 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
         rubric,
         commands: &commands,
         commands_problem,
+        // The rules iptables accepted in the lab, for judging what they mean.
+        rules: student
+            .rules
+            .iter()
+            .filter(|(line, _)| !refused.iter().any(|(l, _)| l == line))
+            .cloned()
+            .collect(),
         rule_problems: refused.into_iter().map(|(_, r)| r).collect(),
         applied,
         lab: &lab,
@@ -326,7 +342,7 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
                 feedback: match &why {
                     // A rule that matched only once its interface was renamed says so.
                     None if passed
-                        && matches!(check.kind, rubric::Kind::RuleMatch)
+                        && matches!(check.kind, rubric::Kind::RuleMatch { .. })
                         && !student.mapped.is_empty() =>
                     {
                         let names: Vec<String> = student
@@ -340,7 +356,7 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
                     Some(w) => w.clone(),
                     None => check.fail.clone(),
                 },
-                hint: why.map(|_| check.fail.clone()),
+                hint: why.filter(|_| !passed).map(|_| check.fail.clone()),
             }
         })
         .collect();

@@ -58,12 +58,22 @@ pub struct Check {
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Kind {
     /// The student's rule is in the reference rule's table.
-    RuleTable,
-    /// ... in the reference rule's chain.
-    RuleChain,
+    RuleTable {
+        #[serde(default)]
+        accept: Accept,
+    },
+    /// ... in the reference rule's chain (by default: reached from it, through user chains).
+    RuleChain {
+        #[serde(default)]
+        accept: Accept,
+    },
     /// ... matches the reference's protocol, destination port and interface, with its target
-    /// and target port.
-    RuleMatch,
+    /// and target port (by default: catches the lab's connection and sends it where the
+    /// reference does).
+    RuleMatch {
+        #[serde(default)]
+        accept: Accept,
+    },
     /// After the lab ran with the student's rules, a host's file contains a text.
     LabFile { file: String, contains: String },
     /// The lab's capture holds a completed TCP conversation, e.g. `client > server:21`.
@@ -103,8 +113,31 @@ pub enum Kind {
     /// The student's capture holds an FTP data connection linked to its control connection,
     /// carrying at least one byte.
     CaptureFtpData,
-    /// answers.toml holds `key`, equal to the fact read from the student's capture.
-    Answer { key: String, fact: Fact },
+    /// answers.toml holds `key`, equal to the fact read from the student's capture, or to one
+    /// of `accept` when the rubric lists the accepted values itself.
+    Answer {
+        key: String,
+        fact: Fact,
+        #[serde(default)]
+        accept: Vec<toml::Value>,
+        /// The bases a number may be written in: 10 (always), 16 (`0x9c40`), 8 (`0o...`),
+        /// 2 (`0b...`).
+        #[serde(default)]
+        bases: Vec<u32>,
+    },
+}
+
+/// How a rule check compares the student's rule with the reference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Accept {
+    /// What the rules do to the lab's connection: a port range or list that holds the port, a
+    /// user chain reached from the reference's chain, DNAT to the host's own address.
+    #[default]
+    Equivalent,
+    /// The literal form: the reference's table, chain, port and target as written (service
+    /// names and long options still read as what they stand for).
+    Exact,
 }
 
 /// A fact an answer is compared with.
@@ -242,7 +275,9 @@ pub fn parse(lab: &str, dir: &Path, text: &str) -> Result<Rubric, String> {
             return Err(format!("{at}: points must be at least 1"));
         }
         match &c.kind {
-            Kind::RuleTable | Kind::RuleChain | Kind::RuleMatch if rules.is_none() => {
+            Kind::RuleTable { .. } | Kind::RuleChain { .. } | Kind::RuleMatch { .. }
+                if rules.is_none() =>
+            {
                 return Err(format!(
                     "{at}: rule checks need a [rules] section with host and reference"
                 ));
@@ -266,6 +301,17 @@ pub fn parse(lab: &str, dir: &Path, text: &str) -> Result<Rubric, String> {
                 })?;
                 host(client).map_err(|e| format!("{at}: {e}"))?;
                 host(server).map_err(|e| format!("{at}: {e}"))?;
+            }
+            Kind::Answer { accept, bases, .. } => {
+                if let Some(b) = bases.iter().find(|b| ![2, 8, 10, 16].contains(*b)) {
+                    return Err(format!("{at}: base {b} is not one of 2, 8, 10, 16"));
+                }
+                if let Some(v) = accept
+                    .iter()
+                    .find(|v| !matches!(v, toml::Value::String(_) | toml::Value::Integer(_)))
+                {
+                    return Err(format!("{at}: accept lists strings or numbers, not {v}"));
+                }
             }
             _ => {}
         }

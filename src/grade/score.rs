@@ -5,9 +5,13 @@
 use crate::analyze::{Analysis, Handshake, Outcome};
 use crate::text::quote;
 
+use crate::rules::Rule;
+
+use super::answers;
 use super::commands::{Commands, Iptables, Line, Loose};
-use super::evidence::{CaptureSeen, LabSeen, ip, mx_hosts, normal_host, pasv_ports};
+use super::evidence::{CaptureSeen, LabSeen, ip, normal_host, pasv_ports};
 use super::rubric::{Check, Fact, Kind, Rubric, RulesSpec, split_conversation};
+use super::rulecheck::{Aspect, rule_check};
 
 /// Everything a check may look at.
 pub struct Evidence<'a> {
@@ -20,17 +24,34 @@ pub struct Evidence<'a> {
     pub rule_problems: Vec<String>,
     /// How many of the student's rules were applied.
     pub applied: usize,
+    /// The rules iptables accepted in the lab, in order, as applied (interfaces mapped):
+    /// (commands.sh line, rule).
+    pub rules: Vec<(usize, Rule)>,
     pub lab: &'a LabSeen,
     pub capture: &'a CaptureSeen,
     pub answers: Result<toml::Table, String>,
 }
 
-/// A check's verdict: passed, and the specific reason when it failed.
+/// A check's verdict: passed, and the specific feedback when there is one (why it failed, or
+/// the pass line with what else the student's rule does).
 pub fn score(check: &Check, ev: &Evidence) -> (bool, Option<String>) {
+    let rule = match &check.kind {
+        Kind::RuleTable { accept } => Some((*accept, Aspect::Table)),
+        Kind::RuleChain { accept } => Some((*accept, Aspect::Chain)),
+        Kind::RuleMatch { accept } => Some((*accept, Aspect::Match)),
+        _ => None,
+    };
+    if let Some((accept, aspect)) = rule {
+        return match rule_check(ev, accept, aspect) {
+            Ok(None) => (true, None),
+            Ok(Some(note)) => (true, Some(format!("{}: {note}", check.pass))),
+            Err(why) => (false, Some(why)),
+        };
+    }
     let verdict = match &check.kind {
-        Kind::RuleTable => rule_table(ev),
-        Kind::RuleChain => rule_chain(ev),
-        Kind::RuleMatch => rule_match(ev),
+        Kind::RuleTable { .. } | Kind::RuleChain { .. } | Kind::RuleMatch { .. } => {
+            unreachable!("rule checks are scored above")
+        }
         Kind::LabFile { file, contains } => lab_file(ev, file, contains),
         Kind::LabConversation {
             conversation,
@@ -77,7 +98,12 @@ pub fn score(check: &Check, ev: &Evidence) -> (bool, Option<String>) {
         } => capture_conversation(ev, *port, *message, *reply),
         Kind::CaptureDns { rtype } => capture_dns(ev, rtype),
         Kind::CaptureFtpData => capture_ftp_data(ev),
-        Kind::Answer { key, fact } => answer(ev, key, *fact),
+        Kind::Answer {
+            key,
+            fact,
+            accept,
+            bases,
+        } => answer(ev, key, *fact, accept, bases),
     };
     match verdict {
         Ok(()) => (true, None),
@@ -93,7 +119,10 @@ fn missing_commands(ev: &Evidence) -> Option<String> {
 
 /// The student's line that best stands for the reference rule: one with the same target, else
 /// one naming the reference's ports, else the last rule added.
-pub fn candidate<'a>(commands: &'a Commands, spec: &RulesSpec) -> Option<(&'a Line, &'a Iptables)> {
+pub(super) fn candidate<'a>(
+    commands: &'a Commands,
+    spec: &RulesSpec,
+) -> Option<(&'a Line, &'a Iptables)> {
     let adds: Vec<_> = commands
         .iptables()
         .filter(|(_, i)| i.loose.adds && !i.listing)
@@ -111,28 +140,20 @@ pub fn candidate<'a>(commands: &'a Commands, spec: &RulesSpec) -> Option<(&'a Li
         .copied()
 }
 
-fn no_rule(ev: &Evidence) -> String {
+pub(super) fn no_rule(ev: &Evidence) -> String {
     missing_commands(ev).unwrap_or_else(|| {
         "commands.sh adds no iptables rule (no iptables line with -A or -I)".to_string()
     })
 }
 
-fn spec<'a>(ev: &'a Evidence) -> &'a RulesSpec {
+pub(super) fn spec<'a>(ev: &'a Evidence) -> &'a RulesSpec {
     ev.rubric
         .rules
         .as_ref()
         .expect("the rubric was validated: rule checks come with [rules]")
 }
 
-fn rule_table(ev: &Evidence) -> Verdict {
-    let spec = spec(ev);
-    let (line, rule) = candidate(ev.commands, spec).ok_or_else(|| no_rule(ev))?;
-    table_problem(&rule.loose, &spec.loose)
-        .map(|p| Err(format!("your rule (line {}) {p}", line.line)))
-        .unwrap_or(Ok(()))
-}
-
-fn table_problem(got: &Loose, want: &Loose) -> Option<String> {
+pub(super) fn table_problem(got: &Loose, want: &Loose) -> Option<String> {
     if got.table() == want.table() {
         return None;
     }
@@ -163,15 +184,7 @@ fn verb(target: Option<&str>) -> &'static str {
     }
 }
 
-fn rule_chain(ev: &Evidence) -> Verdict {
-    let spec = spec(ev);
-    let (line, rule) = candidate(ev.commands, spec).ok_or_else(|| no_rule(ev))?;
-    chain_problem(ev, &rule.loose, &spec.loose)
-        .map(|p| Err(format!("{p} (line {})", line.line)))
-        .unwrap_or(Ok(()))
-}
-
-fn chain_problem(ev: &Evidence, got: &Loose, want: &Loose) -> Option<String> {
+pub(super) fn chain_problem(ev: &Evidence, got: &Loose, want: &Loose) -> Option<String> {
     let host = &ev.rubric.plan.hosts[spec(ev).host].name;
     let t = got.table();
     let rt = want.table();
@@ -229,15 +242,7 @@ fn port_of(word: Option<&str>) -> Option<u16> {
     })
 }
 
-fn rule_match(ev: &Evidence) -> Verdict {
-    let spec = spec(ev);
-    let (line, rule) = candidate(ev.commands, spec).ok_or_else(|| no_rule(ev))?;
-    match_problem(ev, &rule.loose, &spec.loose)
-        .map(|p| Err(format!("{p} (line {})", line.line)))
-        .unwrap_or(Ok(()))
-}
-
-fn match_problem(ev: &Evidence, got: &Loose, want: &Loose) -> Option<String> {
+pub(super) fn match_problem(ev: &Evidence, got: &Loose, want: &Loose) -> Option<String> {
     let host = &ev.rubric.plan.hosts[spec(ev).host].name;
     if let Some(p) = &want.proto
         && got.proto.as_deref().map(str::to_ascii_lowercase).as_deref() != Some(p.as_str())
@@ -312,14 +317,18 @@ fn match_problem(ev: &Evidence, got: &Loose, want: &Loose) -> Option<String> {
 /// Why the lab did not behave: the first thing wrong with the student's rule, or what
 /// happened to it.
 fn lab_why(ev: &Evidence) -> String {
-    let problem = ev.rubric.rules.as_ref().and_then(|spec| {
-        let (line, rule) = candidate(ev.commands, spec)?;
-        table_problem(&rule.loose, &spec.loose)
-            .map(|p| format!("your rule {p}"))
-            .or_else(|| chain_problem(ev, &rule.loose, &spec.loose))
-            .or_else(|| match_problem(ev, &rule.loose, &spec.loose))
-            .map(|p| format!("{p} (line {})", line.line))
-    });
+    // By meaning when the rules can be judged; word by word only when they cannot.
+    let problem = match super::rulecheck::lab_problem(ev) {
+        Some(p) => p,
+        None => ev.rubric.rules.as_ref().and_then(|spec| {
+            let (line, rule) = candidate(ev.commands, spec)?;
+            table_problem(&rule.loose, &spec.loose)
+                .map(|p| format!("your rule {p}"))
+                .or_else(|| chain_problem(ev, &rule.loose, &spec.loose))
+                .or_else(|| match_problem(ev, &rule.loose, &spec.loose))
+                .map(|p| format!("{p} (line {})", line.line))
+        }),
+    };
     if let Some(p) = problem.or_else(|| ev.rule_problems.first().cloned()) {
         return p;
     }
@@ -577,7 +586,7 @@ fn capture_ftp_data(ev: &Evidence) -> Verdict {
     )
 }
 
-fn answer(ev: &Evidence, key: &str, fact: Fact) -> Verdict {
+fn answer(ev: &Evidence, key: &str, fact: Fact, accept: &[toml::Value], bases: &[u32]) -> Verdict {
     let table = ev.answers.as_ref().map_err(Clone::clone)?;
     let given = match table.get(key) {
         None => return Err(format!("answers.toml has no `{key} = ...`")),
@@ -585,37 +594,23 @@ fn answer(ev: &Evidence, key: &str, fact: Fact) -> Verdict {
         Some(toml::Value::Integer(i)) => i.to_string(),
         Some(other) => other.to_string(),
     };
+    let number = |text: &str| answers::number(text, bases);
+    if !accept.is_empty() {
+        // The rubric's own list replaces the fact read from the capture.
+        let ok = accept.iter().any(|v| match v {
+            toml::Value::Integer(i) => number(&given) == Some(*i),
+            toml::Value::String(s) => normal_host(s) == normal_host(&given),
+            _ => false,
+        });
+        return if ok {
+            Ok(())
+        } else {
+            Err(format!("{key} = {given} is not an accepted answer"))
+        };
+    }
     let a = analysis(ev)?;
     match fact {
-        Fact::PasvPort => {
-            let ports = pasv_ports(a);
-            let Some((reply, port)) = ports.last() else {
-                return Err(format!(
-                    "your capture holds no 227 reply, so {key} = {given} cannot be checked"
-                ));
-            };
-            if ports.iter().any(|(_, p)| p.to_string() == given) {
-                return Ok(());
-            }
-            Err(format!(
-                "{key} = {given} is not the data port of the 227 reply in your capture: {reply} \
-                 gives p1*256+p2 = {port}"
-            ))
-        }
-        Fact::MxHost => {
-            let hosts = mx_hosts(a);
-            if hosts.is_empty() {
-                return Err(format!(
-                    "your capture holds no MX answer, so {key} = {given:?} cannot be checked"
-                ));
-            }
-            if hosts.contains(&normal_host(&given)) {
-                return Ok(());
-            }
-            Err(format!(
-                "{key} = {given:?} is not the mail host of the MX answer in your capture ({})",
-                hosts.join(", ")
-            ))
-        }
+        Fact::PasvPort => answers::pasv(a, key, &given, number(&given)),
+        Fact::MxHost => answers::mx(a, key, &given),
     }
 }

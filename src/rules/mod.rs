@@ -12,6 +12,8 @@
 //!   `--ctstate`, and `!`; targets ACCEPT, DROP, REJECT (`--reject-with`), REDIRECT, DNAT,
 //!   SNAT, MASQUERADE, LOG, RETURN and user chains. Long option spellings (`--append`,
 //!   `--jump`, `--to-port` ...) are accepted, and a leading `sudo` and `iptables`.
+//! - [`eval`] builds a rule set command by command and walks a packet through it: what a
+//!   student's rules mean for the lab's traffic, whatever their form.
 //! - [`parse_route`] reads one `ip route add|del|replace|get` command and returns a
 //!   [`RouteCmd`] for the topology stage to apply through netlink.
 //! - [`script_commands`] splits a file of commands (a student's submission) into single
@@ -24,6 +26,7 @@
 //! Invariants: input is untrusted (students' submissions); no input makes these parsers
 //! panic, and nothing here runs a program or touches a namespace.
 
+pub mod eval;
 mod iface;
 mod iptables;
 mod lex;

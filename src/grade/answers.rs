@@ -1,0 +1,114 @@
+//! Answers judged by what they mean: the facts a networker reads from a capture and what they
+//! accept as the same answer.
+//!
+//! Contract:
+//! - a mail host is the MX host of lowest preference (every host sharing it is right); a
+//!   host of the capture with a higher preference is wrong, and the feedback says why;
+//! - a PASV data port is any `227` reply of the control connection the student's data
+//!   connection used (any `227` of the capture when there is no data connection);
+//! - names compare without case and final dot; numbers are decimal unless the rubric's
+//!   `bases` allow `0x`, `0o`, `0b` forms.
+
+use crate::analyze::Analysis;
+
+use super::evidence::{mx_records, normal_host, pasv_replies};
+
+/// The value of an answer written in one of `bases` (10 always).
+pub fn number(text: &str, bases: &[u32]) -> Option<i64> {
+    let t = text.trim().replace('_', "");
+    let lower = t.to_ascii_lowercase();
+    for (prefix, base) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(digits) = lower.strip_prefix(prefix) {
+            return bases
+                .contains(&base)
+                .then(|| i64::from_str_radix(digits, base).ok())
+                .flatten();
+        }
+    }
+    t.parse().ok()
+}
+
+pub fn pasv(a: &Analysis, key: &str, given: &str, n: Option<i64>) -> Result<(), String> {
+    let replies = pasv_replies(a);
+    let Some((_, reply, port)) = replies.last() else {
+        return Err(format!(
+            "your capture holds no 227 reply, so {key} = {given} cannot be checked"
+        ));
+    };
+    // The control connections whose data connection the student opened.
+    let used: Vec<usize> = a
+        .conversations
+        .iter()
+        .filter_map(|c| c.ftp_data.map(|d| d.control))
+        .collect();
+    let of_used: Vec<&(usize, String, u16)> = replies
+        .iter()
+        .filter(|(c, _, _)| used.is_empty() || used.contains(c))
+        .collect();
+    if of_used.iter().any(|(_, _, p)| n == Some(i64::from(*p))) {
+        return Ok(());
+    }
+    if let Some((_, r, p)) = replies.iter().find(|(_, _, p)| n == Some(i64::from(*p))) {
+        return Err(format!(
+            "{key} = {given} comes from the 227 reply {r} (port {p}) of a control connection \
+             your data connection did not use"
+        ));
+    }
+    if let Some(x) = n.filter(|_| given.trim().starts_with("0"))
+        && replies.iter().any(|(_, _, p)| i64::from(*p) == x)
+    {
+        return Err(format!("{key} = {given}: write the port in decimal"));
+    }
+    let (reply, port) = of_used.last().map_or((reply, port), |(_, r, p)| (r, p));
+    Err(format!(
+        "{key} = {given} is not the data port of the 227 reply in your capture: {reply} \
+         gives p1*256+p2 = {port}"
+    ))
+}
+
+pub fn mx(a: &Analysis, key: &str, given: &str) -> Result<(), String> {
+    let records = mx_records(a);
+    let Some(best) = records.iter().map(|(p, _)| *p).min() else {
+        return Err(format!(
+            "your capture holds no MX answer, so {key} = {given:?} cannot be checked"
+        ));
+    };
+    let first: Vec<&str> = records
+        .iter()
+        .filter(|(p, _)| *p == best)
+        .map(|(_, h)| h.as_str())
+        .collect();
+    let host = normal_host(given);
+    if first.contains(&host.as_str()) {
+        return Ok(());
+    }
+    if let Some((pref, _)) = records.iter().find(|(_, h)| *h == host) {
+        return Err(format!(
+            "{host} has preference {pref}; mail goes to {}, preference {best}, first",
+            first.join(" or ")
+        ));
+    }
+    let all: Vec<String> = records
+        .iter()
+        .map(|(p, h)| format!("{h}, preference {p}"))
+        .collect();
+    Err(format!(
+        "{key} = {given:?} is not the mail host of the MX answer in your capture ({})",
+        all.join("; ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_decimal_unless_the_rubric_allows_other_bases() {
+        assert_eq!(number("40000", &[]), Some(40000));
+        assert_eq!(number(" 40_000 ", &[]), Some(40000));
+        assert_eq!(number("0x9c40", &[]), None);
+        assert_eq!(number("0x9C40", &[16]), Some(40000));
+        assert_eq!(number("0b1", &[16]), None);
+        assert_eq!(number("port", &[16]), None);
+    }
+}
