@@ -85,6 +85,15 @@ enum Command {
         /// JSON instead of text
         #[arg(long)]
         json: bool,
+        /// Only frames matching this Wireshark display filter (e.g. 'tcp.port == 21 && !arp')
+        #[arg(short = 'Y', long, value_name = "EXPR")]
+        display_filter: Option<String>,
+        /// Only frames matching this BPF capture filter (e.g. 'host 10.0.0.2 and port 23')
+        #[arg(short = 'f', long, value_name = "EXPR")]
+        capture_filter: Option<String>,
+        /// Print only the number of matching frames
+        #[arg(long)]
+        count: bool,
     },
     /// Grade student submissions: apply their rules to the lab, score with the lab's rubric
     Grade {
@@ -205,6 +214,9 @@ fn main() -> ExitCode {
             flows,
             verbose,
             json,
+            display_filter,
+            capture_filter,
+            count,
         } => {
             let view = match (conversations, endpoints, follow, flows) {
                 (true, _, _, _) => ShowView::Conversations,
@@ -219,6 +231,9 @@ fn main() -> ExitCode {
                 json,
                 names: Default::default(),
                 verbose,
+                display_filter,
+                capture_filter,
+                count,
             };
             let mut stdout = std::io::stdout().lock();
             match labctl::analyze::show(&args, &mut stdout) {

@@ -158,6 +158,9 @@ fn every_bad_file_is_refused_with_its_offset() {
                 json: false,
                 verbose: false,
                 names: Names::new(),
+                display_filter: None,
+                capture_filter: None,
+                count: false,
             };
             let err = analyze::show(&args, &mut Vec::new()).expect_err(name);
             assert!(
