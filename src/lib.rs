@@ -15,6 +15,7 @@ pub mod analyze;
 pub mod capture;
 pub mod check;
 pub mod drive;
+pub mod filter;
 pub mod grade;
 pub mod jobs;
 pub mod report;

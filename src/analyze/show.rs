@@ -4,14 +4,21 @@
 //! the conversation table, the endpoint table, one TCP stream followed as text, or the flow
 //! snapshot; each also as JSON. It needs no privileges. Errors are [`ShowError`]s: a bad file
 //! carries the byte offset of the bad record (the caller maps it to exit code 2).
+//!
+//! Filters restrict every view to the frames they select: a capture filter (BPF) first, as if
+//! the other frames had never been captured, then a display filter, which sees every frame
+//! the capture filter kept (its `tcp.stream` and sequence analysis need them). `--follow N`
+//! names Wireshark's stream N of the whole capture and shows the chunks of matching frames.
+//! `count` prints only the number of matching frames.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::filter::{CaptureFilter, DisplayFilter, FilterError};
 use crate::verdict::{Error, Verdict};
-use crate::wire::{self, WireError};
+use crate::wire::{self, FrameRef, WireError};
 
 use super::{Analyzer, Dir, Names, PacketLines, table};
 use crate::text::{escape, escape_lines};
@@ -58,6 +65,15 @@ pub struct ShowArgs {
     /// Host names for addresses (may be empty; the command line gives none).
     #[arg(skip)]
     pub names: Names,
+    /// Only frames matching this Wireshark display filter (e.g. 'tcp.port == 21 && !arp')
+    #[arg(short = 'Y', long, value_name = "EXPR")]
+    pub display_filter: Option<String>,
+    /// Only frames matching this BPF capture filter (e.g. 'host 10.0.0.2 and port 23')
+    #[arg(short = 'f', long, value_name = "EXPR")]
+    pub capture_filter: Option<String>,
+    /// Print only the number of matching frames
+    #[arg(long)]
+    pub count: bool,
 }
 
 impl ShowArgs {
@@ -75,6 +91,9 @@ impl ShowArgs {
             verbose: false,
             json: false,
             names: Names::new(),
+            display_filter: None,
+            capture_filter: None,
+            count: false,
         }
     }
 
@@ -110,6 +129,25 @@ pub enum ShowError {
     /// Serialising JSON failed.
     #[error("cannot encode json: {0}")]
     Json(#[from] serde_json::Error),
+    /// A filter that does not compile: for a display filter the message, the filter and a
+    /// caret under the place; for a capture filter libpcap's message.
+    #[error("{}", filter_message(kind, text, error))]
+    Filter {
+        /// "display" or "capture".
+        kind: &'static str,
+        /// The filter as given.
+        text: String,
+        /// What is wrong and where.
+        error: FilterError,
+    },
+}
+
+fn filter_message(kind: &str, text: &str, error: &FilterError) -> String {
+    if kind == "capture" {
+        format!("bad capture filter \"{text}\": {}", error.problem)
+    } else {
+        format!("bad display filter at {}", error.render(text))
+    }
 }
 
 impl ShowError {
@@ -167,19 +205,113 @@ pub fn main(args: &ShowArgs) -> Result<Verdict, Error> {
     }
 }
 
+#[derive(Serialize)]
+struct CountJson {
+    count: u64,
+}
+
+/// The compiled filters of one `labctl show`.
+struct Filters {
+    capture: Option<CaptureFilter>,
+    display: Option<DisplayFilter>,
+}
+
+impl Filters {
+    fn compile(args: &ShowArgs) -> Result<Filters, ShowError> {
+        let bad = |kind, text: &String, error| ShowError::Filter {
+            kind,
+            text: text.clone(),
+            error,
+        };
+        let capture = match &args.capture_filter {
+            Some(t) => Some(CaptureFilter::new(t).map_err(|e| bad("capture", t, e))?),
+            None => None,
+        };
+        let display = match &args.display_filter {
+            Some(t) => Some(DisplayFilter::compile(t).map_err(|e| bad("display", t, e))?),
+            None => None,
+        };
+        Ok(Filters { capture, display })
+    }
+}
+
+/// Whether a frame passes both filters; `None` when the capture filter drops it, so the
+/// display filter never sees it.
+fn select(
+    capture: &mut Option<CaptureFilter>,
+    display: &mut Option<crate::filter::Matcher<'_>>,
+    frame: &FrameRef<'_>,
+    pkt: &wire::Packet,
+    text: &Option<String>,
+) -> Result<Option<bool>, ShowError> {
+    if let Some(c) = capture {
+        let keep = c.matches(frame).map_err(|error| ShowError::Filter {
+            kind: "capture",
+            text: text.clone().unwrap_or_default(),
+            error,
+        })?;
+        if !keep {
+            return Ok(None);
+        }
+    }
+    Ok(Some(display.as_mut().is_none_or(|m| m.matches(frame, pkt))))
+}
+
 /// Writes the view `args` asks for to `out`. See the module documentation.
 pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
+    let Filters {
+        mut capture,
+        display,
+    } = Filters::compile(args)?;
+    let mut matcher = display.as_ref().map(DisplayFilter::matcher);
     let mut reader = wire::open(&args.file)?;
-    let view = args.view();
-    match view {
+    if args.count {
+        let mut n = 0u64;
+        while let Some(frame) = reader.next_frame()? {
+            let pkt = wire::dissect(frame.linktype, frame.data);
+            if select(
+                &mut capture,
+                &mut matcher,
+                &frame,
+                &pkt,
+                &args.capture_filter,
+            )? == Some(true)
+            {
+                n += 1;
+            }
+        }
+        if args.json {
+            serde_json::to_writer(&mut *out, &CountJson { count: n })?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{n}")?;
+        }
+        return Ok(());
+    }
+    match args.view() {
         ShowView::Packets => {
             let mut lines = PacketLines::new(args.names.clone()).verbose(args.verbose);
             let mut first = None;
             while let Some(frame) = reader.next_frame()? {
                 let pkt = wire::dissect(frame.linktype, frame.data);
+                let Some(keep) = select(
+                    &mut capture,
+                    &mut matcher,
+                    &frame,
+                    &pkt,
+                    &args.capture_filter,
+                )?
+                else {
+                    continue;
+                };
+                // Every kept frame goes through the renderer, shown or not: its times and
+                // relative sequence numbers count from the capture's first frame and SYN.
                 let line = lines.line(&frame, &pkt);
+                let t0 = *first.get_or_insert(frame.ts);
+                if !keep {
+                    continue;
+                }
                 if args.json {
-                    let t0 = *first.get_or_insert(frame.ts);
                     let row = PacketJson {
                         frame: frame.number,
                         time: frame.ts.saturating_sub(t0).as_secs_f64(),
@@ -195,13 +327,37 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
         }
         view => {
             let mut analyzer = Analyzer::new();
+            let following = matches!(view, ShowView::Follow(_));
             if let ShowView::Follow(n) = view {
                 analyzer.follow(n);
             }
+            // Frames the filters selected, for following a stream through a filter.
+            let mut kept = std::collections::HashSet::new();
             while let Some(frame) = reader.next_frame()? {
-                analyzer.push(&frame);
+                let pkt = wire::dissect(frame.linktype, frame.data);
+                let keep = select(
+                    &mut capture,
+                    &mut matcher,
+                    &frame,
+                    &pkt,
+                    &args.capture_filter,
+                )?;
+                if following {
+                    // Stream N is Wireshark's over every captured frame.
+                    if keep.is_some() {
+                        analyzer.push_dissected(&frame, &pkt);
+                    }
+                    if keep == Some(true) && matcher.is_some() {
+                        kept.insert(frame.number);
+                    }
+                } else if keep == Some(true) {
+                    analyzer.push_dissected(&frame, &pkt);
+                }
             }
-            let (analysis, chunks) = analyzer.finish_follow();
+            let (analysis, mut chunks) = analyzer.finish_follow();
+            if matcher.is_some() {
+                chunks.retain(|c| kept.contains(&c.frame));
+            }
             match view {
                 ShowView::Conversations if args.json => {
                     serde_json::to_writer_pretty(&mut *out, &table::conversation_rows(&analysis))?;

@@ -40,6 +40,7 @@ pub use iptables::{
     Match, MultiportMatch, NatTo, Neg, Policy, PortDirection, PortRange, Protocol, RejectWith,
     Rule, RuleSpec, Table, Target, TcpFlags, TcpMatch, UdpMatch,
 };
+pub(crate) use lex::suggest;
 pub use lex::{ScriptCommand, script_commands};
 pub use parse::parse_rule;
 pub use route::{Family, IpNet, Route, RouteCmd, RouteError, parse_route};
