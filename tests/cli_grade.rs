@@ -5,9 +5,9 @@
 //!
 //! Grading runs the lab in the sandbox; as root in CI it is there.
 
-mod common;
+mod kit;
 
-use common::scratch;
+use kit::scratch;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

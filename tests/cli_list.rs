@@ -3,9 +3,9 @@
 //! a scenarios/ directory, a local file overrides the built-in of the same name and a broken
 //! one is listed as invalid instead of stopping the listing. Both outputs are insta snapshots.
 
-mod common;
+mod kit;
 
-use common::scratch;
+use kit::scratch;
 use std::path::Path;
 use std::process::Command;
 

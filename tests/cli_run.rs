@@ -10,9 +10,9 @@
 //! Every run is made with its working directory in a scratch directory, where the default
 //! artifacts directory `labctl-runs/` is created.
 
-mod common;
+mod kit;
 
-use common::scratch;
+use kit::scratch;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -4,9 +4,9 @@
 //! a fixed sleep. A port already taken, or a root or zone that cannot be served, is exit 2 with
 //! a message naming the address or the file.
 
-mod common;
+mod kit;
 
-use common::scratch;
+use kit::scratch;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;

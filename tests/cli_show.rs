@@ -7,7 +7,7 @@
 //! The snapshots record stdout, stderr and the exit code of each invocation, so a change in
 //! any of them is seen. Every `--json` output must also parse.
 
-mod common;
+mod kit;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -147,7 +147,7 @@ fn every_view_of_fragments_after_the_router() {
 /// naming the path and the problem, in every view.
 #[test]
 fn missing_and_garbage_files_exit_2_naming_the_path() {
-    let dir = common::scratch("cli-show-bad");
+    let dir = kit::scratch("cli-show-bad");
     let garbage = dir.join("garbage.pcap");
     std::fs::write(&garbage, b"this is not a capture file at all\n").unwrap();
     let empty = dir.join("empty.pcap");
