@@ -7,16 +7,12 @@
 
 mod kit;
 
-use kit::scratch;
+use kit::{labctl, scratch};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 const LAB: &str = "homework-redirect";
-
-fn labctl() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
-}
 
 fn reference() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference")

@@ -5,12 +5,11 @@
 
 mod kit;
 
-use kit::scratch;
+use kit::{labctl, scratch};
 use std::path::Path;
-use std::process::Command;
 
 fn list_in(dir: &Path) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_labctl"))
+    let o = labctl()
         .arg("list")
         .current_dir(dir)
         .output()

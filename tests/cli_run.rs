@@ -12,12 +12,12 @@
 
 mod kit;
 
-use kit::scratch;
+use kit::{labctl, scratch};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
+    labctl()
         .arg("run")
         .args(args)
         .current_dir(cwd)

@@ -9,12 +9,10 @@
 
 mod kit;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use kit::labctl;
 
-fn labctl() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
