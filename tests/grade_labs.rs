@@ -141,13 +141,8 @@ fn wrong_submissions() -> Vec<Wrong> {
             name: "on-lo",
             lab: "homework-redirect",
             reference: true,
-            files: vec![(
-                "commands.sh",
-                Text(
-                    b"nc -l -p 27664 > dump.txt\n\
-                    iptables -t nat -A PREROUTING -i lo -p tcp --dport 21 -j REDIRECT --to-ports 27664\n",
-                ),
-            )],
+            files: commands_sh(b"nc -l -p 27664 > dump.txt\n\
+                    iptables -t nat -A PREROUTING -i lo -p tcp --dport 21 -j REDIRECT --to-ports 27664\n"),
             expect: Expect {
                 score: None,
                 lost: Some(vec!["redirect-works", "answered-from-21", "rule-match"]),
@@ -162,10 +157,7 @@ fn wrong_submissions() -> Vec<Wrong> {
             name: "filter-output",
             lab: "filter-redirect",
             reference: false,
-            files: vec![(
-                "commands.sh",
-                Text(b"sudo iptables -t nat -A OUTPUT -p tcp --dport 25 -j REDIRECT --to-ports 25025\n"),
-            )],
+            files: commands_sh(b"sudo iptables -t nat -A OUTPUT -p tcp --dport 25 -j REDIRECT --to-ports 25025\n"),
             expect: Expect {
                 score: Some(2),
                 lost: None,
@@ -181,14 +173,9 @@ fn wrong_submissions() -> Vec<Wrong> {
             name: "flushed",
             lab: "homework-redirect",
             reference: true,
-            files: vec![(
-                "commands.sh",
-                Text(
-                    b"nc -l -p 27664 > dump.txt\n\
+            files: commands_sh(b"nc -l -p 27664 > dump.txt\n\
                     sudo iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664\n\
-                    sudo iptables -t nat -F\n",
-                ),
-            )],
+                    sudo iptables -t nat -F\n"),
             expect: Expect {
                 score: None,
                 lost: Some(vec!["redirect-works", "answered-from-21"]),
@@ -199,6 +186,11 @@ fn wrong_submissions() -> Vec<Wrong> {
             },
         },
     ]
+}
+
+/// A submission's files: only its commands.sh.
+fn commands_sh(text: &'static [u8]) -> Vec<(&'static str, Content)> {
+    vec![("commands.sh", Content::Text(text))]
 }
 
 /// The submission directory of a row.
