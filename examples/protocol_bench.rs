@@ -13,6 +13,10 @@
 //!
 //! It prints transactions per second for each.
 
+// The test kit's scratch directories (tests/kit), shared with the tests.
+#[path = "../tests/kit/scratch.rs"]
+mod scratch;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -74,8 +78,7 @@ where
 }
 
 async fn bench_smtp(clients: usize, duration: Duration) -> (f64, u64) {
-    let dir = std::env::temp_dir().join(format!("labctl-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("bench dir");
+    let dir = scratch::scratch("bench");
     let mailbox = dir.join("mailbox");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -2,12 +2,12 @@
 //! ephemeral ports, new initial sequence numbers and new timing each time, must be byte for
 //! byte the same.
 
-mod analysis_support;
+mod kit;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 
-use analysis_support::*;
+use kit::{scratch, sniff::*};
 use labctl::analyze::{self, Names};
 
 /// One run of the little lab: a line each way over TCP with the client closing first, a

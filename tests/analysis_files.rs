@@ -2,23 +2,21 @@
 //! IP fragments): labctl reads them as tshark does, and the flow snapshot of the same traffic
 //! is identical whatever the file format.
 
-mod analysis_support;
+mod kit;
 
 use std::path::Path;
 
-use analysis_support::*;
+use kit::frames::{CLIENT, SERVER, Wire};
+use kit::{scratch, tshark::*};
 use labctl::analyze::{self, Names, table};
 use labctl::wire;
 
 fn names() -> Names {
-    let mut n = Names::new();
-    n.insert(CLIENT.into(), "client");
-    n.insert(SERVER.into(), "server");
-    n
+    Wire::names()
 }
 
-fn lab() -> Synth {
-    let mut s = Synth::new();
+fn lab() -> Wire {
+    let mut s = Wire::nanosecond_clock();
     s.session(40000, 27664, b"hello on 27664\r\n", b"");
     s.udp(CLIENT, SERVER, 5353, 9999, b"small");
     let big: Vec<u8> = (0..3000u32).map(|i| b'a' + (i % 26) as u8).collect();
@@ -54,7 +52,7 @@ fn every_format_reads_the_same_frames_as_tshark() {
     }
 }
 
-fn check_file(path: &Path, s: &Synth) -> String {
+fn check_file(path: &Path, s: &Wire) -> String {
     let cap = wire::read_file(path).expect("read");
     assert_eq!(cap.frames.len(), s.frames.len(), "{}", path.display());
     let times = tshark(path, &["-T", "fields", "-e", "frame.time_epoch"]);
@@ -97,7 +95,7 @@ fn check_file(path: &Path, s: &Synth) -> String {
 
 #[test]
 fn fragmented_datagram_is_reassembled() {
-    let a = lab().analyze_in_memory();
+    let a = lab().analyze();
     let c = a
         .conversations
         .iter()

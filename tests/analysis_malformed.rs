@@ -3,12 +3,13 @@
 //! `show`); and no mutation of a good file may make the reader, the dissector, the analysis or
 //! a rendering panic.
 
-mod analysis_support;
+mod kit;
 
 use std::path::{Path, PathBuf};
 
-use analysis_support::*;
-use labctl::analyze::{self, Names, ShowArgs, ShowError, ShowView};
+use kit::frames::{self, CLIENT, SERVER, Wire};
+use kit::scratch;
+use labctl::analyze::{self, ShowArgs, ShowError, ShowView};
 use labctl::wire::{self, WireError};
 
 fn le32(v: u32) -> [u8; 4] {
@@ -188,27 +189,15 @@ impl XorShift {
 }
 
 fn exercise(bytes: &[u8]) {
-    let Ok(mut reader) = wire::CaptureReader::new(bytes) else {
-        return;
-    };
-    let mut analyzer = analyze::Analyzer::new();
-    analyzer.follow(0);
-    let mut lines = analyze::PacketLines::new(Names::new());
-    while let Ok(Some(frame)) = reader.next_frame() {
-        let pkt = wire::dissect(frame.linktype, frame.data);
-        let _ = lines.line(&frame, &pkt);
-        analyzer.push_dissected(&frame, &pkt);
+    if let Some(a) = frames::read_and_render(bytes) {
+        let _ = serde_json::to_string(&a).expect("analysis serialises");
     }
-    let (a, _) = analyzer.finish_follow();
-    let _ = analyze::render_flows(&a, &Names::new());
-    let _ = analyze::table::conversations_text(&a, &Names::new());
-    let _ = serde_json::to_string(&a).expect("analysis serialises");
 }
 
 #[test]
 fn mutated_captures_never_panic() {
     let dir = scratch("mutate");
-    let mut s = Synth::new();
+    let mut s = Wire::nanosecond_clock();
     s.session(
         40000,
         21,

@@ -4,12 +4,12 @@
 //! std sockets on 127.0.0.1 and captured with tcpdump or tshark, so these tests need root (or
 //! CAP_NET_RAW), tcpdump and tshark.
 
-mod analysis_support;
+mod kit;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use analysis_support::*;
+use kit::{scratch, sniff::*, tshark::*};
 use labctl::analyze::{self, Analysis, Dir, Outcome, Proto, table};
 use labctl::wire::{self, FileFormat, LinkType};
 

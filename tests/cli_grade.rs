@@ -5,18 +5,14 @@
 //!
 //! Grading runs the lab in the sandbox; as root in CI it is there.
 
-mod common;
+mod kit;
 
-use common::scratch;
+use kit::{labctl, scratch};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 const LAB: &str = "homework-redirect";
-
-fn labctl() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
-}
 
 fn reference() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference")

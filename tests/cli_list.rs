@@ -3,14 +3,13 @@
 //! a scenarios/ directory, a local file overrides the built-in of the same name and a broken
 //! one is listed as invalid instead of stopping the listing. Both outputs are insta snapshots.
 
-mod common;
+mod kit;
 
-use common::scratch;
+use kit::{labctl, scratch};
 use std::path::Path;
-use std::process::Command;
 
 fn list_in(dir: &Path) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_labctl"))
+    let o = labctl()
         .arg("list")
         .current_dir(dir)
         .output()

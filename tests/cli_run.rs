@@ -10,14 +10,14 @@
 //! Every run is made with its working directory in a scratch directory, where the default
 //! artifacts directory `labctl-runs/` is created.
 
-mod common;
+mod kit;
 
-use common::scratch;
+use kit::{labctl, scratch};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
+    labctl()
         .arg("run")
         .args(args)
         .current_dir(cwd)

@@ -4,13 +4,13 @@
 //! a fixed sleep. A port already taken, or a root or zone that cannot be served, is exit 2 with
 //! a message naming the address or the file.
 
-mod common;
+mod kit;
 
-use common::scratch;
+use kit::{labctl, scratch};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -39,7 +39,7 @@ impl Server {
     fn start(kind: &str, args: &[&str]) -> Server {
         for _ in 0..5 {
             let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_labctl"))
+            let mut child = labctl()
                 .args(["serve", kind, "--listen", &addr.to_string()])
                 .args(args)
                 .stdin(Stdio::null())
@@ -408,7 +408,7 @@ fn a_taken_port_or_a_bad_root_or_zone_is_exit_2() {
         if !value.is_empty() {
             args.push(value);
         }
-        let child = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        let child = labctl()
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -7,14 +7,12 @@
 //! The snapshots record stdout, stderr and the exit code of each invocation, so a change in
 //! any of them is seen. Every `--json` output must also parse.
 
-mod common;
+mod kit;
+
+use kit::labctl;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn labctl() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
-}
+use std::process::Output;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -147,7 +145,7 @@ fn every_view_of_fragments_after_the_router() {
 /// naming the path and the problem, in every view.
 #[test]
 fn missing_and_garbage_files_exit_2_naming_the_path() {
-    let dir = common::scratch("cli-show-bad");
+    let dir = kit::scratch("cli-show-bad");
     let garbage = dir.join("garbage.pcap");
     std::fs::write(&garbage, b"this is not a capture file at all\n").unwrap();
     let empty = dir.join("empty.pcap");

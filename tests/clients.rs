@@ -1,6 +1,8 @@
 //! The built-in clients against labctl's own servers on loopback: the lab sessions end to end,
 //! with their transcripts and outcomes, plus the outcomes of a refused or silent server.
 
+mod kit;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,8 +98,7 @@ async fn ftp_client_reports_a_missing_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_client_lab_session() {
     let (l, addr) = listener().await;
-    let dir = std::env::temp_dir().join(format!("labctl-smtp-client-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = kit::scratch("smtp-client");
     let mailbox = dir.join("mbox");
     let _ = std::fs::remove_file(&mailbox);
     let (_stop, rx) = oneshot::channel::<()>();

@@ -8,13 +8,13 @@
 //! short connections made here over loopback and captured with tcpdump. These tests need
 //! root, tshark, tcpdump and mergecap.
 
-mod analysis_support;
+mod kit;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use analysis_support::*;
+use kit::{require, scratch, sniff::*};
 
 /// Display filters, as a course writes them. Not here because labctl still differs from
 /// tshark on them: `udp` on the frame that completes a fragmented datagram (tshark shows the

@@ -2,32 +2,21 @@
 //! `labctl run` and `labctl test` compare (`scenarios/snapshots/<name>.snap`). After a
 //! deliberate change, `cargo insta review` (or `labctl test --bless`) updates them.
 
-use std::process::Command;
+mod kit;
+
+use kit::{labctl, labctl_json, scratch};
 
 #[test]
 fn flows_of_every_scenario() {
-    let dir = std::env::temp_dir().join(format!("labctl-flows-{}", std::process::id()));
+    let dir = scratch("flows");
     for scenario in labctl::scenario::BUILTIN {
         let out = dir.join(scenario.name);
-        let output = Command::new(env!("CARGO_BIN_EXE_labctl"))
-            .args([
-                "run",
-                scenario.name,
-                "--json",
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap();
-        let report: serde_json::Value =
-            serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-                panic!(
-                    "{}: no report ({e}): {}",
-                    scenario.name,
-                    String::from_utf8_lossy(&output.stderr)
-                )
-            });
+        let (_, report) = labctl_json(
+            labctl()
+                .args(["run", scenario.name, "--json", "--out"])
+                .arg(&out)
+                .current_dir(env!("CARGO_MANIFEST_DIR")),
+        );
         let flows = report["flows"].as_str().unwrap().to_string();
         insta::with_settings!({
             snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/snapshots"),

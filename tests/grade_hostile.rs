@@ -4,12 +4,13 @@
 //! none runs anything, changes the host's rules, links or files, or shows what is outside
 //! the submission. And a batch of them, graded in parallel into one gradebook.
 
-mod grade_support;
+mod kit;
 
 use std::path::Path;
 use std::process::Command;
 
-use grade_support::{check, grade, labctl, lost, scratch};
+use kit::grading::{check, grade, lost};
+use kit::{labctl, scratch};
 
 const LAB: &str = "homework-redirect";
 const GOOD: &str = "nc -l -p 27664 > dump.txt\n\

@@ -2,31 +2,15 @@
 //! and wrong answers or a capture of the wrong exchange lose their points with feedback that
 //! says what the capture really shows.
 
-mod grade_support;
+mod kit;
 
 use std::path::{Path, PathBuf};
 
-use grade_support::{check, grade, labctl, lost, scratch};
+use kit::grading::{Expect, Says, assert_grade, each_row, grade};
+use kit::{labctl, labctl_json, scratch};
 
 fn lab_dir(lab: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("labs").join(lab)
-}
-
-/// A copy of a lab's reference submission, with some files replaced.
-fn variant(name: &str, lab: &str, replace: &[(&str, &[u8])]) -> PathBuf {
-    let dir = scratch(name);
-    for entry in std::fs::read_dir(lab_dir(lab).join("reference")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-    }
-    for (file, bytes) in replace {
-        let path = dir.join(file);
-        let _ = std::fs::remove_file(&path);
-        if !bytes.is_empty() {
-            std::fs::write(path, bytes).unwrap();
-        }
-    }
-    dir
 }
 
 #[test]
@@ -39,136 +23,206 @@ fn every_reference_solution_scores_full_marks() {
         "ftp-by-hand",
         "dns-query",
     ] {
-        let out = labctl()
-            .args(["grade", lab, "--reference", "--json"])
-            .output()
-            .unwrap();
-        let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (out, g) = labctl_json(labctl().args(["grade", lab, "--reference", "--json"]));
         assert_eq!(g["score"], g["max"], "{lab}: {g:#}");
         assert_eq!(out.status.code(), Some(0), "{lab}");
     }
 }
 
-#[test]
-fn ftp_answers_are_checked_against_the_students_own_227_reply() {
-    let wrong = variant(
-        "ftp-wrong",
-        "ftp-by-hand",
-        &[("answers.toml", b"pasv_port = 156\n")],
-    );
-    let g = grade("ftp-by-hand", &wrong);
-    assert_eq!(lost(&g), ["pasv-port"], "{g:#}");
-    assert_eq!(
-        check(&g, "pasv-port").1,
-        "pasv_port = 156 is not the data port of the 227 reply in your capture: \
-         (10,0,0,21,156,64) gives p1*256+p2 = 40000"
-    );
-
-    // The homework's capture handed in for the FTP lab: a connection to 21, but no FTP.
-    let homework = lab_dir("homework-redirect").join("reference/homework.pcap");
-    let other = variant(
-        "ftp-other",
-        "ftp-by-hand",
-        &[
-            ("ftp.pcap", b""),
-            ("homework.pcap", &std::fs::read(homework).unwrap()),
-            ("answers.toml", b"not toml at all ="),
-        ],
-    );
-    let g = grade("ftp-by-hand", &other);
-    assert_eq!(g["score"], 2, "{g:#}");
-    assert!(check(&g, "data").1.contains("no 227 reply"), "{g:#}");
-    assert!(
-        check(&g, "pasv-port")
-            .1
-            .starts_with("answers.toml is not valid TOML"),
-        "{g:#}"
-    );
+/// What a file of the submission holds.
+enum Content {
+    Text(&'static [u8]),
+    /// A copy of a file of the repository.
+    Copy(&'static str),
+    /// The file is not there.
+    Gone,
 }
 
-#[test]
-fn dns_answers_name_the_mail_host_of_the_captured_mx() {
-    let wrong = variant(
-        "dns-wrong",
-        "dns-query",
-        &[
-            ("answers.toml", b"mail_host = \"ns1.example.test\"\n"),
-            ("commands.sh", b"dig @10.0.0.53 example.test\n"),
-        ],
-    );
-    let g = grade("dns-query", &wrong);
-    assert_eq!(lost(&g), ["dig-mx", "mail-host"], "{g:#}");
-    assert!(
-        check(&g, "mail-host")
-            .1
-            .contains("(mail.example.test, preference 10)"),
-        "{g:#}"
-    );
-    // A trailing dot and capitals are the same name.
-    let dotted = variant(
-        "dns-dotted",
-        "dns-query",
-        &[("answers.toml", b"mail_host = \"Mail.Example.Test.\"\n")],
-    );
-    assert_eq!(grade("dns-query", &dotted)["score"], 8);
-    // No answers at all.
-    let none = variant("dns-none", "dns-query", &[("answers.toml", b"")]);
-    let g = grade("dns-query", &none);
-    assert_eq!(
-        check(&g, "mail-host").1,
-        "no answers.toml in your submission"
-    );
+/// A wrong submission: a lab's reference (or nothing) with some files replaced, and what the
+/// grade must say about it.
+struct Wrong {
+    name: &'static str,
+    lab: &'static str,
+    /// Start from the lab's reference submission, or from an empty directory.
+    reference: bool,
+    files: Vec<(&'static str, Content)>,
+    expect: Expect,
 }
 
-#[test]
-fn a_rule_on_lo_never_sees_the_clients_connections() {
-    let commands = b"nc -l -p 27664 > dump.txt\n\
-        iptables -t nat -A PREROUTING -i lo -p tcp --dport 21 -j REDIRECT --to-ports 27664\n";
-    let sub = variant("on-lo", "homework-redirect", &[("commands.sh", commands)]);
-    let g = grade("homework-redirect", &sub);
-    assert_eq!(
-        lost(&g),
-        ["redirect-works", "answered-from-21", "rule-match"],
-        "{g:#}"
-    );
-    let says =
+fn wrong_submissions() -> Vec<Wrong> {
+    use Content::*;
+    use Says::*;
+    let on_lo =
         "your rule matches packets arriving on lo, but the client's connections arrive on eth0";
-    assert!(check(&g, "rule-match").1.starts_with(says), "{g:#}");
-    assert!(check(&g, "redirect-works").1.contains(says), "{g:#}");
+    let in_output = "your rule is in nat OUTPUT: it only redirects connections made on the \
+                     server itself; incoming connections pass nat PREROUTING (line 1)";
+    vec![
+        // FTP answers are checked against the student's own 227 reply.
+        Wrong {
+            name: "ftp-wrong",
+            lab: "ftp-by-hand",
+            reference: true,
+            files: vec![("answers.toml", Text(b"pasv_port = 156\n"))],
+            expect: Expect {
+                score: None,
+                lost: Some(vec!["pasv-port"]),
+                says: vec![(
+                    "pasv-port",
+                    Is("pasv_port = 156 is not the data port of the 227 reply in your capture: \
+                        (10,0,0,21,156,64) gives p1*256+p2 = 40000"),
+                )],
+            },
+        },
+        // The homework's capture handed in for the FTP lab: a connection to 21, but no FTP.
+        Wrong {
+            name: "ftp-other",
+            lab: "ftp-by-hand",
+            reference: true,
+            files: vec![
+                ("ftp.pcap", Gone),
+                (
+                    "homework.pcap",
+                    Copy("labs/homework-redirect/reference/homework.pcap"),
+                ),
+                ("answers.toml", Text(b"not toml at all =")),
+            ],
+            expect: Expect {
+                score: Some(2),
+                lost: None,
+                says: vec![
+                    ("data", Has("no 227 reply")),
+                    ("pasv-port", Starts("answers.toml is not valid TOML")),
+                ],
+            },
+        },
+        // DNS answers name the mail host of the captured MX.
+        Wrong {
+            name: "dns-wrong",
+            lab: "dns-query",
+            reference: true,
+            files: vec![
+                ("answers.toml", Text(b"mail_host = \"ns1.example.test\"\n")),
+                ("commands.sh", Text(b"dig @10.0.0.53 example.test\n")),
+            ],
+            expect: Expect {
+                score: None,
+                lost: Some(vec!["dig-mx", "mail-host"]),
+                says: vec![("mail-host", Has("(mail.example.test, preference 10)"))],
+            },
+        },
+        // A trailing dot and capitals are the same name.
+        Wrong {
+            name: "dns-dotted",
+            lab: "dns-query",
+            reference: true,
+            files: vec![(
+                "answers.toml",
+                Text(b"mail_host = \"Mail.Example.Test.\"\n"),
+            )],
+            expect: Expect {
+                score: Some(8),
+                lost: None,
+                says: vec![],
+            },
+        },
+        Wrong {
+            name: "dns-none",
+            lab: "dns-query",
+            reference: true,
+            files: vec![("answers.toml", Gone)],
+            expect: Expect {
+                score: None,
+                lost: None,
+                says: vec![("mail-host", Is("no answers.toml in your submission"))],
+            },
+        },
+        // A rule on lo never sees the client's connections.
+        Wrong {
+            name: "on-lo",
+            lab: "homework-redirect",
+            reference: true,
+            files: commands_sh(b"nc -l -p 27664 > dump.txt\n\
+                    iptables -t nat -A PREROUTING -i lo -p tcp --dport 21 -j REDIRECT --to-ports 27664\n"),
+            expect: Expect {
+                score: None,
+                lost: Some(vec!["redirect-works", "answered-from-21", "rule-match"]),
+                says: vec![
+                    ("rule-match", Starts(on_lo)),
+                    ("redirect-works", Has(on_lo)),
+                ],
+            },
+        },
+        // filter-redirect's rule in OUTPUT loses the lab and the chain.
+        Wrong {
+            name: "filter-output",
+            lab: "filter-redirect",
+            reference: false,
+            files: commands_sh(b"sudo iptables -t nat -A OUTPUT -p tcp --dport 25 -j REDIRECT --to-ports 25025\n"),
+            expect: Expect {
+                score: Some(2),
+                lost: None,
+                says: vec![
+                    ("rule-chain", Is(in_output)),
+                    ("banner-through-25", Has("was refused")),
+                    ("banner-through-25", Ends(in_output)),
+                ],
+            },
+        },
+        // A flush after the rule is named as what undid it.
+        Wrong {
+            name: "flushed",
+            lab: "homework-redirect",
+            reference: true,
+            files: commands_sh(b"nc -l -p 27664 > dump.txt\n\
+                    sudo iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664\n\
+                    sudo iptables -t nat -F\n"),
+            expect: Expect {
+                score: None,
+                lost: Some(vec!["redirect-works", "answered-from-21"]),
+                says: vec![(
+                    "redirect-works",
+                    Ends("line 3 (\"sudo iptables -t nat -F\") blocks the connection or undoes your rule"),
+                )],
+            },
+        },
+    ]
+}
+
+/// A submission's files: only its commands.sh.
+fn commands_sh(text: &'static [u8]) -> Vec<(&'static str, Content)> {
+    vec![("commands.sh", Content::Text(text))]
+}
+
+/// The submission directory of a row.
+fn hand_in(row: &Wrong) -> PathBuf {
+    let dir = scratch(row.name);
+    if row.reference {
+        for entry in std::fs::read_dir(lab_dir(row.lab).join("reference")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+    }
+    for (file, content) in &row.files {
+        let path = dir.join(file);
+        let _ = std::fs::remove_file(&path);
+        match content {
+            Content::Text(bytes) => std::fs::write(path, bytes).unwrap(),
+            Content::Copy(from) => {
+                std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(from), path).unwrap();
+            }
+            Content::Gone => {}
+        }
+    }
+    dir
 }
 
 #[test]
-fn filter_redirect_in_output_loses_the_lab_and_the_chain() {
-    let sub = scratch("filter-output");
-    std::fs::write(
-        sub.join("commands.sh"),
-        "sudo iptables -t nat -A OUTPUT -p tcp --dport 25 -j REDIRECT --to-ports 25025\n",
-    )
-    .unwrap();
-    let g = grade("filter-redirect", &sub);
-    assert_eq!(g["score"], 2, "{g:#}");
-    let says = "your rule is in nat OUTPUT: it only redirects connections made on the server \
-                itself; incoming connections pass nat PREROUTING (line 1)";
-    assert_eq!(check(&g, "rule-chain").1, says);
-    assert!(
-        check(&g, "banner-through-25").1.contains("was refused"),
-        "{g:#}"
-    );
-    assert!(check(&g, "banner-through-25").1.ends_with(says), "{g:#}");
-}
-
-#[test]
-fn a_flush_after_the_rule_is_named_as_what_undid_it() {
-    let commands = b"nc -l -p 27664 > dump.txt\n\
-        sudo iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664\n\
-        sudo iptables -t nat -F\n";
-    let sub = variant("flushed", "homework-redirect", &[("commands.sh", commands)]);
-    let g = grade("homework-redirect", &sub);
-    assert_eq!(lost(&g), ["redirect-works", "answered-from-21"], "{g:#}");
-    assert!(
-        check(&g, "redirect-works").1.ends_with(
-            "line 3 (\"sudo iptables -t nat -F\") blocks the connection or undoes your rule"
-        ),
-        "{g:#}"
+fn every_wrong_submission_loses_its_points_with_feedback_that_says_what_the_capture_shows() {
+    each_row(
+        &wrong_submissions(),
+        |row| row.name,
+        |row| {
+            assert_grade(&grade(row.lab, &hand_in(row)), &row.expect);
+        },
     );
 }

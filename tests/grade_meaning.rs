@@ -4,11 +4,11 @@
 //! ones must lose exactly the right checks, with feedback that names the mistake. Answers:
 //! competing MX records, several PASV replies, trailing dots, case, bases.
 
-mod grade_support;
+mod kit;
 
 use std::path::{Path, PathBuf};
 
-use grade_support::{labctl, scratch};
+use kit::{labctl, scratch};
 
 /// A redirect lab: its port, the server's port and addresses.
 struct Lab {

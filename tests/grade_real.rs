@@ -3,38 +3,30 @@
 //! a real server namespace): correct ones get full marks, and each realistic mistake loses the
 //! points it should, with feedback that names the mistake.
 
-mod grade_support;
+mod kit;
 
-use grade_support::{
-    Capture, Session, check, commands, grade, labctl, lost, record, require, scratch, submission,
+use kit::grading::{
+    Capture, Expect, Says, Session, assert_grade, check, commands, each_row, grade, lost, record,
+    submission,
 };
+use kit::{labctl, require, scratch};
 
 const LAB: &str = "homework-redirect";
-const RULE: &[&str] = &[
-    "-t",
-    "nat",
-    "-A",
-    "PREROUTING",
-    "-i",
-    "eth0",
-    "-p",
-    "tcp",
-    "--dport",
-    "21",
-    "-j",
-    "REDIRECT",
-    "--to-ports",
-    "27664",
-];
+/// The right rule, as the student types it after `sudo iptables`.
+const GOOD: &str = "-t nat -A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664";
+
+fn words(rule: &str) -> Vec<&str> {
+    rule.split_whitespace().collect()
+}
 
 fn line(rule: &[&str]) -> String {
     format!("sudo iptables {}", rule.join(" "))
 }
 
-fn good_session(capture: Capture) -> Session<'static> {
+fn good_session<'a>(capture: Capture, rule: &'a [&'a str]) -> Session<'a> {
     Session {
         capture,
-        rule: Some(RULE),
+        rule: Some(rule),
         ports: &[27664, 21],
         message: true,
     }
@@ -42,11 +34,12 @@ fn good_session(capture: Capture) -> Session<'static> {
 
 #[test]
 fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
+    let rule = words(GOOD);
     let dir = scratch("real-good");
-    let pcap = record(&dir, &good_session(Capture::Eth0));
+    let pcap = record(&dir, &good_session(Capture::Eth0, &rule));
     let sub = submission(
         &dir.join("eth0"),
-        &commands(&line(RULE)),
+        &commands(&line(&rule)),
         Some((&pcap, "homework.pcap")),
     );
     let g = grade(LAB, &sub);
@@ -61,7 +54,7 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
     // laptop calls its interface enp0s3.
     require("editcap", "wireshark-common");
     let any = scratch("real-any");
-    let cooked = record(&any, &good_session(Capture::Any));
+    let cooked = record(&any, &good_session(Capture::Any, &rule));
     let pcapng = any.join("homework.pcapng");
     let s = std::process::Command::new("editcap")
         .args(["-F", "pcapng"])
@@ -70,10 +63,10 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
         .status()
         .unwrap();
     assert!(s.success());
-    let rule = line(RULE).replace("eth0", "enp0s3");
+    let renamed = line(&rule).replace("eth0", "enp0s3");
     let sub = submission(
         &any.join("sub"),
-        &commands(&rule),
+        &commands(&renamed),
         Some((&pcapng, "capture.pcapng")),
     );
     let g = grade(LAB, &sub);
@@ -93,7 +86,7 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
     // The same capture, cut short as by `kill -9`, and then no capture at all.
     let bytes = std::fs::read(&pcap).unwrap();
     let cut = dir.join("cut");
-    submission(&cut, &commands(&line(RULE)), None);
+    submission(&cut, &commands(&line(&rule)), None);
     std::fs::write(cut.join("homework.pcap"), &bytes[..bytes.len() - 10]).unwrap();
     let g = grade(LAB, &cut);
     assert_eq!(lost(&g), ["capture-file"], "{g:#}");
@@ -102,7 +95,7 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
         "{g:#}"
     );
 
-    let none = submission(&dir.join("none"), &commands(&line(RULE)), None);
+    let none = submission(&dir.join("none"), &commands(&line(&rule)), None);
     let g = grade(LAB, &none);
     assert_eq!(g["score"], 8, "{g:#}");
     assert_eq!(lost(&g), ["capture-file", "capture-27664", "capture-21"]);
@@ -113,206 +106,142 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
     );
 }
 
-/// Records a session with the student's wrong rule and grades it with that rule.
-fn mistake(name: &str, rule: &[&str]) -> serde_json::Value {
-    let dir = scratch(name);
-    let pcap = record(
-        &dir,
-        &Session {
-            rule: Some(rule),
-            ..good_session(Capture::Eth0)
-        },
-    );
-    grade(
-        LAB,
-        &submission(
-            &dir.join("sub"),
-            &commands(&line(rule)),
-            Some((&pcap, "hw.pcap")),
-        ),
-    )
+/// A realistic mistake: what the student did, and what the grade must say about it.
+struct Mistake {
+    name: &'static str,
+    /// The iptables arguments the student typed on the server (and wrote in commands.sh).
+    rule: &'static str,
+    /// The ports the client telnets to, in order.
+    ports: &'static [u16],
+    /// Whether the student typed a message in each telnet session.
+    message: bool,
+    expect: Expect,
 }
 
 /// A rule mistake loses the lab's behaviour (3 + 1), the rule check at fault (1), and the
 /// capture of the session to 21, which the server refused (2).
-fn assert_rule_mistake(g: &serde_json::Value, check_name: &str, says: &str) {
-    assert_eq!(g["score"], 5, "{g:#}");
-    assert_eq!(
-        lost(g),
-        [
-            "redirect-works",
-            "answered-from-21",
-            check_name,
-            "capture-21"
-        ],
-        "{g:#}"
-    );
-    let (_, feedback) = check(g, check_name);
-    assert!(feedback.contains(says), "{check_name}: {feedback}");
-    assert!(check(g, "redirect-works").1.contains(says), "{g:#}");
-    assert!(check(g, "capture-21").1.contains("was refused"), "{g:#}");
-}
-
-#[test]
-fn output_instead_of_prerouting() {
-    let g = mistake(
-        "real-output",
-        &[
-            "-t",
-            "nat",
-            "-A",
-            "OUTPUT",
-            "-p",
-            "tcp",
-            "--dport",
-            "21",
-            "-j",
-            "REDIRECT",
-            "--to-ports",
-            "27664",
-        ],
-    );
-    assert_rule_mistake(
-        &g,
-        "rule-chain",
-        "your rule is in nat OUTPUT: it only redirects connections made on the server itself; \
-         incoming connections pass nat PREROUTING",
-    );
-}
-
-#[test]
-fn wrong_chain() {
-    let g = mistake(
-        "real-input",
-        &[
-            "-t",
-            "nat",
-            "-A",
-            "INPUT",
-            "-i",
-            "eth0",
-            "-p",
-            "tcp",
-            "--dport",
-            "21",
-            "-j",
-            "REDIRECT",
-            "--to-ports",
-            "27664",
-        ],
-    );
-    assert_rule_mistake(
-        &g,
-        "rule-chain",
-        "REDIRECT works only in PREROUTING and OUTPUT",
-    );
-}
-
-#[test]
-fn wrong_table() {
-    let g = mistake(
-        "real-table",
-        &[
-            "-A",
-            "PREROUTING",
-            "-i",
-            "eth0",
-            "-p",
-            "tcp",
-            "--dport",
-            "21",
-            "-j",
-            "REDIRECT",
-            "--to-ports",
-            "27664",
-        ],
-    );
-    assert_rule_mistake(
-        &g,
-        "rule-table",
-        "has no `-t nat`: without -t iptables uses the filter table, and REDIRECT exists only in the nat table",
-    );
-}
-
-#[test]
-fn wrong_port() {
-    let g = mistake(
-        "real-port",
-        &[
-            "-t",
-            "nat",
-            "-A",
-            "PREROUTING",
-            "-i",
-            "eth0",
-            "-p",
-            "tcp",
-            "--dport",
-            "2121",
-            "-j",
-            "REDIRECT",
-            "--to-ports",
-            "27664",
-        ],
-    );
-    assert_rule_mistake(
-        &g,
-        "rule-match",
-        "your rule matches port 2121, but the client connects to port 21",
-    );
-}
-
-#[test]
-fn capture_of_the_wrong_traffic() {
-    let dir = scratch("real-wrong-traffic");
-    let pcap = record(
-        &dir,
-        &Session {
-            ports: &[80, 443],
-            ..good_session(Capture::Eth0)
+fn rule_mistake(
+    name: &'static str,
+    rule: &'static str,
+    at_fault: &'static str,
+    says: &'static str,
+) -> Mistake {
+    Mistake {
+        name,
+        rule,
+        ports: &[27664, 21],
+        message: true,
+        expect: Expect {
+            score: Some(5),
+            lost: Some(vec![
+                "redirect-works",
+                "answered-from-21",
+                at_fault,
+                "capture-21",
+            ]),
+            says: vec![
+                (at_fault, Says::Has(says)),
+                ("redirect-works", Says::Has(says)),
+                ("capture-21", Says::Has("was refused")),
+            ],
         },
-    );
-    let g = grade(
-        LAB,
-        &submission(
-            &dir.join("sub"),
-            &commands(&line(RULE)),
-            Some((&pcap, "hw.pcap")),
-        ),
-    );
-    assert_eq!(g["score"], 9, "{g:#}");
-    assert_eq!(lost(&g), ["capture-27664", "capture-21"], "{g:#}");
-    assert!(
-        check(&g, "capture-27664")
-            .1
-            .contains("has no connection to port 27664; it holds connections to port 80, 443"),
-        "{g:#}"
-    );
+    }
 }
 
-#[test]
-fn capture_without_the_message() {
-    let dir = scratch("real-no-message");
-    let pcap = record(
-        &dir,
-        &Session {
-            message: false,
-            ..good_session(Capture::Eth0)
+/// A capture of the wrong exchange loses the two checks of the capture (3 points).
+fn capture_mistake(
+    name: &'static str,
+    ports: &'static [u16],
+    message: bool,
+    at_fault: &'static str,
+    says: &'static str,
+) -> Mistake {
+    Mistake {
+        name,
+        rule: GOOD,
+        ports,
+        message,
+        expect: Expect {
+            score: Some(9),
+            lost: Some(vec!["capture-27664", "capture-21"]),
+            says: vec![(at_fault, Says::Has(says))],
         },
-    );
-    let g = grade(
-        LAB,
-        &submission(
-            &dir.join("sub"),
-            &commands(&line(RULE)),
-            Some((&pcap, "hw.pcap")),
+    }
+}
+
+fn mistakes() -> Vec<Mistake> {
+    vec![
+        rule_mistake(
+            "output-instead-of-prerouting",
+            "-t nat -A OUTPUT -p tcp --dport 21 -j REDIRECT --to-ports 27664",
+            "rule-chain",
+            "your rule is in nat OUTPUT: it only redirects connections made on the server itself; \
+             incoming connections pass nat PREROUTING",
         ),
-    );
-    assert_eq!(g["score"], 9, "{g:#}");
-    assert_eq!(lost(&g), ["capture-27664", "capture-21"], "{g:#}");
-    assert!(
-        check(&g, "capture-21").1.contains("carries no message"),
-        "{g:#}"
+        rule_mistake(
+            "wrong-chain",
+            "-t nat -A INPUT -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664",
+            "rule-chain",
+            "REDIRECT works only in PREROUTING and OUTPUT",
+        ),
+        rule_mistake(
+            "wrong-table",
+            "-A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664",
+            "rule-table",
+            "has no `-t nat`: without -t iptables uses the filter table, and REDIRECT exists only in the nat table",
+        ),
+        rule_mistake(
+            "wrong-port",
+            "-t nat -A PREROUTING -i eth0 -p tcp --dport 2121 -j REDIRECT --to-ports 27664",
+            "rule-match",
+            "your rule matches port 2121, but the client connects to port 21",
+        ),
+        capture_mistake(
+            "capture-of-the-wrong-traffic",
+            &[80, 443],
+            true,
+            "capture-27664",
+            "has no connection to port 27664; it holds connections to port 80, 443",
+        ),
+        capture_mistake(
+            "capture-without-the-message",
+            &[27664, 21],
+            false,
+            "capture-21",
+            "carries no message",
+        ),
+    ]
+}
+
+/// Each mistake is made for real (the session recorded with the student's rule and ports),
+/// handed in with its commands.sh and capture, and graded.
+#[test]
+fn every_realistic_mistake_loses_its_points_with_feedback_that_names_it() {
+    each_row(
+        &mistakes(),
+        |m| m.name,
+        |m| {
+            let rule = words(m.rule);
+            let dir = scratch(&format!("real-{}", m.name));
+            let pcap = record(
+                &dir,
+                &Session {
+                    capture: Capture::Eth0,
+                    rule: Some(&rule),
+                    ports: m.ports,
+                    message: m.message,
+                },
+            );
+            let g = grade(
+                LAB,
+                &submission(
+                    &dir.join("sub"),
+                    &commands(&line(&rule)),
+                    Some((&pcap, "hw.pcap")),
+                ),
+            );
+            assert_grade(&g, &m.expect);
+        },
     );
 }
 

@@ -1,12 +1,12 @@
 //! The DNS server against dig: UDP, TCP, NXDOMAIN, REFUSED, PTR, EDNS and truncation, on
 //! loopback.
 
-mod common;
+mod kit;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Running, require, run, start_udp_tcp, text};
+use kit::{Running, require, run, start_udp_tcp, text};
 use labctl::services::dns::{DnsConfig, Zone, serve};
 
 const ZONE: &str = "\

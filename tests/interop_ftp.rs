@@ -1,13 +1,13 @@
 //! The FTP server against the real clients people use: curl (EPSV and PASV), lftp and the
 //! `ftp` program (tnftp) in passive mode, all on loopback.
 
-mod common;
+mod kit;
 
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Running, require, run, scratch, start_tcp, text};
+use kit::{Running, require, run, scratch, start_tcp, text};
 use labctl::services::ftp::{FtpConfig, serve};
 use labctl::services::tree::{DirTree, FileTree, MemTree};
 

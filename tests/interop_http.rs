@@ -1,14 +1,14 @@
 //! The HTTP server against curl, nc and telnet on loopback: GET, HEAD, virtual hosts,
 //! keep-alive, 404, 400, 405.
 
-mod common;
+mod kit;
 
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Running, require, run, run_held, start_tcp, text};
+use kit::{Running, require, run, run_held, start_tcp, text};
 use labctl::services::http::{HttpConfig, serve};
 use labctl::services::tree::{FileTree, MemTree};
 

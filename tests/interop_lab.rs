@@ -3,11 +3,14 @@
 //! the `ftp` program (tnftp) in passive mode, swaks, dig (UDP, +tcp, NXDOMAIN), nc and telnet.
 //! The lab (`tests/scenarios/interop-lab.toml`) runs once; each test checks one client's step.
 
+mod kit;
+
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
+
+use kit::{labctl, labctl_json, require, scratch};
 
 const CLIENTS: &[(&str, &str)] = &[
     ("curl", "curl"),
@@ -28,26 +31,15 @@ fn lab() -> &'static Lab {
     static LAB: OnceLock<Lab> = OnceLock::new();
     LAB.get_or_init(|| {
         for (program, package) in CLIENTS {
-            let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                .any(|dir| dir.join(program).is_file());
-            assert!(
-                found,
-                "{program} is not installed: apt-get install {package}"
-            );
+            require(program, package);
         }
-        let out = std::env::temp_dir().join(format!("labctl-interop-lab-{}", std::process::id()));
-        let output = Command::new(env!("CARGO_BIN_EXE_labctl"))
-            .args(["run", "tests/scenarios/interop-lab.toml", "--json", "--out"])
-            .arg(&out)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!(
-                "no report ({e}): {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
+        let out = scratch("interop-lab");
+        let (_, report) = labctl_json(
+            labctl()
+                .args(["run", "tests/scenarios/interop-lab.toml", "--json", "--out"])
+                .arg(&out)
+                .current_dir(env!("CARGO_MANIFEST_DIR")),
+        );
         Lab { report, out }
     })
 }

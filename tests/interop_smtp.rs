@@ -1,11 +1,11 @@
 //! The SMTP server against swaks and a hand-typed dialogue through nc, on loopback.
 
-mod common;
+mod kit;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Running, require, run, scratch, start_tcp, text};
+use kit::{Running, require, run, scratch, start_tcp, text};
 use labctl::services::smtp::{SmtpConfig, serve};
 
 fn start(name: &str) -> (Running, std::path::PathBuf) {

@@ -1,23 +1,19 @@
 //! Network steps in a real lab, through `labctl run`: deleting and replacing routes, taking a
 //! link down; and a scenario whose network expectation fails says what it saw.
 
-use std::process::Command;
+mod kit;
+
+use kit::{labctl, labctl_json, scratch};
 
 fn run(scenario: &str, out: &std::path::Path) -> (Option<i32>, serde_json::Value, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(["run", scenario, "--json", "--out"])
-        .arg(out)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let (o, report) = labctl_json(
+        labctl()
+            .args(["run", scenario, "--json", "--out"])
+            .arg(out)
+            .current_dir(env!("CARGO_MANIFEST_DIR")),
+    );
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    let report = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{scenario}: no report ({e}): {stderr}"));
     (o.status.code(), report, stderr)
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("labctl-labs-{name}-{}", std::process::id()))
 }
 
 #[test]

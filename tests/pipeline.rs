@@ -2,49 +2,22 @@
 //! as an unprivileged user, bad scenarios refused before anything is built, runs killed at
 //! random moments leaving nothing on the host, and the same flows run after run.
 
-use std::path::{Path, PathBuf};
+mod kit;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-fn labctl() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("labctl-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn require(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "{program} is missing: install the Debian package {package} (the README's test command does)"
-    );
-}
+use kit::{labctl, labctl_json, require, scratch};
 
 fn run_json(args: &[&str]) -> (Output, serde_json::Value) {
-    let output = labctl().args(args).arg("--json").output().unwrap();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}); exit {:?}\nstderr: {}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output, report)
+    labctl_json(labctl().args(args).arg("--json"))
 }
 
 #[test]
 fn homework_redirect_end_to_end() {
     require("tshark", "tshark");
-    let out = temp_dir("homework");
+    let out = scratch("homework");
     let (output, report) = run_json(&["run", "homework-redirect", "--out", out.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "report: {report:#}");
     assert_eq!(report["passed"], true);
@@ -107,7 +80,7 @@ fn homework_redirect_end_to_end() {
 fn homework_redirect_as_an_unprivileged_user() {
     // The binary and the output directory must be reachable by the user: copy the binary out
     // of a possibly private build directory.
-    let dir = temp_dir("nonroot");
+    let dir = scratch("nonroot");
     let bin = dir.join("labctl");
     std::fs::copy(env!("CARGO_BIN_EXE_labctl"), &bin).unwrap();
     let out = dir.join("out");
@@ -185,7 +158,7 @@ fn bad_scenarios_exit_2_with_place_and_hint() {
             "did you mean REDIRECT?",
         ),
     ];
-    let dir = temp_dir("bad");
+    let dir = scratch("bad");
     for (name, text, needle) in cases {
         let file = dir.join(format!("{name}.toml"));
         std::fs::write(&file, text).unwrap();
@@ -256,7 +229,7 @@ fn host_state() -> String {
 fn sigkill_at_random_moments_leaves_nothing_behind() {
     require("iptables-save", "iptables");
     let before = host_state();
-    let dir = temp_dir("kill");
+    let dir = scratch("kill");
     // A small deterministic generator: the moments vary over the whole run, 0 to ~120 ms.
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     // Every process of these runs inherits this mark; other tests' runs do not have it.
@@ -313,7 +286,7 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
 
 #[test]
 fn fifty_runs_give_the_same_flows() {
-    let dir = temp_dir("repeat");
+    let dir = scratch("repeat");
     let mut first: Option<String> = None;
     for i in 0..50 {
         let (output, report) = run_json(&[
@@ -336,7 +309,7 @@ fn fifty_runs_give_the_same_flows() {
 /// forwards, and the server sees the client's own address.
 #[test]
 fn routes_through_a_router() {
-    let dir = temp_dir("routed");
+    let dir = scratch("routed");
     let scenario = dir.join("routed.toml");
     std::fs::write(
         &scenario,
@@ -393,7 +366,7 @@ fn kept_lab_opens_a_shell_in_each_host_until_ctrl_c() {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
     require("nsenter", "util-linux");
-    let out = temp_dir("keep");
+    let out = scratch("keep");
     let mut child = labctl()
         .args(["run", "homework-redirect", "--keep", "--json", "--out"])
         .arg(&out)

@@ -2,6 +2,8 @@
 //! half-closed and reset connections. Each test abuses a server, then checks that a normal
 //! client still gets a normal answer.
 
+mod kit;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -234,8 +236,7 @@ async fn ftp_closes_an_idle_control_connection_with_421() {
 // ---------------------------------------------------------------- SMTP
 
 async fn smtp_server(dir: &str) -> (Server, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("labctl-robust-{dir}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = kit::scratch(&format!("robust-{dir}"));
     let mailbox = dir.join("mbox");
     let _ = std::fs::remove_file(&mailbox);
     let config = smtp::SmtpConfig::new("mail.example.test", &mailbox);

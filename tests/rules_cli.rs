@@ -2,10 +2,10 @@
 //! the real `labctl run`: exit 2, the error names the file, the word at fault and what was
 //! expected, and nothing is built (no artifacts directory).
 
-#[path = "common/rules_corpus.rs"]
-mod corpus;
+mod kit;
 
-use std::process::Command;
+use kit::rules_corpus as corpus;
+use kit::{labctl, scratch};
 
 fn scenario(rule: &str) -> String {
     // The rule as a TOML basic string, whatever it holds.
@@ -20,13 +20,12 @@ fn scenario(rule: &str) -> String {
 #[test]
 fn every_bad_rule_exits_2_naming_the_word_and_builds_nothing() {
     assert!(corpus::INVALID.len() >= 30);
-    let dir = std::env::temp_dir().join(format!("labctl-rules-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("rules-cli");
     let file = dir.join("bad-rule.toml");
     let out = dir.join("out");
     for &(line, token) in corpus::INVALID {
         std::fs::write(&file, scenario(line)).unwrap();
-        let run = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        let run = labctl()
             .arg("run")
             .arg(&file)
             .arg("--out")

@@ -7,13 +7,11 @@
 //! started with `unshare`; the host's own iptables rules are never touched (the test checks
 //! it is in a different network namespace before the first command).
 
-#[path = "common/rules_corpus.rs"]
-mod corpus;
-#[path = "common/netns.rs"]
-mod netns;
+mod kit;
 
+use kit::Netns;
+use kit::rules_corpus as corpus;
 use labctl::rules::{Command, parse_rule};
-use netns::Netns;
 
 fn list(ns: &Netns, table: &str, chain: &str) -> Vec<String> {
     let out = ns.ok("iptables", &["-t", table, "-S", chain]);

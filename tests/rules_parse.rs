@@ -2,8 +2,9 @@
 //! parse back to the same rule; malformed and unsupported lines are refused with an error
 //! that names the word at fault, at its column.
 
-#[path = "common/rules_corpus.rs"]
-mod corpus;
+mod kit;
+
+use kit::rules_corpus as corpus;
 
 use labctl::rules::{ParseError, parse_route, parse_rule, script_commands};
 

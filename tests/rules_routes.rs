@@ -4,11 +4,10 @@
 //! VPN link, and `route get` shows the device change. Every parsed command's argv is
 //! accepted by `ip`, and each added route is listed by the kernel.
 
-#[path = "common/netns.rs"]
-mod netns;
+mod kit;
 
+use kit::Netns;
 use labctl::rules::{RouteCmd, parse_route};
-use netns::Netns;
 
 fn lab() -> Netns {
     let ns = Netns::new();

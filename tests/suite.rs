@@ -3,21 +3,18 @@
 //! flows; bad input is exit 2 with nothing run; `--bless` writes snapshots where it says;
 //! JUnit and JSON come out for CI.
 
+mod kit;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use kit::scratch;
 
 const SCENARIO: &str = "tests/scenarios/redirect-check.toml";
 const SNAPSHOT: &str = "tests/scenarios/snapshots/redirect-check.snap";
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("labctl-suite-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn labctl(args: &[&str], out: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
+    kit::labctl()
         .arg("test")
         .args(args)
         .arg("--out")

@@ -24,8 +24,8 @@
 //! ephemeral port, absolute sequence number, window, MAC address or packet count that depends
 //! on ACK timing. Nothing here depends on the crate outside `wire`.
 
-#[cfg(test)]
-mod fixture;
+#[doc(hidden)]
+pub mod fixture;
 pub mod flows;
 pub mod packets;
 pub mod show;

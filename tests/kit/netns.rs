@@ -1,26 +1,51 @@
-//! A throwaway user + network namespace for tests that run real `iptables` and `ip`, so
-//! nothing they do reaches the host's own rules, routes or interfaces.
+//! Throwaway network namespaces for tests that run real `ip`, `iptables`, `nc` or `tcpdump`,
+//! so nothing they do reaches the host's own rules, routes or interfaces. Each is held by a
+//! `sleep` started with `unshare` and killed on drop.
+//!
+//! [`Netns::new`] is unprivileged (a user namespace maps us to root inside); [`Netns::root`]
+//! needs real root, and its interfaces can be joined to another namespace's with a veth link.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A network namespace kept alive by a `sleep` started with `unshare`, killed on drop.
 pub struct Netns {
     holder: Child,
+    /// Entered with its user namespace as well.
+    user: bool,
 }
 
 impl Netns {
+    /// A user + network namespace: root inside, anyone outside.
     pub fn new() -> Netns {
+        Netns::hold(
+            &["--user", "--map-root-user", "--net"],
+            true,
+            "unshare --user --map-root-user --net did not create a network namespace \
+             (are user namespaces enabled?)",
+        )
+    }
+
+    /// A network namespace of the host's root user: these tests need root.
+    pub fn root() -> Netns {
+        Netns::hold(
+            &["--net"],
+            false,
+            "unshare --net did not make a network namespace: these tests need root",
+        )
+    }
+
+    fn hold(flags: &[&str], user: bool, failed: &str) -> Netns {
         let holder = Command::new("unshare")
-            .args(["--user", "--map-root-user", "--net", "sleep", "600"])
+            .args(flags)
+            .args(["sleep", "600"])
             .stdin(Stdio::null())
             .spawn()
             .expect("cannot run unshare: install util-linux (unshare, nsenter)");
-        let ns = Netns { holder };
+        let ns = Netns { holder, user };
         // Until unshare has set up the namespaces and run sleep, entering its process would
         // enter the host's network namespace, or a user namespace without its uid map.
         let own = std::fs::read_link("/proc/self/ns/net").expect("read own netns");
-        let proc = format!("/proc/{}", ns.holder.id());
+        let proc = format!("/proc/{}", ns.pid());
         let start = Instant::now();
         loop {
             let ready =
@@ -29,20 +54,33 @@ impl Netns {
             if ready && moved {
                 return ns;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "unshare --user --map-root-user --net did not create a network namespace \
-                 (are user namespaces enabled?)"
-            );
-            std::thread::sleep(Duration::from_millis(10));
+            assert!(start.elapsed() < Duration::from_secs(5), "{failed}");
+            std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// The process id holding the namespace, for `ip link ... netns PID`.
+    pub fn pid(&self) -> String {
+        self.holder.id().to_string()
+    }
+
+    /// `PROGRAM` to be run inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.args(["-t", &self.pid()]);
+        if self.user {
+            c.args(["--user", "--net", "--preserve-credentials"]);
+        } else {
+            c.arg("--net");
+        }
+        c.arg(program);
+        c
     }
 
     /// Runs `PROGRAM ARGS` inside the namespace: (success, stdout, stderr).
     pub fn run<S: AsRef<str>>(&self, program: &str, args: &[S]) -> (bool, String, String) {
-        let out = Command::new("nsenter")
-            .args(["-t", &self.holder.id().to_string()])
-            .args(["--user", "--net", "--preserve-credentials", program])
+        let out = self
+            .command(program)
             .args(args.iter().map(AsRef::as_ref))
             .output()
             .unwrap_or_else(|e| {

@@ -2,7 +2,6 @@
 //! they must print as, in an order that also applies cleanly to a fresh network namespace
 //! (chains are created before they are used, rules exist before they are deleted); and
 //! malformed or unsupported lines with the word each error must name.
-#![allow(dead_code)]
 
 /// (input as a scenario or student writes it, canonical `Display`).
 pub const VALID: &[(&str, &str)] = &[

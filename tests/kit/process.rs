@@ -1,0 +1,76 @@
+//! Running a real client program with a deadline, as a person would (its input typed, held
+//! open a moment where the program needs that), collecting what it printed.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// Runs a command with a deadline, returning its output; panics if it does not finish.
+pub fn run(command: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+    run_held(command, stdin, Duration::ZERO, timeout)
+}
+
+/// Like [`run`], but keeps the child's stdin open for `hold` after writing the input, as a
+/// person at a keyboard would: `telnet` quits as soon as its input ends.
+pub fn run_held(
+    mut command: Command,
+    stdin: Option<&[u8]>,
+    hold: Duration,
+    timeout: Duration,
+) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn client program");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+            std::thread::sleep(hold);
+        });
+    }
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut buf);
+        buf
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for client program") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let stdout = out_reader.join().unwrap();
+            panic!(
+                "{command:?} did not finish within {timeout:?}; its output so far:\n{}",
+                text(&stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
+}
+
+/// Bytes a program printed, as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -1,0 +1,12 @@
+//! One fresh scratch directory per test: `labctl-NAME-PID` under the system temp dir, emptied
+//! first, so a rerun starts clean and test binaries running at once never share one.
+
+use std::path::PathBuf;
+
+/// A fresh, empty scratch directory; `name` must be unique within the test binary.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labctl-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
