@@ -15,7 +15,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use grade_support::{check, grade, lost, require, scratch};
+use grade_support::{check, grade, labctl, lost, require, scratch};
 
 /// A network namespace held by `sleep`, killed on drop.
 struct Ns(Child);
@@ -654,4 +654,264 @@ fn ftp_answers_are_any_227_of_the_control_connection_the_data_used() {
         FTP_ROWS,
         fill,
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Rubrics that say what they accept: a copy of a lab in a scratch `./labs`, which `labctl
+// grade` run from there finds before the built-in one.
+
+/// `cwd/labs/LAB`: the lab's rubric, handout and reference, the rubric edited (each `from`
+/// must be there).
+fn lab_copy(cwd: &Path, lab: &str, edits: &[(&str, &str)]) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs").join(lab);
+    let to = cwd.join("labs").join(lab);
+    std::fs::create_dir_all(to.join("reference")).unwrap();
+    for name in ["rubric.toml", "README.md"] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+    copy_files(&from.join("reference"), &to.join("reference"));
+    let mut rubric = std::fs::read_to_string(to.join("rubric.toml")).unwrap();
+    for (old, new) in edits {
+        assert!(rubric.contains(old), "{lab}'s rubric has no {old:?}");
+        rubric = rubric.replacen(old, new, 1);
+    }
+    std::fs::write(to.join("rubric.toml"), rubric).unwrap();
+}
+
+fn copy_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// `labctl grade LAB ARGS --json` run from `cwd`, asserting exit 0 (full marks) or 1.
+fn grade_from(cwd: &Path, lab: &str, args: &[&Path]) -> serde_json::Value {
+    let out = labctl()
+        .current_dir(cwd)
+        .args(["grade", lab, "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON grade ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let full = g["score"] == g["max"];
+    assert_eq!(out.status.code(), Some(if full { 0 } else { 1 }), "{g:#}");
+    g
+}
+
+/// The lab's reference submission with `file` replaced by `text`.
+fn reference_with(dir: &Path, lab: &str, file: &str, text: &str) -> PathBuf {
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("labs")
+        .join(lab)
+        .join("reference");
+    copy_files(&reference, dir);
+    std::fs::write(dir.join(file), text).unwrap();
+    dir.to_path_buf()
+}
+
+/// The homework's commands.sh with these rule lines instead of the reference rule.
+fn homework_rules(rules: &str) -> String {
+    let reference =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference/commands.sh");
+    let text = std::fs::read_to_string(reference).unwrap();
+    let rule = text
+        .lines()
+        .find(|l| l.contains("-j REDIRECT"))
+        .unwrap()
+        .to_string();
+    text.replace(&rule, rules)
+}
+
+#[test]
+fn a_rule_check_with_accept_exact_wants_the_rule_as_written() {
+    let cwd = scratch("accept-exact");
+    let lab = "homework-redirect";
+    lab_copy(
+        &cwd,
+        lab,
+        &[
+            (
+                "kind = \"rule-chain\"\n",
+                "kind = \"rule-chain\"\naccept = \"exact\"\n",
+            ),
+            (
+                "kind = \"rule-match\"\n",
+                "kind = \"rule-match\"\naccept = \"exact\"\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        grade_from(&cwd, lab, &[Path::new("--reference")])["score"],
+        12
+    );
+    // (rules, what the exact copy loses and says; the built-in lab gives full marks).
+    let cases = [
+        (
+            "sudo iptables -t nat -A PREROUTING -p tcp --dport 20:21 -j REDIRECT --to-ports 27664",
+            "rule-match",
+            "your rule (line 7) works for the lab's connection (it also catches port 20), but \
+             this check asks for the rule exactly as the lab gives it",
+        ),
+        (
+            "sudo iptables -t nat -A PREROUTING -p tcp -m multiport --dports 21,587 -j REDIRECT --to-ports 27664",
+            "rule-match",
+            "your rule (line 7) works for the lab's connection (it also catches port 587), but \
+             this check asks for the rule exactly as the lab gives it",
+        ),
+        (
+            "sudo iptables -t nat -N HOMEWORK\nsudo iptables -t nat -A PREROUTING -j HOMEWORK\n\
+             sudo iptables -t nat -A HOMEWORK -p tcp --dport 21 -j REDIRECT --to-ports 27664",
+            "rule-chain",
+            "your rule (line 9) works for the lab's connection (it is in nat HOMEWORK, reached \
+             through PREROUTING > HOMEWORK), but this check asks for the rule exactly as the \
+             lab gives it",
+        ),
+    ];
+    for (i, (rules, name, says)) in cases.iter().enumerate() {
+        let dir = cwd.join(format!("sub{i}"));
+        let sub = reference_with(&dir, lab, "commands.sh", &homework_rules(rules));
+        let g = grade(lab, &sub);
+        assert_eq!(g["score"], 12, "equivalent by default: {rules}: {g:#}");
+        let g = grade_from(&cwd, lab, &[&sub]);
+        assert_eq!(lost(&g), [*name], "{rules}: {g:#}");
+        assert_eq!(check(&g, name).1, *says);
+    }
+    // The literal form still names a real mistake as before.
+    let sub = reference_with(
+        &cwd.join("wrong"),
+        lab,
+        "commands.sh",
+        &homework_rules(
+            "sudo iptables -t nat -A PREROUTING -p tcp --dport 2121 -j REDIRECT --to-ports 27664",
+        ),
+    );
+    let g = grade_from(&cwd, lab, &[&sub]);
+    assert!(lost(&g).contains(&"rule-match".to_string()), "{g:#}");
+    assert!(
+        check(&g, "rule-match")
+            .1
+            .starts_with("your rule matches port 2121, but the client connects to port 21"),
+        "{g:#}"
+    );
+}
+
+/// A lab copy with an answer check edited, and answers graded against its reference capture.
+struct Stated {
+    lab: &'static str,
+    check: &'static str,
+    edit: (&'static str, &'static str),
+    /// (answers.toml, what the check's feedback says when it loses; empty for full marks).
+    rows: &'static [(&'static str, &'static str)],
+}
+
+const STATED: &[Stated] = &[
+    Stated {
+        lab: "ftp-by-hand",
+        check: "pasv-port",
+        edit: (
+            "fact = \"pasv-port\"\n",
+            "fact = \"pasv-port\"\naccept = [40000, 40001]\nbases = [10, 16]\n",
+        ),
+        rows: &[
+            ("pasv_port = 40000", ""),
+            // Not in the reference capture, but the rubric's list replaces the capture's fact.
+            ("pasv_port = 40001", ""),
+            ("pasv_port = \"0x9C41\"", ""),
+            ("pasv_port = 0x9c40", ""),
+            (
+                "pasv_port = 40002",
+                "pasv_port = 40002 is not an accepted answer",
+            ),
+            (
+                "pasv_port = 0b1001110001000000",
+                "pasv_port = 0b1001110001000000 is not an accepted answer",
+            ),
+        ],
+    },
+    Stated {
+        lab: "ftp-by-hand",
+        check: "pasv-port",
+        edit: (
+            "fact = \"pasv-port\"\n",
+            "fact = \"pasv-port\"\nbases = [10, 16]\n",
+        ),
+        rows: &[
+            ("pasv_port = \"0x9c40\"", ""),
+            ("pasv_port = 0x9C40", ""),
+            (
+                "pasv_port = \"0x9c41\"",
+                "pasv_port = 0x9c41 is not the data port of the 227 reply in your capture: \
+                 (10,0,0,21,156,64) gives p1*256+p2 = 40000",
+            ),
+            (
+                "pasv_port = 0o116100",
+                "pasv_port = 0o116100: write the port in decimal",
+            ),
+        ],
+    },
+    Stated {
+        lab: "dns-query",
+        check: "mail-host",
+        edit: (
+            "fact = \"mx-host\"\n",
+            "fact = \"mx-host\"\naccept = [\"mx1.example.test\", \"mail.example.test.\"]\n",
+        ),
+        rows: &[
+            ("mail_host = \"Mail.Example.Test\"", ""),
+            ("mail_host = \"MX1.EXAMPLE.TEST.\"", ""),
+            (
+                "mail_host = \"backup.example.test\"",
+                "mail_host = backup.example.test is not an accepted answer",
+            ),
+        ],
+    },
+];
+
+#[test]
+fn answer_checks_accept_what_the_rubric_lists_in_the_bases_it_allows() {
+    for (n, s) in STATED.iter().enumerate() {
+        let cwd = scratch(&format!("accept-list-{n}"));
+        lab_copy(&cwd, s.lab, &[s.edit]);
+        let g = grade_from(&cwd, s.lab, &[Path::new("--reference")]);
+        assert_eq!(g["score"], g["max"], "{}: {g:#}", s.edit.1);
+        for (i, (answers, says)) in s.rows.iter().enumerate() {
+            let dir = reference_with(&cwd.join(format!("sub{i}")), s.lab, "answers.toml", answers);
+            let g = grade_from(&cwd, s.lab, &[&dir]);
+            if says.is_empty() {
+                assert_eq!(g["score"], g["max"], "{answers} with {}: {g:#}", s.edit.1);
+            } else {
+                assert_eq!(lost(&g), [s.check], "{answers}: {g:#}");
+                assert_eq!(check(&g, s.check).1, *says, "{answers} with {}", s.edit.1);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_rubric_with_a_base_it_cannot_have_is_refused() {
+    let cwd = scratch("accept-bad-base");
+    lab_copy(
+        &cwd,
+        "ftp-by-hand",
+        &[(
+            "fact = \"pasv-port\"\n",
+            "fact = \"pasv-port\"\nbases = [10, 3]\n",
+        )],
+    );
+    let out = labctl()
+        .current_dir(&cwd)
+        .args(["grade", "ftp-by-hand", "--reference"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("base 3 is not one of 2, 8, 10, 16"), "{err}");
 }
