@@ -7,11 +7,37 @@
 //! - a PASV data port is any `227` reply of the control connection the student's data
 //!   connection used (any `227` of the capture when there is no data connection);
 //! - names compare without case and final dot; numbers are decimal unless the rubric's
-//!   `bases` allow `0x`, `0o`, `0b` forms.
+//!   `bases` allow `0x`, `0o`, `0b` forms, written in a string or as a TOML literal (which
+//!   [`read`] keeps as written); the right port in a base not allowed is told to be written in
+//!   decimal.
+
+use std::collections::BTreeMap;
 
 use crate::analyze::Analysis;
 
 use super::evidence::{mx_records, normal_host, pasv_replies};
+
+/// answers.toml read as written: an integer literal in a base other than 10 (`0x9c40`, which
+/// TOML itself reads as 40000) is kept as its text, so `bases` judges it as it judges the same
+/// text in a string.
+pub fn read(text: &str) -> Result<toml::Table, toml::de::Error> {
+    let spanned: BTreeMap<String, toml::Spanned<toml::Value>> = toml::from_str(text)?;
+    Ok(spanned
+        .into_iter()
+        .map(|(key, v)| {
+            let raw = text.get(v.span()).unwrap_or("").trim();
+            let value = match v.into_inner() {
+                toml::Value::Integer(_)
+                    if ["0x", "0o", "0b"].iter().any(|p| raw.starts_with(p)) =>
+                {
+                    toml::Value::String(raw.to_string())
+                }
+                value => value,
+            };
+            (key, value)
+        })
+        .collect())
+}
 
 /// The value of an answer written in one of `bases` (10 always).
 pub fn number(text: &str, bases: &[u32]) -> Option<i64> {
@@ -54,8 +80,9 @@ pub fn pasv(a: &Analysis, key: &str, given: &str, n: Option<i64>) -> Result<(), 
              your data connection did not use"
         ));
     }
-    if let Some(x) = n.filter(|_| given.trim().starts_with("0"))
-        && replies.iter().any(|(_, _, p)| i64::from(*p) == x)
+    // The right port in a base the rubric does not allow: say so rather than "not the port".
+    if let Some(x) = n.is_none().then(|| number(given, &[2, 8, 16])).flatten()
+        && of_used.iter().any(|(_, _, p)| i64::from(*p) == x)
     {
         return Err(format!("{key} = {given}: write the port in decimal"));
     }
@@ -110,5 +137,17 @@ mod tests {
         assert_eq!(number("0x9C40", &[16]), Some(40000));
         assert_eq!(number("0b1", &[16]), None);
         assert_eq!(number("port", &[16]), None);
+    }
+
+    #[test]
+    fn integer_literals_in_other_bases_keep_their_text() {
+        let t = read("a = 0x9c40\nb = 40_000\nc = 0o777\nd = 0b1\ne = \"0x10\"\nf = 7").unwrap();
+        assert_eq!(t["a"].as_str(), Some("0x9c40"));
+        assert_eq!(t["b"].as_integer(), Some(40000));
+        assert_eq!(t["c"].as_str(), Some("0o777"));
+        assert_eq!(t["d"].as_str(), Some("0b1"));
+        assert_eq!(t["e"].as_str(), Some("0x10"));
+        assert_eq!(t["f"].as_integer(), Some(7));
+        assert!(read("a = ").is_err());
     }
 }

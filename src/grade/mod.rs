@@ -297,7 +297,7 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
         Some(Err(p)) => Err(format!("answers.toml {}", p.describe())),
         Some(Ok(bytes)) => match std::str::from_utf8(bytes) {
             Err(_) => Err("answers.toml is not UTF-8 text".to_string()),
-            Ok(text) => toml::from_str::<toml::Table>(text).map_err(|e| {
+            Ok(text) => answers::read(text).map_err(|e| {
                 format!(
                     "answers.toml is not valid TOML ({})",
                     e.to_string().lines().next().unwrap_or("")

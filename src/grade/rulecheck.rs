@@ -11,11 +11,13 @@
 //!   the match as a set (the port range or list, the interface, the addresses, the state) and
 //!   the target's effect (the port the connection is sent to).
 //!
-//! With `accept = "exact"` the literal comparison of score.rs decides.
+//! With `accept = "exact"` the literal comparison of score.rs decides; a rule that does what
+//! the reference does but is written otherwise is told so (what it also catches, the user
+//! chain it sits in), never given a false reason.
 
-use crate::text::quote;
 use crate::rules::eval::Mismatch;
 use crate::rules::{Chain, Rule, Target};
+use crate::text::quote;
 
 use super::meaning::{Effect, RuleMeaning};
 use super::rubric::{Accept, Kind};
@@ -48,13 +50,21 @@ pub fn rule_check(ev: &Evidence, accept: Accept, aspect: Aspect) -> Result<Optio
         }
     };
     let meaning = RuleMeaning::new(ev.rubric, spec, &ev.rules);
-    let Some(m) = meaning.filter(|_| accept == Accept::Equivalent) else {
+    let Some(m) = meaning else {
         return literal();
     };
-    if m.effect == m.want
-        && m.want != Effect::Untouched
-        && let Some((line, _)) = m.fired()
-    {
+    let works = (m.effect == m.want && m.want != Effect::Untouched)
+        .then(|| m.fired())
+        .flatten()
+        .map(|(line, _)| line);
+    if accept == Accept::Exact {
+        // A rule that works but is not written as asked: say that, not a false reason.
+        return match (literal(), works) {
+            (Err(_), Some(line)) => Err(not_as_written(ev, &m, aspect, line)),
+            (verdict, _) => verdict,
+        };
+    }
+    if let Some(line) = works {
         return Ok(match aspect {
             Aspect::Table => None,
             Aspect::Chain => (m.walk.chains.len() > 1).then(|| {
@@ -79,6 +89,27 @@ pub fn rule_check(ev: &Evidence, accept: Accept, aspect: Aspect) -> Result<Optio
         None if candidate(ev.commands, spec).is_none() => Err(no_rule(ev)),
         None => Ok(None),
     }
+}
+
+/// Why a rule that does what the reference does still fails a check that wants it as written.
+fn not_as_written(ev: &Evidence, m: &RuleMeaning, aspect: Aspect, line: usize) -> String {
+    let how = match aspect {
+        Aspect::Match => m.broader(&spec(ev).reference, line),
+        Aspect::Chain => (m.walk.chains.len() > 1).then(|| {
+            format!(
+                "it is in {} {}, reached through {}",
+                m.table.name(),
+                m.walk.chains.last().expect("entered"),
+                m.walk.chains.join(" > ")
+            )
+        }),
+        Aspect::Table => None,
+    };
+    format!(
+        "your rule (line {line}) works for the lab's connection{}, but this check asks for \
+         the rule exactly as the lab gives it",
+        how.map(|h| format!(" ({h})")).unwrap_or_default()
+    )
 }
 
 /// Whether every lab check of the rubric passed: the run shows the rules work.
