@@ -20,7 +20,7 @@ use etherparse::{
 };
 
 use super::LinkType;
-use super::app::{self, App};
+use super::app::{self, App, Carrier};
 
 /// An Ethernet (MAC) address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -741,7 +741,11 @@ fn fill(pkt: &mut Packet, s: &LaxSlicedPacket<'_>, data: &[u8]) {
         _ => {}
     }
     let payload = pkt.payload_of(data);
-    pkt.app = app::recognise(&pkt.transport, payload);
+    pkt.app = match &pkt.transport {
+        Transport::Tcp(t) => app::recognise(Carrier::Tcp, [t.src_port, t.dst_port], payload),
+        Transport::Udp(u) => app::recognise(Carrier::Udp, [u.src_port, u.dst_port], payload),
+        _ => None,
+    };
 }
 
 /// Finds the fragment header in an IPv6 extension chain: (identification, byte offset, more
