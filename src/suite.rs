@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::check::snapshot;
 use crate::jobs::{self, Finished, Job, Progress};
-use crate::scenario::{self, Action, BUILTIN, Origin, Outcome as StepOutcome};
+use crate::scenario::{self, Action, BUILTIN, Origin, StepOutcome};
 
 /// What `labctl test` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -49,7 +49,7 @@ struct Entry {
 
 /// The verdict on one scenario.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct ScenarioOutcome {
     pub scenario: String,
     pub origin: String,
     /// `passed`, `failed` or `error` (the run could not happen).
@@ -77,7 +77,7 @@ struct Summary<'a> {
     errors: usize,
     #[serde(serialize_with = "crate::report::millis")]
     took: Duration,
-    scenarios: &'a [Outcome],
+    scenarios: &'a [ScenarioOutcome],
 }
 
 /// Runs the suite and returns the exit code: 0 all passed, 1 a scenario failed, 2 bad input or
@@ -127,7 +127,7 @@ pub fn run(args: &TestArgs) -> u8 {
         .collect();
     finished.sort_by_key(|(i, _)| *i);
     let finished = finished.into_iter().map(|(_, f)| f);
-    let outcomes: Vec<Outcome> = entries
+    let outcomes: Vec<ScenarioOutcome> = entries
         .iter()
         .zip(finished)
         .map(|(entry, f)| judge(entry, f, &root.join(&entry.name), args.bless))
@@ -230,8 +230,8 @@ fn snapshot_path(entry: &Entry) -> PathBuf {
     })
 }
 
-fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> Outcome {
-    let mut outcome = Outcome {
+fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> ScenarioOutcome {
+    let mut outcome = ScenarioOutcome {
         scenario: entry.name.clone(),
         origin: entry.origin.to_string(),
         status: "passed",
@@ -296,7 +296,7 @@ fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> Outcome {
     outcome
 }
 
-fn summarize(outcomes: &[Outcome], took: Duration) -> Summary<'_> {
+fn summarize(outcomes: &[ScenarioOutcome], took: Duration) -> Summary<'_> {
     let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
     Summary {
         passed: count("passed"),
@@ -307,7 +307,7 @@ fn summarize(outcomes: &[Outcome], took: Duration) -> Summary<'_> {
     }
 }
 
-fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
+fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
     let paint = |code: &str, s: &str| {
         if color {
             format!("\x1b[{code}m{s}\x1b[0m")
@@ -378,7 +378,7 @@ fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
 }
 
 /// A JUnit XML report: one test case per scenario, as CI systems read it.
-pub fn junit(outcomes: &[Outcome], took: Duration) -> String {
+pub fn junit(outcomes: &[ScenarioOutcome], took: Duration) -> String {
     let s = summarize(outcomes, took);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -462,8 +462,8 @@ pub(crate) fn xml(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn outcome(name: &str, status: &'static str) -> Outcome {
-        Outcome {
+    fn outcome(name: &str, status: &'static str) -> ScenarioOutcome {
+        ScenarioOutcome {
             scenario: name.into(),
             origin: format!("scenarios/{name}.toml"),
             status,

@@ -32,7 +32,7 @@ use serde::Serialize;
 use crate::analyze::Names;
 use crate::rules::Iface;
 use crate::run::{self, RunError};
-use crate::scenario::{Action, Outcome, Plan, StepPlan};
+use crate::scenario::{Action, Plan, StepOutcome, StepPlan};
 
 pub use commands::Commands;
 pub use rubric::Rubric;
@@ -159,7 +159,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
         steps.push(StepPlan {
             host: spec.host,
             action: Action::Iptables(rule),
-            expect: Outcome::Ok,
+            expect: StepOutcome::Ok,
             line: line.line,
         });
     }
@@ -249,7 +249,7 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
     let mut refused = student.refused.clone();
     for &(line, index) in &student.applied {
         if let Some(step) = report.steps.get(index)
-            && step.outcome != Outcome::Ok
+            && step.outcome != StepOutcome::Ok
         {
             refused.push((
                 line,

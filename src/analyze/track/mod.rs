@@ -27,8 +27,8 @@ use std::time::Duration;
 use crate::wire::{self, App, FrameRef, Net, Packet, Transport};
 
 use super::{
-    Addr, Analysis, ArpFact, Close, Conversation, Dir, DnsExchange, Echo, Endpoint, FtpData,
-    FtpMode, Handshake, IcmpError, Outcome, Proto, TcpFacts,
+    Addr, Analysis, ArpFact, Close, ConnOutcome, Conversation, Dir, DnsExchange, Echo, Endpoint,
+    FtpData, FtpMode, Handshake, IcmpError, Proto, TcpFacts,
 };
 
 use dns::dns_exchange;
@@ -317,7 +317,7 @@ impl Analyzer {
             ttl: [None; 2],
             fragments: [0; 2],
             tcp: None,
-            outcome: Outcome::NoAnswer,
+            outcome: ConnOutcome::NoAnswer,
             echo: (proto == Proto::Icmp).then(Echo::default),
             icmp_errors: Vec::new(),
             dns: Vec::new(),
@@ -469,13 +469,13 @@ mod tests {
         let t0 = a.conversations[0].tcp.as_ref().unwrap();
         assert_eq!(
             (t0.handshake, t0.outcome),
-            (Handshake::SynOnly, Outcome::Refused)
+            (Handshake::SynOnly, ConnOutcome::Refused)
         );
         assert_eq!(t0.close.rst, Some(Dir::Reverse));
         let t1 = a.conversations[1].tcp.as_ref().unwrap();
         assert_eq!(
             (t1.outcome, t1.syns, t1.retransmissions[0]),
-            (Outcome::NoAnswer, 2, 1)
+            (ConnOutcome::NoAnswer, 2, 1)
         );
     }
 
@@ -509,7 +509,7 @@ mod tests {
                 replies: 3
             })
         );
-        assert_eq!(c.outcome, Outcome::Answered);
+        assert_eq!(c.outcome, ConnOutcome::Answered);
         let server = a
             .endpoints
             .iter()
@@ -545,7 +545,7 @@ mod tests {
         w.push(v);
         let a = w.analyze();
         let c = &a.conversations[0];
-        assert_eq!(c.outcome, Outcome::Rejected);
+        assert_eq!(c.outcome, ConnOutcome::Rejected);
         assert_eq!(c.icmp_errors.len(), 1);
         assert_eq!(
             c.icmp_errors[0].description,

@@ -308,18 +308,18 @@ impl Analyzer {
             let both_fin = st.close.fin[0] && st.close.fin[1];
             let outcome = if st.synack || (!st.syn && c.packets[1] > 0) {
                 if st.close.rst.is_some() && !both_fin {
-                    Outcome::Reset
+                    ConnOutcome::Reset
                 } else if st.synack && !st.final_ack && !data {
-                    Outcome::HalfOpen
+                    ConnOutcome::HalfOpen
                 } else {
-                    Outcome::Established
+                    ConnOutcome::Established
                 }
             } else if st.close.rst == Some(Dir::Reverse) {
-                Outcome::Refused
+                ConnOutcome::Refused
             } else if rejected {
-                Outcome::Rejected
+                ConnOutcome::Rejected
             } else {
-                Outcome::NoAnswer
+                ConnOutcome::NoAnswer
             };
             let missing = [st.dirs[0].missing, st.dirs[1].missing];
             c.tcp = Some(TcpFacts {
@@ -334,11 +334,11 @@ impl Analyzer {
             });
         } else {
             c.outcome = if c.packets[1] > 0 {
-                Outcome::Answered
+                ConnOutcome::Answered
             } else if rejected {
-                Outcome::Rejected
+                ConnOutcome::Rejected
             } else {
-                Outcome::NoAnswer
+                ConnOutcome::NoAnswer
             };
         }
     }
@@ -433,7 +433,7 @@ mod tests {
         assert_eq!(c.initiator.port, 40000);
         let t = c.tcp.as_ref().unwrap();
         assert_eq!(t.handshake, Handshake::Complete);
-        assert_eq!(t.outcome, Outcome::Established);
+        assert_eq!(t.outcome, ConnOutcome::Established);
         assert_eq!(t.close.fin_first, Some(Dir::Forward));
         assert_eq!(t.close.fin, [true, true]);
         assert_eq!(c.payload_bytes, [18, 21]);

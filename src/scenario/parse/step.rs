@@ -66,7 +66,7 @@ pub(super) fn parse_step(
                     expect_reply: raw.expect_reply.clone(),
                     timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
                 },
-                Outcome::Connected,
+                StepOutcome::Connected,
             )
         } else {
             if raw.send.is_some() && raw.exec.is_none() {
@@ -78,7 +78,7 @@ pub(super) fn parse_step(
                     .with_hint("expect_reply goes with telnet"));
             }
             if let Some(rule) = &raw.iptables {
-                (Action::Iptables(parse_iptables(cx, rule)?), Outcome::Ok)
+                (Action::Iptables(parse_iptables(cx, rule)?), StepOutcome::Ok)
             } else if let Some(argv) = &raw.exec {
                 if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
                     return Err(cx
@@ -92,22 +92,22 @@ pub(super) fn parse_step(
                         stdin: net::payload(cx, raw)?,
                         hold_stdin: raw.hold_stdin.unwrap_or(false),
                     },
-                    Outcome::Ok,
+                    StepOutcome::Ok,
                 )
             } else {
                 let wait = raw.wait.as_ref().expect("one action is set");
-                (Action::Wait(parse_duration(cx, wait)?), Outcome::Ok)
+                (Action::Wait(parse_duration(cx, wait)?), StepOutcome::Ok)
             }
         };
     let expect = match &raw.outcome {
         None => default_outcome,
         Some(o) => {
-            let allowed: Vec<(&str, Outcome)> = match action {
+            let allowed: Vec<(&str, StepOutcome)> = match action {
                 Action::Telnet { .. } | Action::Net(NetAction::Udp { .. }) => {
-                    Outcome::CLIENT.to_vec()
+                    StepOutcome::CLIENT.to_vec()
                 }
                 Action::Protocol(ref p) => p.outcomes(),
-                _ => vec![("ok", Outcome::Ok), ("failed", Outcome::Failed)],
+                _ => vec![("ok", StepOutcome::Ok), ("failed", StepOutcome::Failed)],
             };
             allowed
                 .iter()
