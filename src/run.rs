@@ -203,7 +203,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
         let step = crate::scenario::StepPlan {
             host: rule.host,
             action: Action::Iptables(rule.rule.clone()),
-            expect: crate::scenario::Outcome::Ok,
+            expect: crate::scenario::StepOutcome::Ok,
             line: 0,
         };
         rule_results.push(drive::run_step(&lab, &step).await?);

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::check::snapshot;
 use crate::jobs::{self, Finished, Job, Progress};
-use crate::scenario::{self, Action, BUILTIN, Origin, Outcome as StepOutcome};
+use crate::scenario::{self, Action, BUILTIN, Origin, StepOutcome};
 use crate::verdict::{Error, Verdict};
 
 /// `labctl test`'s command line.
@@ -59,7 +59,7 @@ struct Entry {
 
 /// The verdict on one scenario.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct ScenarioOutcome {
     pub scenario: String,
     pub origin: String,
     /// `passed`, `failed` or `error` (the run could not happen).
@@ -87,7 +87,7 @@ struct Summary<'a> {
     errors: usize,
     #[serde(serialize_with = "crate::text::millis")]
     took: Duration,
-    scenarios: &'a [Outcome],
+    scenarios: &'a [ScenarioOutcome],
 }
 
 /// Runs `labctl test`. See the module documentation.
@@ -131,7 +131,7 @@ pub fn main(args: &TestArgs) -> Result<Verdict, Error> {
         .collect();
     finished.sort_by_key(|(i, _)| *i);
     let finished = finished.into_iter().map(|(_, f)| f);
-    let outcomes: Vec<Outcome> = entries
+    let outcomes: Vec<ScenarioOutcome> = entries
         .iter()
         .zip(finished)
         .map(|(entry, f)| judge(entry, f, &root.join(&entry.name), args.bless))
@@ -232,8 +232,8 @@ fn snapshot_path(entry: &Entry) -> PathBuf {
     })
 }
 
-fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> Outcome {
-    let mut outcome = Outcome {
+fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> ScenarioOutcome {
+    let mut outcome = ScenarioOutcome {
         scenario: entry.name.clone(),
         origin: entry.origin.to_string(),
         status: "passed",
@@ -298,7 +298,7 @@ fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> Outcome {
     outcome
 }
 
-fn summarize(outcomes: &[Outcome], took: Duration) -> Summary<'_> {
+fn summarize(outcomes: &[ScenarioOutcome], took: Duration) -> Summary<'_> {
     let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
     Summary {
         passed: count("passed"),
@@ -309,7 +309,7 @@ fn summarize(outcomes: &[Outcome], took: Duration) -> Summary<'_> {
     }
 }
 
-fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
+fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
     let paint = |code: &str, s: &str| {
         if color {
             format!("\x1b[{code}m{s}\x1b[0m")
@@ -380,7 +380,7 @@ fn text(outcomes: &[Outcome], took: Duration, color: bool) -> String {
 }
 
 /// A JUnit XML report: one test case per scenario, as CI systems read it.
-pub fn junit(outcomes: &[Outcome], took: Duration) -> String {
+pub fn junit(outcomes: &[ScenarioOutcome], took: Duration) -> String {
     let s = summarize(outcomes, took);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -464,8 +464,8 @@ pub(crate) fn xml(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn outcome(name: &str, status: &'static str) -> Outcome {
-        Outcome {
+    fn outcome(name: &str, status: &'static str) -> ScenarioOutcome {
+        ScenarioOutcome {
             scenario: name.into(),
             origin: format!("scenarios/{name}.toml"),
             status,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kit::{scratch, sniff::*, tshark::*};
-use labctl::analyze::{self, Analysis, Dir, Outcome, Proto, table};
+use labctl::analyze::{self, Analysis, ConnOutcome, Dir, Proto, table};
 use labctl::wire::{self, FileFormat, LinkType};
 
 /// Conversation table rows must match tshark's, row for row.
@@ -225,7 +225,7 @@ fn bulk_transfer_matches_tshark() {
     let c = &a.conversations[0];
     assert_eq!(c.payload_bytes, [3_000_000, 3]);
     let t = c.tcp.as_ref().expect("tcp");
-    assert_eq!(t.outcome, Outcome::Established);
+    assert_eq!(t.outcome, ConnOutcome::Established);
     assert_eq!(t.close.fin, [true, true]);
 }
 
@@ -283,7 +283,7 @@ fn udp_and_icmp_errors_match_tshark() {
         .iter()
         .find(|c| c.responder.port == closed && c.initiator.port == cport)
         .expect("the probe conversation");
-    assert_eq!(probe.outcome(), Outcome::Rejected);
+    assert_eq!(probe.outcome(), ConnOutcome::Rejected);
     assert_eq!(probe.icmp_errors.len(), 3);
     assert_eq!(
         probe.icmp_errors[0].description,
@@ -294,7 +294,7 @@ fn udp_and_icmp_errors_match_tshark() {
         .iter()
         .find(|c| c.responder.port == sport)
         .expect("echo conversation");
-    assert_eq!(echo.outcome(), Outcome::Answered);
+    assert_eq!(echo.outcome(), ConnOutcome::Answered);
     assert_eq!(echo.packets, [10, 10]);
 }
 

@@ -10,7 +10,7 @@ use hickory_proto::rr::RecordType;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::oneshot;
 
-use labctl::services::clients::{self, Direction, Outcome, direct_connect};
+use labctl::services::clients::{self, Direction, SessionOutcome, direct_connect};
 use labctl::services::tree::MemTree;
 use labctl::services::{dns, ftp, http, smtp};
 
@@ -40,7 +40,7 @@ async fn ftp_client_lab_session() {
     let report = clients::ftp::run(&direct_connect(), addr, &script, T).await;
     assert_eq!(
         report.report.outcome,
-        Outcome::Completed,
+        SessionOutcome::Completed,
         "{}",
         report.report.transcript_text()
     );
@@ -87,7 +87,7 @@ async fn ftp_client_reports_a_missing_file() {
     let report = clients::ftp::run(&direct_connect(), addr, &script, T).await;
     assert_eq!(
         report.report.outcome,
-        Outcome::Unexpected {
+        SessionOutcome::Unexpected {
             step: "RETR nope".into(),
             expected: "125 or 150".into(),
             got: "550 Failed to open file.".into()
@@ -119,7 +119,7 @@ async fn smtp_client_lab_session() {
     let report = clients::smtp::run(&direct_connect(), addr, &script, T).await;
     assert_eq!(
         report.report.outcome,
-        Outcome::Completed,
+        SessionOutcome::Completed,
         "{}",
         report.report.transcript_text()
     );
@@ -148,7 +148,7 @@ async fn http_client_lab_request() {
     }));
     let request = clients::http::HttpRequest::get("www.example.test", "/");
     let report = clients::http::run(&direct_connect(), addr, &request, T).await;
-    assert_eq!(report.report.outcome, Outcome::Completed);
+    assert_eq!(report.report.outcome, SessionOutcome::Completed);
     assert_eq!(report.status, Some(200));
     assert_eq!(report.body, b"<h1>hi</h1>\n");
     assert_eq!(
@@ -191,7 +191,7 @@ async fn dns_client_over_udp_and_tcp() {
         T,
     )
     .await;
-    assert_eq!(report.report.outcome, Outcome::Completed);
+    assert_eq!(report.report.outcome, SessionOutcome::Completed);
     assert_eq!(report.status.as_deref(), Some("NOERROR"));
     assert_eq!(
         report.answers,
@@ -234,7 +234,10 @@ async fn outcomes_of_a_closed_port_and_a_silent_server() {
     };
     let request = clients::http::HttpRequest::get("x", "/");
     let report = clients::http::run(&direct_connect(), closed, &request, T).await;
-    assert_eq!(report.report.outcome, Outcome::Refused { addr: closed });
+    assert_eq!(
+        report.report.outcome,
+        SessionOutcome::Refused { addr: closed }
+    );
     assert_eq!(
         report.report.outcome.to_string(),
         format!("connect to {closed}: connection refused")
@@ -247,7 +250,10 @@ async fn outcomes_of_a_closed_port_and_a_silent_server() {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let q = clients::dns::DnsQuery::new("example.test", RecordType::A, 2);
     let report = clients::dns::query_udp(&socket, udp_closed, &q, T).await;
-    assert_eq!(report.report.outcome, Outcome::Refused { addr: udp_closed });
+    assert_eq!(
+        report.report.outcome,
+        SessionOutcome::Refused { addr: udp_closed }
+    );
 
     // A server that accepts and never speaks: the client times out waiting for the banner.
     let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -259,7 +265,10 @@ async fn outcomes_of_a_closed_port_and_a_silent_server() {
         Duration::from_millis(300),
     )
     .await;
-    assert!(matches!(report.report.outcome, Outcome::TimedOut { .. }));
+    assert!(matches!(
+        report.report.outcome,
+        SessionOutcome::TimedOut { .. }
+    ));
     let (_l, addr) = listener().await;
     let script = clients::smtp::MailScript {
         helo: "c".into(),
@@ -272,7 +281,7 @@ async fn outcomes_of_a_closed_port_and_a_silent_server() {
         clients::smtp::run(&direct_connect(), addr, &script, Duration::from_millis(300)).await;
     assert_eq!(
         report.report.outcome,
-        Outcome::TimedOut {
+        SessionOutcome::TimedOut {
             waiting_for: "greeting".into()
         }
     );

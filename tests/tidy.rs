@@ -27,19 +27,6 @@ const MAX_LINES: usize = 1000;
 /// places. Each entry says why. None is that long today.
 const FLAT_LISTS: &[(&str, &str)] = &[];
 
-/// Files over [`MAX_LINES`] that are being split along their seams on another line of work.
-/// Each entry fails the test once its file is within the limit, so this list can only shrink
-/// and empties itself as the splits land.
-const SPLIT_PENDING: &[&str] = &[
-    "src/analyze/track.rs",
-    "src/rules/iptables.rs",
-    "src/rules/parse.rs",
-    "src/scenario/parse.rs",
-    "src/services/ftp.rs",
-    "src/wire/dissect.rs",
-    "src/wire/reader.rs",
-];
-
 /// The one file allowed to hold `unsafe` code.
 const UNSAFE_HOME: &str = "src/sandbox.rs";
 
@@ -610,8 +597,7 @@ fn no_source_file_is_over_the_line_limit() {
     for rel in all_sources() {
         let lines = read(&rel).lines().count();
         let flat = FLAT_LISTS.iter().any(|(f, _)| *f == rel);
-        let pending = SPLIT_PENDING.contains(&rel.as_str());
-        if lines > MAX_LINES && !flat && !pending {
+        if lines > MAX_LINES && !flat {
             failures.push(format!(
                 "{rel}:{}: {lines} lines, over the limit of {MAX_LINES}: split it along its \
                  seams (or, if it is a flat list of one kind of thing, name it in FLAT_LISTS \
@@ -619,17 +605,8 @@ fn no_source_file_is_over_the_line_limit() {
                 MAX_LINES + 1
             ));
         }
-        if lines <= MAX_LINES && pending {
-            failures.push(format!(
-                "{rel}: {lines} lines, within the limit now: remove it from SPLIT_PENDING"
-            ));
-        }
     }
-    for rel in FLAT_LISTS
-        .iter()
-        .map(|(f, _)| *f)
-        .chain(SPLIT_PENDING.iter().copied())
-    {
+    for rel in FLAT_LISTS.iter().map(|(f, _)| *f) {
         if !root().join(rel).is_file() {
             failures.push(format!("{rel}: named in tests/tidy.rs but not there"));
         }

@@ -39,7 +39,7 @@
 use std::fmt::Write as _;
 
 use super::transcript::{mask_volatile, transcript_lines};
-use super::{Addr, Analysis, Conversation, Dir, FtpMode, IcmpError, Names, Outcome, Proto};
+use super::{Addr, Analysis, ConnOutcome, Conversation, Dir, FtpMode, IcmpError, Names, Proto};
 
 /// Renders the flow snapshot. See the module documentation.
 pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
@@ -337,15 +337,15 @@ fn close(c: &super::Close, side: &[String; 2]) -> String {
     }
 }
 
-fn outcome(o: Outcome) -> &'static str {
+fn outcome(o: ConnOutcome) -> &'static str {
     match o {
-        Outcome::Established => "established",
-        Outcome::HalfOpen => "half-open",
-        Outcome::Refused => "refused",
-        Outcome::Reset => "reset",
-        Outcome::Rejected => "rejected",
-        Outcome::NoAnswer => "no-answer",
-        Outcome::Answered => "answered",
+        ConnOutcome::Established => "established",
+        ConnOutcome::HalfOpen => "half-open",
+        ConnOutcome::Refused => "refused",
+        ConnOutcome::Reset => "reset",
+        ConnOutcome::Rejected => "rejected",
+        ConnOutcome::NoAnswer => "no-answer",
+        ConnOutcome::Answered => "answered",
     }
 }
 

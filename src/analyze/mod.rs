@@ -169,7 +169,7 @@ pub struct Close {
 /// What became of a TCP connection attempt, or a UDP exchange.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum ConnOutcome {
     /// TCP: the connection was established (and possibly closed in order).
     Established,
     /// TCP: SYN and SYN-ACK, but the initiator never completed the handshake.
@@ -194,7 +194,7 @@ pub struct TcpFacts {
     /// How it closed.
     pub close: Close,
     /// Outcome.
-    pub outcome: Outcome,
+    pub outcome: ConnOutcome,
     /// SYNs the initiator sent (more than one means SYN retransmissions).
     pub syns: u32,
     /// Retransmitted segments, per direction.
@@ -355,7 +355,7 @@ pub struct Conversation {
     /// TCP facts.
     pub tcp: Option<TcpFacts>,
     /// UDP / ICMP outcome (TCP's is in `tcp`).
-    pub outcome: Outcome,
+    pub outcome: ConnOutcome,
     /// ICMP echo counts (ICMP conversations).
     pub echo: Option<Echo>,
     /// ICMP errors quoting this conversation's datagrams.
@@ -370,7 +370,7 @@ pub struct Conversation {
 
 impl Conversation {
     /// The outcome, whatever the protocol.
-    pub fn outcome(&self) -> Outcome {
+    pub fn outcome(&self) -> ConnOutcome {
         self.tcp.as_ref().map_or(self.outcome, |t| t.outcome)
     }
 

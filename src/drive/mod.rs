@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::scenario::{Action, Outcome, StepPlan};
+use crate::scenario::{Action, StepOutcome, StepPlan};
 use crate::topology::Lab;
 
 pub use counters::{CounterError, RuleCounter, read_counters, same_rule};
@@ -27,8 +27,8 @@ pub struct StepResult {
     pub host: String,
     /// One line saying what the step is, e.g. `telnet server:21`.
     pub title: String,
-    pub outcome: Outcome,
-    pub expected: Outcome,
+    pub outcome: StepOutcome,
+    pub expected: StepOutcome,
     /// What the client or program said, in a few words (`connection refused`, `exit 1`).
     pub detail: String,
     /// Bytes sent and received by a client.
@@ -65,7 +65,7 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
     let mut result = StepResult {
         host: host.name.clone(),
         title: String::new(),
-        outcome: Outcome::Ok,
+        outcome: StepOutcome::Ok,
         expected: step.expect,
         detail: String::new(),
         sent: String::new(),
@@ -91,10 +91,11 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             result.sent = String::from_utf8_lossy(&t.sent).into_owned();
             result.received = String::from_utf8_lossy(&t.received).into_owned();
             if let Some(reply) = expect_reply {
-                if result.outcome == Outcome::Connected && !result.received.contains(reply.as_str())
+                if result.outcome == StepOutcome::Connected
+                    && !result.received.contains(reply.as_str())
                 {
                     // The connection worked but the dialogue did not: a failed step.
-                    result.outcome = Outcome::Failed;
+                    result.outcome = StepOutcome::Failed;
                     result.detail = format!("the reply does not contain {reply:?}");
                 }
             }

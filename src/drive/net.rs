@@ -13,7 +13,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
 
 use crate::rules::RouteCmd;
-use crate::scenario::{Cidr, NetAction, Outcome, RoutePlan, Target};
+use crate::scenario::{Cidr, NetAction, RoutePlan, StepOutcome, Target};
 use crate::topology::{self, Host, Lab, RouteChange};
 
 use super::StepResult;
@@ -56,8 +56,8 @@ pub(super) async fn run(
             result.title = format!("ip route {text}");
             route(host, command, result).await?;
             if let Some(expect) = expect {
-                if result.outcome == Outcome::Ok && !result.received.contains(expect.as_str()) {
-                    result.outcome = Outcome::Failed;
+                if result.outcome == StepOutcome::Ok && !result.received.contains(expect.as_str()) {
+                    result.outcome = StepOutcome::Failed;
                     result.detail = format!("{:?} does not contain {expect:?}", result.received);
                 }
             }
@@ -99,7 +99,7 @@ pub(super) async fn run(
 }
 
 fn fail(result: &mut StepResult, detail: String) {
-    result.outcome = Outcome::Failed;
+    result.outcome = StepOutcome::Failed;
     result.detail = detail;
 }
 
@@ -147,11 +147,11 @@ async fn udp(host: &Host, target: &Target, payload: &[u8], timeout: Duration, r:
     let mut buf = vec![0u8; 65_536];
     match tokio::time::timeout(timeout, socket.recv(&mut buf)).await {
         Err(_) => {
-            r.outcome = Outcome::TimedOut;
+            r.outcome = StepOutcome::TimedOut;
             r.detail = format!("no answer within {}", crate::text::human_duration(timeout));
         }
         Ok(Ok(n)) => {
-            r.outcome = Outcome::Connected;
+            r.outcome = StepOutcome::Connected;
             r.detail = format!("answered with {n} bytes");
             r.received = String::from_utf8_lossy(&buf[..n]).into_owned();
         }
@@ -174,13 +174,13 @@ async fn udp(host: &Host, target: &Target, payload: &[u8], timeout: Duration, r:
     }
 }
 
-fn udp_outcome(e: &io::Error) -> Outcome {
+fn udp_outcome(e: &io::Error) -> StepOutcome {
     match e.raw_os_error() {
-        Some(libc::ECONNREFUSED) => Outcome::Refused,
+        Some(libc::ECONNREFUSED) => StepOutcome::Refused,
         Some(libc::EMSGSIZE | libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EPERM) => {
-            Outcome::Unreachable
+            StepOutcome::Unreachable
         }
-        _ => Outcome::Failed,
+        _ => StepOutcome::Failed,
     }
 }
 
@@ -251,12 +251,12 @@ async fn traceroute(
         names.join(" > ")
     );
     if !reached {
-        r.outcome = Outcome::Failed;
+        r.outcome = StepOutcome::Failed;
         r.detail.push_str(&format!(" (did not reach {dest})"));
     }
     if let Some(expected) = expected {
         if names != expected {
-            r.outcome = Outcome::Failed;
+            r.outcome = StepOutcome::Failed;
             r.detail = format!(
                 "the path is {}, expected {}",
                 names.join(" > "),
@@ -355,7 +355,7 @@ async fn route(
                 .trim()
                 .to_string();
             r.stdout.clear();
-            if r.outcome == Outcome::Ok {
+            if r.outcome == StepOutcome::Ok {
                 r.detail = r.received.clone();
             }
             return Ok(());

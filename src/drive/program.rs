@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::scenario::Outcome;
+use crate::scenario::StepOutcome;
 use crate::topology::Host;
 
 use super::StepResult;
@@ -76,7 +76,7 @@ pub(super) async fn run(
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            result.outcome = Outcome::Failed;
+            result.outcome = StepOutcome::Failed;
             result.detail = format!("cannot start {}: {e}", argv[0]);
             return Ok(());
         }
@@ -104,9 +104,9 @@ pub(super) async fn run(
             result.stdout = String::from_utf8_lossy(&output.stdout).into_owned();
             result.exit_code = output.status.code();
             result.outcome = if output.status.success() {
-                Outcome::Ok
+                StepOutcome::Ok
             } else {
-                Outcome::Failed
+                StepOutcome::Failed
             };
             result.detail = match output.status.code() {
                 Some(code) => format!("exit {code}"),
@@ -118,12 +118,12 @@ pub(super) async fn run(
             }
         }
         Ok(Err(e)) => {
-            result.outcome = Outcome::Failed;
+            result.outcome = StepOutcome::Failed;
             result.detail = format!("{}: {e}", argv[0]);
         }
         Err(_) => {
             // Dropping the future kills the child (kill_on_drop).
-            result.outcome = Outcome::Failed;
+            result.outcome = StepOutcome::Failed;
             result.detail = format!(
                 "still running after {}: killed",
                 crate::text::human_duration(timeout)

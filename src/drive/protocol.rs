@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::StepResult;
 use crate::sandbox::Netns;
-use crate::scenario::{DialogueLine, MailServer, Outcome, ProtocolStep, Target};
+use crate::scenario::{DialogueLine, MailServer, ProtocolStep, StepOutcome, Target};
 use crate::services::clients::{self, Connect, Dialogue, TranscriptLine, dns, ftp, http, smtp};
 use crate::topology::Host;
 
@@ -27,7 +27,7 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
     let connect = match connector(&host.netns) {
         Ok(connect) => connect,
         Err(e) => {
-            result.outcome = Outcome::Failed;
+            result.outcome = StepOutcome::Failed;
             result.detail = format!("cannot use the host's namespace: {e}");
             return;
         }
@@ -50,7 +50,7 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
                 *timeout,
             )
             .await;
-            finish(result, transcript, &outcome, Outcome::Connected);
+            finish(result, transcript, &outcome, StepOutcome::Connected);
         }
         ProtocolStep::Ftp {
             target,
@@ -70,7 +70,7 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
                 result,
                 report.report.transcript,
                 &report.report.outcome,
-                Outcome::Ok,
+                StepOutcome::Ok,
             );
             let ports: Vec<String> = report
                 .data_addrs
@@ -119,12 +119,12 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
                 Ok(server) => {
                     let report = smtp::run(&connect, server, &script, *timeout).await;
                     transcript.extend(report.report.transcript);
-                    finish(result, transcript, &report.report.outcome, Outcome::Ok);
+                    finish(result, transcript, &report.report.outcome, StepOutcome::Ok);
                     if let Some(accepted) = report.accepted {
                         result.detail += &format!(", {accepted}");
                     }
                 }
-                Err(outcome) => finish(result, transcript, &outcome, Outcome::Ok),
+                Err(outcome) => finish(result, transcript, &outcome, StepOutcome::Ok),
             }
         }
         ProtocolStep::Http {
@@ -141,7 +141,7 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
                 result,
                 report.report.transcript,
                 &report.report.outcome,
-                Outcome::Ok,
+                StepOutcome::Ok,
             );
             if let Some(status) = report.status {
                 result.detail += &format!(", status {status}, {} bytes", report.body.len());
@@ -162,7 +162,7 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
                 result,
                 report.report.transcript,
                 &report.report.outcome,
-                Outcome::Ok,
+                StepOutcome::Ok,
             );
             if let Some(status) = &report.status {
                 result.detail += &format!(", {status}, {} answers", report.answers.len());
@@ -185,16 +185,16 @@ fn addr(target: &Target) -> SocketAddr {
 fn finish(
     result: &mut StepResult,
     transcript: Vec<TranscriptLine>,
-    outcome: &clients::Outcome,
-    success: Outcome,
+    outcome: &clients::SessionOutcome,
+    success: StepOutcome,
 ) {
     result.transcript = transcript.iter().map(ToString::to_string).collect();
     result.outcome = match outcome {
-        clients::Outcome::Completed => success,
-        clients::Outcome::Refused { .. } => Outcome::Refused,
-        clients::Outcome::TimedOut { .. } => Outcome::TimedOut,
-        clients::Outcome::Unreachable { .. } => Outcome::Unreachable,
-        _ => Outcome::Failed,
+        clients::SessionOutcome::Completed => success,
+        clients::SessionOutcome::Refused { .. } => StepOutcome::Refused,
+        clients::SessionOutcome::TimedOut { .. } => StepOutcome::TimedOut,
+        clients::SessionOutcome::Unreachable { .. } => StepOutcome::Unreachable,
+        _ => StepOutcome::Failed,
     };
     result.detail = outcome.to_string();
 }
@@ -254,7 +254,7 @@ async fn query(
     match udp_socket(host, server) {
         Ok(socket) => dns::query_udp(&socket, server, &query, timeout).await,
         Err(e) => dns::DnsReport::failed(
-            clients::Outcome::Failed {
+            clients::SessionOutcome::Failed {
                 message: format!("cannot open a UDP socket: {e}"),
             },
             Vec::new(),
@@ -271,8 +271,8 @@ async fn mail_exchanger(
     port: u16,
     timeout: Duration,
     transcript: &mut Vec<TranscriptLine>,
-) -> Result<SocketAddr, clients::Outcome> {
-    let connect = connector(&host.netns).map_err(|e| clients::Outcome::Failed {
+) -> Result<SocketAddr, clients::SessionOutcome> {
+    let connect = connector(&host.netns).map_err(|e| clients::SessionOutcome::Failed {
         message: e.to_string(),
     })?;
     let server = addr(resolver);
@@ -299,7 +299,7 @@ async fn mail_exchanger(
             _ => None,
         })
         .min()
-        .ok_or_else(|| clients::Outcome::Unexpected {
+        .ok_or_else(|| clients::SessionOutcome::Unexpected {
             step: format!("MX {domain}"),
             expected: "an MX record".to_string(),
             got: mx.status.clone().unwrap_or_default(),
@@ -325,7 +325,7 @@ async fn mail_exchanger(
                     RData::A(a) => Some(IpAddr::V4(a.0)),
                     _ => None,
                 })
-                .ok_or_else(|| clients::Outcome::Unexpected {
+                .ok_or_else(|| clients::SessionOutcome::Unexpected {
                     step: format!("A {name}"),
                     expected: "an A record".to_string(),
                     got: a.status.unwrap_or_default(),
@@ -354,7 +354,7 @@ async fn dialogue(
     lines: &[DialogueLine],
     follow_pasv: bool,
     timeout: Duration,
-) -> (Vec<TranscriptLine>, clients::Outcome) {
+) -> (Vec<TranscriptLine>, clients::SessionOutcome) {
     let server = addr(target);
     let stream = match clients::connect_with(connect, server, timeout).await {
         Ok(stream) => stream,
@@ -378,7 +378,7 @@ async fn dialogue(
     loop {
         match d.line("the server to close").await {
             Ok(_) => {}
-            Err(clients::Outcome::Closed { .. }) => break,
+            Err(clients::SessionOutcome::Closed { .. }) => break,
             Err(other) => {
                 if outcome.is_ok() {
                     outcome = Err(other);
@@ -401,7 +401,7 @@ async fn dialogue(
             Err(message) => {
                 d.note(message.clone());
                 if outcome.is_ok() {
-                    outcome = Err(clients::Outcome::Failed { message });
+                    outcome = Err(clients::SessionOutcome::Failed { message });
                 }
             }
         }
@@ -409,7 +409,7 @@ async fn dialogue(
     let transcript = d.close().await;
     (
         transcript,
-        outcome.err().unwrap_or(clients::Outcome::Completed),
+        outcome.err().unwrap_or(clients::SessionOutcome::Completed),
     )
 }
 
@@ -421,7 +421,7 @@ async fn typed(
     follow_pasv: bool,
     timeout: Duration,
     data: &mut Vec<DataTask>,
-) -> Result<(), clients::Outcome> {
+) -> Result<(), clients::SessionOutcome> {
     if let Some(prefix) = banner {
         reply(d, "the banner", prefix).await?;
     }
@@ -431,7 +431,7 @@ async fn typed(
             let got = reply(d, &line.send, prefix).await?;
             if follow_pasv && got.starts_with("227") {
                 let Some(at) = ftp::parse_pasv(&got) else {
-                    return Err(clients::Outcome::Unexpected {
+                    return Err(clients::SessionOutcome::Unexpected {
                         step: line.send.clone(),
                         expected: "227 (h1,h2,h3,h4,p1,p2)".to_string(),
                         got,
@@ -463,7 +463,11 @@ async fn typed(
 
 /// Reads one reply (an FTP/SMTP multi-line reply as a whole) and checks its prefix. Returns
 /// the reply's last line, which carries the code and text a person reads.
-async fn reply(d: &mut Dialogue, after: &str, prefix: &str) -> Result<String, clients::Outcome> {
+async fn reply(
+    d: &mut Dialogue,
+    after: &str,
+    prefix: &str,
+) -> Result<String, clients::SessionOutcome> {
     let waiting_for = format!("a reply to {after:?}");
     let mut line = d.line(&waiting_for).await?;
     let first = line.clone();
@@ -479,7 +483,7 @@ async fn reply(d: &mut Dialogue, after: &str, prefix: &str) -> Result<String, cl
     if first.starts_with(prefix) {
         Ok(line)
     } else {
-        Err(clients::Outcome::Unexpected {
+        Err(clients::SessionOutcome::Unexpected {
             step: after.to_string(),
             expected: prefix.to_string(),
             got: first,

@@ -8,11 +8,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
-use crate::scenario::{Outcome, Target};
+use crate::scenario::{StepOutcome, Target};
 use crate::topology::Host;
 
 pub(super) struct Session {
-    pub outcome: Outcome,
+    pub outcome: StepOutcome,
     pub detail: String,
     pub sent: Vec<u8>,
     pub received: Vec<u8>,
@@ -21,7 +21,7 @@ pub(super) struct Session {
 pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Duration) -> Session {
     let addr = SocketAddr::new(target.addr, target.port);
     let mut session = Session {
-        outcome: Outcome::Connected,
+        outcome: StepOutcome::Connected,
         detail: String::new(),
         sent: Vec::new(),
         received: Vec::new(),
@@ -39,17 +39,17 @@ pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Dura
         Ok(Err(e)) => {
             return fail(
                 session,
-                Outcome::Failed,
+                StepOutcome::Failed,
                 format!("cannot create a socket: {e}"),
             );
         }
-        Err(e) => return fail(session, Outcome::Failed, e.to_string()),
+        Err(e) => return fail(session, StepOutcome::Failed, e.to_string()),
     };
     let mut stream = match tokio::time::timeout(timeout, socket.connect(addr)).await {
         Err(_) => {
             return fail(
                 session,
-                Outcome::TimedOut,
+                StepOutcome::TimedOut,
                 format!("no answer within {}", crate::text::human_duration(timeout)),
             );
         }
@@ -88,20 +88,20 @@ pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Dura
     session
 }
 
-fn fail(mut session: Session, outcome: Outcome, detail: String) -> Session {
+fn fail(mut session: Session, outcome: StepOutcome, detail: String) -> Session {
     session.outcome = outcome;
     session.detail = detail;
     session
 }
 
 /// Maps a connect error to what the person at the terminal sees.
-pub(super) fn connect_outcome(e: &io::Error) -> Outcome {
+pub(super) fn connect_outcome(e: &io::Error) -> StepOutcome {
     match e.raw_os_error() {
-        Some(libc::ECONNREFUSED) => Outcome::Refused,
-        Some(libc::ETIMEDOUT) => Outcome::TimedOut,
+        Some(libc::ECONNREFUSED) => StepOutcome::Refused,
+        Some(libc::ETIMEDOUT) => StepOutcome::TimedOut,
         Some(libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EACCES | libc::EPERM) => {
-            Outcome::Unreachable
+            StepOutcome::Unreachable
         }
-        _ => Outcome::Failed,
+        _ => StepOutcome::Failed,
     }
 }

@@ -36,7 +36,7 @@ use crate::analyze::Names;
 use crate::rules::Iface;
 use crate::run::{self, RunError};
 use crate::sandbox;
-use crate::scenario::{Action, Outcome, Plan, StepPlan};
+use crate::scenario::{Action, Plan, StepOutcome, StepPlan};
 use crate::verdict::{Error, Verdict};
 
 pub use commands::Commands;
@@ -171,7 +171,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
         steps.push(StepPlan {
             host: spec.host,
             action: Action::Iptables(rule),
-            expect: Outcome::Ok,
+            expect: StepOutcome::Ok,
             line: line.line,
         });
     }
@@ -262,7 +262,7 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
     let mut refused = student.refused.clone();
     for &(line, index) in &student.applied {
         if let Some(step) = report.steps.get(index)
-            && step.outcome != Outcome::Ok
+            && step.outcome != StepOutcome::Ok
         {
             refused.push((
                 line,

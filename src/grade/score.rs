@@ -2,7 +2,7 @@
 //! student's terms. A check passes or fails whole; a failed check's feedback says what was
 //! seen and, where labctl can tell, why (the rule's table or chain, the port, the capture).
 
-use crate::analyze::{Analysis, Handshake, Outcome};
+use crate::analyze::{Analysis, ConnOutcome, Handshake};
 use crate::text::quote;
 
 use crate::rules::Rule;
@@ -414,10 +414,12 @@ fn lab_conversation(
     let seen = match found.last() {
         None => "never appeared on the wire".to_string(),
         Some(c) => match c.outcome() {
-            Outcome::Refused => "was refused (RST): nothing listens on that port".into(),
-            Outcome::NoAnswer => "got no answer to its SYN".into(),
-            Outcome::Rejected => "was rejected with an ICMP error".into(),
-            Outcome::Established => "was established but did not carry the expected data".into(),
+            ConnOutcome::Refused => "was refused (RST): nothing listens on that port".into(),
+            ConnOutcome::NoAnswer => "got no answer to its SYN".into(),
+            ConnOutcome::Rejected => "was rejected with an ICMP error".into(),
+            ConnOutcome::Established => {
+                "was established but did not carry the expected data".into()
+            }
             other => format!("ended as {other:?}"),
         },
     };
@@ -508,7 +510,7 @@ fn capture_conversation(ev: &Evidence, port: u16, message: bool, reply: bool) ->
         let who = format!("{} > {}:{port}", ip(&c.initiator.ip), ip(&c.responder.ip));
         let tcp = c.tcp.as_ref().expect("tcp conversations only");
         return Err(match (tcp.handshake, c.outcome()) {
-            (_, Outcome::Refused) => format!(
+            (_, ConnOutcome::Refused) => format!(
                 "in your capture the connection {who} was refused (the server answered RST): \
                  nothing received connections on port {port} when you tried"
             ),

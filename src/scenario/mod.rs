@@ -274,7 +274,7 @@ pub enum NetAction {
 /// What a client saw, the way a person sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum StepOutcome {
     Connected,
     Refused,
     TimedOut,
@@ -285,27 +285,27 @@ pub enum Outcome {
     Failed,
 }
 
-impl Outcome {
-    pub const CLIENT: [(&'static str, Outcome); 4] = [
-        ("connected", Outcome::Connected),
-        ("refused", Outcome::Refused),
-        ("timed-out", Outcome::TimedOut),
-        ("unreachable", Outcome::Unreachable),
+impl StepOutcome {
+    pub const CLIENT: [(&'static str, StepOutcome); 4] = [
+        ("connected", StepOutcome::Connected),
+        ("refused", StepOutcome::Refused),
+        ("timed-out", StepOutcome::TimedOut),
+        ("unreachable", StepOutcome::Unreachable),
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Connected => "connected",
-            Outcome::Refused => "refused",
-            Outcome::TimedOut => "timed-out",
-            Outcome::Unreachable => "unreachable",
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
+            StepOutcome::Connected => "connected",
+            StepOutcome::Refused => "refused",
+            StepOutcome::TimedOut => "timed-out",
+            StepOutcome::Unreachable => "unreachable",
+            StepOutcome::Ok => "ok",
+            StepOutcome::Failed => "failed",
         }
     }
 }
 
-impl std::fmt::Display for Outcome {
+impl std::fmt::Display for StepOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -316,7 +316,7 @@ pub struct StepPlan {
     pub host: HostId,
     pub action: Action,
     /// The outcome the step must have; a mismatch is a failed check, not a failed run.
-    pub expect: Outcome,
+    pub expect: StepOutcome,
     /// 1-based line of the step in the scenario file, for messages.
     pub line: usize,
 }

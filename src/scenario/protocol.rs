@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 
-use super::{Outcome, Target};
+use super::{StepOutcome, Target};
 use crate::services::clients::ftp::FtpStep;
 
 /// Files served by FTP or HTTP: normalised relative paths and their bytes, sorted by path.
@@ -84,21 +84,21 @@ pub enum ProtocolStep {
 impl ProtocolStep {
     /// The outcome a step must have unless the scenario says otherwise: a dialogue is a telnet
     /// session (`connected`), a protocol client finishing its session is `ok`.
-    pub fn default_outcome(&self) -> Outcome {
+    pub fn default_outcome(&self) -> StepOutcome {
         match self {
-            ProtocolStep::Dialogue { .. } => Outcome::Connected,
-            _ => Outcome::Ok,
+            ProtocolStep::Dialogue { .. } => StepOutcome::Connected,
+            _ => StepOutcome::Ok,
         }
     }
 
     /// The outcomes a scenario may expect of this step.
-    pub fn outcomes(&self) -> Vec<(&'static str, Outcome)> {
-        let mut all = Outcome::CLIENT.to_vec();
+    pub fn outcomes(&self) -> Vec<(&'static str, StepOutcome)> {
+        let mut all = StepOutcome::CLIENT.to_vec();
         if !matches!(self, ProtocolStep::Dialogue { .. }) {
-            all.retain(|(_, o)| *o != Outcome::Connected);
-            all.insert(0, ("ok", Outcome::Ok));
+            all.retain(|(_, o)| *o != StepOutcome::Connected);
+            all.insert(0, ("ok", StepOutcome::Ok));
         }
-        all.push(("failed", Outcome::Failed));
+        all.push(("failed", StepOutcome::Failed));
         all
     }
 }

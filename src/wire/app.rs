@@ -1,7 +1,8 @@
 //! Application-layer recognition: DNS messages and the command/reply lines of FTP, SMTP and
 //! HTTP.
 //!
-//! Contract: [`recognise`] looks at one transport payload and returns a summary when it is
+//! Contract: [`recognise`] looks at one transport payload, given only its transport kind and
+//! ports (so this module needs nothing from the dissector), and returns a summary when it is
 //! DNS (port 53, UDP or TCP with its length prefix), FTP (21), SMTP (25, 587) or HTTP (80,
 //! 8080, or any port whose payload starts like an HTTP request or status line). It never
 //! panics; a payload that claims to be DNS but does not decode yields no summary. Line
@@ -9,8 +10,6 @@
 //! two partial lines, as in tcpdump.
 
 use hickory_proto::op::{Message, MessageType};
-
-use super::dissect::Transport;
 
 /// The longest line kept, in bytes, and the most lines kept per segment.
 const MAX_LINE: usize = 200;
@@ -100,15 +99,24 @@ pub struct Dns {
     pub additional_count: usize,
 }
 
-/// Recognises the application message in one transport payload.
-pub fn recognise(transport: &Transport, payload: &[u8]) -> Option<App> {
+/// The transport protocol a payload arrived on: all that recognition needs besides the ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    /// A TCP segment.
+    Tcp,
+    /// A UDP datagram.
+    Udp,
+}
+
+/// Recognises the application message in one transport payload carried by `carrier` between
+/// `ports` (source, destination).
+pub fn recognise(carrier: Carrier, ports: [u16; 2], payload: &[u8]) -> Option<App> {
     if payload.is_empty() {
         return None;
     }
-    match transport {
-        Transport::Udp(u) if u.src_port == 53 || u.dst_port == 53 => dns(payload).map(App::Dns),
-        Transport::Tcp(t) => {
-            let ports = [t.src_port, t.dst_port];
+    match carrier {
+        Carrier::Udp if ports.contains(&53) => dns(payload).map(App::Dns),
+        Carrier::Tcp => {
             if ports.contains(&53) {
                 // DNS over TCP prefixes each message with its length; only a segment holding
                 // one whole message is decoded.
@@ -235,5 +243,26 @@ fn rcode_name(code: u16) -> String {
         10 => "NOTZONE".into(),
         16 => "BADVERS".into(),
         other => format!("RCODE{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_and_carrier_choose_the_protocol() {
+        let ftp = recognise(Carrier::Tcp, [40000, 21], b"USER anna\r\nPASS x\r\n");
+        assert_eq!(
+            ftp,
+            Some(App::Lines {
+                proto: AppProto::Ftp,
+                lines: vec!["USER anna".into(), "PASS x".into()],
+            })
+        );
+        // Port 21 over UDP is no FTP, and a UDP payload on port 53 that is not DNS is nothing.
+        assert_eq!(recognise(Carrier::Udp, [40000, 21], b"USER anna\r\n"), None);
+        assert_eq!(recognise(Carrier::Udp, [40000, 53], b"xx"), None);
+        assert!(recognise(Carrier::Tcp, [40000, 8000], b"GET / HTTP/1.1\r\n\r\n").is_some());
     }
 }

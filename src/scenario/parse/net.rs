@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use super::{Ctx, RawExpect, RawHost, RawStep, ResolveHost, parse_iptables, parse_target};
 use crate::scenario::{
-    Action, Cidr, Count, HostId, HostPlan, LoopbackPlan, NetAction, NetExpect, Outcome,
-    ScenarioError, WireFact,
+    Action, Cidr, Count, HostId, HostPlan, LoopbackPlan, NetAction, NetExpect, ScenarioError,
+    StepOutcome, WireFact,
 };
 
 const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -121,7 +121,7 @@ pub(super) fn step(
     hosts: &[HostPlan],
     first_addr: &dyn Fn(HostId) -> Option<Cidr>,
     timeout: Option<Duration>,
-) -> Result<Option<(Action, Outcome)>, ScenarioError> {
+) -> Result<Option<(Action, StepOutcome)>, ScenarioError> {
     if action_count(raw) == 0 {
         return Ok(None);
     }
@@ -155,7 +155,7 @@ pub(super) fn step(
                 payload,
                 timeout: timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT),
             }),
-            Outcome::Connected,
+            StepOutcome::Connected,
         )));
     }
     if let Some(dest) = &raw.traceroute {
@@ -182,7 +182,7 @@ pub(super) fn step(
                 max_hops,
                 hops: raw.hops.clone(),
             }),
-            Outcome::Ok,
+            StepOutcome::Ok,
         )));
     }
     if let Some(route) = &raw.route {
@@ -211,7 +211,7 @@ pub(super) fn step(
                 text,
                 expect: raw.expect_reply.clone(),
             }),
-            Outcome::Ok,
+            StepOutcome::Ok,
         )));
     }
     only(&[])?;
@@ -231,7 +231,7 @@ pub(super) fn step(
                 iface: words[0].to_string(),
                 up,
             }),
-            Outcome::Ok,
+            StepOutcome::Ok,
         )));
     }
     if let Some(gone) = &raw.host_gone {
@@ -240,14 +240,14 @@ pub(super) fn step(
                 .err(gone.span(), "host_gone takes true")
                 .with_hint("leave the step out to keep the host"));
         }
-        return Ok(Some((net(NetAction::RemoveHost), Outcome::Ok)));
+        return Ok(Some((net(NetAction::RemoveHost), StepOutcome::Ok)));
     }
     if let Some(iface) = &raw.announce {
         return Ok(Some((
             net(NetAction::Announce {
                 iface: iface.get_ref().trim().to_string(),
             }),
-            Outcome::Ok,
+            StepOutcome::Ok,
         )));
     }
     let sysctl = raw.sysctl.as_ref().expect("one network action is set");
@@ -283,7 +283,7 @@ pub(super) fn step(
             key: key.to_string(),
             value: value.to_string(),
         }),
-        Outcome::Ok,
+        StepOutcome::Ok,
     )))
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UdpSocket;
 
-use super::{Connect, Direction, Outcome, Report, TranscriptLine, connect_with};
+use super::{Connect, Direction, Report, SessionOutcome, TranscriptLine, connect_with};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DnsQuery {
@@ -84,7 +84,7 @@ pub struct DnsReport {
 
 impl DnsReport {
     /// A report of a query that got no response.
-    pub fn failed(outcome: Outcome, transcript: Vec<TranscriptLine>) -> Self {
+    pub fn failed(outcome: SessionOutcome, transcript: Vec<TranscriptLine>) -> Self {
         Self {
             report: Report {
                 transcript,
@@ -255,7 +255,7 @@ fn finish(
     let response = match Message::from_vec(bytes) {
         Ok(m) => m,
         Err(e) => {
-            let outcome = Outcome::Failed {
+            let outcome = SessionOutcome::Failed {
                 message: format!("malformed response: {e}"),
             };
             return DnsReport::failed(outcome, transcript);
@@ -271,13 +271,13 @@ fn finish(
         ),
     });
     let outcome = if response.metadata.id != query.id {
-        Outcome::Unexpected {
+        SessionOutcome::Unexpected {
             step: "response".to_string(),
             expected: format!("id {}", query.id),
             got: format!("id {}", response.metadata.id),
         }
     } else {
-        Outcome::Completed
+        SessionOutcome::Completed
     };
     DnsReport {
         report: Report {
@@ -305,14 +305,14 @@ pub async fn query_udp(
         .and_then(|m| m.to_vec().map_err(|e| e.to_string()))
     {
         Ok(bytes) => bytes,
-        Err(message) => return DnsReport::failed(Outcome::Failed { message }, transcript),
+        Err(message) => return DnsReport::failed(SessionOutcome::Failed { message }, transcript),
     };
     if let Err(e) = socket.connect(server).await {
-        return DnsReport::failed(Outcome::of_connect_error(server, &e), transcript);
+        return DnsReport::failed(SessionOutcome::of_connect_error(server, &e), transcript);
     }
     let started = Instant::now();
     if let Err(e) = socket.send(&bytes).await {
-        return DnsReport::failed(Outcome::of_connect_error(server, &e), transcript);
+        return DnsReport::failed(SessionOutcome::of_connect_error(server, &e), transcript);
     }
     let mut buf = vec![0u8; 65_535];
     match tokio::time::timeout(timeout, socket.recv(&mut buf)).await {
@@ -324,9 +324,9 @@ pub async fn query_udp(
             &buf[..n],
             started.elapsed(),
         ),
-        Ok(Err(e)) => DnsReport::failed(Outcome::of_connect_error(server, &e), transcript),
+        Ok(Err(e)) => DnsReport::failed(SessionOutcome::of_connect_error(server, &e), transcript),
         Err(_) => DnsReport::failed(
-            Outcome::TimedOut {
+            SessionOutcome::TimedOut {
                 waiting_for: format!("a response from {server}"),
             },
             transcript,
@@ -347,7 +347,7 @@ pub async fn query_tcp(
         .and_then(|m| m.to_vec().map_err(|e| e.to_string()))
     {
         Ok(bytes) => bytes,
-        Err(message) => return DnsReport::failed(Outcome::Failed { message }, transcript),
+        Err(message) => return DnsReport::failed(SessionOutcome::Failed { message }, transcript),
     };
     let started = Instant::now();
     let mut stream = match connect_with(connect, server, timeout).await {
@@ -375,13 +375,13 @@ pub async fn query_tcp(
             started.elapsed(),
         ),
         Ok(Err(_)) => DnsReport::failed(
-            Outcome::Closed {
+            SessionOutcome::Closed {
                 waiting_for: format!("a response from {server}"),
             },
             transcript,
         ),
         Err(_) => DnsReport::failed(
-            Outcome::TimedOut {
+            SessionOutcome::TimedOut {
                 waiting_for: format!("a response from {server}"),
             },
             transcript,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use super::{Connect, Dialogue, Outcome, Report, connect_with};
+use super::{Connect, Dialogue, Report, SessionOutcome, connect_with};
 
 /// One user command of an FTP session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,7 +86,7 @@ pub async fn run(
     let mut out = FtpReport {
         report: Report {
             transcript: Vec::new(),
-            outcome: Outcome::Completed,
+            outcome: SessionOutcome::Completed,
         },
         directories: Vec::new(),
         listings: Vec::new(),
@@ -116,7 +116,7 @@ async fn session(
     script: &FtpScript,
     timeout: Duration,
     out: &mut FtpReport,
-) -> Result<(), Outcome> {
+) -> Result<(), SessionOutcome> {
     d.expect("greeting", &[220]).await?;
     let user = d
         .command(&format!("USER {}", script.user), &[230, 331])
@@ -166,9 +166,9 @@ async fn transfer(
     command: &str,
     timeout: Duration,
     out: &mut FtpReport,
-) -> Result<Vec<u8>, Outcome> {
+) -> Result<Vec<u8>, SessionOutcome> {
     let reply = d.command("PASV", &[227]).await?;
-    let addr = parse_pasv(&reply.lines[0]).ok_or_else(|| Outcome::Unexpected {
+    let addr = parse_pasv(&reply.lines[0]).ok_or_else(|| SessionOutcome::Unexpected {
         step: "PASV".to_string(),
         expected: "227 (h1,h2,h3,h4,p1,p2)".to_string(),
         got: reply.text(),
@@ -181,12 +181,12 @@ async fn transfer(
     match tokio::time::timeout(timeout, data_stream.read_to_end(&mut data)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
-            return Err(Outcome::Failed {
+            return Err(SessionOutcome::Failed {
                 message: format!("data connection {addr}: {e}"),
             });
         }
         Err(_) => {
-            return Err(Outcome::TimedOut {
+            return Err(SessionOutcome::TimedOut {
                 waiting_for: format!("data on {addr}"),
             });
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Connect, Direction, Outcome, Report, TranscriptLine, connect_with};
+use super::{Connect, Direction, Report, SessionOutcome, TranscriptLine, connect_with};
 
 /// The most a response may hold; a larger one is cut off and reported as failed.
 const MAX_RESPONSE: usize = 64 << 20;
@@ -143,7 +143,7 @@ pub async fn run(
     let mut out = HttpReport {
         report: Report {
             transcript: Vec::new(),
-            outcome: Outcome::Completed,
+            outcome: SessionOutcome::Completed,
         },
         status: None,
         headers: Vec::new(),
@@ -175,7 +175,7 @@ pub async fn run(
     }
     let wire: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
     if let Err(e) = stream.write_all(wire.as_bytes()).await {
-        out.report.outcome = Outcome::Failed {
+        out.report.outcome = SessionOutcome::Failed {
             message: format!("send request: {e}"),
         };
         return out;
@@ -188,7 +188,7 @@ pub async fn run(
         let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await;
         let eof = match read {
             Err(_) => {
-                out.report.outcome = Outcome::TimedOut {
+                out.report.outcome = SessionOutcome::TimedOut {
                     waiting_for: "the response".to_string(),
                 };
                 return out;
@@ -204,11 +204,11 @@ pub async fn run(
             Ok(None) => {}
             Err(message) => {
                 out.report.outcome = if received.is_empty() {
-                    Outcome::Closed {
+                    SessionOutcome::Closed {
                         waiting_for: "the response".to_string(),
                     }
                 } else {
-                    Outcome::Failed { message }
+                    SessionOutcome::Failed { message }
                 };
                 return out;
             }

@@ -5,7 +5,7 @@
 //! host's network namespace (FTP needs it twice: control, then the data port it computed);
 //! the DNS client over UDP takes an already-bound socket. Each client returns a [`Report`]:
 //! the transcript (every line sent and received, in order, plus notes for connections opened)
-//! and an [`Outcome`] that says what a person at the keyboard would have seen: completed,
+//! and an [`SessionOutcome`] that says what a person at the keyboard would have seen: completed,
 //! connection refused, timed out, no route to host, or an unexpected reply.
 //!
 //! Invariants: a client never panics on what a server sends; every wait is bounded by the
@@ -74,7 +74,7 @@ impl fmt::Display for TranscriptLine {
 /// How a client session ended, as a person would describe it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum SessionOutcome {
     /// Every step got the reply it expected.
     Completed,
     /// The server answered the connection attempt with a reset (`Connection refused`).
@@ -95,44 +95,48 @@ pub enum Outcome {
     Failed { message: String },
 }
 
-impl Outcome {
+impl SessionOutcome {
     pub fn is_completed(&self) -> bool {
-        matches!(self, Outcome::Completed)
+        matches!(self, SessionOutcome::Completed)
     }
 
     /// The outcome of a failed connection attempt.
     pub fn of_connect_error(addr: SocketAddr, error: &io::Error) -> Self {
         match error.kind() {
-            io::ErrorKind::ConnectionRefused => Outcome::Refused { addr },
-            io::ErrorKind::TimedOut => Outcome::TimedOut {
+            io::ErrorKind::ConnectionRefused => SessionOutcome::Refused { addr },
+            io::ErrorKind::TimedOut => SessionOutcome::TimedOut {
                 waiting_for: format!("connection to {addr}"),
             },
             io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
-                Outcome::Unreachable { addr }
+                SessionOutcome::Unreachable { addr }
             }
-            _ => Outcome::Failed {
+            _ => SessionOutcome::Failed {
                 message: format!("connect to {addr}: {error}"),
             },
         }
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for SessionOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Completed => write!(f, "completed"),
-            Outcome::Refused { addr } => write!(f, "connect to {addr}: connection refused"),
-            Outcome::TimedOut { waiting_for } => write!(f, "timed out waiting for {waiting_for}"),
-            Outcome::Unreachable { addr } => write!(f, "connect to {addr}: no route to host"),
-            Outcome::Closed { waiting_for } => {
+            SessionOutcome::Completed => write!(f, "completed"),
+            SessionOutcome::Refused { addr } => write!(f, "connect to {addr}: connection refused"),
+            SessionOutcome::TimedOut { waiting_for } => {
+                write!(f, "timed out waiting for {waiting_for}")
+            }
+            SessionOutcome::Unreachable { addr } => {
+                write!(f, "connect to {addr}: no route to host")
+            }
+            SessionOutcome::Closed { waiting_for } => {
                 write!(f, "connection closed while waiting for {waiting_for}")
             }
-            Outcome::Unexpected {
+            SessionOutcome::Unexpected {
                 step,
                 expected,
                 got,
             } => write!(f, "{step}: expected {expected}, got {got:?}"),
-            Outcome::Failed { message } => write!(f, "{message}"),
+            SessionOutcome::Failed { message } => write!(f, "{message}"),
         }
     }
 }
@@ -141,7 +145,7 @@ impl fmt::Display for Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub transcript: Vec<TranscriptLine>,
-    pub outcome: Outcome,
+    pub outcome: SessionOutcome,
 }
 
 impl Report {
@@ -151,16 +155,16 @@ impl Report {
     }
 }
 
-/// Connects with a deadline, turning failures into an [`Outcome`].
+/// Connects with a deadline, turning failures into an [`SessionOutcome`].
 pub(crate) async fn connect_with(
     connect: &Connect,
     addr: SocketAddr,
     timeout: Duration,
-) -> Result<TcpStream, Outcome> {
+) -> Result<TcpStream, SessionOutcome> {
     match tokio::time::timeout(timeout, connect(addr)).await {
         Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(e)) => Err(Outcome::of_connect_error(addr, &e)),
-        Err(_) => Err(Outcome::TimedOut {
+        Ok(Err(e)) => Err(SessionOutcome::of_connect_error(addr, &e)),
+        Err(_) => Err(SessionOutcome::TimedOut {
             waiting_for: format!("connection to {addr}"),
         }),
     }
@@ -208,7 +212,7 @@ impl Dialogue {
 
     /// Sends one line with CRLF. Passwords are recorded as sent: in these labs they are part
     /// of what the capture shows in clear text.
-    pub async fn send(&mut self, line: &str) -> Result<(), Outcome> {
+    pub async fn send(&mut self, line: &str) -> Result<(), SessionOutcome> {
         self.transcript.push(TranscriptLine {
             direction: Direction::Sent,
             text: line.to_string(),
@@ -216,13 +220,13 @@ impl Dialogue {
         self.writer
             .write_all(format!("{line}\r\n").as_bytes())
             .await
-            .map_err(|e| Outcome::Failed {
+            .map_err(|e| SessionOutcome::Failed {
                 message: format!("send {line:?}: {e}"),
             })
     }
 
     /// Sends raw bytes (a message body), recording each line.
-    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Outcome> {
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), SessionOutcome> {
         let text = String::from_utf8_lossy(bytes);
         for line in text.strip_suffix("\r\n").unwrap_or(&text).split("\r\n") {
             self.transcript.push(TranscriptLine {
@@ -233,23 +237,23 @@ impl Dialogue {
         self.writer
             .write_all(bytes)
             .await
-            .map_err(|e| Outcome::Failed {
+            .map_err(|e| SessionOutcome::Failed {
                 message: format!("send: {e}"),
             })
     }
 
     /// Reads one line, recording it.
-    pub async fn line(&mut self, waiting_for: &str) -> Result<String, Outcome> {
+    pub async fn line(&mut self, waiting_for: &str) -> Result<String, SessionOutcome> {
         let line = tokio::time::timeout(self.timeout, self.reader.next_line())
             .await
-            .map_err(|_| Outcome::TimedOut {
+            .map_err(|_| SessionOutcome::TimedOut {
                 waiting_for: waiting_for.to_string(),
             })?;
         let text = match line {
             Ok(Some(Line::Text(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
             Ok(Some(Line::TooLong)) => "(line too long)".to_string(),
             Ok(None) | Err(_) => {
-                return Err(Outcome::Closed {
+                return Err(SessionOutcome::Closed {
                     waiting_for: waiting_for.to_string(),
                 });
             }
@@ -262,9 +266,9 @@ impl Dialogue {
     }
 
     /// Reads a whole numbered reply: `123 text`, or `123-first` ... `123 last`.
-    pub async fn reply(&mut self, waiting_for: &str) -> Result<CodedReply, Outcome> {
+    pub async fn reply(&mut self, waiting_for: &str) -> Result<CodedReply, SessionOutcome> {
         let first = self.line(waiting_for).await?;
-        let code = parse_code(&first).ok_or_else(|| Outcome::Unexpected {
+        let code = parse_code(&first).ok_or_else(|| SessionOutcome::Unexpected {
             step: waiting_for.to_string(),
             expected: "a numbered reply".to_string(),
             got: first.clone(),
@@ -285,12 +289,16 @@ impl Dialogue {
     }
 
     /// Reads a reply and checks its code is one of `expected`.
-    pub async fn expect(&mut self, step: &str, expected: &[u16]) -> Result<CodedReply, Outcome> {
+    pub async fn expect(
+        &mut self,
+        step: &str,
+        expected: &[u16],
+    ) -> Result<CodedReply, SessionOutcome> {
         let reply = self.reply(step).await?;
         if expected.contains(&reply.code) {
             Ok(reply)
         } else {
-            Err(Outcome::Unexpected {
+            Err(SessionOutcome::Unexpected {
                 step: step.to_string(),
                 expected: expected
                     .iter()
@@ -303,7 +311,11 @@ impl Dialogue {
     }
 
     /// Sends a command and checks the reply's code.
-    pub async fn command(&mut self, line: &str, expected: &[u16]) -> Result<CodedReply, Outcome> {
+    pub async fn command(
+        &mut self,
+        line: &str,
+        expected: &[u16],
+    ) -> Result<CodedReply, SessionOutcome> {
         self.send(line).await?;
         self.expect(line, expected).await
     }
@@ -349,24 +361,24 @@ mod tests {
         let addr: SocketAddr = "10.0.0.2:25".parse().unwrap();
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         assert_eq!(
-            Outcome::of_connect_error(addr, &refused).to_string(),
+            SessionOutcome::of_connect_error(addr, &refused).to_string(),
             "connect to 10.0.0.2:25: connection refused"
         );
         let unreachable = io::Error::from_raw_os_error(113);
         assert_eq!(
-            Outcome::of_connect_error(addr, &unreachable).to_string(),
+            SessionOutcome::of_connect_error(addr, &unreachable).to_string(),
             "connect to 10.0.0.2:25: no route to host"
         );
         let timed_out = io::Error::from_raw_os_error(110);
         assert_eq!(
-            Outcome::of_connect_error(addr, &timed_out).to_string(),
+            SessionOutcome::of_connect_error(addr, &timed_out).to_string(),
             "timed out waiting for connection to 10.0.0.2:25"
         );
     }
 
     #[test]
     fn outcome_serialises_with_a_tag() {
-        let json = serde_json::to_string(&Outcome::Refused {
+        let json = serde_json::to_string(&SessionOutcome::Refused {
             addr: "10.0.0.2:25".parse().unwrap(),
         })
         .unwrap();

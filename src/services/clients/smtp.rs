@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Connect, Dialogue, Outcome, Report, connect_with};
+use super::{Connect, Dialogue, Report, SessionOutcome, connect_with};
 
 /// One message to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,7 +61,7 @@ pub async fn run(
     let mut out = SmtpReport {
         report: Report {
             transcript: Vec::new(),
-            outcome: Outcome::Completed,
+            outcome: SessionOutcome::Completed,
         },
         accepted: None,
     };
@@ -86,7 +86,7 @@ async fn session(
     d: &mut Dialogue,
     script: &MailScript,
     out: &mut SmtpReport,
-) -> Result<(), Outcome> {
+) -> Result<(), SessionOutcome> {
     d.expect("greeting", &[220]).await?;
     let verb = if script.ehlo { "EHLO" } else { "HELO" };
     d.command(&format!("{verb} {}", script.helo), &[250])

@@ -1,0 +1,555 @@
+//! The conversation tracker: frames in, [`Analysis`] out. This file holds the analyzer, the
+//! conversation table, endpoints, ARP, UDP and ICMP; [`tcp`] the TCP sequence tracking,
+//! [`fragments`] IPv4 reassembly, [`ftp`] the linking of FTP data connections to their
+//! control connection, and [`dns`] the matching of DNS queries and responses.
+//!
+//! Contract: [`Analyzer::push`] takes frames in capture order and [`Analyzer::finish`] returns
+//! the facts; memory grows with the number of conversations (each keeps a transcript of at
+//! most [`Transcript::CAP`] bytes per direction and a bounded out-of-order buffer), never with
+//! the number of packets.
+//!
+//! The TCP tracker is hand-written because it is the lesson itself: it follows each direction's
+//! sequence space relative to its initial sequence number, delivers payload in stream order
+//! (holding segments that arrive early), counts retransmissions (data already delivered) and
+//! out-of-order segments (data filling a gap within 3 ms of the gap appearing, as Wireshark
+//! does), and reads the handshake and close from the flags. A SYN with a new sequence number on
+//! a conversation that has closed starts a new conversation, as Wireshark starts a new stream.
+
+mod dns;
+mod fragments;
+mod ftp;
+mod tcp;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::wire::{self, App, FrameRef, Net, Packet, Transport};
+
+use super::{
+    Addr, Analysis, ArpFact, Close, ConnOutcome, Conversation, Dir, DnsExchange, Echo, Endpoint,
+    FtpData, FtpMode, Handshake, IcmpError, Proto, TcpFacts,
+};
+
+use dns::dns_exchange;
+use fragments::{FragGroup, FragKey};
+use ftp::FtpExpect;
+pub use tcp::FollowChunk;
+use tcp::TcpState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    proto: Proto,
+    lo: Addr,
+    hi: Addr,
+}
+
+impl Key {
+    fn new(proto: Proto, a: Addr, b: Addr) -> Key {
+        if a <= b {
+            Key {
+                proto,
+                lo: a,
+                hi: b,
+            }
+        } else {
+            Key {
+                proto,
+                lo: b,
+                hi: a,
+            }
+        }
+    }
+}
+
+/// Streams frames into conversations. See the module documentation.
+#[derive(Debug, Default)]
+pub struct Analyzer {
+    out: Analysis,
+    index: HashMap<Key, usize, FastHash>,
+    /// The conversation of the previous packet: bulk traffic hits it almost every time.
+    last_conv: Option<(Key, usize)>,
+    /// The endpoints of the previous packet (source, destination, their indexes).
+    last_pair: Option<(IpAddr, IpAddr, usize, usize)>,
+    tcp: Vec<Option<TcpState>>,
+    per_proto: [usize; 3],
+    endpoints: HashMap<IpAddr, usize, FastHash>,
+    arp_seen: HashSet<ArpFact>,
+    ftp: Vec<FtpExpect>,
+    follow: Option<usize>,
+    followed: Vec<FollowChunk>,
+    frags: HashMap<FragKey, FragGroup, FastHash>,
+    frag_order: std::collections::VecDeque<FragKey>,
+}
+
+/// A multiply-rotate hasher (as in rustc's FxHash): the keys are addresses and ports from
+/// the capture, and a collision attack on an analysis of one's own file gains nothing, so the
+/// speed matters more than SipHash's resistance.
+#[derive(Clone, Copy, Debug, Default)]
+struct FastHash;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct FastHasher(u64);
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FastHasher {
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+fn initial_ttl(ttl: u8) -> u8 {
+    match ttl {
+        0..=32 => 32,
+        33..=64 => 64,
+        65..=128 => 128,
+        _ => 255,
+    }
+}
+
+impl Analyzer {
+    /// A fresh analyzer.
+    pub fn new() -> Analyzer {
+        Analyzer::default()
+    }
+
+    /// Also records TCP stream `stream` (Wireshark's `tcp.stream`) in full, for
+    /// [`Analyzer::finish_follow`].
+    pub fn follow(&mut self, stream: usize) {
+        self.follow = Some(stream);
+    }
+
+    /// Adds one frame.
+    pub fn push(&mut self, frame: &FrameRef<'_>) {
+        let pkt = wire::dissect(frame.linktype, frame.data);
+        self.push_dissected(frame, &pkt);
+    }
+
+    /// Adds one frame already dissected (`pkt` must come from `frame.data`).
+    pub fn push_dissected(&mut self, frame: &FrameRef<'_>, pkt: &Packet) {
+        self.out.frames += 1;
+        if self.out.first_ts.is_none() {
+            self.out.first_ts = Some(frame.ts);
+        }
+        self.out.last_ts = Some(frame.ts);
+        match &pkt.net {
+            Net::Arp(arp) => self.arp(frame, arp, pkt),
+            Net::Ip(ip) => {
+                self.endpoint(ip.src, ip.dst, frame.orig_len, ip.ttl);
+                if ip.version == 4 && ip.is_fragment() {
+                    self.fragment(frame, ip, pkt);
+                    return;
+                }
+                let payload = pkt.payload_of(frame.data);
+                match &pkt.transport {
+                    Transport::Tcp(t) => self.tcp(frame, ip, t, payload, pkt),
+                    Transport::Udp(u) => self.udp(frame, ip, u, payload, pkt),
+                    Transport::Icmp(i) => self.icmp(frame, ip, i),
+                    Transport::None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The facts.
+    pub fn finish(self) -> Analysis {
+        self.finish_follow().0
+    }
+
+    /// The facts, and the followed stream's chunks.
+    pub fn finish_follow(mut self) -> (Analysis, Vec<FollowChunk>) {
+        for i in 0..self.out.conversations.len() {
+            self.settle(i);
+        }
+        (self.out, self.followed)
+    }
+
+    fn arp(&mut self, frame: &FrameRef<'_>, arp: &wire::Arp, pkt: &Packet) {
+        let broadcast = match &pkt.link {
+            wire::Link::Ethernet { dst, .. } => *dst == wire::Mac::BROADCAST,
+            wire::Link::Cooked { pkttype, .. } => *pkttype == 1,
+            _ => true,
+        };
+        let fact = if arp.is_gratuitous() {
+            ArpFact::Gratuitous {
+                owner: IpAddr::V4(arp.sender_ip),
+            }
+        } else if arp.op == 1 && broadcast {
+            ArpFact::Request {
+                asker: IpAddr::V4(arp.sender_ip),
+                target: IpAddr::V4(arp.target_ip),
+            }
+        } else if arp.op == 2 {
+            ArpFact::Reply {
+                owner: IpAddr::V4(arp.sender_ip),
+                to: IpAddr::V4(arp.target_ip),
+            }
+        } else {
+            // Unicast requests are the kernel re-checking a cache entry; whether one falls
+            // inside a lab run depends on timers, so they are not facts.
+            return;
+        };
+        if self.arp_seen.insert(fact.clone()) {
+            self.out.arp.push(fact);
+            self.out.arp_frames.push(frame.number);
+        }
+    }
+
+    fn endpoint_index(&mut self, addr: IpAddr) -> usize {
+        let eps = &mut self.out.endpoints;
+        *self.endpoints.entry(addr).or_insert_with(|| {
+            eps.push(blank_endpoint(addr));
+            eps.len() - 1
+        })
+    }
+
+    fn endpoint(&mut self, src: IpAddr, dst: IpAddr, len: u32, ttl: u8) {
+        let len = u64::from(len);
+        // Most packets belong to the same pair of hosts as the one before.
+        let (s, d) = match self.last_pair {
+            Some((a, b, ia, ib)) if a == src && b == dst => (ia, ib),
+            Some((a, b, ia, ib)) if a == dst && b == src => (ib, ia),
+            _ => {
+                let s = self.endpoint_index(src);
+                let d = self.endpoint_index(dst);
+                self.last_pair = Some((src, dst, s, d));
+                (s, d)
+            }
+        };
+        let eps = &mut self.out.endpoints;
+        let e = &mut eps[s];
+        e.tx_packets += 1;
+        e.tx_bytes += len;
+        e.min_ttl = Some(e.min_ttl.map_or(ttl, |m| m.min(ttl)));
+        e.max_ttl = Some(e.max_ttl.map_or(ttl, |m| m.max(ttl)));
+        let max = e.max_ttl.unwrap_or(ttl);
+        e.hops = Some(initial_ttl(max) - max);
+        eps[d].rx_packets += 1;
+        eps[d].rx_bytes += len;
+    }
+
+    /// Finds or creates the conversation of a packet from `src` to `dst`; returns its index
+    /// and the packet's direction.
+    fn conversation(
+        &mut self,
+        proto: Proto,
+        src: Addr,
+        dst: Addr,
+        frame: &FrameRef<'_>,
+    ) -> (usize, Dir, bool) {
+        let key = Key::new(proto, src, dst);
+        let cached = self.last_conv.filter(|(k, _)| *k == key).map(|(_, i)| i);
+        if let Some(i) = cached.or_else(|| self.index.get(&key).copied()) {
+            self.last_conv = Some((key, i));
+            let c = &self.out.conversations[i];
+            let dir = if c.initiator == src && c.responder == dst {
+                Dir::Forward
+            } else {
+                Dir::Reverse
+            };
+            return (i, dir, false);
+        }
+        let i = self.new_conversation(proto, src, dst, frame);
+        self.index.insert(key, i);
+        self.last_conv = Some((key, i));
+        (i, Dir::Forward, true)
+    }
+
+    fn new_conversation(
+        &mut self,
+        proto: Proto,
+        src: Addr,
+        dst: Addr,
+        frame: &FrameRef<'_>,
+    ) -> usize {
+        let index = self.out.conversations.len();
+        let p = proto as usize;
+        let stream = self.per_proto[p];
+        self.per_proto[p] += 1;
+        self.out.conversations.push(Conversation {
+            index,
+            stream,
+            proto,
+            initiator: src,
+            responder: dst,
+            first_frame: frame.number,
+            start: frame.ts,
+            end: frame.ts,
+            packets: [0; 2],
+            bytes: [0; 2],
+            payload_bytes: [0; 2],
+            transcript: Default::default(),
+            ttl: [None; 2],
+            fragments: [0; 2],
+            tcp: None,
+            outcome: ConnOutcome::NoAnswer,
+            echo: (proto == Proto::Icmp).then(Echo::default),
+            icmp_errors: Vec::new(),
+            dns: Vec::new(),
+            ftp_data: None,
+            ftp_control: false,
+        });
+        self.tcp.push((proto == Proto::Tcp).then(TcpState::default));
+        if proto == Proto::Tcp {
+            self.link_ftp(index);
+        }
+        index
+    }
+
+    fn count(&mut self, i: usize, dir: Dir, frame: &FrameRef<'_>, ttl: u8) {
+        let c = &mut self.out.conversations[i];
+        let d = dir.idx();
+        c.packets[d] += 1;
+        c.bytes[d] += u64::from(frame.orig_len);
+        c.end = c.end.max(frame.ts);
+        if c.ttl[d].is_none() {
+            c.ttl[d] = Some(ttl);
+        }
+    }
+
+    fn udp(
+        &mut self,
+        frame: &FrameRef<'_>,
+        ip: &wire::IpInfo,
+        u: &wire::Udp,
+        payload: &[u8],
+        pkt: &Packet,
+    ) {
+        let src = Addr {
+            ip: ip.src,
+            port: u.src_port,
+        };
+        let dst = Addr {
+            ip: ip.dst,
+            port: u.dst_port,
+        };
+        let (i, dir, _) = self.conversation(Proto::Udp, src, dst, frame);
+        self.count(i, dir, frame, ip.ttl);
+        let c = &mut self.out.conversations[i];
+        c.payload_bytes[dir.idx()] += u64::from(u.payload_len);
+        c.transcript[dir.idx()].push(payload);
+        if let Some(App::Dns(dns)) = &pkt.app {
+            dns_exchange(c, dns, frame);
+        }
+    }
+
+    fn icmp(&mut self, frame: &FrameRef<'_>, ip: &wire::IpInfo, icmp: &wire::Icmp) {
+        if let Some(kind) = icmp.echo() {
+            let id = icmp.echo_id();
+            let src = Addr {
+                ip: ip.src,
+                port: id,
+            };
+            let dst = Addr {
+                ip: ip.dst,
+                port: id,
+            };
+            let (i, dir, fresh) = self.conversation(Proto::Icmp, src, dst, frame);
+            if fresh && kind == wire::dissect::EchoKind::Reply {
+                let c = &mut self.out.conversations[i];
+                std::mem::swap(&mut c.initiator, &mut c.responder);
+            }
+            let dir = if fresh && kind == wire::dissect::EchoKind::Reply {
+                Dir::Reverse
+            } else {
+                dir
+            };
+            self.count(i, dir, frame, ip.ttl);
+            if let Some(e) = self.out.conversations[i].echo.as_mut() {
+                match kind {
+                    wire::dissect::EchoKind::Request => e.requests += 1,
+                    wire::dissect::EchoKind::Reply => e.replies += 1,
+                }
+            }
+            return;
+        }
+        if !icmp.is_error() {
+            return;
+        }
+        let Some(q) = &icmp.quoted else {
+            return;
+        };
+        let qsrc = Addr {
+            ip: q.src,
+            port: q.src_port.unwrap_or(0),
+        };
+        let qdst = Addr {
+            ip: q.dst,
+            port: q.dst_port.unwrap_or(0),
+        };
+        let proto = match q.proto {
+            6 => Some(Proto::Tcp),
+            17 => Some(Proto::Udp),
+            _ => None,
+        };
+        let conv = proto.and_then(|p| self.index.get(&Key::new(p, qsrc, qdst)).copied());
+        let err = IcmpError {
+            frame: frame.number,
+            ts: frame.ts,
+            from: ip.src,
+            to: ip.dst,
+            v6: icmp.v6,
+            icmp_type: icmp.icmp_type,
+            code: icmp.code,
+            description: wire::names::icmp_describe(icmp.v6, icmp.icmp_type, icmp.code),
+            mtu: icmp.mtu(),
+            quoted_proto: q.proto,
+            quoted_src: qsrc,
+            quoted_dst: qdst,
+            conversation: conv,
+        };
+        match conv {
+            Some(i) => self.out.conversations[i].icmp_errors.push(err),
+            None => self.out.unmatched_icmp_errors.push(err),
+        }
+    }
+}
+
+fn blank_endpoint(addr: IpAddr) -> Endpoint {
+    Endpoint {
+        addr,
+        tx_packets: 0,
+        tx_bytes: 0,
+        rx_packets: 0,
+        rx_bytes: 0,
+        min_ttl: None,
+        max_ttl: None,
+        hops: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::*;
+    use super::*;
+
+    #[test]
+    fn refused_and_no_answer() {
+        let mut w = Wire::new();
+        w.tcp(CLIENT, SERVER, 40001, 81, 7, 0, S, b"");
+        w.tcp(SERVER, CLIENT, 81, 40001, 0, 8, R | A, b"");
+        w.tcp(CLIENT, SERVER, 40002, 25, 9, 0, S, b"");
+        w.tcp(CLIENT, SERVER, 40002, 25, 9, 0, S, b"");
+        let a = w.analyze();
+        let t0 = a.conversations[0].tcp.as_ref().unwrap();
+        assert_eq!(
+            (t0.handshake, t0.outcome),
+            (Handshake::SynOnly, ConnOutcome::Refused)
+        );
+        assert_eq!(t0.close.rst, Some(Dir::Reverse));
+        let t1 = a.conversations[1].tcp.as_ref().unwrap();
+        assert_eq!(
+            (t1.outcome, t1.syns, t1.retransmissions[0]),
+            (ConnOutcome::NoAnswer, 2, 1)
+        );
+    }
+
+    #[test]
+    fn ping_is_an_echo_conversation() {
+        let mut w = Wire::new();
+        for seq in 1..=3 {
+            let mut v = Vec::new();
+            etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv4(CLIENT, SERVER, 64)
+                .icmpv4_echo_request(77, seq)
+                .write(&mut v, b"ping")
+                .unwrap();
+            w.push(v);
+            let mut v = Vec::new();
+            etherparse::PacketBuilder::ethernet2([2; 6], [1; 6])
+                .ipv4(SERVER, CLIENT, 61)
+                .icmpv4_echo_reply(77, seq)
+                .write(&mut v, b"ping")
+                .unwrap();
+            w.push(v);
+        }
+        let a = w.analyze();
+        assert_eq!(a.conversations.len(), 1);
+        let c = &a.conversations[0];
+        assert_eq!(c.proto, Proto::Icmp);
+        assert_eq!(
+            c.echo,
+            Some(Echo {
+                requests: 3,
+                replies: 3
+            })
+        );
+        assert_eq!(c.outcome, ConnOutcome::Answered);
+        let server = a
+            .endpoints
+            .iter()
+            .find(|e| e.addr == IpAddr::from(SERVER))
+            .unwrap();
+        assert_eq!(server.hops, Some(3));
+        assert_eq!(a.capture_near(), vec![IpAddr::from(CLIENT)]);
+        let mut names = crate::analyze::Names::new();
+        names.insert(IpAddr::from(CLIENT), "client");
+        names.insert(IpAddr::from(SERVER), "server");
+        let table = crate::analyze::table::endpoints_text(&a, &names);
+        assert!(
+            table.ends_with("capture taken next to client; server 3 hops away\n"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn icmp_error_ties_to_the_udp_flow() {
+        let mut w = Wire::new();
+        w.udp(CLIENT, SERVER, 5000, 161, b"probe");
+        let mut quoted = Vec::new();
+        etherparse::PacketBuilder::ipv4(CLIENT, SERVER, 64)
+            .udp(5000, 161)
+            .write(&mut quoted, b"probe")
+            .unwrap();
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2; 6], [1; 6])
+            .ipv4(SERVER, CLIENT, 64)
+            .icmpv4_raw(3, 3, [0; 4])
+            .write(&mut v, &quoted)
+            .unwrap();
+        w.push(v);
+        let a = w.analyze();
+        let c = &a.conversations[0];
+        assert_eq!(c.outcome, ConnOutcome::Rejected);
+        assert_eq!(c.icmp_errors.len(), 1);
+        assert_eq!(
+            c.icmp_errors[0].description,
+            "destination-unreachable port-unreachable (3/3)"
+        );
+    }
+}

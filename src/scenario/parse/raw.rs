@@ -1,0 +1,159 @@
+//! The scenario file as deserialised: raw structs that keep every value's span, so that each
+//! later check can point at its place in the file. Unknown keys are refused here.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScenario {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) summary: String,
+    #[serde(default)]
+    pub(super) hosts: BTreeMap<Spanned<String>, RawHost>,
+    #[serde(default)]
+    pub(super) links: Vec<RawLink>,
+    #[serde(default)]
+    pub(super) services: BTreeMap<Spanned<String>, RawService>,
+    #[serde(default)]
+    pub(super) rules: Vec<RawRule>,
+    #[serde(default)]
+    pub(super) steps: Vec<Spanned<RawStep>>,
+    #[serde(default)]
+    pub(super) expect: Vec<Spanned<RawExpect>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHost {
+    #[serde(default)]
+    pub(super) forward: bool,
+    #[serde(default)]
+    pub(super) ipv6: bool,
+    #[serde(default)]
+    pub(super) routes: Vec<Spanned<String>>,
+    pub(super) lo_mtu: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) capture_lo: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLink {
+    pub(super) ends: Spanned<Vec<Spanned<String>>>,
+    pub(super) mtu: Option<Spanned<i64>>,
+    pub(super) capture: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawService {
+    pub(super) host: Spanned<String>,
+    pub(super) kind: Spanned<String>,
+    pub(super) port: Option<Spanned<i64>>,
+    pub(super) file: Option<Spanned<String>>,
+    // The content of protocol services (see `protocol`).
+    pub(super) files: Option<Spanned<BTreeMap<String, String>>>,
+    /// HTTP virtual hosts: host name -> (path -> content).
+    pub(super) sites: Option<Spanned<BTreeMap<String, BTreeMap<String, String>>>>,
+    pub(super) dir: Option<Spanned<String>>,
+    pub(super) users: Option<Spanned<BTreeMap<String, String>>>,
+    pub(super) anonymous: Option<bool>,
+    pub(super) upload: Option<bool>,
+    pub(super) mailbox: Option<Spanned<String>>,
+    pub(super) hostname: Option<Spanned<String>>,
+    pub(super) zone: Option<Spanned<String>>,
+    pub(super) zone_file: Option<Spanned<String>>,
+    pub(super) origin: Option<Spanned<String>>,
+    pub(super) banner: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub(super) host: Spanned<String>,
+    pub(super) iptables: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    pub(super) host: Option<Spanned<String>>,
+    pub(super) telnet: Option<Spanned<String>>,
+    pub(super) send: Option<String>,
+    pub(super) expect_reply: Option<String>,
+    pub(super) iptables: Option<Spanned<String>>,
+    pub(super) exec: Option<Spanned<Vec<String>>>,
+    pub(super) wait: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) outcome: Option<Spanned<String>>,
+    // Protocol clients and the telnet dialogue (see `protocol`).
+    pub(super) dialogue: Option<Spanned<Vec<Vec<String>>>>,
+    pub(super) banner: Option<String>,
+    pub(super) follow_pasv: Option<bool>,
+    pub(super) ftp: Option<Spanned<String>>,
+    pub(super) user: Option<String>,
+    pub(super) password: Option<String>,
+    pub(super) commands: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) smtp: Option<Spanned<String>>,
+    pub(super) resolver: Option<Spanned<String>>,
+    pub(super) helo: Option<String>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<Vec<String>>,
+    pub(super) body: Option<String>,
+    pub(super) http: Option<Spanned<String>>,
+    pub(super) server: Option<Spanned<String>>,
+    pub(super) dns: Option<Spanned<String>>,
+    pub(super) query: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    pub(super) qtype: Option<Spanned<String>>,
+    pub(super) tcp: Option<bool>,
+    /// With exec: keep the program's input open after `send` until it exits.
+    pub(super) hold_stdin: Option<bool>,
+    // Network steps, parsed in `net.rs`.
+    pub(super) udp: Option<Spanned<String>>,
+    pub(super) size: Option<Spanned<i64>>,
+    pub(super) traceroute: Option<Spanned<String>>,
+    pub(super) max_hops: Option<Spanned<i64>>,
+    pub(super) hops: Option<Vec<String>>,
+    pub(super) route: Option<Spanned<String>>,
+    pub(super) link: Option<Spanned<String>>,
+    pub(super) host_gone: Option<Spanned<bool>>,
+    pub(super) announce: Option<Spanned<String>>,
+    pub(super) sysctl: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExpect {
+    pub(super) file: Option<Spanned<String>>,
+    pub(super) equals: Option<String>,
+    pub(super) contains: Option<String>,
+    pub(super) conversation: Option<Spanned<String>>,
+    pub(super) handshake: Option<Spanned<String>>,
+    pub(super) outcome: Option<Spanned<String>>,
+    pub(super) client_sent: Option<String>,
+    pub(super) server_sent: Option<String>,
+    pub(super) client_sent_contains: Option<String>,
+    pub(super) server_sent_contains: Option<String>,
+    pub(super) dns: Option<Spanned<String>>,
+    pub(super) rcode: Option<Spanned<String>>,
+    pub(super) answer: Option<String>,
+    // Wire and kernel facts, parsed in `net.rs`.
+    pub(super) rule: Option<Spanned<String>>,
+    pub(super) packets: Option<Spanned<i64>>,
+    pub(super) packets_at_least: Option<Spanned<i64>>,
+    pub(super) flow: Option<Spanned<String>>,
+    pub(super) no_flow: Option<Spanned<String>>,
+    pub(super) capture: Option<Spanned<String>>,
+    pub(super) syns: Option<Spanned<i64>>,
+    pub(super) syns_at_least: Option<Spanned<i64>>,
+    pub(super) fragments: Option<Spanned<i64>>,
+    pub(super) fragments_at_least: Option<Spanned<i64>>,
+    pub(super) mss_segments: Option<Spanned<i64>>,
+    pub(super) zero_ethernet: Option<bool>,
+    pub(super) capture_side: Option<Spanned<String>>,
+}
