@@ -463,3 +463,33 @@ pub fn child(program: impl AsRef<std::ffi::OsStr>) -> Command {
     }
     command
 }
+
+/// How many times the kernel has retransmitted on a TCP socket without an answer since the last
+/// one (`tcpi_retransmits` of `TCP_INFO`): for a socket still connecting, the SYNs sent after
+/// the first. The kernel bumps it in the retransmission timer with the socket locked, right as
+/// the SYN goes out, and `TCP_INFO` takes the same lock: once it reads `k - 1`, the k-th SYN has
+/// been handed to the interface. Lives here because it is a raw `getsockopt`.
+pub fn tcp_retransmits(socket: BorrowedFd<'_>) -> io::Result<u8> {
+    // SAFETY: an all-zero tcp_info is a valid value (plain integers).
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is writable for `len` bytes; the kernel writes at most `len` bytes and
+    // reports how many in `len`; the descriptor is borrowed for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&raw mut info).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // The field sits in the first bytes of every version of the structure.
+    if (len as usize) < 3 {
+        return Err(io::Error::other("TCP_INFO too short"));
+    }
+    Ok(info.tcpi_retransmits)
+}

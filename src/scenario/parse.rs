@@ -98,6 +98,8 @@ struct RawStep {
     wait: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     outcome: Option<Spanned<String>>,
+    /// With telnet: end the step as this SYN leaves (see `net::syns`).
+    syns: Option<Spanned<i64>>,
     // Protocol clients and the telnet dialogue (see `protocol`).
     dialogue: Option<Spanned<Vec<Vec<String>>>>,
     banner: Option<String>,
@@ -782,12 +784,14 @@ fn parse_step(
         } else if let Some(net) = net::step(cx, raw, span.clone(), hosts, first_addr, timeout)? {
             net
         } else if let Some(target) = &raw.telnet {
+            let (syns, timeout) = net::syns(cx, raw, timeout, DEFAULT_CONNECT_TIMEOUT)?;
             (
                 Action::Telnet {
                     target: parse_target(cx, target, hosts, first_addr)?,
                     send: raw.send.clone().unwrap_or_default(),
                     expect_reply: raw.expect_reply.clone(),
-                    timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                    syns,
+                    timeout,
                 },
                 Outcome::Connected,
             )
@@ -822,6 +826,11 @@ fn parse_step(
                 (Action::Wait(parse_duration(cx, wait)?), Outcome::Ok)
             }
         };
+    if let (Some(syns), false) = (&raw.syns, matches!(action, Action::Telnet { .. })) {
+        return Err(cx
+            .err(syns.span(), "syns does not go with this action")
+            .with_hint("syns = N goes with telnet: the step ends as the N-th SYN leaves"));
+    }
     let expect = match &raw.outcome {
         None => default_outcome,
         Some(o) => {
