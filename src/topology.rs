@@ -3,9 +3,11 @@
 //!
 //! Contract: [`build`] returns a [`Lab`] in which every host's namespace exists with loopback
 //! up, every link's two ends are up with their addresses and MTU, routers forward, and IPv6 is
-//! off unless a host asks for it (so captures hold no router solicitations, MLD or DAD). Each
-//! host has its own netlink connection, opened inside its namespace, because a netlink socket
-//! speaks for the namespace it was created in.
+//! off unless a host asks for it (so captures hold no router solicitations, MLD or DAD), ICMP
+//! errors are never rate-limited, and the neighbour timers are pinned ([`NEIGHBOUR_TIMERS`]) so
+//! that no ARP entry is re-validated during a lab, however slowly it runs. Each host has its
+//! own netlink connection, opened inside its namespace, because a netlink socket speaks for the
+//! namespace it was created in.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -106,8 +108,14 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             sysctls.push(("net/ipv6/conf/default/disable_ipv6", "1"));
         }
         // ICMP errors are rate-limited per destination by default (one a second after a short
-        // burst): a traceroute or a run of probes would see some answers and not others.
+        // burst), and all together per namespace (icmp_msgs_per_sec): a traceroute or a run of
+        // probes would see some answers and not others. No type is limited at all (ratemask
+        // 0 takes them out of both limits); the per-destination limit is off as well.
+        sysctls.push(("net/ipv4/icmp_ratemask", "0"));
         sysctls.push(("net/ipv4/icmp_ratelimit", "0"));
+        if host.ipv6 {
+            sysctls.push(("net/ipv6/icmp/ratelimit", "0"));
+        }
         if host.forward {
             sysctls.push(("net/ipv4/ip_forward", "1"));
             if host.ipv6 {
@@ -210,11 +218,64 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             set_up(host, index, &format!("bring {} up", end.iface)).await?;
         }
     }
+    for (id, host) in lab.hosts.iter().enumerate() {
+        let ifaces: Vec<String> = plan
+            .links
+            .iter()
+            .flat_map(|l| l.ends.iter())
+            .filter(|e| e.host == id)
+            .map(|e| e.iface.clone())
+            .collect();
+        pin_neighbour_timers(host, ifaces, plan.hosts[id].ipv6)?;
+    }
     for route in &plan.routes {
         let host = lab.host(route.host);
         add_route(host, route).await?;
     }
     Ok(lab)
+}
+
+/// The neighbour (ARP, NDP) timers of every lab interface. A namespace's interfaces start from
+/// the machine's `neigh.default` settings, and the kernel re-validates an entry some seconds
+/// after it goes stale: left alone, a lab slowed down by a busy machine gains ARP exchanges
+/// (a server that learnt the client from its ARP request asks again 5 s after its SYN-ACK).
+/// Pinned so that no entry changes state within a lab's lifetime, and an unanswered address
+/// fails as the textbook says: three broadcasts one second apart.
+pub const NEIGHBOUR_TIMERS: &[(&str, &str)] = &[
+    // Reachable for 5 to 15 minutes after a confirmation (half to one and a half times this).
+    ("base_reachable_time_ms", "600000"),
+    // A stale entry used again is checked (unicast ARP) after 10 minutes instead of 5 s.
+    ("delay_first_probe_time", "600"),
+    // Stale entries are not collected for 10 minutes (60 s by default).
+    ("gc_stale_time", "600"),
+    // The kernel's own defaults, pinned against a machine that changed them.
+    ("retrans_time_ms", "1000"),
+    ("mcast_solicit", "3"),
+    ("ucast_solicit", "3"),
+];
+
+/// Writes [`NEIGHBOUR_TIMERS`] for `ifaces` of `host`, in one pass inside the namespace.
+fn pin_neighbour_timers(host: &Host, ifaces: Vec<String>, ipv6: bool) -> Result<(), TopologyError> {
+    let families: &[&str] = if ipv6 { &["ipv4", "ipv6"] } else { &["ipv4"] };
+    host.netns
+        .run(move || {
+            for iface in &ifaces {
+                for family in families {
+                    for (key, value) in NEIGHBOUR_TIMERS {
+                        let key = format!("net/{family}/neigh/{iface}/{key}");
+                        if let Err(e) = std::fs::write(format!("/proc/sys/{key}"), value) {
+                            return Err((key, e));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?
+        .map_err(|(key, source)| TopologyError::Sysctl {
+            host: host.name.clone(),
+            key: key.replace('/', "."),
+            source,
+        })
 }
 
 /// Adds a route, replaces one (`replace`), or deletes the route that matches.
