@@ -135,10 +135,9 @@ async fn connect_until_syn(
         match sent() {
             Ok(n) if n >= k => {
                 // Both descriptors go now: the socket closes before any further SYN.
-                let syns = if k == 1 { "the SYN" } else { "SYNs" };
                 return Err((
                     Outcome::TimedOut,
-                    format!("no answer to {k} {syns}, closed after the last"),
+                    format!("no answer to {k} SYNs, closed after the last"),
                 ));
             }
             Ok(n) if tokio::time::Instant::now() >= deadline => {

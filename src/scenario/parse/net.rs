@@ -101,11 +101,14 @@ pub(super) fn syns(
         return Ok((None, timeout.unwrap_or(default)));
     };
     let k = *syns.get_ref();
-    if !(1..=MAX_SYNS).contains(&k) {
+    // One SYN would end the step as it leaves, before any answer could come: a timeout says
+    // how long to wait for it.
+    if !(2..=MAX_SYNS).contains(&k) {
         return Err(cx
             .err(syns.span(), format!("syns = {k} is out of range"))
             .with_hint(format!(
-                "syns is how many SYNs the client sends before it gives up, 1 to {MAX_SYNS}"
+                "syns is how many SYNs the client sends before it gives up, 2 to {MAX_SYNS} \
+                 (for one SYN, set a timeout instead)"
             )));
     }
     let due = syn_due(k as u32);
@@ -700,8 +703,15 @@ packets = 0
 
     #[test]
     fn syns_out_of_place_out_of_range_or_after_the_timeout_are_refused() {
-        let e = err("[[steps]]\nhost = \"client\"\ntelnet = \"server:25\"\nsyns = 7\n");
-        assert!(e.msg.contains("syns = 7 is out of range"), "{e}");
+        for k in [1, 7] {
+            let e = err(&format!(
+                "[[steps]]\nhost = \"client\"\ntelnet = \"server:25\"\nsyns = {k}\n"
+            ));
+            assert!(
+                e.msg.contains(&format!("syns = {k} is out of range")),
+                "{e}"
+            );
+        }
         let e = err(
             "[[steps]]\nhost = \"client\"\ntelnet = \"server:25\"\nsyns = 3\ntimeout = \"3s\"\n",
         );
