@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use futures::TryStreamExt;
-use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, State};
 use rtnetlink::packet_route::route::{RouteProtocol, RouteScope};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
@@ -43,6 +43,12 @@ pub enum TopologyError {
     },
     #[error("host {host}: no interface {iface}")]
     NoInterface { host: String, iface: String },
+    #[error("host {host}: {ifaces} not ready to carry frames after {seconds} s")]
+    NotReady {
+        host: String,
+        ifaces: String,
+        seconds: u64,
+    },
 }
 
 /// One built host: its namespace, its netlink handle and its directory in the run's output.
@@ -186,17 +192,26 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         set_up(host, lo, "bring lo up").await?;
     }
 
-    for link in &plan.links {
+    for (i, link) in plan.links.iter().enumerate() {
         let [a, b] = &link.ends;
         let (host_a, host_b) = (lab.host(a.host), lab.host(b.host));
+        // Each end gets its own interface index, never its peer's (in separate namespaces both
+        // would otherwise be 2). The kernel's link watch handles a veth whose index equals its
+        // peer's as an ordinary event, at most once a second for the whole machine, and until
+        // it runs one end drops every frame (see `wait_ready`); a veth with an index of its
+        // own is urgent and is ready at once.
+        let index = FIRST_LINK_INDEX + 2 * i as u32;
         // The peer is created directly inside B (IFLA_NET_NS_FD in the peer's attributes, as
         // `ip link add eth0 type veth peer name eth0 netns B` does): both ends get their final
         // names at once, and no interface is ever moved between namespaces, which would cost
         // the kernel an RCU grace period per link.
         let fd_b = std::os::fd::AsRawFd::as_raw_fd(&host_b.netns.fd());
-        let mut peer = LinkUnspec::new_with_name(&b.iface).setns_by_fd(fd_b);
+        let mut peer = LinkUnspec::new_with_name(&b.iface)
+            .index(index + 1)
+            .setns_by_fd(fd_b);
         let mut veth = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
-            .name(a.iface.clone());
+            .name(a.iface.clone())
+            .index(index);
         if let Some(mtu) = link.mtu {
             veth = veth.mtu(mtu);
             peer = peer.mtu(mtu);
@@ -226,7 +241,8 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             .filter(|e| e.host == id)
             .map(|e| e.iface.clone())
             .collect();
-        pin_neighbour_timers(host, ifaces, plan.hosts[id].ipv6)?;
+        pin_neighbour_timers(host, ifaces.clone(), plan.hosts[id].ipv6)?;
+        wait_ready(host, &ifaces).await?;
     }
     for route in &plan.routes {
         let host = lab.host(route.host);
@@ -253,6 +269,51 @@ pub const NEIGHBOUR_TIMERS: &[(&str, &str)] = &[
     ("mcast_solicit", "3"),
     ("ucast_solicit", "3"),
 ];
+
+/// The interface index of the first link's first end; link `i` has this plus `2 i` and `2 i + 1`.
+const FIRST_LINK_INDEX: u32 = 10;
+
+/// How long a lab's links may take to carry frames on a very busy machine before the run gives up.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits until each of `ifaces` carries frames: operationally up, with its queueing discipline
+/// attached. When a veth pair comes up, the end brought up first gets its carrier from the
+/// kernel's link watch, a deferred work item that takes the RTNL lock; until it runs, the end
+/// has the `noop` discipline and drops every frame unseen (no capture shows it). On a busy
+/// machine, with other labs holding RTNL, that took over a second: a lab's first ARP request
+/// vanished and went again 1 s later, with the first SYN queued behind it, and the wire changed.
+async fn wait_ready(host: &Host, ifaces: &[String]) -> Result<(), TopologyError> {
+    let deadline = std::time::Instant::now() + READY_DEADLINE;
+    loop {
+        let links: Vec<_> = request(host, "list links".into(), async {
+            host.netlink.link().get().execute().try_collect().await
+        })
+        .await?;
+        let waiting: Vec<&str> = ifaces
+            .iter()
+            .map(String::as_str)
+            .filter(|iface| {
+                !links.iter().any(|link| {
+                    let has = |want: &LinkAttribute| link.attributes.contains(want);
+                    has(&LinkAttribute::IfName(iface.to_string()))
+                        && has(&LinkAttribute::OperState(State::Up))
+                        && !has(&LinkAttribute::Qdisc("noop".into()))
+                })
+            })
+            .collect();
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(TopologyError::NotReady {
+                host: host.name.clone(),
+                ifaces: waiting.join(", "),
+                seconds: READY_DEADLINE.as_secs(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
 
 /// Writes [`NEIGHBOUR_TIMERS`] for `ifaces` of `host`, in one pass inside the namespace.
 fn pin_neighbour_timers(host: &Host, ifaces: Vec<String>, ipv6: bool) -> Result<(), TopologyError> {
