@@ -464,12 +464,13 @@ pub fn child(program: impl AsRef<std::ffi::OsStr>) -> Command {
     command
 }
 
-/// How many times the kernel has retransmitted on a TCP socket without an answer since the last
-/// one (`tcpi_retransmits` of `TCP_INFO`): for a socket still connecting, the SYNs sent after
-/// the first. The kernel bumps it in the retransmission timer with the socket locked, right as
-/// the SYN goes out, and `TCP_INFO` takes the same lock: once it reads `k - 1`, the k-th SYN has
-/// been handed to the interface. Lives here because it is a raw `getsockopt`.
-pub fn tcp_retransmits(socket: BorrowedFd<'_>) -> io::Result<u8> {
+/// How many segments the kernel has retransmitted on a TCP socket (`tcpi_total_retrans` of
+/// `TCP_INFO`): for a socket still connecting, the SYNs sent after the first. The count grows
+/// only when a retransmission is handed to IP (not when the kernel holds it back because the
+/// previous SYN still waits in a queue, for an ARP answer say), in the retransmission timer with
+/// the socket locked; `TCP_INFO` takes the same lock. Lives here because it is a raw
+/// `getsockopt`.
+pub fn tcp_retransmitted(socket: BorrowedFd<'_>) -> io::Result<u32> {
     // SAFETY: an all-zero tcp_info is a valid value (plain integers).
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
@@ -487,9 +488,11 @@ pub fn tcp_retransmits(socket: BorrowedFd<'_>) -> io::Result<u8> {
     if r != 0 {
         return Err(io::Error::last_os_error());
     }
-    // The field sits in the first bytes of every version of the structure.
-    if (len as usize) < 3 {
-        return Err(io::Error::other("TCP_INFO too short"));
+    let end = std::mem::offset_of!(libc::tcp_info, tcpi_total_retrans) + 4;
+    if (len as usize) < end {
+        return Err(io::Error::other(
+            "this kernel's TCP_INFO has no retransmission total",
+        ));
     }
-    Ok(info.tcpi_retransmits)
+    Ok(info.tcpi_total_retrans)
 }

@@ -123,7 +123,7 @@ async fn connect_until_syn(
     // A second descriptor of the same socket, to read its TCP_INFO while `connect` owns it.
     let watch = nix::unistd::dup(&socket)
         .map_err(|e| (Outcome::Failed, format!("cannot watch the socket: {e}")))?;
-    let sent = || crate::sandbox::tcp_retransmits(watch.as_fd()).map(|r| u32::from(r) + 1);
+    let sent = || crate::sandbox::tcp_retransmitted(watch.as_fd()).map(|r| r + 1);
     let connecting = socket.connect(addr);
     tokio::pin!(connecting);
     let deadline = tokio::time::Instant::now() + timeout;
