@@ -20,8 +20,14 @@ use super::StepResult;
 
 /// The first destination port of traceroute's UDP probes, as the `traceroute` program uses.
 const TRACEROUTE_PORT: u16 = 33434;
-/// How long traceroute waits for the answer to one probe before printing `*`.
-const PROBE_WAIT: Duration = Duration::from_secs(1);
+/// How long traceroute waits for the answer to one probe before printing `*`. Under
+/// `cargo xtask stress` (8 suites of 4 labs at once on 2 cores shared with other builds; two
+/// stress runs, 48 runs of each lab) the slowest traceroute hop answered in 4.9 ms and the
+/// slowest whole UDP probe step took 53 ms; before lab links were made ready before the first
+/// step an answer took up to 1.04 s (a first ARP request lost and sent again a second later).
+/// 2 s is well over three times any of these, and costs time only on a hop that never answers
+/// (the `traceroute` program waits up to 5 s).
+const PROBE_WAIT: Duration = Duration::from_secs(2);
 
 pub(super) async fn run(
     lab: &Lab,

@@ -675,28 +675,28 @@ fn print_slowest(steps: &[StepTime]) {
     for s in busy.iter().take(5) {
         println!("  {:9.1} ms  {}: {}", s.took, s.scenario, s.title);
     }
-    let mut answers: Vec<(f64, String)> = Vec::new();
+    // (kind, milliseconds, what): the kinds are listed apart, each with its slowest.
+    let mut answers: Vec<(&str, f64, String)> = Vec::new();
     for s in steps {
         if s.title.starts_with("traceroute ") {
             for hop in s.received.lines() {
                 if let Some(ms) = hop.strip_suffix(" ms").and_then(|h| h.rsplit(' ').next()) {
                     let ms: f64 = ms.parse().unwrap_or(0.0);
-                    answers.push((
-                        ms,
-                        format!("{}: {} hop {}", s.scenario, s.title, hop.trim()),
-                    ));
+                    let what = format!("{}: {} hop {}", s.scenario, s.title, hop.trim());
+                    answers.push(("traceroute hop", ms, what));
                 }
             }
         } else if s.title.starts_with("udp ") && s.outcome != "timed-out" {
-            answers.push((
-                s.took,
-                format!("{}: {} ({})", s.scenario, s.title, s.outcome),
-            ));
+            let what = format!("{}: {} ({})", s.scenario, s.title, s.outcome);
+            answers.push(("UDP probe (whole step)", s.took, what));
         }
     }
-    answers.sort_by(|a, b| b.0.total_cmp(&a.0));
-    println!("slowest probe answers (of {}):", answers.len());
-    for (ms, what) in answers.iter().take(5) {
-        println!("  {ms:9.1} ms  {what}");
+    answers.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for kind in ["traceroute hop", "UDP probe (whole step)"] {
+        let of_kind: Vec<_> = answers.iter().filter(|a| a.0 == kind).collect();
+        println!("slowest answers, {kind} (of {}):", of_kind.len());
+        for (_, ms, what) in of_kind.iter().take(3) {
+            println!("  {ms:9.1} ms  {what}");
+        }
     }
 }

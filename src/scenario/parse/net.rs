@@ -15,6 +15,9 @@ use crate::scenario::{
     ScenarioError, WireFact,
 };
 
+/// A UDP probe ends on its answer or ICMP error; this bound only ends one that gets neither.
+/// As traceroute's wait per probe (see `drive::net`): over three times the slowest answer seen
+/// under `cargo xtask stress`.
 const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest UDP payload in an IPv4 datagram.
 const MAX_UDP_PAYLOAD: i64 = 65_507;
