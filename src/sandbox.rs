@@ -501,3 +501,36 @@ pub fn child(program: impl AsRef<std::ffi::OsStr>) -> Command {
     }
     command
 }
+
+/// How many segments the kernel has retransmitted on a TCP socket (`tcpi_total_retrans` of
+/// `TCP_INFO`): for a socket still connecting, the SYNs sent after the first. The count grows
+/// only when a retransmission is handed to IP (not when the kernel holds it back because the
+/// previous SYN still waits in a queue, for an ARP answer say), in the retransmission timer with
+/// the socket locked; `TCP_INFO` takes the same lock. Lives here because it is a raw
+/// `getsockopt`.
+pub fn tcp_retransmitted(socket: BorrowedFd<'_>) -> io::Result<u32> {
+    // SAFETY: an all-zero tcp_info is a valid value (plain integers).
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is writable for `len` bytes; the kernel writes at most `len` bytes and
+    // reports how many in `len`; the descriptor is borrowed for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&raw mut info).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let end = std::mem::offset_of!(libc::tcp_info, tcpi_total_retrans) + 4;
+    if (len as usize) < end {
+        return Err(io::Error::other(
+            "this kernel's TCP_INFO has no retransmission total",
+        ));
+    }
+    Ok(info.tcpi_total_retrans)
+}

@@ -3,15 +3,17 @@
 //!
 //! Contract: [`build`] returns a [`Lab`] in which every host's namespace exists with loopback
 //! up, every link's two ends are up with their addresses and MTU, routers forward, and IPv6 is
-//! off unless a host asks for it (so captures hold no router solicitations, MLD or DAD). Each
-//! host has its own netlink connection, opened inside its namespace, because a netlink socket
-//! speaks for the namespace it was created in.
+//! off unless a host asks for it (so captures hold no router solicitations, MLD or DAD), ICMP
+//! errors are never rate-limited, and the neighbour timers are pinned ([`NEIGHBOUR_TIMERS`]) so
+//! that no ARP entry is re-validated during a lab, however slowly it runs. Each host has its
+//! own netlink connection, opened inside its namespace, because a netlink socket speaks for the
+//! namespace it was created in.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use futures::TryStreamExt;
-use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, State};
 use rtnetlink::packet_route::route::{RouteProtocol, RouteScope};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
@@ -41,6 +43,12 @@ pub enum TopologyError {
     },
     #[error("host {host}: no interface {iface}")]
     NoInterface { host: String, iface: String },
+    #[error("host {host}: {ifaces} not ready to carry frames after {seconds} s")]
+    NotReady {
+        host: String,
+        ifaces: String,
+        seconds: u64,
+    },
 }
 
 /// One built host: its namespace, its netlink handle and its directory in the run's output.
@@ -106,8 +114,14 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             sysctls.push(("net/ipv6/conf/default/disable_ipv6", "1"));
         }
         // ICMP errors are rate-limited per destination by default (one a second after a short
-        // burst): a traceroute or a run of probes would see some answers and not others.
+        // burst), and all together per namespace (icmp_msgs_per_sec): a traceroute or a run of
+        // probes would see some answers and not others. No type is limited at all (ratemask
+        // 0 takes them out of both limits); the per-destination limit is off as well.
+        sysctls.push(("net/ipv4/icmp_ratemask", "0"));
         sysctls.push(("net/ipv4/icmp_ratelimit", "0"));
+        if host.ipv6 {
+            sysctls.push(("net/ipv6/icmp/ratelimit", "0"));
+        }
         if host.forward {
             sysctls.push(("net/ipv4/ip_forward", "1"));
             if host.ipv6 {
@@ -178,17 +192,26 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         set_up(host, lo, "bring lo up").await?;
     }
 
-    for link in &plan.links {
+    for (i, link) in plan.links.iter().enumerate() {
         let [a, b] = &link.ends;
         let (host_a, host_b) = (lab.host(a.host), lab.host(b.host));
+        // Each end gets its own interface index, never its peer's (in separate namespaces both
+        // would otherwise be 2). The kernel's link watch handles a veth whose index equals its
+        // peer's as an ordinary event, at most once a second for the whole machine, and until
+        // it runs one end drops every frame (see `wait_ready`); a veth with an index of its
+        // own is urgent and is ready at once.
+        let index = FIRST_LINK_INDEX + 2 * i as u32;
         // The peer is created directly inside B (IFLA_NET_NS_FD in the peer's attributes, as
         // `ip link add eth0 type veth peer name eth0 netns B` does): both ends get their final
         // names at once, and no interface is ever moved between namespaces, which would cost
         // the kernel an RCU grace period per link.
         let fd_b = std::os::fd::AsRawFd::as_raw_fd(&host_b.netns.fd());
-        let mut peer = LinkUnspec::new_with_name(&b.iface).setns_by_fd(fd_b);
+        let mut peer = LinkUnspec::new_with_name(&b.iface)
+            .index(index + 1)
+            .setns_by_fd(fd_b);
         let mut veth = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
-            .name(a.iface.clone());
+            .name(a.iface.clone())
+            .index(index);
         if let Some(mtu) = link.mtu {
             veth = veth.mtu(mtu);
             peer = peer.mtu(mtu);
@@ -210,11 +233,110 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             set_up(host, index, &format!("bring {} up", end.iface)).await?;
         }
     }
+    for (id, host) in lab.hosts.iter().enumerate() {
+        let ifaces: Vec<String> = plan
+            .links
+            .iter()
+            .flat_map(|l| l.ends.iter())
+            .filter(|e| e.host == id)
+            .map(|e| e.iface.clone())
+            .collect();
+        pin_neighbour_timers(host, ifaces.clone(), plan.hosts[id].ipv6)?;
+        wait_ready(host, &ifaces).await?;
+    }
     for route in &plan.routes {
         let host = lab.host(route.host);
         add_route(host, route).await?;
     }
     Ok(lab)
+}
+
+/// The neighbour (ARP, NDP) timers of every lab interface. A namespace's interfaces start from
+/// the machine's `neigh.default` settings, and the kernel re-validates an entry some seconds
+/// after it goes stale: left alone, a lab slowed down by a busy machine gains ARP exchanges
+/// (a server that learnt the client from its ARP request asks again 5 s after its SYN-ACK).
+/// Pinned so that no entry changes state within a lab's lifetime, and an unanswered address
+/// fails as the textbook says: three broadcasts one second apart.
+pub const NEIGHBOUR_TIMERS: &[(&str, &str)] = &[
+    // Reachable for 5 to 15 minutes after a confirmation (half to one and a half times this).
+    ("base_reachable_time_ms", "600000"),
+    // A stale entry used again is checked (unicast ARP) after 10 minutes instead of 5 s.
+    ("delay_first_probe_time", "600"),
+    // Stale entries are not collected for 10 minutes (60 s by default).
+    ("gc_stale_time", "600"),
+    // The kernel's own defaults, pinned against a machine that changed them.
+    ("retrans_time_ms", "1000"),
+    ("mcast_solicit", "3"),
+    ("ucast_solicit", "3"),
+];
+
+/// The interface index of the first link's first end; link `i` has this plus `2 i` and `2 i + 1`.
+const FIRST_LINK_INDEX: u32 = 10;
+
+/// How long a lab's links may take to carry frames on a very busy machine before the run gives up.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits until each of `ifaces` carries frames: operationally up, with its queueing discipline
+/// attached. When a veth pair comes up, the end brought up first gets its carrier from the
+/// kernel's link watch, a deferred work item that takes the RTNL lock; until it runs, the end
+/// has the `noop` discipline and drops every frame unseen (no capture shows it). On a busy
+/// machine, with other labs holding RTNL, that took over a second: a lab's first ARP request
+/// vanished and went again 1 s later, with the first SYN queued behind it, and the wire changed.
+async fn wait_ready(host: &Host, ifaces: &[String]) -> Result<(), TopologyError> {
+    let deadline = std::time::Instant::now() + READY_DEADLINE;
+    loop {
+        let links: Vec<_> = request(host, "list links".into(), async {
+            host.netlink.link().get().execute().try_collect().await
+        })
+        .await?;
+        let waiting: Vec<&str> = ifaces
+            .iter()
+            .map(String::as_str)
+            .filter(|iface| {
+                !links.iter().any(|link| {
+                    let has = |want: &LinkAttribute| link.attributes.contains(want);
+                    has(&LinkAttribute::IfName(iface.to_string()))
+                        && has(&LinkAttribute::OperState(State::Up))
+                        && !has(&LinkAttribute::Qdisc("noop".into()))
+                })
+            })
+            .collect();
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(TopologyError::NotReady {
+                host: host.name.clone(),
+                ifaces: waiting.join(", "),
+                seconds: READY_DEADLINE.as_secs(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
+/// Writes [`NEIGHBOUR_TIMERS`] for `ifaces` of `host`, in one pass inside the namespace.
+fn pin_neighbour_timers(host: &Host, ifaces: Vec<String>, ipv6: bool) -> Result<(), TopologyError> {
+    let families: &[&str] = if ipv6 { &["ipv4", "ipv6"] } else { &["ipv4"] };
+    host.netns
+        .run(move || {
+            for iface in &ifaces {
+                for family in families {
+                    for (key, value) in NEIGHBOUR_TIMERS {
+                        let key = format!("net/{family}/neigh/{iface}/{key}");
+                        if let Err(e) = std::fs::write(format!("/proc/sys/{key}"), value) {
+                            return Err((key, e));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?
+        .map_err(|(key, source)| TopologyError::Sysctl {
+            host: host.name.clone(),
+            key: key.replace('/', "."),
+            source,
+        })
 }
 
 /// Adds a route, replaces one (`replace`), or deletes the route that matches.

@@ -82,10 +82,11 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             target,
             send,
             expect_reply,
+            syns,
             timeout,
         } => {
             result.title = format!("telnet {}", target.text);
-            let t = telnet::run(host, target, send.as_bytes(), *timeout).await;
+            let t = telnet::run(host, target, send.as_bytes(), *syns, *timeout).await;
             result.outcome = t.outcome;
             result.detail = t.detail;
             result.sent = String::from_utf8_lossy(&t.sent).into_owned();

@@ -20,8 +20,14 @@ use super::StepResult;
 
 /// The first destination port of traceroute's UDP probes, as the `traceroute` program uses.
 const TRACEROUTE_PORT: u16 = 33434;
-/// How long traceroute waits for the answer to one probe before printing `*`.
-const PROBE_WAIT: Duration = Duration::from_secs(1);
+/// How long traceroute waits for the answer to one probe before printing `*`. Under
+/// `cargo xtask stress` (8 suites of 4 labs at once on 2 cores shared with other builds; two
+/// stress runs, 48 runs of each lab) the slowest traceroute hop answered in 4.9 ms and the
+/// slowest whole UDP probe step took 53 ms; before lab links were made ready before the first
+/// step an answer took up to 1.04 s (a first ARP request lost and sent again a second later).
+/// 2 s is well over three times any of these, and costs time only on a hop that never answers
+/// (the `traceroute` program waits up to 5 s).
+const PROBE_WAIT: Duration = Duration::from_secs(2);
 
 pub(super) async fn run(
     lab: &Lab,
@@ -191,6 +197,8 @@ struct Hop {
     from: Option<IpAddr>,
     /// ICMP type and code of the answer.
     icmp: (u8, u8),
+    /// From the probe sent to its answer.
+    rtt: Duration,
 }
 
 async fn traceroute(
@@ -231,7 +239,9 @@ async fn traceroute(
         let line = match hop.from {
             Some(addr) => {
                 let name = lab.name_of(addr).unwrap_or("?").to_string();
-                let line = format!("{:2}  {name} ({addr})", hop.ttl);
+                // As traceroute prints it: the time from the probe to its answer.
+                let ms = hop.rtt.as_secs_f64() * 1000.0;
+                let line = format!("{:2}  {name} ({addr})  {ms:.3} ms", hop.ttl);
                 names.push(name);
                 line
             }
@@ -273,17 +283,26 @@ fn probe_path(udp: UdpSocket, raw: OwnedFd, dest: IpAddr, max_hops: u8) -> io::R
     for ttl in 1..=max_hops {
         let port = TRACEROUTE_PORT + u16::from(ttl) - 1;
         udp.set_ttl(u32::from(ttl))?;
+        // The clock starts before the send: on veth the answer is often made within it.
+        let sent = Instant::now();
         udp.send_to(&[0x40; 32], SocketAddr::new(dest, port))?;
-        let deadline = Instant::now() + PROBE_WAIT;
+        let deadline = sent + PROBE_WAIT;
         let mut hop = Hop {
             ttl,
             from: None,
             icmp: (0, 0),
+            rtt: Duration::ZERO,
         };
         let mut buf = [0u8; 1500];
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        loop {
+            // Once the wait is over, an answer already queued still counts: this thread
+            // waking up late on a busy machine is not a silent hop.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let ms = match left.is_zero() {
+                true => 0,
+                false => u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX),
+            };
             let mut fds = [PollFd::new(raw.as_fd(), PollFlags::POLLIN)];
-            let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
             if nix::poll::poll(&mut fds, PollTimeout::from(ms))? == 0 {
                 break;
             }
@@ -295,6 +314,7 @@ fn probe_path(udp: UdpSocket, raw: OwnedFd, dest: IpAddr, max_hops: u8) -> io::R
             if let Some((from, icmp)) = answer_to(&buf[..n], dest, local_port, port) {
                 hop.from = Some(from);
                 hop.icmp = icmp;
+                hop.rtt = sent.elapsed();
                 break;
             }
         }

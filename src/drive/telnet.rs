@@ -1,12 +1,18 @@
 //! The telnet-style client: connect, send the text, half-close, and read what the server says
 //! until it closes. Outcomes are reported the way a person at a terminal sees them.
+//!
+//! A step that waits for SYNs (`syns = k`) ends on the event, not on a clock: the kernel's
+//! retransmission count is read while the connection is pending, and the socket is closed as
+//! the k-th SYN leaves (closing a connecting socket sends nothing), so the wire shows exactly k
+//! SYNs however late this process is scheduled; the timeout is then only a safety bound.
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpSocket;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::scenario::{StepOutcome, Target};
 use crate::topology::Host;
@@ -18,7 +24,17 @@ pub(super) struct Session {
     pub received: Vec<u8>,
 }
 
-pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Duration) -> Session {
+/// How often a `syns` step reads the retransmission count. The next SYN is at least a second
+/// away, so a late read costs nothing but a late end of the step.
+const SYN_POLL: Duration = Duration::from_millis(10);
+
+pub(super) async fn run(
+    host: &Host,
+    target: &Target,
+    send: &[u8],
+    syns: Option<u32>,
+    timeout: Duration,
+) -> Session {
     let addr = SocketAddr::new(target.addr, target.port);
     let mut session = Session {
         outcome: StepOutcome::Connected,
@@ -45,14 +61,19 @@ pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Dura
         }
         Err(e) => return fail(session, StepOutcome::Failed, e.to_string()),
     };
-    let mut stream = match tokio::time::timeout(timeout, socket.connect(addr)).await {
-        Err(_) => {
-            return fail(
-                session,
-                StepOutcome::TimedOut,
-                format!("no answer within {}", crate::text::human_duration(timeout)),
-            );
-        }
+    let connected = match syns {
+        None => tokio::time::timeout(timeout, socket.connect(addr))
+            .await
+            .map_err(|_| {
+                (
+                    StepOutcome::TimedOut,
+                    format!("no answer within {}", crate::text::human_duration(timeout)),
+                )
+            }),
+        Some(k) => connect_until_syn(socket, addr, k, timeout).await,
+    };
+    let mut stream = match connected {
+        Err((outcome, detail)) => return fail(session, outcome, detail),
         Ok(Err(e)) => {
             let outcome = connect_outcome(&e);
             return fail(session, outcome, e.to_string().to_lowercase());
@@ -86,6 +107,49 @@ pub(super) async fn run(host: &Host, target: &Target, send: &[u8], timeout: Dura
     }
     session.received = buf;
     session
+}
+
+/// Connects, ending as the `k`-th SYN leaves unanswered (`timed-out`, the socket closed at
+/// once) or, if the SYNs stop short of `k` within `timeout`, with a failure that says so.
+async fn connect_until_syn(
+    socket: TcpSocket,
+    addr: SocketAddr,
+    k: u32,
+    timeout: Duration,
+) -> Result<io::Result<TcpStream>, (StepOutcome, String)> {
+    // A second descriptor of the same socket, to read its TCP_INFO while `connect` owns it.
+    let watch = nix::unistd::dup(&socket)
+        .map_err(|e| (StepOutcome::Failed, format!("cannot watch the socket: {e}")))?;
+    let sent = || crate::sandbox::tcp_retransmitted(watch.as_fd()).map(|r| r + 1);
+    let connecting = socket.connect(addr);
+    tokio::pin!(connecting);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        tokio::select! {
+            r = &mut connecting => return Ok(r),
+            _ = tokio::time::sleep(SYN_POLL) => {}
+        }
+        match sent() {
+            Ok(n) if n >= k => {
+                // Both descriptors go now: the socket closes before any further SYN.
+                return Err((
+                    StepOutcome::TimedOut,
+                    format!("no answer to {k} SYNs, closed after the last"),
+                ));
+            }
+            Ok(n) if tokio::time::Instant::now() >= deadline => {
+                return Err((
+                    StepOutcome::Failed,
+                    format!(
+                        "{n} of {k} SYNs sent within {}",
+                        crate::text::human_duration(timeout)
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Err((StepOutcome::Failed, format!("cannot read TCP_INFO: {e}"))),
+        }
+    }
 }
 
 fn fail(mut session: Session, outcome: StepOutcome, detail: String) -> Session {

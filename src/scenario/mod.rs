@@ -209,6 +209,10 @@ pub enum Action {
         target: Target,
         send: String,
         expect_reply: Option<String>,
+        /// With `syns = k`: the step ends as the k-th SYN leaves (the kernel's retransmission
+        /// count, not a clock), so the wire shows exactly k SYNs however slow the machine;
+        /// `timeout` is then only a safety bound.
+        syns: Option<u32>,
         timeout: Duration,
     },
     /// An iptables rule, run as the `iptables` program's argument vector inside the host.

@@ -18,6 +18,11 @@
 //!   (`labctl grade homework-redirect DIR... --gradebook --jobs J`), submissions per second.
 //! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove its flows never change;
 //!   `all` runs the whole suite (`labctl test`) N times, every run compared with the snapshots.
+//! - `stress [ROUNDS]`: a busy machine on purpose: 8 `labctl test --jobs 4` at once (release
+//!   build), ROUNDS rounds in a row (default 3), every suite green in every round. Prints each
+//!   round's result, the slowest steps that wait for no timer, and the slowest probe answers
+//!   (a traceroute hop, a UDP probe): the margin the probes' waits are chosen against. Exits 1
+//!   on a failure, with the failing suite's output.
 //!
 //! Uses only the standard library, so it builds before anything is installed.
 
@@ -55,9 +60,10 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("bench") => bench(&args[1..]),
         Some("repeat") => repeat(&args[1..]),
+        Some("stress") => stress(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|analysis|servers] [--runs N] [--mb MB] [--small N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N]"
+                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|analysis|servers] [--runs N] [--mb MB] [--small N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N] | stress [ROUNDS]"
             );
             return ExitCode::from(2);
         }
@@ -507,4 +513,190 @@ fn repeat_all(runs: Option<&String>) -> Result<ExitCode> {
     let _ = std::fs::remove_dir_all(&dir);
     println!("every scenario matched its snapshot in all {runs} rounds");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Suites run at once by `stress`, and labs at once in each: 32 labs on a small machine.
+const STRESS_SUITES: usize = 8;
+const STRESS_JOBS: &str = "4";
+
+/// 8 suites at once, round after round; every suite must pass in every round.
+fn stress(args: &[String]) -> Result<ExitCode> {
+    let rounds: usize = match args.first() {
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("bad round count {n:?}"))?,
+        None => 3,
+    };
+    let labctl = build_release()?;
+    let dir = scratch("stress");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut steps: Vec<StepTime> = Vec::new();
+    for round in 1..=rounds {
+        let started = Instant::now();
+        let mut suites = Vec::new();
+        for i in 0..STRESS_SUITES {
+            let out = dir.join(format!("round{round}-suite{i}"));
+            let log = dir.join(format!("round{round}-suite{i}.log"));
+            let file =
+                std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+            let err = file.try_clone().map_err(|e| e.to_string())?;
+            let child = Command::new(&labctl)
+                .args(["test", "--jobs", STRESS_JOBS, "--out"])
+                .arg(&out)
+                .current_dir(root())
+                .stdout(file)
+                .stderr(err)
+                .spawn()
+                .map_err(|e| format!("labctl test: {e}"))?;
+            suites.push((out, log, child));
+        }
+        let mut failed = Vec::new();
+        for (i, (out, log, mut child)) in suites.into_iter().enumerate() {
+            let s = child.wait().map_err(|e| e.to_string())?;
+            steps.extend(step_times(&out));
+            if !s.success() {
+                failed.push((i, log, s));
+            }
+        }
+        println!(
+            "round {round}/{rounds}: {} of {STRESS_SUITES} suites green in {:.1}s",
+            STRESS_SUITES - failed.len(),
+            started.elapsed().as_secs_f64()
+        );
+        if let Some((i, log, s)) = failed.first() {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            eprintln!(
+                "suite {i} of round {round} failed ({s}):\n{text}\nartifacts in {}",
+                dir.display()
+            );
+            print_slowest(&steps);
+            return Ok(ExitCode::from(1));
+        }
+    }
+    print_slowest(&steps);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "every suite green: {rounds} rounds of {STRESS_SUITES} `labctl test --jobs {STRESS_JOBS}` at once"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One step of one run, from its report.
+struct StepTime {
+    scenario: String,
+    title: String,
+    outcome: String,
+    received: String,
+    /// Milliseconds.
+    took: f64,
+}
+
+/// The steps of every run in a suite's output directory, read from the reports (pretty-printed
+/// JSON, one field a line; this tool uses only the standard library).
+fn step_times(out: &Path) -> Vec<StepTime> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("report.json")) else {
+            continue;
+        };
+        let scenario = entry.file_name().to_string_lossy().into_owned();
+        let mut inside = false;
+        let mut step: Option<StepTime> = None;
+        for line in text.lines() {
+            match line {
+                "  \"steps\": [" => inside = true,
+                "  ]," | "  ]" if inside => inside = false,
+                _ if !inside => {}
+                "    {" => {
+                    step = Some(StepTime {
+                        scenario: scenario.clone(),
+                        title: String::new(),
+                        outcome: String::new(),
+                        received: String::new(),
+                        took: 0.0,
+                    })
+                }
+                "    }" | "    }," => found.extend(step.take()),
+                _ => {
+                    let (Some(s), Some((key, value))) =
+                        (step.as_mut(), line.trim().split_once(": "))
+                    else {
+                        continue;
+                    };
+                    let value = value.trim_end_matches(',');
+                    match key {
+                        "\"title\"" => s.title = json_string(value),
+                        "\"outcome\"" => s.outcome = json_string(value),
+                        "\"received\"" => s.received = json_string(value),
+                        "\"took\"" => s.took = value.parse().unwrap_or(0.0),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The text of a JSON string literal (the escapes a report holds).
+fn json_string(literal: &str) -> String {
+    let inner = literal
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or(literal);
+    let mut text = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == '\\') {
+            (_, true) => match chars.next() {
+                Some('n') => text.push('\n'),
+                Some('t') => text.push('\t'),
+                Some(other) => text.push(other),
+                None => {}
+            },
+            (c, false) => text.push(c),
+        }
+    }
+    text
+}
+
+/// The slowest steps that wait for no timer (a step expected to time out waits on purpose),
+/// and the slowest answers to probes: each traceroute hop (the time traceroute prints) and
+/// each UDP probe that was answered.
+fn print_slowest(steps: &[StepTime]) {
+    let mut busy: Vec<&StepTime> = steps.iter().filter(|s| s.outcome != "timed-out").collect();
+    busy.sort_by(|a, b| b.took.total_cmp(&a.took));
+    println!("slowest steps (of {} runs of steps):", steps.len());
+    for s in busy.iter().take(5) {
+        println!("  {:9.1} ms  {}: {}", s.took, s.scenario, s.title);
+    }
+    // (kind, milliseconds, what): the kinds are listed apart, each with its slowest.
+    let mut answers: Vec<(&str, f64, String)> = Vec::new();
+    for s in steps {
+        if s.title.starts_with("traceroute ") {
+            for hop in s.received.lines() {
+                if let Some(ms) = hop.strip_suffix(" ms").and_then(|h| h.rsplit(' ').next()) {
+                    let ms: f64 = ms.parse().unwrap_or(0.0);
+                    let what = format!("{}: {} hop {}", s.scenario, s.title, hop.trim());
+                    answers.push(("traceroute hop", ms, what));
+                }
+            }
+        } else if s.title.starts_with("udp ") && s.outcome != "timed-out" {
+            let what = format!("{}: {} ({})", s.scenario, s.title, s.outcome);
+            answers.push(("UDP probe (whole step)", s.took, what));
+        }
+    }
+    answers.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for kind in ["traceroute hop", "UDP probe (whole step)"] {
+        let of_kind: Vec<_> = answers.iter().filter(|a| a.0 == kind).collect();
+        println!("slowest answers, {kind} (of {}):", of_kind.len());
+        for (_, ms, what) in of_kind.iter().take(3) {
+            println!("  {ms:9.1} ms  {what}");
+        }
+    }
 }

@@ -15,6 +15,9 @@ use crate::scenario::{
     StepOutcome, WireFact,
 };
 
+/// A UDP probe ends on its answer or ICMP error; this bound only ends one that gets neither.
+/// As traceroute's wait per probe (see `drive::net`): over three times the slowest answer seen
+/// under `cargo xtask stress`.
 const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest UDP payload in an IPv4 datagram.
 const MAX_UDP_PAYLOAD: i64 = 65_507;
@@ -76,6 +79,60 @@ pub(super) fn payload(cx: &Ctx, raw: &RawStep) -> Result<Vec<u8>, ScenarioError>
         }
     }
     Ok(bytes)
+}
+
+/// The most SYNs a `syns` step can wait for: Linux sends 7 (tcp_syn_retries = 6) and the
+/// connection fails as the 7th times out.
+const MAX_SYNS: i64 = 6;
+
+/// When the k-th SYN leaves, counted from the first: the initial retransmission timeout is 1 s
+/// and doubles each time (RFC 6298; the lab pins tcp_syn_linear_timeouts to 0).
+pub(crate) fn syn_due(k: u32) -> Duration {
+    Duration::from_secs((1u64 << k.saturating_sub(1)) - 1)
+}
+
+/// `syns = k` on a telnet step, and the step's timeout: given, it must leave room for the k-th
+/// SYN; by default it is only a safety bound, three times the k-th SYN's time and 2 s more, so
+/// that a slow machine ends the step on the SYN and never on the clock.
+pub(super) fn syns(
+    cx: &Ctx,
+    raw: &RawStep,
+    timeout: Option<Duration>,
+    default: Duration,
+) -> Result<(Option<u32>, Duration), ScenarioError> {
+    let Some(syns) = &raw.syns else {
+        return Ok((None, timeout.unwrap_or(default)));
+    };
+    let k = *syns.get_ref();
+    // One SYN would end the step as it leaves, before any answer could come: a timeout says
+    // how long to wait for it.
+    if !(2..=MAX_SYNS).contains(&k) {
+        return Err(cx
+            .err(syns.span(), format!("syns = {k} is out of range"))
+            .with_hint(format!(
+                "syns is how many SYNs the client sends before it gives up, 2 to {MAX_SYNS} \
+                 (for one SYN, set a timeout instead)"
+            )));
+    }
+    let due = syn_due(k as u32);
+    let bound = due * 3 + Duration::from_secs(2);
+    match timeout {
+        None => Ok((Some(k as u32), bound)),
+        Some(t) if t > due => Ok((Some(k as u32), t)),
+        Some(t) => Err(cx
+            .err(
+                cx.inner(raw.timeout.as_ref().expect("a timeout was given")),
+                format!(
+                    "a timeout of {} ends before SYN number {k}, due at {}",
+                    crate::text::human_duration(t),
+                    crate::text::human_duration(due)
+                ),
+            )
+            .with_hint(format!(
+                "with syns the step ends on the SYN; leave timeout out (safety bound {})",
+                crate::text::human_duration(bound)
+            ))),
+    }
 }
 
 fn word_span(cx: &Ctx, s: &Spanned<String>, word: &str) -> Range<usize> {
@@ -626,5 +683,46 @@ packets = 0
         assert!(e.msg.contains("syns and syns_at_least"), "{e}");
         let e = err("[[expect]]\nflow = \"tcp\"\nfile = \"server:x\"\nequals = \"\"\n");
         assert!(e.msg.contains("exactly one of"), "{e}");
+    }
+
+    #[test]
+    fn syns_end_a_telnet_step_and_bound_its_timeout() {
+        let p = plan("[[steps]]\nhost = \"client\"\ntelnet = \"server:25\"\nsyns = 3\n").unwrap();
+        let Action::Telnet { syns, timeout, .. } = &p.steps[0].action else {
+            panic!()
+        };
+        // The third SYN is due at 3 s: the safety bound is three times that, and 2 s more.
+        assert_eq!(
+            (*syns, *timeout),
+            (Some(3), std::time::Duration::from_secs(11))
+        );
+        let given =
+            "[[steps]]\nhost = \"client\"\ntelnet = \"server:25\"\nsyns = 2\ntimeout = \"1.5s\"\n";
+        let Action::Telnet { timeout, .. } = &plan(given).unwrap().steps[0].action else {
+            panic!()
+        };
+        assert_eq!(*timeout, std::time::Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn syns_out_of_place_out_of_range_or_after_the_timeout_are_refused() {
+        for k in [1, 7] {
+            let e = err(&format!(
+                "[[steps]]\nhost = \"client\"\ntelnet = \"server:25\"\nsyns = {k}\n"
+            ));
+            assert!(
+                e.msg.contains(&format!("syns = {k} is out of range")),
+                "{e}"
+            );
+        }
+        let e = err(
+            "[[steps]]\nhost = \"client\"\ntelnet = \"server:25\"\nsyns = 3\ntimeout = \"3s\"\n",
+        );
+        assert!(
+            e.msg.contains("ends before SYN number 3, due at 3.00s"),
+            "{e}"
+        );
+        let e = err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\nsyns = 2\n");
+        assert!(e.msg.contains("syns does not go with this action"), "{e}");
     }
 }

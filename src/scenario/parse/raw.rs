@@ -90,6 +90,8 @@ pub(super) struct RawStep {
     pub(super) wait: Option<Spanned<String>>,
     pub(super) timeout: Option<Spanned<String>>,
     pub(super) outcome: Option<Spanned<String>>,
+    /// With telnet: end the step as this SYN leaves (see `net::syns`).
+    pub(super) syns: Option<Spanned<i64>>,
     // Protocol clients and the telnet dialogue (see `protocol`).
     pub(super) dialogue: Option<Spanned<Vec<Vec<String>>>>,
     pub(super) banner: Option<String>,

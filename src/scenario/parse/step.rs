@@ -59,12 +59,14 @@ pub(super) fn parse_step(
         } else if let Some(net) = net::step(cx, raw, span.clone(), hosts, first_addr, timeout)? {
             net
         } else if let Some(target) = &raw.telnet {
+            let (syns, timeout) = net::syns(cx, raw, timeout, DEFAULT_CONNECT_TIMEOUT)?;
             (
                 Action::Telnet {
                     target: parse_target(cx, target, hosts, first_addr)?,
                     send: raw.send.clone().unwrap_or_default(),
                     expect_reply: raw.expect_reply.clone(),
-                    timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                    syns,
+                    timeout,
                 },
                 StepOutcome::Connected,
             )
@@ -99,6 +101,11 @@ pub(super) fn parse_step(
                 (Action::Wait(parse_duration(cx, wait)?), StepOutcome::Ok)
             }
         };
+    if let (Some(syns), false) = (&raw.syns, matches!(action, Action::Telnet { .. })) {
+        return Err(cx
+            .err(syns.span(), "syns does not go with this action")
+            .with_hint("syns = N goes with telnet: the step ends as the N-th SYN leaves"));
+    }
     let expect = match &raw.outcome {
         None => default_outcome,
         Some(o) => {
