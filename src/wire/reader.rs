@@ -56,6 +56,10 @@ pub struct FrameRef<'a> {
     pub orig_len: u32,
     /// Link-layer header type of `data`.
     pub linktype: LinkType,
+    /// The capture interface: 0 in a pcap file; in a pcapng file, the interface's position
+    /// among all interfaces described so far (over every section), so state kept per
+    /// interface never mixes two sections' interfaces.
+    pub interface: u32,
     /// The captured bytes.
     pub data: &'a [u8],
 }
@@ -97,6 +101,7 @@ impl Frame {
             ts: self.ts,
             orig_len: self.orig_len,
             linktype: self.linktype,
+            interface: 0,
             data: &self.data,
         }
     }
@@ -169,6 +174,10 @@ pub struct CaptureReader<R: Read> {
     state: State,
     format: FileFormat,
     number: u64,
+    /// Interfaces described in earlier pcapng sections.
+    iface_base: u32,
+    /// The interface of the frame last read.
+    iface: u32,
 }
 
 fn rd16(b: &[u8], big: bool) -> u16 {
@@ -206,6 +215,8 @@ impl<R: Read> CaptureReader<R> {
             },
             format: FileFormat::Pcap,
             number: 0,
+            iface_base: 0,
+            iface: 0,
         };
         if !reader.fill(4)? {
             if reader.available() == 0 {
@@ -325,6 +336,7 @@ impl<R: Read> CaptureReader<R> {
                     ts,
                     orig_len,
                     linktype,
+                    interface: self.iface,
                     data: &self.buf[range],
                 }))
             }
@@ -477,6 +489,9 @@ impl<R: Read> CaptureReader<R> {
         let mut frame = None;
         match block_type {
             _ if is_shb => {
+                if let State::PcapNg { interfaces, .. } = &self.state {
+                    self.iface_base = self.iface_base.saturating_add(interfaces.len() as u32);
+                }
                 self.state = State::PcapNg {
                     big,
                     interfaces: Vec::new(),
@@ -527,6 +542,7 @@ impl<R: Read> CaptureReader<R> {
                 let caplen = rd32(&body[12..], big);
                 let orig_len = rd32(&body[16..], big);
                 let iface = self.interface(offset, id)?;
+                self.iface = self.iface_base.saturating_add(id);
                 if caplen as usize > body.len() - 20 {
                     return Err(WireError::BadBlock {
                         offset,
@@ -562,6 +578,7 @@ impl<R: Read> CaptureReader<R> {
                 }
                 let orig_len = rd32(body, big);
                 let iface = self.interface(offset, 0)?;
+                self.iface = self.iface_base;
                 // A simple packet block has no captured length: it is the original length cut
                 // to the snapshot length and to the block.
                 let mut caplen = (orig_len as usize).min(body.len() - 4);
