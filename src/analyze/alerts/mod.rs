@@ -597,3 +597,6 @@ pub fn secs(d: Duration) -> String {
         format!("{s:.3} s")
     }
 }
+
+#[cfg(test)]
+mod tests;
