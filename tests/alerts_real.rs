@@ -145,6 +145,7 @@ fn attack_programs_raise_the_catalogue_alerts() {
             .any(|l| l.starts_with("medium tcp-port-scan") && l.contains("10.0.0.66 > 10.0.1.2")),
         "{text}"
     );
+    let _ = std::fs::remove_dir_all(capture.parent().unwrap());
 }
 
 #[test]
@@ -165,6 +166,7 @@ fn ordinary_traffic_raises_no_alert() {
         .filter(|a| rank(a["severity"].as_str().unwrap()) >= 1)
         .collect();
     assert!(loud.is_empty(), "alerts on ordinary traffic: {loud:#?}");
+    let _ = std::fs::remove_dir_all(capture.parent().unwrap());
 }
 
 /// `labctl test` fails a lab that expects no alert when its capture has one, and every
