@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::analyze::{self, alerts::Severity};
 use crate::check::snapshot;
 use crate::jobs::{self, Finished, Job, Progress};
 use crate::scenario::{self, Action, BUILTIN, Origin, StepOutcome};
@@ -55,6 +56,8 @@ struct Entry {
     /// The timers the lab waits for (pauses, connections expected to time out): the suite
     /// starts the longest labs first so they overlap.
     waits: Duration,
+    /// Lab host names, for the alerts of a lab that expects none.
+    names: analyze::Names,
 }
 
 /// The verdict on one scenario.
@@ -215,11 +218,16 @@ fn validate(name_or_path: &str) -> Result<Entry, String> {
             _ => Duration::ZERO,
         })
         .sum();
+    let mut names = analyze::Names::new();
+    for (addr, host) in plan.addresses() {
+        names.insert(addr, host);
+    }
     Ok(Entry {
         name: plan.name.clone(),
         origin: plan.origin.clone(),
         arg,
         waits,
+        names,
     })
 }
 
@@ -288,6 +296,7 @@ fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> ScenarioOutcome
             ));
         }
     }
+    outcome.failures.extend(unexpected_alerts(entry, &report));
     let failed = !outcome.failures.is_empty() || outcome.diff.is_some();
     if failed || (code == 1 && !bless) {
         outcome.status = "failed";
@@ -376,6 +385,27 @@ fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
         s.errors,
         crate::text::human_duration(took)
     );
+    out
+}
+
+/// A lab that expects no alert gets none at `low` or above: each capture of the child's run
+/// is read again here, with the detection the run itself does not pay for.
+fn unexpected_alerts(entry: &Entry, report: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for capture in report["captures"].as_array().into_iter().flatten() {
+        let Some(path) = capture["path"].as_str() else {
+            continue;
+        };
+        match analyze::analyze_file_with_alerts(Path::new(path), Default::default()) {
+            Ok((_, alerts)) => out.extend(
+                alerts
+                    .iter()
+                    .filter(|a| a.severity >= Severity::Low)
+                    .map(|a| format!("no alert expected: {}", a.line(&entry.names))),
+            ),
+            Err(e) => out.push(format!("cannot read {path} for alerts: {e}")),
+        }
+    }
     out
 }
 
@@ -513,6 +543,7 @@ mod tests {
             origin: Origin::File("scenarios/x.toml".into()),
             arg: "scenarios/x.toml".into(),
             waits: Duration::ZERO,
+            names: analyze::Names::new(),
         };
         let report = serde_json::json!({
             "flows": "tcp a > b\n",

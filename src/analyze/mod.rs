@@ -24,6 +24,7 @@
 //! ephemeral port, absolute sequence number, window, MAC address or packet count that depends
 //! on ACK timing. Nothing here depends on the crate outside `wire`.
 
+pub mod alerts;
 #[doc(hidden)]
 pub mod fixture;
 pub mod flows;
@@ -474,6 +475,25 @@ pub fn analyze<'a>(frames: impl IntoIterator<Item = FrameRef<'a>>) -> Analysis {
         analyzer.push(&f);
     }
     analyzer.finish()
+}
+
+/// Streams a capture file through the analysis and the detection of suspicious traffic, in
+/// one pass: each frame is dissected once and given to both.
+pub fn analyze_file_with_alerts(
+    path: &Path,
+    thresholds: alerts::Thresholds,
+) -> Result<(Analysis, Vec<alerts::Alert>), WireError> {
+    let mut reader = wire::open(path)?;
+    let mut analyzer = Analyzer::new();
+    let mut detector = alerts::Detector::new(thresholds);
+    while let Some(frame) = reader.next_frame()? {
+        let pkt = wire::dissect(frame.linktype, frame.data);
+        analyzer.push_dissected(&frame, &pkt);
+        detector.push(&frame, &pkt);
+    }
+    let analysis = analyzer.finish();
+    let alerts = detector.finish(&analysis);
+    Ok((analysis, alerts))
 }
 
 /// Streams a capture file through the analysis.

@@ -36,6 +36,8 @@ pub enum ShowView {
     Follow(usize),
     /// `--flows`: the normalised snapshot checks compare.
     Flows,
+    /// `--alerts`: suspicious traffic, one line per alert.
+    Alerts,
 }
 
 /// `labctl show`'s command line: the file, at most one view flag (none is the packet lines),
@@ -56,6 +58,9 @@ pub struct ShowArgs {
     /// The normalised flows that snapshots compare
     #[arg(long, group = "view")]
     pub flows: bool,
+    /// Suspicious traffic (scans, ARP poisoning, tunnels, SQL injection), one line per alert
+    #[arg(long, group = "view")]
+    pub alerts: bool,
     /// Packet lines with the IP header (tos, ttl, id, offset, flags), as tcpdump -v
     #[arg(short, long)]
     pub verbose: bool,
@@ -88,6 +93,7 @@ impl ShowArgs {
                 _ => None,
             },
             flows: view == ShowView::Flows,
+            alerts: view == ShowView::Alerts,
             verbose: false,
             json: false,
             names: Names::new(),
@@ -104,6 +110,7 @@ impl ShowArgs {
             (_, true, _, _) => ShowView::Endpoints,
             (_, _, Some(n), _) => ShowView::Follow(n),
             (_, _, _, true) => ShowView::Flows,
+            _ if self.alerts => ShowView::Alerts,
             _ => ShowView::Packets,
         }
     }
@@ -288,7 +295,13 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
         }
         return Ok(());
     }
-    match args.view() {
+    let view = args.view();
+    if view == ShowView::Alerts {
+        drop(reader);
+        let (_, alerts) = super::analyze_file_with_alerts(&args.file, Default::default())?;
+        return alerts_out(out, &alerts, args);
+    }
+    match view {
         ShowView::Packets => {
             let mut lines = PacketLines::new(args.names.clone()).verbose(args.verbose);
             let mut first = None;
@@ -418,8 +431,26 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                         follow_text(out, n, &a, &b, &chunks)?;
                     }
                 }
-                ShowView::Packets => {}
+                ShowView::Packets | ShowView::Alerts => {}
             }
+        }
+    }
+    Ok(())
+}
+
+/// `--alerts`: one line per alert, or `{"alerts": [...]}`.
+fn alerts_out(
+    out: &mut dyn Write,
+    alerts: &[super::alerts::Alert],
+    args: &ShowArgs,
+) -> Result<(), ShowError> {
+    if args.json {
+        let list: Vec<super::alerts::AlertJson> = alerts.iter().map(Into::into).collect();
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "alerts": list }))?;
+        writeln!(out)?;
+    } else {
+        for a in alerts {
+            writeln!(out, "{}", a.line(&args.names))?;
         }
     }
     Ok(())
@@ -468,6 +499,7 @@ mod tests {
             ShowView::Endpoints,
             ShowView::Follow(3),
             ShowView::Flows,
+            ShowView::Alerts,
         ] {
             assert_eq!(ShowArgs::new("x.pcap".into(), view).view(), view);
         }

@@ -29,6 +29,10 @@ fn package_of(program: &str) -> Option<&'static str> {
         "traceroute" => "traceroute",
         "tcpdump" => "tcpdump",
         "ip" => "iproute2",
+        "nmap" => "nmap",
+        "hping3" => "hping3",
+        "arping" => "arping",
+        "arpspoof" | "macof" | "tcpkill" | "dnsspoof" => "dsniff",
         _ => return None,
     })
 }

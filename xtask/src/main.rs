@@ -49,6 +49,10 @@ const TEST_PACKAGES: &[&str] = &[
     "traceroute",
     "iproute2",
     "util-linux",
+    "nmap",
+    "hping3",
+    "arping",
+    "dsniff",
 ];
 /// The same lab scripted with Mininet takes about this long on this kind of machine.
 const MININET_HOMEWORK_MS: f64 = 350.0;

@@ -55,6 +55,10 @@ pub struct FrameRef<'a> {
     pub orig_len: u32,
     /// Link-layer header type of `data`.
     pub linktype: LinkType,
+    /// The capture interface: 0 in a pcap file; in a pcapng file, the interface's position
+    /// among all interfaces described so far (over every section), so state kept per
+    /// interface never mixes two sections' interfaces.
+    pub interface: u32,
     /// The captured bytes.
     pub data: &'a [u8],
 }
@@ -96,6 +100,7 @@ impl Frame {
             ts: self.ts,
             orig_len: self.orig_len,
             linktype: self.linktype,
+            interface: 0,
             data: &self.data,
         }
     }
@@ -159,6 +164,10 @@ pub struct CaptureReader<R: Read> {
     state: State,
     format: FileFormat,
     number: u64,
+    /// Interfaces described in earlier pcapng sections.
+    iface_base: u32,
+    /// The interface of the frame last read.
+    iface: u32,
 }
 
 fn rd16(b: &[u8], big: bool) -> u16 {
@@ -196,6 +205,8 @@ impl<R: Read> CaptureReader<R> {
             },
             format: FileFormat::Pcap,
             number: 0,
+            iface_base: 0,
+            iface: 0,
         };
         if !reader.fill(4)? {
             if reader.available() == 0 {
@@ -315,6 +326,7 @@ impl<R: Read> CaptureReader<R> {
                     ts,
                     orig_len,
                     linktype,
+                    interface: self.iface,
                     data: &self.buf[range],
                 }))
             }

@@ -96,6 +96,9 @@ impl<R: Read> CaptureReader<R> {
         let mut frame = None;
         match block_type {
             _ if is_shb => {
+                if let State::PcapNg { interfaces, .. } = &self.state {
+                    self.iface_base = self.iface_base.saturating_add(interfaces.len() as u32);
+                }
                 self.state = State::PcapNg {
                     big,
                     interfaces: Vec::new(),
@@ -146,6 +149,7 @@ impl<R: Read> CaptureReader<R> {
                 let caplen = rd32(&body[12..], big);
                 let orig_len = rd32(&body[16..], big);
                 let iface = self.interface(offset, id)?;
+                self.iface = self.iface_base.saturating_add(id);
                 if caplen as usize > body.len() - 20 {
                     return Err(WireError::BadBlock {
                         offset,
@@ -181,6 +185,7 @@ impl<R: Read> CaptureReader<R> {
                 }
                 let orig_len = rd32(body, big);
                 let iface = self.interface(offset, 0)?;
+                self.iface = self.iface_base;
                 // A simple packet block has no captured length: it is the original length cut
                 // to the snapshot length and to the block.
                 let mut caplen = (orig_len as usize).min(body.len() - 4);
