@@ -55,6 +55,9 @@ pub struct ShowArgs {
     /// JSON instead of text
     #[arg(long)]
     pub json: bool,
+    /// Also write the capture as an HTML page (packet ladder, conversations, streams) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Host names for addresses (may be empty; the command line gives none).
     #[arg(skip)]
     pub names: Names,
@@ -74,6 +77,7 @@ impl ShowArgs {
             flows: view == ShowView::Flows,
             verbose: false,
             json: false,
+            html: None,
             names: Names::new(),
         }
     }

@@ -13,9 +13,9 @@
 //!
 //! With `accept = "exact"` the literal comparison of score.rs decides.
 
-use crate::text::quote;
 use crate::rules::eval::Mismatch;
 use crate::rules::{Chain, Rule, Target};
+use crate::text::quote;
 
 use super::meaning::{Effect, RuleMeaning};
 use super::rubric::{Accept, Kind};
