@@ -15,7 +15,7 @@ use super::{Arrow, Ladder, MAX_ARROWS, Mark};
 use crate::report::html::esc;
 
 /// Horizontal distance between two lifelines.
-const COL: usize = 250;
+const COL: usize = 340;
 /// Where the first lifeline is.
 const LEFT: usize = 190;
 /// Height of one packet's row.
