@@ -1,7 +1,8 @@
 //! The HTML report through the binary, without a browser: `labctl show --html` on a fixed
 //! capture pinned by an insta snapshot with times and the version masked; untrusted payload
 //! bytes escaped; a page self-contained (no URL but the SVG namespace, no script); and a file
-//! that is not a capture leaving no page behind (exit 2).
+//! that is not a capture leaving no page behind (exit 2); `labctl grade --html` with each
+//! check's evidence linked to its arrows, and refused for a batch.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -146,4 +147,55 @@ fn not_a_capture_leaves_no_page() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("notes.pcap"));
     assert!(!page.exists(), "a page was left behind for a bad file");
+}
+
+/// Every `href="#id"` of a page names an element of the page.
+fn assert_links_resolve(page: &str) {
+    for part in page.split("href=\"#").skip(1) {
+        let id = &part[..part.find('"').expect("a closing quote")];
+        assert!(
+            page.contains(&format!("id=\"{id}\"")),
+            "the link to #{id} leads nowhere"
+        );
+    }
+}
+
+/// The reference solution of the FTP lab, graded with a page: each check that looks at
+/// packets lists its frames beside its feedback, linked to their arrows.
+#[test]
+fn grade_page_puts_feedback_beside_its_evidence() {
+    let dir = scratch("html-grade");
+    let page = dir.join("grade.html");
+    let out = labctl()
+        .args(["grade", "ftp-by-hand", "--reference", "--html"])
+        .arg(&page)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run labctl grade");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let html = std::fs::read_to_string(&page).expect("the page was written");
+    assert_self_contained(&html);
+    assert!(html.contains("10 / 10 points"), "no score in the page");
+    assert!(
+        html.contains("evidence: FTP data connections in your capture"),
+        "the data check shows no evidence"
+    );
+    assert!(html.matches("href=\"#student-f").count() >= 8);
+    assert_links_resolve(&html);
+}
+
+#[test]
+fn grade_page_is_for_one_submission() {
+    let dir = scratch("html-grade-batch");
+    let out = labctl()
+        .args(["grade", "ftp-by-hand", "--reference", "--gradebook"])
+        .arg(dir.join("book.csv"))
+        .arg("--html")
+        .arg(dir.join("grade.html"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run labctl grade");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--html draws one submission"));
+    assert!(!dir.join("grade.html").exists() && !dir.join("book.csv").exists());
 }

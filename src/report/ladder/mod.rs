@@ -14,6 +14,7 @@
 //! Every text is kept as it was on the wire: escaping is the renderer's job.
 
 mod svg;
+mod words;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -22,19 +23,16 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::analyze::{Analyzer, Conversation, Dir, Handshake, Names, Outcome, Proto};
-use crate::text::escape;
-use crate::wire::{self, App, CaptureReader, FrameRef, Net, Packet, Transport};
+use crate::wire::{self, CaptureReader, FrameRef, Net, Packet, Transport};
 
 pub use svg::{PALETTE, colour, svg};
+use words::{flag_words, outcome_word, preview};
 
 /// The most arrows one ladder draws.
 pub const MAX_ARROWS: usize = 300;
 
 /// The most bytes of a conversation's followed stream kept.
 pub const STREAM_CAP: usize = 8 * 1024;
-
-/// How many bytes of payload an arrow's preview shows.
-const PREVIEW: usize = 40;
 
 /// What an arrow is marked with, as a shape and a word besides its colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -555,82 +553,5 @@ fn mark_unanswered(arrows: &mut [Arrow], conversations: &[Conversation]) {
         if silent {
             arrows[i].mark = Some(Mark::UnansweredSyn);
         }
-    }
-}
-
-/// `SYN`, `SYN, ACK`, `PSH, ACK`, `FIN, ACK`, `RST, ACK`, as Wireshark writes them.
-fn flag_words(flags: wire::TcpFlags) -> String {
-    let mut words = Vec::new();
-    for (on, word) in [
-        (flags.fin(), "FIN"),
-        (flags.syn(), "SYN"),
-        (flags.rst(), "RST"),
-        (flags.psh(), "PSH"),
-        (flags.ack(), "ACK"),
-    ] {
-        if on {
-            words.push(word);
-        }
-    }
-    // Wireshark lists SYN before FIN; the order above is the header's bit order.
-    if flags.syn() && flags.fin() {
-        words.swap(0, 1);
-    }
-    if words.is_empty() {
-        "none".into()
-    } else {
-        words.join(", ")
-    }
-}
-
-/// The application message, or the first bytes of the payload, escaped.
-fn preview(pkt: &Packet, payload: &[u8]) -> String {
-    match &pkt.app {
-        Some(App::Lines { proto, lines }) => {
-            let text: Vec<String> = lines.iter().map(|l| escape(l.as_bytes())).collect();
-            cut(&format!("{} {}", proto.name(), text.join(" | ")))
-        }
-        Some(App::Dns(dns)) => {
-            let q: Vec<String> = dns
-                .questions
-                .iter()
-                .map(|q| format!("{} {}", q.qtype, q.name))
-                .collect();
-            cut(&format!(
-                "DNS {} {}",
-                if dns.response { "response" } else { "query" },
-                escape(q.join(", ").as_bytes())
-            ))
-        }
-        None if payload.is_empty() => String::new(),
-        None => {
-            let shown = escape(&payload[..payload.len().min(PREVIEW)]);
-            if payload.len() > PREVIEW {
-                format!("\"{shown}\"…")
-            } else {
-                format!("\"{shown}\"")
-            }
-        }
-    }
-}
-
-/// At most 60 characters.
-fn cut(s: &str) -> String {
-    if s.chars().count() <= 60 {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(59).collect::<String>())
-    }
-}
-
-fn outcome_word(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Established => "established",
-        Outcome::HalfOpen => "half open",
-        Outcome::Refused => "refused",
-        Outcome::Reset => "reset",
-        Outcome::Rejected => "rejected by ICMP",
-        Outcome::NoAnswer => "no answer",
-        Outcome::Answered => "answered",
     }
 }
