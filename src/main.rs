@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Command::Run(args) => labctl::run::main(&args),
         Command::List => list(),
         Command::Test(args) => labctl::suite::main(&args),
-        Command::Show(args) => labctl::analyze::show::main(&args),
+        Command::Show(args) => labctl::report::html::show_main(&args),
         Command::Grade(args) => labctl::grade::main(&args),
         Command::Serve { server } => labctl::services::serve::main(server),
     };

@@ -309,6 +309,8 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
         checks,
         passed,
         took: started.elapsed(),
+        topology: crate::report::topology::Topology::from_plan(plan),
+        names,
     })
 }
 

@@ -6,7 +6,8 @@
 //! through [`crate::jobs::run_all`], prints one line per scenario with the failed checks and a
 //! unified diff of the flows on a snapshot mismatch, and returns [`Verdict::Passed`] when every
 //! scenario passed, [`Verdict::Failed`] when one failed, [`Verdict::NotRun`] when one could not
-//! run. `--bless` writes the run's flows as the expected
+//! run. `--html DIR` writes an index page linking each run's HTML report. `--bless` writes the
+//! run's flows as the expected
 //! snapshot: beside the scenario file for `./scenarios/` and path scenarios, and into
 //! `./scenarios/snapshots/` for built-in ones.
 
@@ -21,6 +22,7 @@ use serde::Serialize;
 use crate::analyze::{self, alerts::Severity};
 use crate::check::snapshot;
 use crate::jobs::{self, Finished, Job, Progress};
+use crate::report::html;
 use crate::scenario::{self, Action, BUILTIN, Origin, StepOutcome};
 use crate::verdict::{Error, Verdict};
 
@@ -44,6 +46,9 @@ pub struct TestArgs {
     /// Directory for the runs' artifacts (one subdirectory per scenario)
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write an HTML report into DIR: index.html linking one page per scenario
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
 }
 
 /// One scenario to test, validated.
@@ -154,6 +159,9 @@ pub fn main(args: &TestArgs) -> Result<Verdict, Error> {
         std::fs::write(path, junit(&outcomes, took))
             .map_err(|e| Error::msg(format!("cannot write {}: {e}", path.display())))?;
     }
+    if let Some(dir) = &args.html {
+        write_html(dir, &outcomes, took)?;
+    }
     Ok(if outcomes.iter().any(|o| o.status == "error") {
         Verdict::NotRun
     } else if outcomes.iter().any(|o| o.status == "failed") {
@@ -161,6 +169,32 @@ pub fn main(args: &TestArgs) -> Result<Verdict, Error> {
     } else {
         Verdict::Passed
     })
+}
+
+/// `--html DIR`: each run's own `report.html` copied as `DIR/NAME.html`, and an index linking
+/// them. A run that made no page (it could not happen) is listed without a link.
+fn write_html(dir: &Path, outcomes: &[ScenarioOutcome], took: Duration) -> Result<(), Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::msg(format!("cannot create {}: {e}", dir.display())))?;
+    let mut rows = Vec::new();
+    for o in outcomes {
+        let name = format!("{}.html", o.scenario);
+        let page = std::fs::copy(o.out.join("report.html"), dir.join(&name))
+            .ok()
+            .map(|_| name);
+        let mut failures = o.failures.clone();
+        if !o.error.is_empty() {
+            failures.push(o.error.clone());
+        }
+        rows.push(html::IndexRow {
+            scenario: o.scenario.clone(),
+            status: o.status.to_string(),
+            failures,
+            page,
+            took: o.took,
+        });
+    }
+    html::write_page(&dir.join("index.html"), &html::index_page(&rows, took))
 }
 
 fn default_root() -> PathBuf {

@@ -67,6 +67,9 @@ pub struct ShowArgs {
     /// JSON instead of text
     #[arg(long)]
     pub json: bool,
+    /// Also write the capture as an HTML page (packet ladder, conversations, streams) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Host names for addresses (may be empty; the command line gives none).
     #[arg(skip)]
     pub names: Names,
@@ -96,6 +99,7 @@ impl ShowArgs {
             alerts: view == ShowView::Alerts,
             verbose: false,
             json: false,
+            html: None,
             names: Names::new(),
             display_filter: None,
             capture_filter: None,

@@ -20,6 +20,7 @@ pub mod batch;
 pub mod builtin;
 pub mod commands;
 pub mod evidence;
+pub mod html;
 pub mod meaning;
 pub mod render;
 pub mod rubric;
@@ -219,6 +220,18 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
 /// Grades the submission in `dir`: runs the lab with the student's rules (artifacts under
 /// `out`), analyses both captures and scores every check. Runs inside the sandbox.
 pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, RunError> {
+    Ok(graded(rubric, dir, out).await?.grade)
+}
+
+/// A grade with what it was given from: the lab run and the submission, for the HTML page.
+pub struct Graded {
+    pub grade: Grade,
+    pub lab: LabSeen,
+    pub submission: Submission,
+}
+
+/// [`grade`], keeping the lab run and the submission.
+pub async fn graded(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Graded, RunError> {
     let mut submission = Submission::read(dir, rubric.capture_max_bytes);
     let (commands, commands_problem) = match &submission.commands {
         Ok(bytes) => (Commands::read(bytes), None),
@@ -360,13 +373,18 @@ pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, Run
             }
         })
         .collect();
-    Ok(Grade {
+    let grade = Grade {
         lab: rubric.lab.clone(),
         submission: dir.display().to_string(),
         score: checks.iter().map(|c| c.points).sum(),
         max: rubric.max(),
         checks,
         notes,
+    };
+    Ok(Graded {
+        grade,
+        lab,
+        submission,
     })
 }
 
@@ -395,6 +413,10 @@ pub struct GradeArgs {
     /// Keep the lab run's artifacts in this directory
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the grade as an HTML page (each check's feedback beside its evidence, the
+    /// lab run, the packet ladders) to FILE; one submission only
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs `labctl grade`: one submission in the sandbox, or a batch through child processes
@@ -416,6 +438,11 @@ pub fn main(args: &GradeArgs) -> Result<Verdict, Error> {
     if let Some(d) = dirs.iter().find(|d| !d.is_dir()) {
         return Err(Error::msg(format!("{}: not a directory", d.display())));
     }
+    if args.html.is_some() && (dirs.len() > 1 || args.gradebook.is_some()) {
+        return Err(Error::msg(
+            "--html draws one submission: grade them one at a time for a page each",
+        ));
+    }
     if dirs.len() > 1 || args.gradebook.is_some() {
         return batch::run(args, &rubric, &dirs);
     }
@@ -427,11 +454,20 @@ pub fn main(args: &GradeArgs) -> Result<Verdict, Error> {
     });
     sandbox::run_lab(&out, async |out| {
         let started = Instant::now();
-        let result = grade(&rubric, &dirs[0], &out).await;
+        // The page is drawn before the artifacts go: it reads the lab's captures.
+        let result = match &args.html {
+            None => grade(&rubric, &dirs[0], &out).await.map(|g| (g, None)),
+            Some(_) => graded(&rubric, &dirs[0], &out)
+                .await
+                .map(|g| (g.grade.clone(), Some(html::page(&rubric, &g)))),
+        };
         if !keep {
             let _ = std::fs::remove_dir_all(&out);
         }
-        let grade = result.map_err(GradeError::LabNotRun)?;
+        let (grade, page) = result.map_err(GradeError::LabNotRun)?;
+        if let (Some(path), Some(page)) = (&args.html, page) {
+            crate::report::html::write_page(path, &page)?;
+        }
         if let Some(path) = &args.junit {
             std::fs::write(path, render::junit(&grade, started.elapsed()))
                 .map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;

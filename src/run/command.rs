@@ -2,13 +2,15 @@
 //!
 //! Contract: [`main`] validates the scenario and finds every program it needs before the sandbox
 //! exists, so a bad scenario creates no namespace and no artifacts directory. Inside the sandbox
-//! it runs the pipeline, writes `report.json` into the artifacts directory and prints the report
+//! it runs the pipeline, writes `report.json` and `report.html` into the artifacts directory
+//! (and the page to `--html FILE` too) and prints the report
 //! (text, or JSON with `--json`). It returns [`Verdict::Passed`] or [`Verdict::Failed`] as the
 //! report says, and an [`Error`] only when the run could not happen.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use crate::report::html;
 use crate::sandbox;
 use crate::scenario;
 use crate::services::conn::UtcTime;
@@ -29,6 +31,10 @@ pub struct RunArgs {
     /// Ctrl-C (or SIGTERM) then stops the captures, analyses and checks as usual
     #[arg(long)]
     pub keep: bool,
+    /// Also write the HTML report (topology, steps, checks, packet ladders) to FILE; every
+    /// run writes it as report.html in its artifacts directory
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs `labctl run`. See the module documentation.
@@ -48,6 +54,11 @@ pub fn main(args: &RunArgs) -> Result<Verdict, Error> {
         let as_json = serde_json::to_string_pretty(&report).expect("a report serialises");
         std::fs::write(&report_path, &as_json)
             .map_err(|e| Error::msg(format!("{}: {e}", report_path.display())))?;
+        let page = html::run_page(&report);
+        html::write_page(&out.join("report.html"), &page)?;
+        if let Some(path) = &args.html {
+            html::write_page(path, &page)?;
+        }
         if args.json {
             println!("{as_json}");
         } else {

@@ -53,6 +53,8 @@ const TEST_PACKAGES: &[&str] = &[
     "hping3",
     "arping",
     "dsniff",
+    // The HTML report's test loads pages in a real browser, headless.
+    "chromium",
 ];
 /// The same lab scripted with Mininet takes about this long on this kind of machine.
 const MININET_HOMEWORK_MS: f64 = 350.0;

@@ -1,7 +1,12 @@
 //! Report: what an instructor watches and what CI reads, from one [`Report`] value: each stage
 //! with its time, each step and its outcome, the captured packets in a tcpdump-like form, the
 //! flows, every check and the verdict. [`Report::text`] is for people, `serde_json` of the same
-//! value is the `--json` form.
+//! value is the `--json` form, and [`html`] draws it as a self-contained page with the
+//! [`topology`] and each capture's [`ladder`].
+
+pub mod html;
+pub mod ladder;
+pub mod topology;
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -9,6 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::analyze::Names;
 use crate::capture::CaptureFile;
 use crate::check::CheckResult;
 use crate::check::snapshot::Comparison;
@@ -46,6 +52,12 @@ pub struct Report {
     pub passed: bool,
     #[serde(serialize_with = "millis")]
     pub took: Duration,
+    /// The lab as the HTML report draws it (the JSON form keeps to the run's results).
+    #[serde(skip)]
+    pub topology: topology::Topology,
+    /// Host names by address, for drawing the captures.
+    #[serde(skip)]
+    pub names: Names,
 }
 
 impl Report {
