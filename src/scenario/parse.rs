@@ -18,10 +18,12 @@ use super::*;
 mod net;
 mod protocol;
 mod raw;
+mod resolve;
 mod step;
 mod values;
 
 use raw::*;
+use resolve::Resolver;
 use step::*;
 use values::*;
 
@@ -46,9 +48,6 @@ const CONVERSATION_OUTCOMES: &[&str] = &[
 ];
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Looks a host name up, reporting an unknown one at the given span.
-type ResolveHost<'a> = dyn Fn(&Spanned<String>, Range<usize>) -> Result<HostId, ScenarioError> + 'a;
 
 struct Ctx<'a> {
     file: String,
@@ -117,23 +116,8 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             lo: net::loopback(&cx, host)?,
         });
     }
-    let host_names = || {
-        hosts
-            .iter()
-            .map(|h| h.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let resolve_host = |s: &Spanned<String>, span: Range<usize>| -> Result<HostId, ScenarioError> {
-        hosts
-            .iter()
-            .position(|h| &h.name == s.get_ref())
-            .ok_or_else(|| {
-                cx.err(span, format!("unknown host {:?}", s.get_ref()))
-                    .with_hint(format!("hosts are: {}", host_names()))
-            })
-    };
-
+    // Link ends name hosts before any host has an address.
+    let resolver = Resolver::new(&cx, &hosts, &[]);
     let mut links = Vec::new();
     for link in &raw.links {
         let ends = link.ends.get_ref();
@@ -147,7 +131,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         }
         let mut parsed = Vec::new();
         for end in ends {
-            parsed.push(parse_end(&cx, end, &resolve_host)?);
+            parsed.push(parse_end(&cx, end, &resolver)?);
         }
         let mtu = match &link.mtu {
             None => None,
@@ -204,13 +188,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             }
         }
     }
-    let first_addr = |host: HostId| {
-        links
-            .iter()
-            .flat_map(|l| l.ends.iter())
-            .find(|e| e.host == host)
-            .and_then(|e| e.addr)
-    };
+    let resolver = Resolver::new(&cx, &hosts, &links);
 
     let mut routes = Vec::new();
     for (id, host) in raw.hosts.values().enumerate() {
@@ -222,7 +200,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
     let mut services = Vec::new();
     for (svc_name, svc) in &raw.services {
         check_name(&cx, svc_name, "service")?;
-        let host = resolve_host(&svc.host, cx.inner(&svc.host))?;
+        let host = resolver.host_value(&svc.host)?;
         let port = match (&svc.port, protocol::default_port(svc.kind.get_ref())) {
             (Some(port), _) => check_port(&cx, port)?,
             (None, Some(port)) => port,
@@ -285,7 +263,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
 
     let mut rules = Vec::new();
     for rule in &raw.rules {
-        let host = resolve_host(&rule.host, cx.inner(&rule.host))?;
+        let host = resolver.host_value(&rule.host)?;
         rules.push(RulePlan {
             host,
             rule: parse_iptables(&cx, &rule.iptables)?,
@@ -294,12 +272,12 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
 
     let mut steps = Vec::new();
     for step in &raw.steps {
-        steps.push(parse_step(&cx, step, &hosts, &resolve_host, &first_addr)?);
+        steps.push(parse_step(&cx, step, &resolver)?);
     }
 
     let mut expects = Vec::new();
     for expect in &raw.expect {
-        expects.push(parse_expect(&cx, expect, &resolve_host)?);
+        expects.push(parse_expect(&cx, expect, &resolver)?);
     }
 
     Ok(Plan {

@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::{Ctx, RawExpect, RawHost, RawStep, ResolveHost, parse_iptables, parse_target};
+use super::{Ctx, RawExpect, RawHost, RawStep, Resolver, parse_iptables, parse_target};
 use crate::scenario::{
-    Action, Cidr, Count, HostId, HostPlan, LoopbackPlan, NetAction, NetExpect, ScenarioError,
-    StepOutcome, WireFact,
+    Action, Count, HostId, LoopbackPlan, NetAction, NetExpect, ScenarioError, StepOutcome, WireFact,
 };
 
 /// A UDP probe ends on its answer or ICMP error; this bound only ends one that gets neither.
@@ -148,35 +147,16 @@ fn resolve_dest(
     cx: &Ctx,
     s: &Spanned<String>,
     word: &str,
-    hosts: &[HostPlan],
-    first_addr: &dyn Fn(HostId) -> Option<Cidr>,
+    resolver: &Resolver,
 ) -> Result<IpAddr, ScenarioError> {
-    if let Ok(addr) = word.parse::<IpAddr>() {
-        return Ok(addr);
-    }
-    let span = word_span(cx, s, word);
-    let host = hosts.iter().position(|h| h.name == word).ok_or_else(|| {
-        cx.err(span.clone(), format!("unknown host {word:?}"))
-            .with_hint(format!(
-                "an address or one of the hosts: {}",
-                hosts
-                    .iter()
-                    .map(|h| h.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-    })?;
-    first_addr(host)
-        .map(|c| c.addr)
-        .ok_or_else(|| cx.err(span, format!("host {word} has no address")))
+    resolver.address(word, word_span(cx, s, word))
 }
 
 pub(super) fn step(
     cx: &Ctx,
     raw: &RawStep,
     span: Range<usize>,
-    hosts: &[HostPlan],
-    first_addr: &dyn Fn(HostId) -> Option<Cidr>,
+    resolver: &Resolver,
     timeout: Option<Duration>,
 ) -> Result<Option<(Action, StepOutcome)>, ScenarioError> {
     if action_count(raw) == 0 {
@@ -199,7 +179,7 @@ pub(super) fn step(
     let net = |a| Action::Net(a);
     if let Some(target) = &raw.udp {
         only(&["send", "size"])?;
-        let target = parse_target(cx, target, hosts, first_addr)?;
+        let target = parse_target(cx, target, resolver)?;
         let payload = payload(cx, raw)?;
         if payload.len() as i64 > MAX_UDP_PAYLOAD {
             return Err(cx
@@ -218,7 +198,7 @@ pub(super) fn step(
     if let Some(dest) = &raw.traceroute {
         only(&["max_hops", "hops"])?;
         let text = dest.get_ref().trim().to_string();
-        let addr = resolve_dest(cx, dest, &text, hosts, first_addr)?;
+        let addr = resolve_dest(cx, dest, &text, resolver)?;
         let max_hops = match &raw.max_hops {
             None => 8,
             Some(m) => u8::try_from(*m.get_ref())
@@ -248,7 +228,7 @@ pub(super) fn step(
         // `get NAME` takes a host name too.
         if let Some(name) = text.strip_prefix("get ").map(str::trim) {
             if name.parse::<IpAddr>().is_err() {
-                let addr = resolve_dest(cx, route, name, hosts, first_addr)?;
+                let addr = resolve_dest(cx, route, name, resolver)?;
                 text = format!("get {addr}");
             }
         }
@@ -368,7 +348,7 @@ fn count(
 fn host_prefixed(
     cx: &Ctx,
     s: &Spanned<String>,
-    resolve_host: &ResolveHost,
+    resolver: &Resolver,
     hint: &str,
 ) -> Result<(HostId, Spanned<String>), ScenarioError> {
     let inner = cx.inner(s);
@@ -381,7 +361,7 @@ fn host_prefixed(
     let name = host.trim();
     let start = inner.start + text.find(name).unwrap_or(0);
     let span = start..start + name.len().max(1);
-    let id = resolve_host(&Spanned::new(span.clone(), name.to_string()), span)?;
+    let id = resolver.host(name, span)?;
     let rest_start = inner.start + host.len() + 1;
     // A span one byte wider on each side, as for a quoted string, so `inner` finds the text.
     let rest_span = rest_start.saturating_sub(1)..inner.end + 1;
@@ -392,7 +372,7 @@ pub(super) fn expect(
     cx: &Ctx,
     raw: &RawExpect,
     here: Range<usize>,
-    resolve_host: &ResolveHost,
+    resolver: &Resolver,
 ) -> Result<Option<(NetExpect, String)>, ScenarioError> {
     let kinds = [
         raw.rule.is_some(),
@@ -430,7 +410,7 @@ pub(super) fn expect(
     }
     if let Some(rule) = &raw.rule {
         let hint = "rule = \"HOST: -t filter -A OUTPUT -p tcp --dport 25 -j DROP\" or \"HOST: filter OUTPUT 1\" (the first rule of the chain), with packets = N or packets_at_least = N";
-        let (host, text) = host_prefixed(cx, rule, resolve_host, hint)?;
+        let (host, text) = host_prefixed(cx, rule, resolver, hint)?;
         // `TABLE CHAIN N`: the N-th rule of a chain, which is what `-D CHAIN N` names.
         let words: Vec<&str> = text.get_ref().split_whitespace().collect();
         let by_index = match words.as_slice() {
@@ -485,7 +465,7 @@ pub(super) fn expect(
     }
     let capture = raw.capture.as_ref().expect("one kind is set");
     let hint = "capture = \"HOST:IFACE\" with syns, fragments, mss_segments, zero_ethernet or capture_side";
-    let (host, iface) = host_prefixed(cx, capture, resolve_host, hint)?;
+    let (host, iface) = host_prefixed(cx, capture, resolver, hint)?;
     let mut facts = Vec::new();
     if let Some(c) = count(cx, &raw.syns, &raw.syns_at_least, "syns")? {
         facts.push(WireFact::SynBackoff(c));
@@ -509,7 +489,7 @@ pub(super) fn expect(
         facts.push(WireFact::ZeroEthernet);
     }
     if let Some(side) = &raw.capture_side {
-        let id = resolve_host(side, cx.inner(side))?;
+        let id = resolver.host_value(side)?;
         facts.push(WireFact::CaptureSide(id));
     }
     if facts.is_empty() {

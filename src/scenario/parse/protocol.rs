@@ -13,7 +13,7 @@ use hickory_proto::rr::RecordType;
 use toml::Spanned;
 
 use super::{
-    Cidr, Ctx, HostId, HostPlan, Origin, RawService, RawStep, ScenarioError, ServiceKind, Target,
+    Ctx, Origin, RawService, RawStep, Resolver, ScenarioError, ServiceKind, Target,
     check_relative_file, parse_target,
 };
 use crate::scenario::{DialogueLine, FileSet, MailServer, ProtocolStep};
@@ -375,20 +375,18 @@ fn target_with_default(
     cx: &Ctx,
     s: &Spanned<String>,
     port: u16,
-    hosts: &[HostPlan],
-    first_addr: &dyn Fn(HostId) -> Option<Cidr>,
+    resolver: &Resolver,
 ) -> Result<Target, ScenarioError> {
     let text = s.get_ref();
     let has_port = text.contains(':') && text.parse::<std::net::IpAddr>().is_err();
     if has_port {
-        return parse_target(cx, s, hosts, first_addr);
+        return parse_target(cx, s, resolver);
     }
     let inner = cx.inner(s);
     let mut target = parse_target(
         cx,
         &Spanned::new(inner.start - 1..inner.end + 1, format!("{text}:{port}")),
-        hosts,
-        first_addr,
+        resolver,
     )?;
     target.text = text.clone();
     Ok(target)
@@ -400,8 +398,7 @@ pub(super) fn step(
     cx: &Ctx,
     raw: &RawStep,
     span: &Range<usize>,
-    hosts: &[HostPlan],
-    first_addr: &dyn Fn(HostId) -> Option<Cidr>,
+    resolver: &Resolver,
     timeout: Option<Duration>,
 ) -> Result<Option<ProtocolStep>, ScenarioError> {
     let here = span.start..span.start + 1;
@@ -489,7 +486,7 @@ pub(super) fn step(
             });
         }
         return Ok(Some(ProtocolStep::Dialogue {
-            target: parse_target(cx, target, hosts, first_addr)?,
+            target: parse_target(cx, target, resolver)?,
             banner: raw.banner.clone(),
             lines,
             follow_pasv: raw.follow_pasv.unwrap_or(false),
@@ -540,7 +537,7 @@ pub(super) fn step(
             }
         }
         return Ok(Some(ProtocolStep::Ftp {
-            target: target_with_default(cx, server, 21, hosts, first_addr)?,
+            target: target_with_default(cx, server, 21, resolver)?,
             user,
             password,
             commands,
@@ -550,7 +547,7 @@ pub(super) fn step(
     if let Some(smtp) = &raw.smtp {
         let server = match smtp.get_ref().split_once(' ') {
             Some(("mx", domain)) => {
-                let resolver = raw.resolver.as_ref().ok_or_else(|| {
+                let name_server = raw.resolver.as_ref().ok_or_else(|| {
                     cx.err(cx.inner(smtp), "an MX lookup needs a resolver")
                         .with_hint("resolver = \"dns\": the lab host answering DNS on port 53")
                 })?;
@@ -558,7 +555,7 @@ pub(super) fn step(
                 check_domain(cx, &Spanned::new(smtp.span(), domain.to_string()))?;
                 MailServer::Mx {
                     domain: domain.to_string(),
-                    resolver: target_with_default(cx, resolver, 53, hosts, first_addr)?,
+                    resolver: target_with_default(cx, name_server, 53, resolver)?,
                     port: 25,
                 }
             }
@@ -572,7 +569,7 @@ pub(super) fn step(
                         "smtp = \"HOST\", \"HOST:PORT\" or \"mx DOMAIN\" with resolver = \"dns\"",
                     ));
             }
-            None => MailServer::Direct(target_with_default(cx, smtp, 25, hosts, first_addr)?),
+            None => MailServer::Direct(target_with_default(cx, smtp, 25, resolver)?),
         };
         let need = |field: &str, value: &Option<String>| {
             value.clone().ok_or_else(|| {
@@ -634,8 +631,8 @@ pub(super) fn step(
                 name.to_string(),
             ),
         };
-        let mut target = target_with_default(cx, &connect_to, port, hosts, first_addr)
-            .map_err(|e| e.with_hint(hint))?;
+        let mut target =
+            target_with_default(cx, &connect_to, port, resolver).map_err(|e| e.with_hint(hint))?;
         target.port = port;
         return Ok(Some(ProtocolStep::Http {
             url: url.get_ref().clone(),
@@ -671,7 +668,7 @@ pub(super) fn step(
                 })?,
         };
         return Ok(Some(ProtocolStep::Dns {
-            server: target_with_default(cx, server, 53, hosts, first_addr)?,
+            server: target_with_default(cx, server, 53, resolver)?,
             name: query.get_ref().clone(),
             qtype,
             tcp: raw.tcp.unwrap_or(false),

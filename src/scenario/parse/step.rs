@@ -9,9 +9,7 @@ use super::*;
 pub(super) fn parse_step(
     cx: &Ctx,
     step: &Spanned<RawStep>,
-    hosts: &[HostPlan],
-    resolve_host: &ResolveHost,
-    first_addr: &dyn Fn(HostId) -> Option<Cidr>,
+    resolver: &Resolver,
 ) -> Result<StepPlan, ScenarioError> {
     let span = step.span();
     let line = cx.line(&span);
@@ -33,7 +31,7 @@ pub(super) fn parse_step(
             .with_hint(hint));
     }
     let host = match (&raw.host, raw.wait.is_some()) {
-        (Some(h), _) => resolve_host(h, cx.inner(h))?,
+        (Some(h), _) => resolver.host_value(h)?,
         (None, true) => 0,
         (None, false) => {
             return Err(cx
@@ -53,16 +51,16 @@ pub(super) fn parse_step(
         )
     };
     let (action, default_outcome) =
-        if let Some(step) = protocol::step(cx, raw, &span, hosts, first_addr, timeout)? {
+        if let Some(step) = protocol::step(cx, raw, &span, resolver, timeout)? {
             let outcome = step.default_outcome();
             (Action::Protocol(step), outcome)
-        } else if let Some(net) = net::step(cx, raw, span.clone(), hosts, first_addr, timeout)? {
+        } else if let Some(net) = net::step(cx, raw, span.clone(), resolver, timeout)? {
             net
         } else if let Some(target) = &raw.telnet {
             let (syns, timeout) = net::syns(cx, raw, timeout, DEFAULT_CONNECT_TIMEOUT)?;
             (
                 Action::Telnet {
-                    target: parse_target(cx, target, hosts, first_addr)?,
+                    target: parse_target(cx, target, resolver)?,
                     send: raw.send.clone().unwrap_or_default(),
                     expect_reply: raw.expect_reply.clone(),
                     syns,
@@ -162,7 +160,7 @@ pub(super) fn one_of(
 pub(super) fn parse_expect(
     cx: &Ctx,
     expect: &Spanned<RawExpect>,
-    resolve_host: &ResolveHost,
+    resolver: &Resolver,
 ) -> Result<Expect, ScenarioError> {
     let span = expect.span();
     let line = cx.line(&span);
@@ -171,7 +169,7 @@ pub(super) fn parse_expect(
     if let Some(query) = &raw.dns {
         return protocol::dns_expect(cx, raw, query, line);
     }
-    if let Some((what, text)) = net::expect(cx, raw, here.clone(), resolve_host)? {
+    if let Some((what, text)) = net::expect(cx, raw, here.clone(), resolver)? {
         return Ok(Expect::Net { what, text, line });
     }
     match (&raw.file, &raw.conversation) {
@@ -182,7 +180,7 @@ pub(super) fn parse_expect(
                     .with_hint("file = \"HOST:PATH\", e.g. \"server:dump.txt\""));
             };
             let host_span = inner.start..inner.start + host.len();
-            let host = resolve_host(&Spanned::new(host_span.clone(), host.to_string()), host_span)?;
+            let host = resolver.host(host, host_span)?;
             let path_start = inner.start + file.get_ref().find(':').unwrap_or(0) + 1;
             check_relative_file(cx, &Spanned::new(path_start - 1..path_start + path.len() + 1, path.to_string()))?;
             let check = match (&raw.equals, &raw.contains) {
@@ -211,11 +209,11 @@ pub(super) fn parse_expect(
             let client_name = client.trim();
             let client_start = inner.start + text.find(client_name).unwrap_or(0);
             let client_span = client_start..client_start + client_name.len();
-            let client = resolve_host(&Spanned::new(client_span.clone(), client_name.to_string()), client_span)?;
+            let client = resolver.host(client_name, client_span)?;
             let server_name = server.trim();
             let server_start = inner.start + text.rfind(server_name).unwrap_or(0);
             let server_span = server_start..server_start + server_name.len();
-            let server = resolve_host(&Spanned::new(server_span.clone(), server_name.to_string()), server_span)?;
+            let server = resolver.host(server_name, server_span)?;
             let port_start = inner.start + text.len() - port.len();
             let port_value: i64 = port.parse().map_err(|_| {
                 cx.err(port_start..port_start + port.len().max(1), format!("bad port {port:?}")).with_hint(hint)

@@ -140,7 +140,7 @@ pub(super) fn parse_route(
 pub(super) fn parse_end(
     cx: &Ctx,
     end: &Spanned<String>,
-    resolve_host: &ResolveHost,
+    resolver: &Resolver,
 ) -> Result<LinkEnd, ScenarioError> {
     let inner = cx.inner(end);
     let text = end.get_ref();
@@ -155,10 +155,7 @@ pub(super) fn parse_end(
             .with_hint(hint));
     };
     let host_span = inner.start..inner.start + host.len();
-    let host = resolve_host(
-        &Spanned::new(host_span.clone(), host.to_string()),
-        host_span,
-    )?;
+    let host = resolver.host(host, host_span)?;
     let iface_start = inner.start + host_iface.find(':').unwrap_or(0) + 1;
     if iface.is_empty()
         || iface.len() > 15
@@ -227,8 +224,7 @@ pub(super) fn parse_duration(cx: &Ctx, s: &Spanned<String>) -> Result<Duration, 
 pub(super) fn parse_target(
     cx: &Ctx,
     s: &Spanned<String>,
-    hosts: &[HostPlan],
-    first_addr: &dyn Fn(HostId) -> Option<Cidr>,
+    resolver: &Resolver,
 ) -> Result<Target, ScenarioError> {
     let inner = cx.inner(s);
     let text = s.get_ref();
@@ -260,18 +256,9 @@ pub(super) fn parse_target(
         });
     }
     let who_span = inner.start..inner.start + who.len();
-    let host = hosts.iter().position(|h| h.name == who).ok_or_else(|| {
-        cx.err(who_span.clone(), format!("unknown host {who:?}"))
-            .with_hint(format!(
-                "hosts are: {}",
-                hosts
-                    .iter()
-                    .map(|h| h.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-    })?;
-    let addr = first_addr(host)
+    let host = resolver.host(who, who_span.clone())?;
+    let addr = resolver
+        .first_addr(host)
         .ok_or_else(|| cx.err(who_span, format!("host {who} has no address to connect to")))?
         .addr;
     Ok(Target {
