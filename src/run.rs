@@ -17,7 +17,7 @@ use crate::check::{self, ConversationFact, snapshot};
 use crate::drive::{self, ProgramError};
 use crate::report::{CaptureView, Report, Stage};
 use crate::sandbox::{self, SandboxError};
-use crate::scenario::{Action, Expect, NetAction, NetExpect, Plan};
+use crate::scenario::{Expect, NetExpect, Plan};
 use crate::services::Tracker;
 use crate::topology::{self, Lab, TopologyError};
 use crate::wire;
@@ -58,25 +58,12 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 
 /// Checks, before anything is built, that every program the plan runs is installed.
 pub fn preflight(plan: &Plan) -> Result<(), ProgramError> {
-    let rules = !plan.rules.is_empty()
-        || plan
-            .steps
-            .iter()
-            .any(|s| matches!(s.action, Action::Iptables(_)));
-    if rules {
+    if !plan.rules.is_empty() {
         drive::locate("iptables")?;
     }
-    for step in &plan.steps {
-        if let Action::Exec { argv, .. } = &step.action {
-            drive::locate(&argv[0])?;
-        }
-        if let Action::Net(NetAction::Route {
-            command: crate::rules::RouteCmd::Get(_),
-            ..
-        }) = &step.action
-        {
-            drive::locate("ip")?;
-        }
+    // Each step kind says which programs it runs (the step registry, `scenario::parse::steps`).
+    for program in plan.steps.iter().flat_map(|s| &s.programs) {
+        drive::locate(program)?;
     }
     if plan.expects.iter().any(|e| {
         matches!(
@@ -200,12 +187,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
 
     let mut rule_results = Vec::new();
     for rule in &plan.rules {
-        let step = crate::scenario::StepPlan {
-            host: rule.host,
-            action: Action::Iptables(rule.rule.clone()),
-            expect: crate::scenario::StepOutcome::Ok,
-            line: 0,
-        };
+        let step = crate::scenario::StepPlan::rule(rule.host, rule.rule.clone(), 0);
         rule_results.push(drive::run_step(&lab, &step).await?);
     }
     if !plan.rules.is_empty() {

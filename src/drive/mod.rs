@@ -64,7 +64,7 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
     let started = Instant::now();
     let mut result = StepResult {
         host: host.name.clone(),
-        title: String::new(),
+        title: step.title.clone(),
         outcome: StepOutcome::Ok,
         expected: step.expect,
         detail: String::new(),
@@ -85,7 +85,6 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             syns,
             timeout,
         } => {
-            result.title = format!("telnet {}", target.text);
             let t = telnet::run(host, target, send.as_bytes(), *syns, *timeout).await;
             result.outcome = t.outcome;
             result.detail = t.detail;
@@ -102,7 +101,6 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             }
         }
         Action::Iptables(rule) => {
-            result.title = format!("iptables {rule}");
             let argv: Vec<String> = std::iter::once("iptables".to_string())
                 .chain(rule.argv())
                 .collect();
@@ -122,15 +120,11 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             stdin,
             hold_stdin,
         } => {
-            result.title = argv.join(" ");
             program::run(host, argv, *timeout, &mut result, stdin, *hold_stdin).await?;
         }
         Action::Protocol(protocol_step) => protocol::run(host, protocol_step, &mut result).await,
         Action::Net(action) => net::run(lab, step.host, action, &mut result).await?,
-        Action::Wait(duration) => {
-            result.title = format!("wait {}", crate::text::human_duration(*duration));
-            tokio::time::sleep(*duration).await;
-        }
+        Action::Wait(duration) => tokio::time::sleep(*duration).await,
     }
     result.took = started.elapsed();
     Ok(result)

@@ -42,24 +42,19 @@ pub(super) async fn run(
             payload,
             timeout,
         } => {
-            result.title = format!("udp {} ({} bytes)", target.text, payload.len());
             udp(host, target, payload, *timeout, result).await;
         }
         NetAction::Traceroute {
             dest,
-            text,
             max_hops,
             hops,
+            ..
         } => {
-            result.title = format!("traceroute {text}");
             traceroute(lab, host, *dest, *max_hops, hops.as_deref(), result).await;
         }
         NetAction::Route {
-            command,
-            text,
-            expect,
+            command, expect, ..
         } => {
-            result.title = format!("ip route {text}");
             route(host, command, result).await?;
             if let Some(expect) = expect {
                 if result.outcome == StepOutcome::Ok && !result.received.contains(expect.as_str()) {
@@ -70,29 +65,23 @@ pub(super) async fn run(
         }
         NetAction::Link { iface, up } => {
             let state = if *up { "up" } else { "down" };
-            result.title = format!("ip link set {iface} {state}");
             outcome(result, topology::set_link(host, iface, *up).await, || {
                 format!("{iface} is {state}")
             });
         }
-        NetAction::RemoveHost => {
-            result.title = format!("{} leaves the network", host.name);
-            match topology::remove_addresses(host).await {
-                Ok(ifaces) => {
-                    result.detail = format!(
-                        "addresses removed from {}: frames still arrive, nothing answers",
-                        ifaces.join(", ")
-                    )
-                }
-                Err(e) => fail(result, e.to_string()),
+        NetAction::RemoveHost => match topology::remove_addresses(host).await {
+            Ok(ifaces) => {
+                result.detail = format!(
+                    "addresses removed from {}: frames still arrive, nothing answers",
+                    ifaces.join(", ")
+                )
             }
-        }
+            Err(e) => fail(result, e.to_string()),
+        },
         NetAction::Announce { iface } => {
-            result.title = format!("announce {iface} (gratuitous ARP)");
             announce(lab, host_id, iface, result).await;
         }
         NetAction::Sysctl { key, value } => {
-            result.title = format!("sysctl {key}={value}");
             let path = key.replace('.', "/");
             match host.netns.sysctl(&path, value) {
                 Ok(Ok(())) => result.detail = format!("{key} = {value}"),

@@ -40,7 +40,6 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
             follow_pasv,
             timeout,
         } => {
-            result.title = format!("telnet {} ({} lines)", target.text, lines.len());
             let (transcript, outcome) = dialogue(
                 &connect,
                 target,
@@ -59,7 +58,6 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
             commands,
             timeout,
         } => {
-            result.title = format!("ftp {}", target.text);
             let script = ftp::FtpScript {
                 user: user.clone(),
                 password: password.clone(),
@@ -102,18 +100,12 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
             };
             let mut transcript = Vec::new();
             let mail_host = match server {
-                MailServer::Direct(target) => {
-                    result.title = format!("smtp {}", target.text);
-                    Ok(addr(target))
-                }
+                MailServer::Direct(target) => Ok(addr(target)),
                 MailServer::Mx {
                     domain,
                     resolver,
                     port,
-                } => {
-                    result.title = format!("smtp mx {domain} (resolver {})", resolver.text);
-                    mail_exchanger(host, domain, resolver, *port, *timeout, &mut transcript).await
-                }
+                } => mail_exchanger(host, domain, resolver, *port, *timeout, &mut transcript).await,
             };
             match mail_host {
                 Ok(server) => {
@@ -128,13 +120,12 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
             }
         }
         ProtocolStep::Http {
-            url,
             target,
             host_header,
             path,
             timeout,
+            ..
         } => {
-            result.title = format!("http GET {url}");
             let request = http::HttpRequest::get(host_header.clone(), path.clone());
             let report = http::run(&connect, addr(target), &request, *timeout).await;
             finish(
@@ -155,8 +146,6 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
             tcp,
             timeout,
         } => {
-            let transport = if *tcp { "+tcp " } else { "" };
-            result.title = format!("dig @{} {transport}{qtype} {name}", server.text);
             let report = query(host, &connect, addr(server), name, *qtype, *tcp, *timeout).await;
             finish(
                 result,

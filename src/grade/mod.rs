@@ -169,12 +169,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
             }
         }
         rules.push((line.line, rule.clone()));
-        steps.push(StepPlan {
-            host: spec.host,
-            action: Action::Iptables(rule),
-            expect: StepOutcome::Ok,
-            line: line.line,
-        });
+        steps.push(StepPlan::rule(spec.host, rule, line.line));
     }
     let lines: Vec<usize> = steps.iter().map(|s| s.line).collect();
     let applied;

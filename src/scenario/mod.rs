@@ -323,6 +323,24 @@ pub struct StepPlan {
     pub expect: StepOutcome,
     /// 1-based line of the step in the scenario file, for messages.
     pub line: usize,
+    /// One line saying what the step is, e.g. `telnet server:21`.
+    pub title: String,
+    /// Programs the step runs, which must be installed before the run starts.
+    pub programs: Vec<String>,
+}
+
+impl StepPlan {
+    /// A rule applied as a step (a scenario's `[[rules]]`, a student's commands).
+    pub fn rule(host: HostId, rule: Rule, line: usize) -> StepPlan {
+        StepPlan {
+            host,
+            title: format!("iptables {rule}"),
+            programs: vec!["iptables".to_string()],
+            action: Action::Iptables(rule),
+            expect: StepOutcome::Ok,
+            line,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -20,11 +20,13 @@ mod protocol;
 mod raw;
 mod resolve;
 mod step;
+mod steps;
 mod values;
 
 use raw::*;
 use resolve::Resolver;
 use step::*;
+use steps::parse_step;
 use values::*;
 
 const SERVICE_KINDS: &[&str] = &[
@@ -270,9 +272,11 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         });
     }
 
+    let keys: StepKeys = toml::from_str(text).expect("the document was read once already");
     let mut steps = Vec::new();
-    for step in &raw.steps {
-        steps.push(parse_step(&cx, step, &resolver)?);
+    for (step, given) in raw.steps.iter().zip(&keys.steps) {
+        let given: Vec<String> = given.keys().cloned().collect();
+        steps.push(parse_step(&cx, step, &given, &resolver)?);
     }
 
     let mut expects = Vec::new();

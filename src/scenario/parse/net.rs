@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::steps::{Input, Parsed, StepKind, command_outcomes};
 use super::{Ctx, RawExpect, RawHost, RawStep, Resolver, parse_iptables, parse_target};
 use crate::scenario::{
     Action, Count, HostId, LoopbackPlan, NetAction, NetExpect, ScenarioError, StepOutcome, WireFact,
@@ -37,22 +38,6 @@ pub(super) fn loopback(cx: &Ctx, host: &RawHost) -> Result<LoopbackPlan, Scenari
         mtu,
         capture: host.capture_lo,
     })
-}
-
-/// How many network actions the step names (a step has exactly one action in all).
-pub(super) fn action_count(raw: &RawStep) -> usize {
-    [
-        raw.udp.is_some(),
-        raw.traceroute.is_some(),
-        raw.route.is_some(),
-        raw.link.is_some(),
-        raw.host_gone.is_some(),
-        raw.announce.is_some(),
-        raw.sysctl.is_some(),
-    ]
-    .iter()
-    .filter(|x| **x)
-    .count()
 }
 
 /// `send`, padded to `size` bytes with printable filler lines: what a UDP probe sends or a
@@ -152,33 +137,76 @@ fn resolve_dest(
     resolver.address(word, word_span(cx, s, word))
 }
 
-pub(super) fn step(
+/// The network step kinds of the registry (`link` has a file of its own).
+pub(super) const UDP: StepKind = kind("udp", &["send", "size"]);
+pub(super) const TRACEROUTE: StepKind = kind("traceroute", &["max_hops", "hops"]);
+pub(super) const ROUTE: StepKind = kind("route", &["expect_reply"]);
+pub(super) const HOST_GONE: StepKind = kind("host_gone", &[]);
+pub(super) const ANNOUNCE: StepKind = kind("announce", &[]);
+pub(super) const SYSCTL: StepKind = kind("sysctl", &[]);
+
+const fn kind(key: &'static str, takes: &'static [&'static str]) -> StepKind {
+    StepKind::plain(key, takes, parse_kind)
+}
+
+fn parse_kind(input: &Input) -> Result<Parsed, ScenarioError> {
+    let (action, default) = step(
+        input.cx,
+        input.raw,
+        input.span.clone(),
+        input.resolver,
+        input.timeout,
+    )?;
+    let Action::Net(net) = &action else {
+        unreachable!("a network step")
+    };
+    let outcomes = match net {
+        NetAction::Udp { .. } => StepOutcome::CLIENT.to_vec(),
+        _ => command_outcomes(),
+    };
+    let programs = match net {
+        NetAction::Route {
+            command: crate::rules::RouteCmd::Get(_),
+            ..
+        } => vec!["ip".to_string()],
+        _ => Vec::new(),
+    };
+    Ok(Parsed {
+        title: title(net, input.host_name),
+        action,
+        default,
+        outcomes,
+        programs,
+    })
+}
+
+/// What the report calls a network step.
+fn title(net: &NetAction, host_name: &str) -> String {
+    match net {
+        NetAction::Udp {
+            target, payload, ..
+        } => format!("udp {} ({} bytes)", target.text, payload.len()),
+        NetAction::Traceroute { text, .. } => format!("traceroute {text}"),
+        NetAction::Route { text, .. } => format!("ip route {text}"),
+        NetAction::Link { iface, up } => {
+            format!("ip link set {iface} {}", if *up { "up" } else { "down" })
+        }
+        NetAction::RemoveHost => format!("{host_name} leaves the network"),
+        NetAction::Announce { iface } => format!("announce {iface} (gratuitous ARP)"),
+        NetAction::Sysctl { key, value } => format!("sysctl {key}={value}"),
+    }
+}
+
+fn step(
     cx: &Ctx,
     raw: &RawStep,
     span: Range<usize>,
     resolver: &Resolver,
     timeout: Option<Duration>,
-) -> Result<Option<(Action, StepOutcome)>, ScenarioError> {
-    if action_count(raw) == 0 {
-        return Ok(None);
-    }
+) -> Result<(Action, StepOutcome), ScenarioError> {
     let here = span.start..span.start + 1;
-    let only = |allowed: &[&str]| -> Result<(), ScenarioError> {
-        let given = [
-            ("send", raw.send.is_some()),
-            ("size", raw.size.is_some()),
-            ("expect_reply", raw.expect_reply.is_some()),
-            ("max_hops", raw.max_hops.is_some()),
-            ("hops", raw.hops.is_some()),
-        ];
-        match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
-            Some((k, _)) => Err(cx.err(here.clone(), format!("{k} does not go with this step"))),
-            None => Ok(()),
-        }
-    };
     let net = |a| Action::Net(a);
     if let Some(target) = &raw.udp {
-        only(&["send", "size"])?;
         let target = parse_target(cx, target, resolver)?;
         let payload = payload(cx, raw)?;
         if payload.len() as i64 > MAX_UDP_PAYLOAD {
@@ -186,17 +214,16 @@ pub(super) fn step(
                 .err(here, format!("a UDP payload of {} bytes", payload.len()))
                 .with_hint(format!("at most {MAX_UDP_PAYLOAD} bytes fit in a datagram")));
         }
-        return Ok(Some((
+        return Ok((
             net(NetAction::Udp {
                 target,
                 payload,
                 timeout: timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT),
             }),
             StepOutcome::Connected,
-        )));
+        ));
     }
     if let Some(dest) = &raw.traceroute {
-        only(&["max_hops", "hops"])?;
         let text = dest.get_ref().trim().to_string();
         let addr = resolve_dest(cx, dest, &text, resolver)?;
         let max_hops = match &raw.max_hops {
@@ -212,7 +239,7 @@ pub(super) fn step(
                     .with_hint("between 1 and 30")
                 })?,
         };
-        return Ok(Some((
+        return Ok((
             net(NetAction::Traceroute {
                 dest: addr,
                 text,
@@ -220,10 +247,9 @@ pub(super) fn step(
                 hops: raw.hops.clone(),
             }),
             StepOutcome::Ok,
-        )));
+        ));
     }
     if let Some(route) = &raw.route {
-        only(&["expect_reply"])?;
         let mut text = route.get_ref().trim().to_string();
         // `get NAME` takes a host name too.
         if let Some(name) = text.strip_prefix("get ").map(str::trim) {
@@ -242,34 +268,14 @@ pub(super) fn step(
             )
             .with_hint("`ip route` syntax: \"get 198.51.100.8\", \"add 198.51.100.8/32 dev vpn0\", \"del default\"")
         })?;
-        return Ok(Some((
+        return Ok((
             net(NetAction::Route {
                 command,
                 text,
                 expect: raw.expect_reply.clone(),
             }),
             StepOutcome::Ok,
-        )));
-    }
-    only(&[])?;
-    if let Some(link) = &raw.link {
-        let words: Vec<&str> = link.get_ref().split_whitespace().collect();
-        let up = match words.as_slice() {
-            [_, "up"] => true,
-            [_, "down"] => false,
-            _ => {
-                return Err(cx
-                    .err(cx.inner(link), format!("bad link {:?}", link.get_ref()))
-                    .with_hint("link = \"IFACE down\" or \"IFACE up\""));
-            }
-        };
-        return Ok(Some((
-            net(NetAction::Link {
-                iface: words[0].to_string(),
-                up,
-            }),
-            StepOutcome::Ok,
-        )));
+        ));
     }
     if let Some(gone) = &raw.host_gone {
         if !gone.get_ref() {
@@ -277,15 +283,15 @@ pub(super) fn step(
                 .err(gone.span(), "host_gone takes true")
                 .with_hint("leave the step out to keep the host"));
         }
-        return Ok(Some((net(NetAction::RemoveHost), StepOutcome::Ok)));
+        return Ok((net(NetAction::RemoveHost), StepOutcome::Ok));
     }
     if let Some(iface) = &raw.announce {
-        return Ok(Some((
+        return Ok((
             net(NetAction::Announce {
                 iface: iface.get_ref().trim().to_string(),
             }),
             StepOutcome::Ok,
-        )));
+        ));
     }
     let sysctl = raw.sysctl.as_ref().expect("one network action is set");
     let hint = "sysctl = \"net.ipv4.ip_no_pmtu_disc=1\": a net.* key and a value";
@@ -315,13 +321,13 @@ pub(super) fn step(
             )
             .with_hint(hint));
     }
-    Ok(Some((
+    Ok((
         net(NetAction::Sysctl {
             key: key.to_string(),
             value: value.to_string(),
         }),
         StepOutcome::Ok,
-    )))
+    ))
 }
 
 fn count(
@@ -590,7 +596,8 @@ sysctl = "net.ipv4.ip_no_pmtu_disc=1"
         let e = err("[[steps]]\nhost = \"client\"\nroute = \"add 10.9.0.0/33 dev eth0\"\n");
         assert_eq!(e.line, 9, "{e}");
         let e = err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\nhops = [\"x\"]\n");
-        assert!(e.msg.contains("hops does not go with this step"), "{e}");
+        assert!(e.msg.contains("hops does not go with this action"), "{e}");
+        assert_eq!(e.hint.as_deref(), Some("hops goes with traceroute"), "{e}");
         let e =
             err("[[steps]]\nhost = \"client\"\nudp = \"server:161\"\ntraceroute = \"server\"\n");
         assert!(e.msg.contains("exactly one action"), "{e}");

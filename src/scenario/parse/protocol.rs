@@ -12,11 +12,12 @@ use std::time::Duration;
 use hickory_proto::rr::RecordType;
 use toml::Spanned;
 
+use super::steps::{Input, Parsed, StepKind};
 use super::{
     Ctx, Origin, RawService, RawStep, Resolver, ScenarioError, ServiceKind, Target,
     check_relative_file, parse_target,
 };
-use crate::scenario::{DialogueLine, FileSet, MailServer, ProtocolStep};
+use crate::scenario::{Action, DialogueLine, FileSet, MailServer, ProtocolStep};
 use crate::services::clients::ftp::FtpStep;
 use crate::services::dns::Zone;
 
@@ -357,17 +358,69 @@ fn read_dir(
     Ok(())
 }
 
-/// How many protocol client actions (`ftp`, `smtp`, `http`, `dns`) a step has.
-pub(super) fn clients(raw: &RawStep) -> usize {
-    [
-        raw.ftp.is_some(),
-        raw.smtp.is_some(),
-        raw.http.is_some(),
-        raw.dns.is_some(),
-    ]
-    .iter()
-    .filter(|a| **a)
-    .count()
+/// The protocol client kinds of the registry (a telnet dialogue is read here too, for the
+/// `telnet` kind).
+pub(super) const FTP: StepKind = kind("ftp", &["user", "password", "commands"]);
+pub(super) const SMTP: StepKind = kind("smtp", &["resolver", "helo", "from", "to", "body"]);
+pub(super) const HTTP: StepKind = kind("http", &["server"]);
+pub(super) const DNS: StepKind = kind("dns", &["query", "type", "tcp"]);
+
+const fn kind(key: &'static str, takes: &'static [&'static str]) -> StepKind {
+    StepKind::plain(key, takes, |input| {
+        Ok(client(input)?.expect("a protocol client's key is set"))
+    })
+}
+
+/// The step as a protocol client, or `None` for a telnet step without a dialogue.
+pub(super) fn client(input: &Input) -> Result<Option<Parsed>, ScenarioError> {
+    let Some(step) = step(
+        input.cx,
+        input.raw,
+        &input.span,
+        input.resolver,
+        input.timeout,
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Parsed {
+        title: title(&step),
+        default: step.default_outcome(),
+        outcomes: step.outcomes(),
+        action: Action::Protocol(step),
+        programs: Vec::new(),
+    }))
+}
+
+/// What the report calls a protocol client step.
+fn title(step: &ProtocolStep) -> String {
+    match step {
+        ProtocolStep::Dialogue { target, lines, .. } => {
+            format!("telnet {} ({} lines)", target.text, lines.len())
+        }
+        ProtocolStep::Ftp { target, .. } => format!("ftp {}", target.text),
+        ProtocolStep::Smtp {
+            server: MailServer::Direct(target),
+            ..
+        } => format!("smtp {}", target.text),
+        ProtocolStep::Smtp {
+            server: MailServer::Mx {
+                domain, resolver, ..
+            },
+            ..
+        } => format!("smtp mx {domain} (resolver {})", resolver.text),
+        ProtocolStep::Http { url, .. } => format!("http GET {url}"),
+        ProtocolStep::Dns {
+            server,
+            name,
+            qtype,
+            tcp,
+            ..
+        } => {
+            let transport = if *tcp { "+tcp " } else { "" };
+            format!("dig @{} {transport}{qtype} {name}", server.text)
+        }
+    }
 }
 
 /// A target written as `HOST`, `HOST:PORT`, `ADDRESS` or `ADDRESS:PORT`.
@@ -394,7 +447,7 @@ fn target_with_default(
 
 /// The protocol action of a step, or `None` when the step has another action. The caller has
 /// checked that the step has exactly one action.
-pub(super) fn step(
+fn step(
     cx: &Ctx,
     raw: &RawStep,
     span: &Range<usize>,

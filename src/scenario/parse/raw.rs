@@ -26,6 +26,14 @@ pub(super) struct RawScenario {
     pub(super) expect: Vec<Spanned<RawExpect>>,
 }
 
+/// The keys each step gives, in the file's order of steps: what the step registry counts
+/// actions and refuses stray keys by (every key was already checked to be a step key).
+#[derive(Deserialize)]
+pub(super) struct StepKeys {
+    #[serde(default)]
+    pub(super) steps: Vec<BTreeMap<String, serde::de::IgnoredAny>>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHost {

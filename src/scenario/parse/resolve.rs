@@ -25,6 +25,11 @@ impl<'a> Resolver<'a> {
         Resolver { cx, hosts, links }
     }
 
+    /// A host's name.
+    pub(super) fn name(&self, host: HostId) -> &'a str {
+        &self.hosts[host].name
+    }
+
     /// The host called `name`, written at `span`.
     pub(super) fn host(&self, name: &str, span: Range<usize>) -> Result<HostId, ScenarioError> {
         self.hosts
