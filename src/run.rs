@@ -375,8 +375,8 @@ fn analyze_capture(path: &Path, names: &analyze::Names) -> Result<Seen, RunError
                 client: names.host(&c.initiator.ip),
                 server: names.host(&c.responder.ip),
                 server_port: c.responder.port,
-                handshake: label(&tcp.handshake),
-                outcome: label(&tcp.outcome),
+                handshake: tcp.handshake,
+                outcome: tcp.outcome,
                 client_sent: c.transcript[0].bytes.clone(),
                 server_sent: c.transcript[1].bytes.clone(),
             })
@@ -387,14 +387,6 @@ fn analyze_capture(path: &Path, names: &analyze::Names) -> Result<Seen, RunError
         conversations,
         lines,
     })
-}
-
-/// The kebab-case name the analysis gives a fact in JSON, reused as the word checks compare.
-fn label<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => format!("{other:?}"),
-    }
 }
 
 fn describe_topology(plan: &Plan) -> String {

@@ -156,6 +156,18 @@ pub enum Handshake {
     None,
 }
 
+impl Handshake {
+    /// The word for it in the flows, in JSON and in a scenario's `handshake = "..."`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Handshake::Complete => "complete",
+            Handshake::Half => "half",
+            Handshake::SynOnly => "syn-only",
+            Handshake::None => "none",
+        }
+    }
+}
+
 /// How a TCP conversation ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Close {
@@ -185,6 +197,21 @@ pub enum ConnOutcome {
     NoAnswer,
     /// UDP or ICMP echo: datagrams went both ways.
     Answered,
+}
+
+impl ConnOutcome {
+    /// The word for it in the flows, in JSON and in a scenario's `outcome = "..."`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnOutcome::Established => "established",
+            ConnOutcome::HalfOpen => "half-open",
+            ConnOutcome::Refused => "refused",
+            ConnOutcome::Reset => "reset",
+            ConnOutcome::Rejected => "rejected",
+            ConnOutcome::NoAnswer => "no-answer",
+            ConnOutcome::Answered => "answered",
+        }
+    }
 }
 
 /// TCP-only facts of a conversation.
@@ -504,4 +531,35 @@ pub fn analyze_file(path: &Path) -> Result<Analysis, WireError> {
         analyzer.push(&frame);
     }
     Ok(analyzer.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words scenarios, flows and checks use are the JSON names, so a check compares what
+    /// the report shows.
+    #[test]
+    fn names_are_the_json_names() {
+        let json = |v: serde_json::Value| v.as_str().unwrap().to_string();
+        for h in [
+            Handshake::Complete,
+            Handshake::Half,
+            Handshake::SynOnly,
+            Handshake::None,
+        ] {
+            assert_eq!(h.name(), json(serde_json::to_value(h).unwrap()));
+        }
+        for o in [
+            ConnOutcome::Established,
+            ConnOutcome::HalfOpen,
+            ConnOutcome::Refused,
+            ConnOutcome::Reset,
+            ConnOutcome::Rejected,
+            ConnOutcome::NoAnswer,
+            ConnOutcome::Answered,
+        ] {
+            assert_eq!(o.name(), json(serde_json::to_value(o).unwrap()));
+        }
+    }
 }

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::analyze::{ConnOutcome, Handshake};
 use crate::drive::StepResult;
 use crate::scenario::{Expect, FileCheck, Plan};
 use crate::text::quote;
@@ -23,9 +24,8 @@ pub struct ConversationFact {
     pub client: String,
     pub server: String,
     pub server_port: u16,
-    /// `complete`, `half` or `none`.
-    pub handshake: String,
-    pub outcome: String,
+    pub handshake: Handshake,
+    pub outcome: ConnOutcome,
     pub client_sent: Vec<u8>,
     pub server_sent: Vec<u8>,
 }
@@ -121,15 +121,18 @@ fn conversation_check(
     let mut problems = Vec::new();
     let mut seen = Vec::new();
     if let Some(h) = &what.handshake {
-        if &conv.handshake != h {
-            problems.push(format!("handshake {} (expected {h})", conv.handshake));
+        if conv.handshake.name() != h {
+            problems.push(format!(
+                "handshake {} (expected {h})",
+                conv.handshake.name()
+            ));
         } else {
             seen.push(format!("handshake {h}"));
         }
     }
     if let Some(o) = &what.outcome {
-        if &conv.outcome != o {
-            problems.push(format!("outcome {} (expected {o})", conv.outcome));
+        if conv.outcome.name() != o {
+            problems.push(format!("outcome {} (expected {o})", conv.outcome.name()));
         } else {
             seen.push(format!("outcome {o}"));
         }
