@@ -239,29 +239,7 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
         }
     }
     for x in &c.dns {
-        let q = x
-            .questions
-            .iter()
-            .map(|q| format!("{} {}", q.qtype, q.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let answer = match &x.rcode {
-            None => "no response".to_string(),
-            Some(rcode) => {
-                let records = x
-                    .answers
-                    .iter()
-                    .map(|r| format!("{} {}", r.rtype, r.data))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if records.is_empty() {
-                    rcode.clone()
-                } else {
-                    format!("{rcode}  {records}")
-                }
-            }
-        };
-        let _ = writeln!(out, "  dns {q} -> {answer}");
+        let _ = writeln!(out, "  dns {} -> {}", x.questions_text(), x.response_text());
     }
     let _ = analysis;
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::analyze::Names;
+use crate::analyze::{Analysis, Names};
 use crate::capture::CaptureFile;
 use crate::check::CheckResult;
 use crate::check::snapshot::Comparison;
@@ -29,12 +29,16 @@ pub struct Stage {
     pub summary: String,
 }
 
-/// The packets of one capture, rendered one line each.
+/// The packets of one capture, rendered one line each, and its analysis.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaptureView {
     #[serde(flatten)]
     pub file: CaptureFile,
     pub lines: Vec<String>,
+    /// What the run's one pass over the capture found, for the HTML report and grading (the
+    /// JSON form keeps to the lines and the flows).
+    #[serde(skip)]
+    pub analysis: Analysis,
 }
 
 #[derive(Debug, Clone, Serialize)]
