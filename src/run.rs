@@ -99,10 +99,10 @@ struct Stages {
 }
 
 impl Stages {
-    fn done(&mut self, name: &'static str, summary: String) {
+    fn done(&mut self, name: &str, summary: String) {
         let now = Instant::now();
         self.stages.push(Stage {
-            name,
+            name: name.to_string(),
             took: now - self.last,
             summary,
         });
@@ -283,21 +283,8 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
         },
     ));
     let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);
-    match &comparison {
-        snapshot::Comparison::Matches => checks.push(check::CheckResult {
-            name: "flows match the expected snapshot".into(),
-            passed: true,
-            detail: String::new(),
-        }),
-        snapshot::Comparison::Differs { .. } => checks.push(check::CheckResult {
-            name: "flows match the expected snapshot".into(),
-            passed: false,
-            detail:
-                "see the diff below; `labctl test --bless` records this run's flows as expected"
-                    .into(),
-        }),
-        snapshot::Comparison::Missing => {}
-    }
+    // Last, as the report's readers expect it (`Report::snapshot_check`).
+    checks.extend(comparison.check());
     stages.done("checks", format!("{} checks", checks.len()));
 
     let passed = checks.iter().all(|c| c.passed);

@@ -11,7 +11,7 @@ pub mod snapshot;
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analyze::{Analysis, ConnOutcome, DnsExchange, Handshake};
 use crate::drive::StepResult;
@@ -31,7 +31,7 @@ pub struct ConversationFact {
     pub server_sent: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub name: String,
     pub passed: bool,
