@@ -50,7 +50,7 @@ pub struct Point {
 }
 
 /// A finished capture.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CaptureFile {
     pub host: String,
     pub iface: String,

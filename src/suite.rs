@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::analyze::{self, alerts::Severity};
 use crate::check::snapshot;
 use crate::jobs::{self, Finished, Job, Progress};
-use crate::report::html;
+use crate::report::{Report, html};
 use crate::scenario::{self, Action, BUILTIN, Origin, StepOutcome};
 use crate::verdict::{Error, Verdict};
 
@@ -286,7 +286,7 @@ fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> ScenarioOutcome
         took: f.took,
         out: out.to_path_buf(),
     };
-    let report: Option<serde_json::Value> = serde_json::from_slice(&f.stdout).ok();
+    let report: Option<Report> = serde_json::from_slice(&f.stdout).ok();
     let (Some(code @ (0 | 1)), Some(report)) = (f.code, report) else {
         outcome.status = "error";
         let stderr = String::from_utf8_lossy(&f.stderr).trim().to_string();
@@ -297,13 +297,10 @@ fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> ScenarioOutcome
         };
         return outcome;
     };
-    let flows = report["flows"].as_str().unwrap_or_default();
-    let status = report["snapshot"]["status"].as_str().unwrap_or("missing");
-    let snapshot_ok = status == "matches";
-    if !snapshot_ok {
+    if report.snapshot != snapshot::Comparison::Matches {
         if bless {
             let path = snapshot_path(entry);
-            match snapshot::write(&path, flows) {
+            match snapshot::write(&path, &report.flows) {
                 Ok(()) => outcome.blessed = Some(path),
                 Err(e) => {
                     outcome.status = "error";
@@ -311,8 +308,8 @@ fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> ScenarioOutcome
                     return outcome;
                 }
             }
-        } else if status == "differs" {
-            outcome.diff = report["snapshot"]["diff"].as_str().map(String::from);
+        } else if let snapshot::Comparison::Differs { diff } = &report.snapshot {
+            outcome.diff = Some(diff.clone());
         } else {
             outcome.failures.push(format!(
                 "no expected snapshot ({}): `labctl test --bless {}` records this run's flows",
@@ -321,13 +318,11 @@ fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> ScenarioOutcome
             ));
         }
     }
-    for check in report["checks"].as_array().into_iter().flatten() {
-        let name = check["name"].as_str().unwrap_or_default();
-        if check["passed"].as_bool() == Some(false) && name != "flows match the expected snapshot" {
-            outcome.failures.push(format!(
-                "{name}: {}",
-                check["detail"].as_str().unwrap_or_default()
-            ));
+    for check in report.expectation_checks() {
+        if !check.passed {
+            outcome
+                .failures
+                .push(format!("{}: {}", check.name, check.detail));
         }
     }
     outcome.failures.extend(unexpected_alerts(entry, &report));
@@ -423,14 +418,13 @@ fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
 }
 
 /// A lab that expects no alert gets none at `low` or above: each capture of the child's run
-/// is read again here, with the detection the run itself does not pay for.
-fn unexpected_alerts(entry: &Entry, report: &serde_json::Value) -> Vec<String> {
+/// is read again here, with the detection the run itself does not pay for (its report has no
+/// place for alerts).
+fn unexpected_alerts(entry: &Entry, report: &Report) -> Vec<String> {
     let mut out = Vec::new();
-    for capture in report["captures"].as_array().into_iter().flatten() {
-        let Some(path) = capture["path"].as_str() else {
-            continue;
-        };
-        match analyze::analyze_file_with_alerts(Path::new(path), Default::default()) {
+    for capture in &report.captures {
+        let path = capture.file.path.display();
+        match analyze::analyze_file_with_alerts(&capture.file.path, Default::default()) {
             Ok((_, alerts)) => out.extend(
                 alerts
                     .iter()
@@ -579,14 +573,16 @@ mod tests {
             waits: Duration::ZERO,
             names: analyze::Names::new(),
         };
-        let report = serde_json::json!({
-            "flows": "tcp a > b\n",
-            "snapshot": {"status": "differs", "diff": "-tcp a > b:21\n+tcp a > b:2121\n"},
-            "checks": [
-                {"name": "flows match the expected snapshot", "passed": false, "detail": ""},
+        let snapshot = snapshot::Comparison::Differs {
+            diff: "-tcp a > b:21\n+tcp a > b:2121\n".into(),
+        };
+        let mut checks: Vec<crate::check::CheckResult> =
+            serde_json::from_value(serde_json::json!([
                 {"name": "file server:dump.txt", "passed": true, "detail": ""}
-            ]
-        });
+            ]))
+            .unwrap();
+        checks.extend(snapshot.check());
+        let report = Report::sample(snapshot, checks);
         let f = Finished {
             label: "x".into(),
             code: Some(1),

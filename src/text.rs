@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use serde::Serializer;
+use serde::{Deserialize, Deserializer, Serializer};
 
 /// `850µs`, `12.3ms`, `2.50s`.
 pub fn human_duration(d: Duration) -> String {
@@ -30,6 +30,12 @@ pub fn human_duration(d: Duration) -> String {
 /// Serialises a duration as fractional milliseconds.
 pub fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+/// Reads a duration written by [`millis`] back (to the nearest nanosecond).
+pub fn de_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let ms = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(ms / 1e3).map_err(serde::de::Error::custom)
 }
 
 /// Escapes bytes for display inside double quotes, by the rule in the module doc.
@@ -111,6 +117,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, b"12.345");
+        let back = de_millis(&mut serde_json::Deserializer::from_slice(&out)).unwrap();
+        assert_eq!(back, Duration::from_micros(12_345));
     }
 
     #[test]

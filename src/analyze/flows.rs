@@ -39,7 +39,7 @@
 use std::fmt::Write as _;
 
 use super::transcript::{mask_volatile, transcript_lines};
-use super::{Addr, Analysis, ConnOutcome, Conversation, Dir, FtpMode, IcmpError, Names, Proto};
+use super::{Addr, Analysis, Conversation, Dir, FtpMode, IcmpError, Names, Proto};
 
 /// Renders the flow snapshot. See the module documentation.
 pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
@@ -189,18 +189,13 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
             if let Some(f) = c.ftp_data {
                 let _ = write!(head, "  ftp-data of #{}", f.control + 1);
             }
-            let handshake = match t.handshake {
-                super::Handshake::Complete => "complete",
-                super::Handshake::Half => "half",
-                super::Handshake::SynOnly => "syn-only",
-                super::Handshake::None => "none",
-            };
+            let handshake = t.handshake.name();
             let _ = write!(
                 head,
                 "  handshake {handshake}  close {}",
                 close(&t.close, &side)
             );
-            let _ = writeln!(out, "{head}  outcome {}", outcome(t.outcome));
+            let _ = writeln!(out, "{head}  outcome {}", t.outcome.name());
             for dir in [Dir::Forward, Dir::Reverse] {
                 direction(out, c, dir, &side, "bytes", None);
             }
@@ -209,7 +204,7 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
             let _ = writeln!(
                 out,
                 "#{number} udp {src} > {dst}  outcome {}",
-                outcome(c.outcome)
+                c.outcome.name()
             );
             for dir in [Dir::Forward, Dir::Reverse] {
                 let d = c.packets[dir.idx()];
@@ -244,29 +239,7 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
         }
     }
     for x in &c.dns {
-        let q = x
-            .questions
-            .iter()
-            .map(|q| format!("{} {}", q.qtype, q.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let answer = match &x.rcode {
-            None => "no response".to_string(),
-            Some(rcode) => {
-                let records = x
-                    .answers
-                    .iter()
-                    .map(|r| format!("{} {}", r.rtype, r.data))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if records.is_empty() {
-                    rcode.clone()
-                } else {
-                    format!("{rcode}  {records}")
-                }
-            }
-        };
-        let _ = writeln!(out, "  dns {q} -> {answer}");
+        let _ = writeln!(out, "  dns {} -> {}", x.questions_text(), x.response_text());
     }
     let _ = analysis;
 }
@@ -334,18 +307,6 @@ fn close(c: &super::Close, side: &[String; 2]) -> String {
         "none".into()
     } else {
         parts.join(", ")
-    }
-}
-
-fn outcome(o: ConnOutcome) -> &'static str {
-    match o {
-        ConnOutcome::Established => "established",
-        ConnOutcome::HalfOpen => "half-open",
-        ConnOutcome::Refused => "refused",
-        ConnOutcome::Reset => "reset",
-        ConnOutcome::Rejected => "rejected",
-        ConnOutcome::NoAnswer => "no-answer",
-        ConnOutcome::Answered => "answered",
     }
 }
 

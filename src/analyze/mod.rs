@@ -1,8 +1,10 @@
 //! analyze: dissected packets -> conversations -> facts -> renderings.
 //!
 //! Entry points: [`analyze_file`] streams a capture file through an [`Analyzer`] (memory bounded
-//! by the conversation table, whatever the file size); [`analyze`] does the same for frames
-//! already in memory. The result, an [`Analysis`], holds:
+//! by the conversation table, whatever the file size); [`analyze_file_feeding`] does it while
+//! feeding each dissected frame to other [`FrameSink`]s in the same pass (the alert detector,
+//! a report's packet lines, the [`WireFacts`] the checks judge), so a run reads each capture
+//! once; [`analyze`] does the same for frames already in memory. The result, an [`Analysis`], holds:
 //!
 //! - [`Conversation`]s (TCP, UDP, ICMP echo) in first-seen order, each with both endpoints, the
 //!   initiator, packets and frame bytes each way (frame lengths, as Wireshark counts), payload
@@ -33,6 +35,7 @@ pub mod show;
 pub mod table;
 mod track;
 mod transcript;
+pub mod wire_facts;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,12 +45,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::wire::{self, FrameRef, WireError};
+use crate::wire::{self, FrameRef, Packet, WireError};
 
 pub use flows::render_flows;
 pub use packets::{PacketLines, render_packets};
 pub use show::{ShowArgs, ShowError, ShowView, show};
 pub use track::{Analyzer, FollowChunk};
+pub use wire_facts::WireFacts;
 
 /// Lab host names by address. Unknown addresses render as the raw address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -156,6 +160,18 @@ pub enum Handshake {
     None,
 }
 
+impl Handshake {
+    /// The word for it in the flows, in JSON and in a scenario's `handshake = "..."`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Handshake::Complete => "complete",
+            Handshake::Half => "half",
+            Handshake::SynOnly => "syn-only",
+            Handshake::None => "none",
+        }
+    }
+}
+
 /// How a TCP conversation ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Close {
@@ -185,6 +201,21 @@ pub enum ConnOutcome {
     NoAnswer,
     /// UDP or ICMP echo: datagrams went both ways.
     Answered,
+}
+
+impl ConnOutcome {
+    /// The word for it in the flows, in JSON and in a scenario's `outcome = "..."`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnOutcome::Established => "established",
+            ConnOutcome::HalfOpen => "half-open",
+            ConnOutcome::Refused => "refused",
+            ConnOutcome::Reset => "reset",
+            ConnOutcome::Rejected => "rejected",
+            ConnOutcome::NoAnswer => "no-answer",
+            ConnOutcome::Answered => "answered",
+        }
+    }
 }
 
 /// TCP-only facts of a conversation.
@@ -284,6 +315,40 @@ pub struct DnsExchange {
     pub answers: Vec<wire::DnsRecord>,
     /// Time from query to response.
     pub response_time: Option<Duration>,
+}
+
+impl DnsExchange {
+    /// The questions as the flows show them: `MX example.test.`, comma-separated.
+    pub fn questions_text(&self) -> String {
+        self.questions
+            .iter()
+            .map(|q| format!("{} {}", q.qtype, q.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Each answer record as the flows show it: `MX 10 mail.example.test.`.
+    pub fn records(&self) -> impl Iterator<Item = String> + '_ {
+        self.answers
+            .iter()
+            .map(|r| format!("{} {}", r.rtype, r.data))
+    }
+
+    /// The response as the flows show it: `NOERROR  MX 10 mail.example.test.`, the response
+    /// code alone when there is no record, `no response` when none came.
+    pub fn response_text(&self) -> String {
+        match &self.rcode {
+            None => "no response".to_string(),
+            Some(rcode) => {
+                let records = self.records().collect::<Vec<_>>().join(", ");
+                if records.is_empty() {
+                    rcode.clone()
+                } else {
+                    format!("{rcode}  {records}")
+                }
+            }
+        }
+    }
 }
 
 /// How an FTP data connection was set up.
@@ -477,21 +542,45 @@ pub fn analyze<'a>(frames: impl IntoIterator<Item = FrameRef<'a>>) -> Analysis {
     analyzer.finish()
 }
 
+/// Something fed every frame of a capture, with its dissection, in the pass that analyses it:
+/// the detection of suspicious traffic, the packet lines of a report, the wire facts.
+pub trait FrameSink {
+    /// Looks at one frame, in capture order.
+    fn push(&mut self, frame: &FrameRef<'_>, packet: &Packet);
+}
+
+impl FrameSink for alerts::Detector {
+    fn push(&mut self, frame: &FrameRef<'_>, packet: &Packet) {
+        alerts::Detector::push(self, frame, packet);
+    }
+}
+
+/// Streams a capture file through the analysis and every sink, in one pass: each frame is read
+/// and dissected once, and given to the analysis and then to each sink in order.
+pub fn analyze_file_feeding(
+    path: &Path,
+    sinks: &mut [&mut dyn FrameSink],
+) -> Result<Analysis, WireError> {
+    let mut reader = wire::open(path)?;
+    let mut analyzer = Analyzer::new();
+    while let Some(frame) = reader.next_frame()? {
+        let pkt = wire::dissect(frame.linktype, frame.data);
+        analyzer.push_dissected(&frame, &pkt);
+        for sink in sinks.iter_mut() {
+            sink.push(&frame, &pkt);
+        }
+    }
+    Ok(analyzer.finish())
+}
+
 /// Streams a capture file through the analysis and the detection of suspicious traffic, in
 /// one pass: each frame is dissected once and given to both.
 pub fn analyze_file_with_alerts(
     path: &Path,
     thresholds: alerts::Thresholds,
 ) -> Result<(Analysis, Vec<alerts::Alert>), WireError> {
-    let mut reader = wire::open(path)?;
-    let mut analyzer = Analyzer::new();
     let mut detector = alerts::Detector::new(thresholds);
-    while let Some(frame) = reader.next_frame()? {
-        let pkt = wire::dissect(frame.linktype, frame.data);
-        analyzer.push_dissected(&frame, &pkt);
-        detector.push(&frame, &pkt);
-    }
-    let analysis = analyzer.finish();
+    let analysis = analyze_file_feeding(path, &mut [&mut detector])?;
     let alerts = detector.finish(&analysis);
     Ok((analysis, alerts))
 }
@@ -504,4 +593,35 @@ pub fn analyze_file(path: &Path) -> Result<Analysis, WireError> {
         analyzer.push(&frame);
     }
     Ok(analyzer.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words scenarios, flows and checks use are the JSON names, so a check compares what
+    /// the report shows.
+    #[test]
+    fn names_are_the_json_names() {
+        let json = |v: serde_json::Value| v.as_str().unwrap().to_string();
+        for h in [
+            Handshake::Complete,
+            Handshake::Half,
+            Handshake::SynOnly,
+            Handshake::None,
+        ] {
+            assert_eq!(h.name(), json(serde_json::to_value(h).unwrap()));
+        }
+        for o in [
+            ConnOutcome::Established,
+            ConnOutcome::HalfOpen,
+            ConnOutcome::Refused,
+            ConnOutcome::Reset,
+            ConnOutcome::Rejected,
+            ConnOutcome::NoAnswer,
+            ConnOutcome::Answered,
+        ] {
+            assert_eq!(o.name(), json(serde_json::to_value(o).unwrap()));
+        }
+    }
 }

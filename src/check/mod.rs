@@ -1,7 +1,8 @@
 //! Checks: a run's results against the scenario's expectations and its expected flow snapshot.
 //!
 //! Contract: checks only read what earlier stages produced (step results, files in the run's
-//! host directories, conversation facts, the rendered flows); they never touch the network.
+//! host directories, the analysis of each capture and facts drawn from it, the rendered flows);
+//! they never touch the network.
 //! Every check yields one [`CheckResult`] with a line of detail that says what was seen when it
 //! fails.
 
@@ -10,8 +11,9 @@ pub mod snapshot;
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::analyze::{Analysis, ConnOutcome, DnsExchange, Handshake};
 use crate::drive::StepResult;
 use crate::scenario::{Expect, FileCheck, Plan};
 use crate::text::quote;
@@ -23,14 +25,13 @@ pub struct ConversationFact {
     pub client: String,
     pub server: String,
     pub server_port: u16,
-    /// `complete`, `half` or `none`.
-    pub handshake: String,
-    pub outcome: String,
+    pub handshake: Handshake,
+    pub outcome: ConnOutcome,
     pub client_sent: Vec<u8>,
     pub server_sent: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub name: String,
     pub passed: bool,
@@ -106,7 +107,7 @@ pub fn expectations(
                     }),
                 })
             }
-            // Judged on the flows by [`dns`].
+            // Judged on the analysis by [`dns`].
             Expect::Dns { .. } => None,
         })
         .collect()
@@ -121,15 +122,18 @@ fn conversation_check(
     let mut problems = Vec::new();
     let mut seen = Vec::new();
     if let Some(h) = &what.handshake {
-        if &conv.handshake != h {
-            problems.push(format!("handshake {} (expected {h})", conv.handshake));
+        if conv.handshake.name() != h {
+            problems.push(format!(
+                "handshake {} (expected {h})",
+                conv.handshake.name()
+            ));
         } else {
             seen.push(format!("handshake {h}"));
         }
     }
     if let Some(o) = &what.outcome {
-        if &conv.outcome != o {
-            problems.push(format!("outcome {} (expected {o})", conv.outcome));
+        if conv.outcome.name() != o {
+            problems.push(format!("outcome {} (expected {o})", conv.outcome.name()));
         } else {
             seen.push(format!("outcome {o}"));
         }
@@ -174,9 +178,10 @@ fn conversation_check(
     }
 }
 
-/// Checks the scenario's DNS expectations against the flows: each question must appear in a
-/// `dns QTYPE NAME -> RCODE  RECORD, ...` line with the expected response code and record.
-pub fn dns(plan: &Plan, flows: &str) -> Vec<CheckResult> {
+/// Checks the scenario's DNS expectations against the DNS exchanges of the run's captures:
+/// each question must have been asked alone and answered with the expected response code and
+/// record. The detail quotes responses as the flows show them.
+pub fn dns(plan: &Plan, analyses: &[&Analysis]) -> Vec<CheckResult> {
     plan.expects
         .iter()
         .filter_map(|expect| {
@@ -194,24 +199,36 @@ pub fn dns(plan: &Plan, flows: &str) -> Vec<CheckResult> {
             wanted.extend(rcode.iter().map(|r| r.as_str()));
             wanted.extend(answer.iter().map(|a| a.as_str()));
             let title = format!("dns {qtype} {name} -> {}", wanted.join(" "));
-            let prefix = format!("dns {qtype} {name} -> ");
-            let seen: Vec<&str> = flows
-                .lines()
-                .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
+            let seen: Vec<&DnsExchange> = analyses
+                .iter()
+                .flat_map(|a| &a.conversations)
+                .flat_map(|c| &c.dns)
+                .filter(|x| {
+                    matches!(x.questions.as_slice(), [q] if &q.qtype == qtype && &q.name == name)
+                })
                 .collect();
-            let matches = |response: &&&str| {
-                let (code, records) = response.split_once("  ").unwrap_or((response, ""));
+            let matches = |x: &&&DnsExchange| {
+                // No response is never the expected code: a scenario names a real one.
+                let code = x.rcode.as_deref().unwrap_or("no response");
                 rcode.as_ref().is_none_or(|r| r == code)
-                    && answer
-                        .as_ref()
-                        .is_none_or(|a| records.split(", ").any(|record| record == a))
+                    && answer.as_ref().is_none_or(|a| x.records().any(|r| &r == a))
             };
             Some(match seen.iter().find(matches) {
-                Some(response) => CheckResult::new(title, true, response.to_string()),
+                Some(x) => CheckResult::new(title, true, x.response_text()),
                 None if seen.is_empty() => {
                     CheckResult::new(title, false, "no such question on the wire".into())
                 }
-                None => CheckResult::new(title, false, format!("answered {}", seen.join(" | "))),
+                None => CheckResult::new(
+                    title,
+                    false,
+                    format!(
+                        "answered {}",
+                        seen.iter()
+                            .map(|x| x.response_text())
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    ),
+                ),
             })
         })
         .collect()

@@ -3,23 +3,21 @@
 //! the side a capture was taken on).
 //!
 //! Contract: like every check, these only read what the run produced: counters read after
-//! the steps, the rendered flows, and the capture files (read again here, without
-//! privileges).
+//! the steps, the rendered flows, and the [`WireFacts`] the analysis pass gathered from each
+//! capture (no capture file is read here).
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::CheckResult;
+use crate::analyze::WireFacts;
 use crate::scenario::{Count, Expect, NetExpect, Plan, WireFact};
-use crate::wire::{self, Link, Net, Transport};
 
 /// What the run produced that these checks read.
 pub struct NetSeen<'a> {
     pub flows: &'a str,
-    /// Capture files by host name and interface.
-    pub captures: &'a [(String, String, PathBuf)],
+    /// The wire facts of each capture, by host name and interface.
+    pub captures: &'a [(&'a str, &'a str, &'a WireFacts)],
     /// For each expectation of the plan, in order: the packet counter of its rule when it is
     /// a counter expectation (or why it could not be read).
     pub counters: &'a [Option<Result<u64, String>>],
@@ -72,17 +70,15 @@ fn check(plan: &Plan, index: usize, what: &NetExpect, text: &str, seen: &NetSeen
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let Some((_, _, path)) = seen
+            let Some((_, _, captured)) = seen
                 .captures
                 .iter()
                 .find(|(h, i, _)| h == host_name && i == iface)
             else {
                 return CheckResult::new(name, false, "no capture on that interface".into());
             };
-            match wire_facts(plan, path, facts) {
-                Ok((passed, detail)) => CheckResult::new(name, passed, detail),
-                Err(e) => CheckResult::new(name, false, e),
-            }
+            let (passed, detail) = wire_facts(plan, captured, facts);
+            CheckResult::new(name, passed, detail)
         }
     }
 }
@@ -97,67 +93,16 @@ fn describe(plan: &Plan, fact: &WireFact) -> String {
     }
 }
 
-/// Packet-level facts of one capture file.
-#[derive(Default)]
-struct Facts {
-    /// SYN send times per (source, source port, destination, destination port, sequence).
-    syns: BTreeMap<(IpAddr, u16, IpAddr, u16, u32), Vec<Duration>>,
-    /// Fragments per (source, id): (offset, more fragments).
-    fragments: BTreeMap<(IpAddr, u32), Vec<(u32, bool)>>,
-    tcp_payloads: Vec<u32>,
-    frames: u64,
-    nonzero_ethernet: u64,
-    /// Smallest TTL seen per source address.
-    ttl: BTreeMap<IpAddr, u8>,
-}
-
-fn read_facts(path: &Path) -> Result<Facts, String> {
-    let mut facts = Facts::default();
-    let mut reader = wire::open(path).map_err(|e| e.to_string())?;
-    while let Some(frame) = reader.next_frame().map_err(|e| e.to_string())? {
-        facts.frames += 1;
-        let packet = wire::dissect(frame.linktype, frame.data);
-        match &packet.link {
-            Link::Ethernet { src, dst, .. } if src.0 == [0; 6] && dst.0 == [0; 6] => {}
-            _ => facts.nonzero_ethernet += 1,
-        }
-        let Net::Ip(ip) = &packet.net else { continue };
-        let ttl = facts.ttl.entry(ip.src).or_insert(ip.ttl);
-        *ttl = (*ttl).min(ip.ttl);
-        if ip.is_fragment() {
-            facts
-                .fragments
-                .entry((ip.src, ip.id))
-                .or_default()
-                .push((ip.frag_offset, ip.mf));
-        }
-        if let Transport::Tcp(tcp) = &packet.transport {
-            if tcp.flags.syn() && !tcp.flags.ack() {
-                facts
-                    .syns
-                    .entry((ip.src, tcp.src_port, ip.dst, tcp.dst_port, tcp.seq))
-                    .or_default()
-                    .push(frame.ts);
-            }
-            if tcp.payload_len > 0 {
-                facts.tcp_payloads.push(tcp.payload_len);
-            }
-        }
-    }
-    Ok(facts)
-}
-
-fn wire_facts(plan: &Plan, path: &Path, wanted: &[WireFact]) -> Result<(bool, String), String> {
-    let facts = read_facts(path)?;
+fn wire_facts(plan: &Plan, facts: &WireFacts, wanted: &[WireFact]) -> (bool, String) {
     let mut passed = true;
     let mut details = Vec::new();
     for fact in wanted {
         let (ok, detail) = match fact {
-            WireFact::SynBackoff(count) => syn_backoff(&facts, *count),
-            WireFact::Fragments(count) => fragments(&facts, *count),
+            WireFact::SynBackoff(count) => syn_backoff(facts, *count),
+            WireFact::Fragments(count) => fragments(facts, *count),
             WireFact::MssSegments(mss) => {
-                let largest = facts.tcp_payloads.iter().copied().max().unwrap_or(0);
-                let full = facts.tcp_payloads.iter().filter(|p| **p == *mss).count();
+                let largest = facts.tcp_payloads.keys().next_back().copied().unwrap_or(0);
+                let full = facts.tcp_payloads.get(mss).copied().unwrap_or(0);
                 (
                     largest == *mss && full >= 2,
                     format!("largest TCP payload {largest} bytes, {full} segments of {mss}"),
@@ -170,15 +115,15 @@ fn wire_facts(plan: &Plan, path: &Path, wanted: &[WireFact]) -> Result<(bool, St
                     facts.nonzero_ethernet, facts.frames
                 ),
             ),
-            WireFact::CaptureSide(host) => capture_side(plan, &facts, *host),
+            WireFact::CaptureSide(host) => capture_side(plan, facts, *host),
         };
         passed &= ok;
         details.push(detail);
     }
-    Ok((passed, details.join("; ")))
+    (passed, details.join("; "))
 }
 
-fn syn_backoff(facts: &Facts, count: Count) -> (bool, String) {
+fn syn_backoff(facts: &WireFacts, count: Count) -> (bool, String) {
     let Some(times) = facts.syns.values().max_by_key(|t| t.len()) else {
         return (false, "no SYN in the capture".into());
     };
@@ -208,7 +153,7 @@ fn syn_backoff(facts: &Facts, count: Count) -> (bool, String) {
     )
 }
 
-fn fragments(facts: &Facts, count: Count) -> (bool, String) {
+fn fragments(facts: &WireFacts, count: Count) -> (bool, String) {
     let Some(frags) = facts.fragments.values().max_by_key(|f| f.len()) else {
         return (false, "no IP fragment in the capture".into());
     };
@@ -229,7 +174,7 @@ fn fragments(facts: &Facts, count: Count) -> (bool, String) {
     )
 }
 
-fn capture_side(plan: &Plan, facts: &Facts, host: usize) -> (bool, String) {
+fn capture_side(plan: &Plan, facts: &WireFacts, host: usize) -> (bool, String) {
     let name_of = |addr: &IpAddr| {
         plan.addresses()
             .find(|(a, _)| a == addr)

@@ -10,7 +10,7 @@ use std::path::Path;
 use similar::{ChangeTag, TextDiff};
 
 /// Outcome of comparing the run's flows with the expected snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Comparison {
     Matches,
@@ -19,6 +19,24 @@ pub enum Comparison {
     },
     /// The scenario has no expected snapshot yet.
     Missing,
+}
+
+impl Comparison {
+    /// The check a comparison makes in a run's report: none when there is no expected
+    /// snapshot. A report puts it after every other check.
+    pub fn check(&self) -> Option<super::CheckResult> {
+        let name = "flows match the expected snapshot".to_string();
+        match self {
+            Comparison::Matches => Some(super::CheckResult::new(name, true, String::new())),
+            Comparison::Differs { .. } => Some(super::CheckResult::new(
+                name,
+                false,
+                "see the diff below; `labctl test --bless` records this run's flows as expected"
+                    .into(),
+            )),
+            Comparison::Missing => None,
+        }
+    }
 }
 
 /// The body of an insta snapshot file (everything after the metadata header).

@@ -22,7 +22,7 @@ pub use counters::{CounterError, RuleCounter, read_counters, same_rule};
 pub use program::{ProgramError, locate};
 
 /// What a step did, for checks and the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StepResult {
     pub host: String,
     /// One line saying what the step is, e.g. `telnet server:21`.
@@ -32,21 +32,24 @@ pub struct StepResult {
     /// What the client or program said, in a few words (`connection refused`, `exit 1`).
     pub detail: String,
     /// Bytes sent and received by a client.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sent: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub received: String,
     /// Output of a program.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub stdout: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub stderr: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// A protocol client's session, line by line (`-> sent`, `<- received`, `== note`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transcript: Vec<String>,
-    #[serde(serialize_with = "crate::text::millis")]
+    #[serde(
+        serialize_with = "crate::text::millis",
+        deserialize_with = "crate::text::de_millis"
+    )]
     pub took: Duration,
     /// Scenario line of the step.
     pub line: usize,

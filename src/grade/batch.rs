@@ -7,14 +7,14 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use super::{GradeArgs, Rubric};
+use super::{Grade, GradeArgs, Rubric};
 use crate::jobs::{self, Job, Progress};
 use crate::verdict::{Error, Verdict};
 
 /// One gradebook row: the child's grade, or why there is none.
 struct Row {
     submission: String,
-    grade: Result<serde_json::Value, String>,
+    grade: Result<Grade, String>,
 }
 
 pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> Result<Verdict, Error> {
@@ -37,11 +37,8 @@ pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> Result<Verdic
     let rows: Vec<Row> = finished
         .into_iter()
         .map(|f| {
-            let grade = match (
-                f.code,
-                serde_json::from_slice::<serde_json::Value>(&f.stdout),
-            ) {
-                (Some(0 | 1), Ok(v)) if v["score"].is_u64() => Ok(v),
+            let grade = match (f.code, serde_json::from_slice::<Grade>(&f.stdout)) {
+                (Some(0 | 1), Ok(grade)) => Ok(grade),
                 _ => {
                     let err = String::from_utf8_lossy(&f.stderr);
                     let first = err
@@ -69,7 +66,8 @@ pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> Result<Verdic
         let all: Vec<serde_json::Value> = rows
             .iter()
             .map(|r| match &r.grade {
-                Ok(v) => v.clone(),
+                // As a JSON value, as it has always been printed: keys in alphabetical order.
+                Ok(g) => serde_json::to_value(g).expect("a grade serialises"),
                 Err(e) => serde_json::json!({"submission": r.submission, "error": e}),
             })
             .collect();
@@ -81,7 +79,7 @@ pub fn run(args: &GradeArgs, rubric: &Rubric, dirs: &[PathBuf]) -> Result<Verdic
         let width = rows.iter().map(|r| r.submission.len()).max().unwrap_or(0);
         for r in &rows {
             match &r.grade {
-                Ok(v) => println!("{:<width$}  {}/{}", r.submission, v["score"], v["max"]),
+                Ok(g) => println!("{:<width$}  {}/{}", r.submission, g.score, g.max),
                 Err(e) => println!("{:<width$}  {e}", r.submission),
             }
         }
@@ -117,13 +115,14 @@ fn gradebook(rubric: &Rubric, rows: &[Row]) -> String {
     for r in rows {
         out.push_str(&field(&r.submission));
         match &r.grade {
-            Ok(v) => {
-                out.push_str(&format!(",{},{}", v["score"], v["max"]));
+            Ok(g) => {
+                out.push_str(&format!(",{},{}", g.score, g.max));
                 for c in &rubric.checks {
-                    let points = v["checks"]
-                        .as_array()
-                        .and_then(|a| a.iter().find(|x| x["name"] == c.name.as_str()))
-                        .map(|x| x["points"].to_string())
+                    let points = g
+                        .checks
+                        .iter()
+                        .find(|x| x.name == c.name)
+                        .map(|x| x.points.to_string())
                         .unwrap_or_default();
                     out.push_str(&format!(",{points}"));
                 }

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::net::IpAddr;
 
-use crate::analyze::{self, Analysis, Analyzer, Conversation, Names};
+use crate::analyze::{Analysis, Analyzer, Conversation, Names};
 use crate::report::Report;
 use crate::wire::{CaptureReader, WireError};
 
@@ -121,8 +121,7 @@ impl LabSeen {
         let conversations = report
             .captures
             .iter()
-            .filter_map(|c| analyze::analyze_file(&c.file.path).ok())
-            .flat_map(|a| a.conversations)
+            .flat_map(|c| c.analysis.conversations.iter().cloned())
             .collect();
         LabSeen {
             report,

@@ -31,7 +31,7 @@ pub mod submission;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analyze::Names;
 use crate::rules::Iface;
@@ -61,7 +61,7 @@ pub enum GradeError {
 }
 
 /// The grade of one submission.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grade {
     pub lab: String,
     pub submission: String,
@@ -73,7 +73,7 @@ pub struct Grade {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckGrade {
     pub name: String,
     pub points: u32,
@@ -82,7 +82,7 @@ pub struct CheckGrade {
     /// One line in the student's terms: the rubric's pass line, or what is wrong.
     pub feedback: String,
     /// The rubric's fail line, when the feedback is a more specific diagnosis.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
 

@@ -129,7 +129,7 @@ fn lab_sections(report: &Report, extra: &[(String, String, &Ladder)]) -> String 
     s.push_str(&steps(report));
     s.push_str(&checks(report));
     for (i, capture) in report.captures.iter().enumerate() {
-        let ladder = Ladder::from_path(&capture.file.path, &report.names);
+        let ladder = Ladder::from_analysis(&capture.file.path, &capture.analysis, &report.names);
         let title = format!(
             "Capture {}:{} ({} packets)",
             capture.file.host, capture.file.iface, capture.file.packets
@@ -409,7 +409,7 @@ pub fn grade_page(view: &GradeView) -> String {
         .map(|(i, c)| {
             (
                 format!("cap{i}"),
-                Ladder::from_path(&c.file.path, &view.report.names),
+                Ladder::from_analysis(&c.file.path, &c.analysis, &view.report.names),
             )
         })
         .collect();

@@ -12,32 +12,39 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::analyze::Names;
+use crate::analyze::{Analysis, Names};
 use crate::capture::CaptureFile;
 use crate::check::CheckResult;
 use crate::check::snapshot::Comparison;
 use crate::drive::StepResult;
-use crate::text::{human_duration, millis, quote};
+use crate::text::{de_millis, human_duration, millis, quote};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stage {
-    pub name: &'static str,
-    #[serde(serialize_with = "millis")]
+    pub name: String,
+    #[serde(serialize_with = "millis", deserialize_with = "de_millis")]
     pub took: Duration,
     pub summary: String,
 }
 
-/// The packets of one capture, rendered one line each.
-#[derive(Debug, Clone, Serialize)]
+/// The packets of one capture, rendered one line each, and its analysis.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaptureView {
     #[serde(flatten)]
     pub file: CaptureFile,
     pub lines: Vec<String>,
+    /// What the run's one pass over the capture found, for the HTML report and grading (the
+    /// JSON form keeps to the lines and the flows).
+    #[serde(skip)]
+    pub analysis: Analysis,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One run's report. Its JSON form is what `labctl run --json` prints and `report.json`
+/// holds; `labctl test` reads a child's back into this type. The values that are not in the
+/// JSON (`topology`, `names`, each capture's analysis) are empty in a report read back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub scenario: String,
     pub summary: String,
@@ -48,9 +55,11 @@ pub struct Report {
     pub captures: Vec<CaptureView>,
     pub flows: String,
     pub snapshot: Comparison,
+    /// Every check; when the scenario has an expected snapshot (`snapshot` is not
+    /// [`Comparison::Missing`]), the last is the snapshot's (see [`Report::snapshot_check`]).
     pub checks: Vec<CheckResult>,
     pub passed: bool,
-    #[serde(serialize_with = "millis")]
+    #[serde(serialize_with = "millis", deserialize_with = "de_millis")]
     pub took: Duration,
     /// The lab as the HTML report draws it (the JSON form keeps to the run's results).
     #[serde(skip)]
@@ -61,6 +70,20 @@ pub struct Report {
 }
 
 impl Report {
+    /// The check that the flows match the expected snapshot, when the scenario has one.
+    pub fn snapshot_check(&self) -> Option<&CheckResult> {
+        match self.snapshot {
+            Comparison::Missing => None,
+            _ => self.checks.last(),
+        }
+    }
+
+    /// Every check but the snapshot's: the steps' and the scenario's expectations'.
+    pub fn expectation_checks(&self) -> &[CheckResult] {
+        let snapshot = usize::from(self.snapshot_check().is_some());
+        &self.checks[..self.checks.len() - snapshot]
+    }
+
     /// The report as an instructor reads it in a terminal.
     pub fn text(&self, color: bool) -> String {
         let paint = |code: &str, s: &str| {
@@ -190,5 +213,63 @@ impl Report {
             self.out.display()
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Report {
+        /// A report of scenario `x` with one stage and the given snapshot and checks.
+        pub(crate) fn sample(snapshot: Comparison, checks: Vec<CheckResult>) -> Report {
+            Report {
+                scenario: "x".into(),
+                summary: "a lab".into(),
+                origin: "scenarios/x.toml".into(),
+                out: "out".into(),
+                stages: vec![Stage {
+                    name: "steps".into(),
+                    took: Duration::from_micros(12_345),
+                    summary: "1 steps".into(),
+                }],
+                steps: Vec::new(),
+                captures: Vec::new(),
+                flows: "tcp a > b\n".into(),
+                snapshot,
+                checks,
+                passed: false,
+                took: Duration::from_millis(7),
+                topology: Default::default(),
+                names: Names::new(),
+            }
+        }
+    }
+
+    /// What `labctl test` reads back is what the child printed, and the snapshot check is
+    /// told from the others by the report's snapshot comparison.
+    #[test]
+    fn a_report_reads_back_as_printed() {
+        let snapshot = Comparison::Differs {
+            diff: "-a\n+b\n".into(),
+        };
+        let mut checks: Vec<CheckResult> = serde_json::from_str(
+            r#"[{"name": "step 1 telnet server:21 on client: connected", "passed": false, "detail": "refused"}]"#,
+        )
+        .unwrap();
+        checks.extend(snapshot.check());
+        let report = Report::sample(snapshot, checks);
+        let printed = serde_json::to_string_pretty(&report).unwrap();
+        let back: Report = serde_json::from_str(&printed).unwrap();
+        assert_eq!(serde_json::to_string_pretty(&back).unwrap(), printed);
+        assert_eq!(back.expectation_checks(), &report.checks[..1]);
+        assert!(back.snapshot_check().is_some_and(|c| !c.passed));
+        let without = Report {
+            snapshot: Comparison::Missing,
+            checks: report.checks[..1].to_vec(),
+            ..back
+        };
+        assert_eq!(without.snapshot_check(), None);
+        assert_eq!(without.expectation_checks().len(), 1);
     }
 }

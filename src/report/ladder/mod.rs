@@ -3,7 +3,8 @@
 //! of every conversation.
 //!
 //! Contract: [`Ladder::read`] reads a capture twice (the analysis for conversations and their
-//! outcomes, then the frames for arrows) and never fails on bad bytes: a damaged capture is
+//! outcomes, then the frames for arrows); [`Ladder::from_analysis`] reads it once, for the
+//! arrows, given the analysis a run already made. Neither fails on bad bytes: a damaged capture is
 //! drawn up to its first bad record and the ladder says where it stopped. At most
 //! [`MAX_ARROWS`] arrows are kept; the rest are counted in [`Ladder::more`], while streams and
 //! conversations still see every frame. [`svg`] draws it.
@@ -22,7 +23,7 @@ use std::io::{BufReader, Seek};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::analyze::{Analyzer, ConnOutcome, Conversation, Dir, Handshake, Names, Proto};
+use crate::analyze::{Analysis, Analyzer, ConnOutcome, Conversation, Dir, Handshake, Names, Proto};
 use crate::wire::{self, CaptureReader, FrameRef, Net, Packet, Transport};
 
 pub use svg::{PALETTE, colour, svg};
@@ -146,6 +147,21 @@ impl Ladder {
         }
     }
 
+    /// Reads the capture at `path` for its arrows only, with the analysis of the same file
+    /// already made (by the run's one pass over it): one more pass, for the page alone.
+    pub fn from_analysis(path: &std::path::Path, analysis: &Analysis, names: &Names) -> Ladder {
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) => {
+                return Ladder {
+                    problem: Some(format!("cannot open {}: {e}", path.display())),
+                    ..Ladder::default()
+                };
+            }
+        };
+        Ladder::arrows(&file, analysis, names)
+    }
+
     /// Reads an open capture file from its start (twice; the file is rewound each time).
     pub fn read(file: &File, names: &Names) -> Ladder {
         let mut analyzer = Analyzer::new();
@@ -153,7 +169,11 @@ impl Ladder {
             // The same problem is met again below and recorded there.
             let _ = problem;
         }
-        let analysis = analyzer.finish();
+        Ladder::arrows(file, &analyzer.finish(), names)
+    }
+
+    /// The arrows of an open capture file whose analysis is `analysis`.
+    fn arrows(file: &File, analysis: &Analysis, names: &Names) -> Ladder {
         let mut builder = Builder::new(&analysis.conversations, names);
         let problem = each_frame(file, |frame| builder.push(frame)).err();
         let mut ladder = builder.finish(&analysis.conversations);
