@@ -359,9 +359,9 @@ mod tests {
 
     const ROSTER: &str = "Student,ID,SIS User ID,SIS Login ID,Section,Lab 1 (77)\n\
         \x20   Points Possible,,,,,12\n\
-        \"Doe, Alice\",101,S1,alice,A\n\
-        Bob Roe,102,S2,bob,\"B\nevening\"\n\
-        Carol,103,S3,carol,A\n";
+        \"Doe, Alice\",101,S1,alice,A,\n\
+        Bob Roe,102,S2,bob,\"B\nevening\",\n\
+        Carol,103,S3,carol,A,\n";
 
     #[test]
     fn a_canvas_roster_is_read_with_quotes_and_line_numbers() {
@@ -382,12 +382,12 @@ mod tests {
         );
         let e = Roster::parse(&format!("{ROSTER}Dan,104,S4\n")).unwrap_err();
         assert!(e.starts_with("line 7:") && e.contains("3 fields"), "{e}");
-        let e = Roster::parse(&format!("{ROSTER}\"Eve,105,S5,eve,A\n")).unwrap_err();
+        let e = Roster::parse(&format!("{ROSTER}\"Eve,105,S5,eve,A,\n")).unwrap_err();
         assert!(
             e.starts_with("line 7:") && e.contains("never closed"),
             "{e}"
         );
-        let e = Roster::parse(&format!("{ROSTER}Fay,106,S6,,A\n")).unwrap_err();
+        let e = Roster::parse(&format!("{ROSTER}Fay,106,S6,,A,\n")).unwrap_err();
         assert!(
             e.starts_with("line 7:") && e.contains("no SIS Login ID"),
             "{e}"
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_submission_matching_no_one_or_two_people_is_named() {
-        let r = Roster::parse(&format!("{ROSTER}Carol Twin,107,S7,carol,B\n")).unwrap();
+        let r = Roster::parse(&format!("{ROSTER}Carol Twin,107,S7,carol,B,\n")).unwrap();
         let e = r.matches(&["alice".into(), "zed".into()]).unwrap_err();
         assert!(e.contains("\"zed\" matches no one"), "{e}");
         let e = r.matches(&["carol".into()]).unwrap_err();

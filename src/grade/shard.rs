@@ -71,7 +71,9 @@ impl Shard {
         let need = |name: &str, by: &str| -> Result<usize, String> {
             num(name)?.ok_or_else(|| format!("--shard auto: {by} is set but {name} is not"))
         };
-        let mut found: Vec<(&str, Result<(usize, usize), String>)> = Vec::new();
+        // (the runner, its (index, count) or what is missing)
+        type Found<'a> = Vec<(&'a str, Result<(usize, usize), String>)>;
+        let mut found: Found = Vec::new();
         if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
             let r = (|| {
                 let min = need("SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_ID")?;
