@@ -34,6 +34,8 @@ enum Command {
     Show(labctl::analyze::ShowArgs),
     /// Grade student submissions: apply their rules to the lab, score with the lab's rubric
     Grade(labctl::grade::GradeArgs),
+    /// Merge the results files of a class graded in shards into one gradebook
+    MergeGrades(labctl::grade::shard::MergeArgs),
     /// Run one of labctl's servers in the current network namespace until Ctrl-C
     Serve {
         #[command(subcommand)]
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Test(args) => labctl::suite::main(&args),
         Command::Show(args) => labctl::report::html::show_main(&args),
         Command::Grade(args) => labctl::grade::main(&args),
+        Command::MergeGrades(args) => labctl::grade::shard::merge_main(&args),
         Command::Serve { server } => labctl::services::serve::main(server),
     };
     let code = match result {

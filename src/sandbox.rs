@@ -48,13 +48,9 @@ const VERDICT_FD: RawFd = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error(
-        "cannot create a user namespace ({source}); unprivileged user namespaces are disabled on \
-         this machine: run labctl as root, or allow them (Debian: `sysctl -w \
-         kernel.unprivileged_userns_clone=1`; Ubuntu 24.04 and later: `sysctl -w \
-         kernel.apparmor_restrict_unprivileged_userns=0`)"
-    )]
-    UserNamespace { source: nix::Error },
+    /// The host refused one of the calls a lab needs; the refusal names which and why.
+    #[error("{0}")]
+    Refused(Refusal),
     #[error("cannot write {path}: {source}")]
     IdMap {
         path: &'static str,
@@ -116,9 +112,15 @@ fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
             MsFlags::MS_REC | MsFlags::MS_PRIVATE,
             None::<&str>,
         )
-        .map_err(|source| SandboxError::MountPrivate { source })?;
+        .map_err(|errno| match errno {
+            nix::Error::EPERM | nix::Error::EACCES => refused(Call::MountPrivate, errno),
+            source => SandboxError::MountPrivate { source },
+        })?;
         return Ok(Entered::Inside);
     }
+    // Every call a lab needs is tried first in a throw-away child, so a refusal is named by the
+    // call that met it (a read-only /proc/sys would otherwise surface deep in the topology).
+    probe().map_err(SandboxError::Refused)?;
     Ok(Entered::Finished(reexec(env)?))
 }
 
@@ -228,7 +230,7 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
             | CloneFlags::CLONE_NEWNET
             | CloneFlags::CLONE_NEWPID,
     )
-    .map_err(|source| SandboxError::UserNamespace { source })?;
+    .map_err(|errno| refused(Call::Unshare, errno))?;
     // A process may map only its own ids into the namespace it has just created; that is all
     // a lab needs (root inside, the caller's ids outside), for root and for everyone else.
     write_proc("/proc/self/setgroups", "deny")?;
@@ -308,7 +310,10 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
 }
 
 fn write_proc(path: &'static str, content: &str) -> Result<(), SandboxError> {
-    std::fs::write(path, content).map_err(|source| SandboxError::IdMap { path, source })
+    std::fs::write(path, content).map_err(|source| match source.raw_os_error() {
+        Some(errno) => refused(Call::Write(path), nix::Error::from_raw(errno)),
+        None => SandboxError::IdMap { path, source },
+    })
 }
 
 /// Exits at once when the outer process is gone, whatever killed it.
@@ -533,4 +538,422 @@ pub fn tcp_retransmitted(socket: BorrowedFd<'_>) -> io::Result<u32> {
         ));
     }
     Ok(info.tcpi_total_retrans)
+}
+
+/// A call the sandbox needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID)`.
+    Unshare,
+    /// A write to a file under /proc: the id maps, `setgroups`, a sysctl.
+    Write(&'static str),
+    /// `mount("/", MS_REC | MS_PRIVATE)`: the run's mounts stay its own.
+    MountPrivate,
+}
+
+impl std::fmt::Display for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Call::Unshare => {
+                f.write_str("unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID)")
+            }
+            Call::Write(path) => write!(f, "writing {path}"),
+            Call::MountPrivate => f.write_str("mount(\"/\", MS_REC|MS_PRIVATE)"),
+        }
+    }
+}
+
+/// The settings of this host that decide whether the sandbox is allowed, read from /proc
+/// (`None` where the file does not exist on this kernel).
+#[derive(Debug, Clone, Default)]
+pub struct HostLimits {
+    pub root: bool,
+    /// `user.max_{user,mnt,net,pid}_namespaces`, in that order.
+    pub max_namespaces: [Option<u64>; 4],
+    /// Debian's `kernel.unprivileged_userns_clone`.
+    pub unprivileged_userns_clone: Option<u64>,
+    /// Ubuntu's `kernel.apparmor_restrict_unprivileged_userns`.
+    pub apparmor_restrict: Option<u64>,
+    /// The `Seccomp:` line of /proc/self/status: 2 when a filter is installed.
+    pub seccomp: Option<u64>,
+}
+
+const NAMESPACE_LIMITS: [&str; 4] = [
+    "user.max_user_namespaces",
+    "user.max_mnt_namespaces",
+    "user.max_net_namespaces",
+    "user.max_pid_namespaces",
+];
+
+impl HostLimits {
+    pub fn read() -> HostLimits {
+        let number = |path: &str| {
+            std::fs::read_to_string(path)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+        };
+        let seccomp = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Seccomp:"))
+                    .and_then(|v| v.trim().parse().ok())
+            });
+        HostLimits {
+            root: Uid::effective().is_root(),
+            max_namespaces: NAMESPACE_LIMITS
+                .map(|name| number(&format!("/proc/sys/{}", name.replace('.', "/")))),
+            unprivileged_userns_clone: number("/proc/sys/kernel/unprivileged_userns_clone"),
+            apparmor_restrict: number("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"),
+            seccomp,
+        }
+    }
+}
+
+/// Why the host refused a call the sandbox needs, and what to change: the call, the errno, the
+/// setting that explains it (when one does) and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub call: Call,
+    pub errno: nix::Error,
+    pub cause: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the host refuses the lab's sandbox: {} failed with {}: {}; fix: {}",
+            self.call, self.errno, self.cause, self.fix
+        )
+    }
+}
+
+fn refused(call: Call, errno: nix::Error) -> SandboxError {
+    SandboxError::Refused(explain(call, errno, &HostLimits::read()))
+}
+
+const RUN_AS_ROOT: &str = "run labctl as root on the host, or in a container started with \
+    `docker run --privileged` (Kubernetes: `securityContext: {privileged: true}`)";
+
+/// The cause of a refusal: which setting of `host` explains `errno` from `call`. Pure, so
+/// every case is a unit test.
+pub fn explain(call: Call, errno: nix::Error, host: &HostLimits) -> Refusal {
+    use nix::Error as E;
+    let (cause, fix): (String, String) = match (call, errno) {
+        (Call::Unshare, E::ENOSPC) => {
+            let limits = NAMESPACE_LIMITS.iter().zip(host.max_namespaces);
+            match limits.clone().find(|(_, v)| *v == Some(0)) {
+                Some((name, _)) => (
+                    format!("{name} = 0 allows no namespace of that kind"),
+                    format!(
+                        "`sysctl -w {name}=15000` (in a container the limit is that of the \
+                         user namespace it runs in: raise it where that namespace is made)"
+                    ),
+                ),
+                None => (
+                    format!(
+                        "a namespace limit is reached ({})",
+                        limits
+                            .filter_map(|(n, v)| v.map(|v| format!("{n} = {v}")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    "raise the limit with `sysctl -w`, or end the labs still running".into(),
+                ),
+            }
+        }
+        (Call::Unshare, E::EUSERS) => (
+            "user namespaces are nested 32 deep already (the kernel's limit)".into(),
+            "run labctl from a less deeply nested container".into(),
+        ),
+        (Call::Unshare, E::EINVAL) => (
+            "this kernel lacks user, network or PID namespaces".into(),
+            "use a kernel built with CONFIG_USER_NS, CONFIG_NET_NS and CONFIG_PID_NS".into(),
+        ),
+        (Call::Unshare, E::EPERM) if !host.root && host.unprivileged_userns_clone == Some(0) => (
+            "kernel.unprivileged_userns_clone = 0 refuses user namespaces to users other \
+                 than root"
+                .into(),
+            "`sysctl -w kernel.unprivileged_userns_clone=1`, or run labctl as root".into(),
+        ),
+        (Call::Unshare, E::EPERM) if !host.root && host.apparmor_restrict == Some(1) => (
+            "kernel.apparmor_restrict_unprivileged_userns = 1 (Ubuntu 23.10 and later) \
+             refuses user namespaces to programs without an AppArmor profile that allows them"
+                .into(),
+            "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor \
+             profile for labctl with `userns,`, or run labctl as root"
+                .into(),
+        ),
+        (Call::Unshare, E::EPERM) if host.seccomp == Some(2) => (
+            "a seccomp filter refuses unshare (Docker's and Kubernetes' default profiles do \
+             for CLONE_NEWUSER)"
+                .into(),
+            "start the container with `--security-opt seccomp=unconfined` (Kubernetes: \
+             `securityContext: {seccompProfile: {type: Unconfined}}`) or a profile that \
+             allows unshare"
+                .into(),
+        ),
+        (Call::Unshare, E::EPERM) => (
+            "no setting of this host explains it (no namespace limit at 0, no seccomp \
+             filter); a chroot or a security module refuses new user namespaces"
+                .into(),
+            RUN_AS_ROOT.into(),
+        ),
+        (Call::MountPrivate, E::EPERM | E::EACCES) => (
+            "a security module refuses mounts (Docker's default AppArmor profile denies \
+             mount)"
+                .into(),
+            "start the container with `--security-opt apparmor=unconfined` (Kubernetes: \
+             `appArmorProfile: {type: Unconfined}`)"
+                .into(),
+        ),
+        (Call::Write(path), E::EROFS) => (
+            format!(
+                "{} is mounted read-only (Docker and Kubernetes mount /proc/sys so)",
+                path.rsplit_once("/proc/sys/").map_or(path, |_| "/proc/sys")
+            ),
+            "start the container with `--privileged` (Kubernetes: `securityContext: \
+             {privileged: true}`, or `procMount: Unmasked`)"
+                .into(),
+        ),
+        (Call::Write(path), E::EPERM | E::EACCES) => (
+            format!("{path} may not be written by this process in its new namespace"),
+            RUN_AS_ROOT.into(),
+        ),
+        (call, errno) => (
+            format!("{call} is refused with {errno}, which labctl does not know how to explain"),
+            RUN_AS_ROOT.into(),
+        ),
+    };
+    Refusal {
+        call,
+        errno,
+        cause,
+        fix,
+    }
+}
+
+/// Checks, in a throw-away child process, that this host allows every call a lab makes: the
+/// namespaces, the id maps, a private mount tree and a write to a network sysctl. The child
+/// makes the calls between fork and exec and then runs `labctl --version`; nothing it does
+/// outlives it.
+pub fn probe() -> Result<(), Refusal> {
+    use std::ffi::CString;
+    let uid_map = format!("0 {} 1", Uid::current());
+    let gid_map = format!("0 {} 1", Gid::current());
+    // Built before the fork: between fork and exec nothing may allocate.
+    let writes: [(&'static str, CString, Vec<u8>); 4] = [
+        (
+            "/proc/self/setgroups",
+            c"/proc/self/setgroups".into(),
+            b"deny".to_vec(),
+        ),
+        (
+            "/proc/self/uid_map",
+            c"/proc/self/uid_map".into(),
+            uid_map.into_bytes(),
+        ),
+        (
+            "/proc/self/gid_map",
+            c"/proc/self/gid_map".into(),
+            gid_map.into_bytes(),
+        ),
+        (
+            "/proc/sys/net/ipv4/ip_forward",
+            c"/proc/sys/net/ipv4/ip_forward".into(),
+            b"1".to_vec(),
+        ),
+    ];
+    let (step_read, step_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|errno| Refusal {
+            call: Call::Unshare,
+            errno,
+            cause: "no pipe for the probe".into(),
+            fix: "free file descriptors".into(),
+        })?;
+    let step_fd = step_write.as_raw_fd();
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    let mut command = Command::new(exe);
+    command
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let names = writes.each_ref().map(|(name, _, _)| *name);
+    // SAFETY: the closure runs between fork and exec and makes only async-signal-safe system
+    // calls (unshare, open, write, close, mount) on memory built before the fork; it allocates
+    // nothing. The step byte tells the parent which call failed.
+    unsafe {
+        command.pre_exec(move || {
+            let fail = |step: u8| {
+                let err = io::Error::last_os_error();
+                libc::write(step_fd, (&raw const step).cast(), 1);
+                Err(err)
+            };
+            let flags =
+                libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWPID;
+            if libc::unshare(flags) != 0 {
+                return fail(0);
+            }
+            for (i, (_, path, bytes)) in writes.iter().enumerate() {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 || libc::write(fd, bytes.as_ptr().cast(), bytes.len()) < 0 {
+                    return fail(1 + i as u8);
+                }
+                libc::close(fd);
+                if i == 2
+                    && libc::mount(
+                        std::ptr::null(),
+                        c"/".as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_REC | libc::MS_PRIVATE,
+                        std::ptr::null(),
+                    ) != 0
+                {
+                    return fail(9);
+                }
+            }
+            Ok(())
+        });
+    }
+    let spawned = command.spawn();
+    drop(step_write);
+    let mut step = [0u8; 1];
+    let step = match File::from(step_read).read(&mut step) {
+        Ok(1) => Some(step[0]),
+        _ => None,
+    };
+    match (spawned, step) {
+        (Ok(mut child), None) => {
+            let _ = child.wait();
+            Ok(())
+        }
+        (Err(e), Some(step)) => {
+            let errno = nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EPERM));
+            let call = match step {
+                0 => Call::Unshare,
+                9 => Call::MountPrivate,
+                n => Call::Write(names[usize::from(n - 1).min(3)]),
+            };
+            Err(explain(call, errno, &HostLimits::read()))
+        }
+        // The probe itself could not start (no such executable, no memory): the run will
+        // meet the same problem and say so.
+        (Ok(mut child), Some(_)) => {
+            let _ = child.wait();
+            Ok(())
+        }
+        (Err(_), None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::Error as E;
+
+    fn limits() -> HostLimits {
+        HostLimits {
+            root: false,
+            max_namespaces: [Some(15000); 4],
+            ..HostLimits::default()
+        }
+    }
+
+    #[test]
+    fn max_user_namespaces_zero_is_named_with_its_fix() {
+        let host = HostLimits {
+            max_namespaces: [Some(0), Some(15000), Some(15000), Some(15000)],
+            ..limits()
+        };
+        let r = explain(Call::Unshare, E::ENOSPC, &host).to_string();
+        assert!(r.contains("unshare(CLONE_NEWUSER"), "{r}");
+        assert!(r.contains("ENOSPC"), "{r}");
+        assert!(r.contains("user.max_user_namespaces = 0"), "{r}");
+        assert!(r.contains("sysctl -w user.max_user_namespaces="), "{r}");
+        assert!(!r.contains("unprivileged_userns_clone"), "{r}");
+        assert!(!r.contains("apparmor"), "{r}");
+    }
+
+    #[test]
+    fn the_namespace_limit_at_zero_is_the_one_named() {
+        let host = HostLimits {
+            max_namespaces: [Some(10), Some(10), Some(0), Some(10)],
+            ..limits()
+        };
+        let r = explain(Call::Unshare, E::ENOSPC, &host);
+        assert!(r.cause.starts_with("user.max_net_namespaces = 0"), "{r}");
+        let host = limits();
+        let r = explain(Call::Unshare, E::ENOSPC, &host);
+        assert!(r.cause.contains("limit is reached"), "{r}");
+    }
+
+    #[test]
+    fn eperm_is_explained_by_the_setting_that_applies() {
+        let debian = HostLimits {
+            unprivileged_userns_clone: Some(0),
+            apparmor_restrict: Some(1),
+            ..limits()
+        };
+        let r = explain(Call::Unshare, E::EPERM, &debian);
+        assert!(
+            r.cause.starts_with("kernel.unprivileged_userns_clone = 0"),
+            "{r}"
+        );
+        let ubuntu = HostLimits {
+            apparmor_restrict: Some(1),
+            ..limits()
+        };
+        let r = explain(Call::Unshare, E::EPERM, &ubuntu);
+        assert!(
+            r.cause
+                .starts_with("kernel.apparmor_restrict_unprivileged_userns = 1")
+        );
+        // Root is not subject to either setting: Docker's seccomp profile is what refuses it.
+        let docker = HostLimits {
+            root: true,
+            seccomp: Some(2),
+            ..ubuntu
+        };
+        let r = explain(Call::Unshare, E::EPERM, &docker);
+        assert!(r.cause.contains("seccomp"), "{r}");
+        assert!(r.fix.contains("seccomp=unconfined"), "{r}");
+        let nothing = HostLimits {
+            root: true,
+            ..limits()
+        };
+        let r = explain(Call::Unshare, E::EPERM, &nothing);
+        assert!(r.cause.contains("no setting"), "{r}");
+    }
+
+    #[test]
+    fn mounts_and_proc_sys_writes_name_their_call() {
+        let r = explain(Call::MountPrivate, E::EACCES, &limits()).to_string();
+        assert!(r.contains("MS_PRIVATE") && r.contains("EACCES"), "{r}");
+        assert!(r.contains("apparmor=unconfined"), "{r}");
+        let r = explain(
+            Call::Write("/proc/sys/net/ipv4/ip_forward"),
+            E::EROFS,
+            &limits(),
+        )
+        .to_string();
+        assert!(r.contains("writing /proc/sys/net/ipv4/ip_forward"), "{r}");
+        assert!(
+            r.contains("EROFS") && r.contains("/proc/sys is mounted read-only"),
+            "{r}"
+        );
+        let r = explain(Call::Write("/proc/self/uid_map"), E::EPERM, &limits()).to_string();
+        assert!(
+            r.contains("/proc/self/uid_map") && r.contains("EPERM"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn unknown_errnos_are_reported_as_they_are() {
+        let r = explain(Call::Unshare, E::ENOMEM, &limits()).to_string();
+        assert!(r.contains("ENOMEM") && r.contains("does not know"), "{r}");
+    }
 }

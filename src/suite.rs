@@ -107,6 +107,8 @@ pub fn main(args: &TestArgs) -> Result<Verdict, Error> {
             "no scenarios to test (none in ./scenarios/ and none built in)",
         ));
     }
+    // A host that refuses the sandbox is named once, not once per scenario.
+    crate::sandbox::probe().map_err(crate::sandbox::SandboxError::Refused)?;
     let root = args.out.clone().unwrap_or_else(default_root);
     // Longest waits first; results come back in the order given, then are put back in order.
     let mut order: Vec<usize> = (0..entries.len()).collect();

@@ -14,8 +14,9 @@ use crate::report::ladder::{Ladder, Pick};
 use super::Graded;
 use super::rubric::{Fact, Kind, Rubric};
 
-/// The page of one graded submission.
-pub fn page(rubric: &Rubric, graded: &Graded) -> String {
+/// The page of one graded submission; `None` when the lab did not run (the page draws it).
+pub fn page(rubric: &Rubric, graded: &Graded) -> Option<String> {
+    let lab = graded.lab.as_ref()?;
     let reference_port = rubric.rules.as_ref().and_then(|spec| {
         spec.reference
             .dports()
@@ -45,16 +46,16 @@ pub fn page(rubric: &Rubric, graded: &Graded) -> String {
         .as_ref()
         .ok()
         .map(|c| (c.name.clone(), Ladder::read(&c.file, &Names::new())));
-    grade_page(&GradeView {
+    Some(grade_page(&GradeView {
         lab: graded.grade.lab.clone(),
         submission: graded.grade.submission.clone(),
         score: graded.grade.score,
         max: graded.grade.max,
         checks,
         notes: graded.grade.notes.clone(),
-        report: &graded.lab.report,
+        report: &lab.report,
         student,
-    })
+    }))
 }
 
 /// The conversations a check of this kind looks at.

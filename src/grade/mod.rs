@@ -20,12 +20,15 @@ pub mod batch;
 pub mod builtin;
 pub mod commands;
 pub mod evidence;
+pub mod formats;
+pub mod gradebook;
 pub mod html;
 pub mod meaning;
 pub mod render;
 pub mod rubric;
 pub mod rulecheck;
 pub mod score;
+pub mod shard;
 pub mod submission;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +44,7 @@ use crate::scenario::{Action, Plan, StepOutcome, StepPlan};
 use crate::verdict::{Error, Verdict};
 
 pub use commands::Commands;
+pub use formats::Format;
 pub use rubric::Rubric;
 pub use submission::Submission;
 
@@ -71,6 +75,10 @@ pub struct Grade {
     /// What labctl did with the submission that the student should know (interfaces mapped,
     /// lines not applied, files ignored).
     pub notes: Vec<String>,
+    /// Why the lab could not run on this host, when it could not: the checks that need it
+    /// are marked not run, every other check is scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab_not_run: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,12 +87,19 @@ pub struct CheckGrade {
     pub points: u32,
     pub max: u32,
     pub passed: bool,
+    /// False for a check that needs the lab when the lab could not run: not passed, and not
+    /// the student's fault.
+    pub ran: bool,
     /// One line in the student's terms: the rubric's pass line, or what is wrong.
     pub feedback: String,
     /// The rubric's fail line, when the feedback is a more specific diagnosis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
+
+/// The feedback of a check that needs the lab when the lab could not run.
+pub const NOT_RUN: &str =
+    "not run: the lab could not run on this host, so this check was not scored";
 
 /// The student's rules as the lab applies them.
 pub struct StudentPlan {
@@ -215,18 +230,34 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
 /// Grades the submission in `dir`: runs the lab with the student's rules (artifacts under
 /// `out`), analyses both captures and scores every check. Runs inside the sandbox.
 pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, RunError> {
-    Ok(graded(rubric, dir, out).await?.grade)
+    Ok(graded(rubric, dir, Some(out)).await?.grade)
+}
+
+/// Grades the submission in `dir` on a host where the lab cannot run (`cause` says why):
+/// every check that needs no lab is scored, the lab's are marked not run. Needs no privilege.
+pub fn grade_without_lab(rubric: &Rubric, dir: &Path, cause: String) -> Result<Grade, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| Error::msg(format!("cannot start the runtime: {e}")))?;
+    let mut grade = runtime
+        .block_on(graded(rubric, dir, None))
+        .map_err(GradeError::LabNotRun)?
+        .grade;
+    grade.lab_not_run = Some(cause);
+    Ok(grade)
 }
 
 /// A grade with what it was given from: the lab run and the submission, for the HTML page.
 pub struct Graded {
     pub grade: Grade,
-    pub lab: LabSeen,
+    /// The lab run; `None` when the lab could not run on this host.
+    pub lab: Option<LabSeen>,
     pub submission: Submission,
 }
 
-/// [`grade`], keeping the lab run and the submission.
-pub async fn graded(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Graded, RunError> {
+/// [`grade`], keeping the lab run and the submission. With no `out`, the lab does not run and
+/// its checks are marked not run.
+pub async fn graded(rubric: &Rubric, dir: &Path, out: Option<&Path>) -> Result<Graded, RunError> {
     let mut submission = Submission::read(dir, rubric.capture_max_bytes);
     let (commands, commands_problem) = match &submission.commands {
         Ok(bytes) => (Commands::read(bytes), None),
@@ -266,10 +297,13 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Graded, R
         ));
     }
 
-    let report = run::execute(&student.plan, out).await?;
+    let report = match out {
+        Some(out) => Some(run::execute(&student.plan, out).await?),
+        None => None,
+    };
     let mut refused = student.refused.clone();
     for &(line, index) in &student.applied {
-        if let Some(step) = report.steps.get(index)
+        if let Some(step) = report.as_ref().and_then(|r| r.steps.get(index))
             && step.outcome != StepOutcome::Ok
         {
             refused.push((
@@ -293,12 +327,12 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Graded, R
         std::fs::canonicalize(dir).ok() == std::fs::canonicalize(rubric.dir.join("reference")).ok();
     if is_reference
         && matches!(submission.capture, Err((None, _)))
-        && let Some(first) = report.captures.first()
+        && let Some(first) = report.as_ref().and_then(|r| r.captures.first())
     {
         submission.use_capture(&first.file.path, rubric.capture_max_bytes);
         notes.push("the lab's own capture of this run was graded as the capture".into());
     }
-    let lab = LabSeen::new(report, names);
+    let lab = report.map(|report| LabSeen::new(report, names));
     let capture = CaptureSeen::read(&mut submission);
     let answers = match &submission.answers {
         None => Err("no answers.toml in your submission".to_string()),
@@ -333,7 +367,7 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Graded, R
             .collect(),
         rule_problems: refused.into_iter().map(|(_, r)| r).collect(),
         applied,
-        lab: &lab,
+        lab: lab.as_ref(),
         capture: &capture,
         answers,
     };
@@ -341,12 +375,28 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Graded, R
         .checks
         .iter()
         .map(|check| {
+            let needs_lab = matches!(
+                check.kind,
+                rubric::Kind::LabFile { .. } | rubric::Kind::LabConversation { .. }
+            );
+            if needs_lab && lab.is_none() {
+                return CheckGrade {
+                    name: check.name.clone(),
+                    points: 0,
+                    max: check.points,
+                    passed: false,
+                    ran: false,
+                    feedback: NOT_RUN.into(),
+                    hint: None,
+                };
+            }
             let (passed, why) = score::score(check, &ev);
             CheckGrade {
                 name: check.name.clone(),
                 points: if passed { check.points } else { 0 },
                 max: check.points,
                 passed,
+                ran: true,
                 feedback: match &why {
                     // A rule that matched only once its interface was renamed says so.
                     None if passed
@@ -375,6 +425,7 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Graded, R
         max: rubric.max(),
         checks,
         notes,
+        lab_not_run: None,
     };
     Ok(Graded {
         grade,
@@ -393,15 +444,35 @@ pub struct GradeArgs {
     /// Grade the lab's own reference solution (labs/LAB/reference)
     #[arg(long)]
     pub reference: bool,
-    /// Print the grade as JSON
-    #[arg(long)]
+    /// What to print on standard output (gradescope and prairielearn: one submission)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Print the grade as JSON (the same as --format json)
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// Also write the grade as JUnit XML
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write one CSV row per submission (grades each in its own child process)
-    #[arg(long, value_name = "CSV")]
+    /// Write one row per submission, sorted by directory name (grades each in its own child
+    /// process)
+    #[arg(long, value_name = "FILE")]
     pub gradebook: Option<PathBuf>,
+    /// The gradebook's format: labctl's CSV, a Canvas gradebook import (needs --roster) or a
+    /// Moodle grade import
+    #[arg(long, value_enum, default_value_t = gradebook::BookFormat::Csv)]
+    pub gradebook_format: gradebook::BookFormat,
+    /// The Canvas roster (the gradebook exported from Canvas): submission directories are
+    /// matched to its SIS Login ID column
+    #[arg(long, value_name = "CSV")]
+    pub roster: Option<PathBuf>,
+    /// Grade only shard I of N (0-based) of the submissions sorted by directory name, or
+    /// `auto` to read the shard from Slurm, Kubernetes, GitLab or GNU parallel; needs --results
+    #[arg(long, value_name = "I/N|auto", requires = "results")]
+    pub shard: Option<String>,
+    /// With --shard: write DIR/grades.shard-I-of-N.jsonl, one line per submission, for
+    /// `labctl merge-grades`
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    pub results: Option<PathBuf>,
     /// Submissions graded in parallel
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub jobs: usize,
@@ -414,11 +485,18 @@ pub struct GradeArgs {
     pub html: Option<PathBuf>,
 }
 
+impl GradeArgs {
+    /// The output format, `--json` being `--format json`.
+    pub fn output(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+}
+
 /// Runs `labctl grade`: one submission in the sandbox, or a batch through child processes
 /// ([`batch`]). One submission is [`Verdict::Passed`] with full marks and [`Verdict::Failed`]
-/// with points lost; a batch is [`Verdict::Passed`] when every submission was graded, whatever
-/// its score, and [`Verdict::Ungraded`] when one could not be. A bad command line or an unknown
-/// lab is an [`Error`], before anything runs.
+/// with points lost or a lab that could not run on this host; a batch is [`Verdict::Passed`]
+/// when every submission was graded, whatever its score, and [`Verdict::Ungraded`] when one
+/// could not be. A bad command line, roster or lab is an [`Error`], before anything runs.
 pub fn main(args: &GradeArgs) -> Result<Verdict, Error> {
     let rubric = rubric::load(&args.lab)?;
     let mut dirs = args.dirs.clone();
@@ -433,28 +511,40 @@ pub fn main(args: &GradeArgs) -> Result<Verdict, Error> {
     if let Some(d) = dirs.iter().find(|d| !d.is_dir()) {
         return Err(Error::msg(format!("{}: not a directory", d.display())));
     }
-    if args.html.is_some() && (dirs.len() > 1 || args.gradebook.is_some()) {
+    let batch = dirs.len() > 1 || args.gradebook.is_some() || args.shard.is_some();
+    if args.html.is_some() && batch {
         return Err(Error::msg(
             "--html draws one submission: grade them one at a time for a page each",
         ));
     }
-    if dirs.len() > 1 || args.gradebook.is_some() {
+    if batch {
         return batch::run(args, &rubric, &dirs);
     }
     run::preflight(&rubric.plan)?;
+    let started = Instant::now();
+    // Where the host refuses the sandbox, everything that needs no lab is still graded.
+    if !sandbox::is_inside()
+        && let Err(refusal) = sandbox::probe()
+    {
+        eprintln!("labctl: {refusal}");
+        if args.html.is_some() {
+            eprintln!("labctl: no HTML page: it draws the lab run");
+        }
+        let grade = grade_without_lab(&rubric, &dirs[0], refusal.to_string())?;
+        return emit(args, &grade, started.elapsed());
+    }
     // Without --out the artifacts are only a means to the grade, and go once it is given.
     let keep = args.out.is_some();
     let out = args.out.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("labctl-grade-{}", std::process::id()))
     });
     sandbox::run_lab(&out, async |out| {
-        let started = Instant::now();
         // The page is drawn before the artifacts go: it reads the lab's captures.
         let result = match &args.html {
             None => grade(&rubric, &dirs[0], &out).await.map(|g| (g, None)),
-            Some(_) => graded(&rubric, &dirs[0], &out)
+            Some(_) => graded(&rubric, &dirs[0], Some(&out))
                 .await
-                .map(|g| (g.grade.clone(), Some(html::page(&rubric, &g)))),
+                .map(|g| (g.grade.clone(), html::page(&rubric, &g))),
         };
         if !keep {
             let _ = std::fs::remove_dir_all(&out);
@@ -463,23 +553,32 @@ pub fn main(args: &GradeArgs) -> Result<Verdict, Error> {
         if let (Some(path), Some(page)) = (&args.html, page) {
             crate::report::html::write_page(path, &page)?;
         }
-        if let Some(path) = &args.junit {
-            std::fs::write(path, render::junit(&grade, started.elapsed()))
-                .map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
-        }
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&grade).expect("a grade serialises")
-            );
-        } else {
+        emit(args, &grade, started.elapsed())
+    })
+}
+
+/// Writes the JUnit file and prints the grade in the chosen format; full marks pass, anything
+/// else (points lost, a lab that did not run) fails.
+fn emit(args: &GradeArgs, grade: &Grade, took: std::time::Duration) -> Result<Verdict, Error> {
+    if let Some(path) = &args.junit {
+        std::fs::write(path, render::junit(grade, took))
+            .map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+    }
+    let json = |v: &serde_json::Value| {
+        println!("{}", serde_json::to_string_pretty(v).expect("JSON values"));
+    };
+    match args.output() {
+        Format::Text => {
             use std::io::IsTerminal;
-            print!("{}", render::text(&grade, std::io::stdout().is_terminal()));
+            print!("{}", render::text(grade, std::io::stdout().is_terminal()));
         }
-        Ok(if grade.score == grade.max {
-            Verdict::Passed
-        } else {
-            Verdict::Failed
-        })
+        Format::Json => json(&serde_json::to_value(grade).expect("a grade serialises")),
+        Format::Gradescope => json(&formats::gradescope(grade, took)),
+        Format::Prairielearn => json(&formats::prairielearn(grade)),
+    }
+    Ok(if grade.score == grade.max && grade.lab_not_run.is_none() {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
     })
 }

@@ -34,8 +34,14 @@ pub fn text(grade: &Grade, color: bool) -> String {
     let _ = writeln!(out, "\n{}", paint("1", "checks"));
     let width = grade.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for c in &grade.checks {
-        let points = format!("{:>2}/{:<2}", c.points, c.max);
-        let mark = if c.passed {
+        let points = if c.ran {
+            format!("{:>2}/{:<2}", c.points, c.max)
+        } else {
+            format!("{:>2}/{:<2}", "-", c.max)
+        };
+        let mark = if !c.ran {
+            paint("33", &points)
+        } else if c.passed {
             paint("32", &points)
         } else {
             paint("31", &points)
@@ -50,7 +56,10 @@ pub fn text(grade: &Grade, color: bool) -> String {
             );
         }
     }
-    let verdict = format!("score {}/{}", grade.score, grade.max);
+    let mut verdict = format!("score {}/{}", grade.score, grade.max);
+    if grade.lab_not_run.is_some() {
+        verdict.push_str(" (the lab's checks were not run: the lab could not run on this host)");
+    }
     let _ = writeln!(
         out,
         "\n{}",
@@ -130,10 +139,12 @@ mod tests {
                 points: 0,
                 max: 1,
                 passed: false,
+                ran: true,
                 feedback: "port \"21\" <x>".into(),
                 hint: None,
             }],
             notes: vec![],
+            lab_not_run: None,
         };
         let x = junit(&grade, Duration::from_millis(5));
         assert!(

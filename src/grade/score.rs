@@ -27,7 +27,8 @@ pub struct Evidence<'a> {
     /// The rules iptables accepted in the lab, in order, as applied (interfaces mapped):
     /// (commands.sh line, rule).
     pub rules: Vec<(usize, Rule)>,
-    pub lab: &'a LabSeen,
+    /// The lab run; `None` when the lab could not run on this host.
+    pub lab: Option<&'a LabSeen>,
     pub capture: &'a CaptureSeen,
     pub answers: Result<toml::Table, String>,
 }
@@ -370,7 +371,10 @@ fn blocker<'a>(ev: &'a Evidence) -> Option<&'a Line> {
 
 fn lab_file(ev: &Evidence, file: &str, contains: &str) -> Verdict {
     let (host, path) = file.split_once(':').expect("validated HOST:PATH");
-    let full = ev.lab.report.out.join("hosts").join(host).join(path);
+    let Some(lab) = ev.lab else {
+        return Err(super::NOT_RUN.into());
+    };
+    let full = lab.report.out.join("hosts").join(host).join(path);
     let bytes = std::fs::read(&full).unwrap_or_default();
     let found = !contains.is_empty()
         && bytes
@@ -400,7 +404,10 @@ fn lab_conversation(
     server_contains: Option<&str>,
 ) -> Verdict {
     let (client, server, port) = split_conversation(conversation).expect("validated");
-    let found = ev.lab.find(client, server, port);
+    let Some(lab) = ev.lab else {
+        return Err(super::NOT_RUN.into());
+    };
+    let found = lab.find(client, server, port);
     let done = found.iter().find(|c| {
         c.tcp
             .as_ref()
