@@ -49,12 +49,24 @@ fn check(plan: &Plan, index: usize, what: &NetExpect, text: &str, seen: &NetSeen
                 None => CheckResult::new(name, false, "the counter was not read".into()),
             }
         }
-        NetExpect::Flow { text, present } => {
-            let found = seen.flows.lines().find(|l| l.contains(text.as_str()));
+        NetExpect::Flow {
+            text,
+            present,
+            capture,
+        } => {
+            let scope = capture
+                .as_ref()
+                .map(|(host, iface)| format!("{}:{iface}", plan.hosts[*host].name));
+            let lines = match &scope {
+                Some(point) => capture_lines(seen.flows, point, seen.captures),
+                None => seen.flows.lines().collect(),
+            };
+            let found = lines.into_iter().find(|l| l.contains(text.as_str()));
+            let whose = scope.map(|s| format!(" on {s}")).unwrap_or_default();
             let name = if *present {
-                format!("flows show {text:?}")
+                format!("flows{whose} show {text:?}")
             } else {
-                format!("flows never show {text:?}")
+                format!("flows{whose} never show {text:?}")
             };
             let detail = match found {
                 Some(line) => format!("seen: {}", line.trim()),
@@ -258,4 +270,32 @@ fn capture_side(plan: &Plan, facts: &Facts, host: usize) -> (bool, String) {
         .collect::<Vec<_>>()
         .join(", ");
     (near.contains(&want.as_str()), detail)
+}
+
+/// The lines of the flows that belong to the capture `point` (`HOST:IFACE`). With more than one
+/// capture, each capture's lines follow a `capture HOST:IFACE` header; a run with a single
+/// capture has no header, and all its lines are that capture's.
+fn capture_lines<'a>(
+    flows: &'a str,
+    point: &str,
+    captures: &[(String, String, PathBuf)],
+) -> Vec<&'a str> {
+    if let [(host, iface, _)] = captures {
+        return if format!("{host}:{iface}") == point {
+            flows.lines().collect()
+        } else {
+            Vec::new()
+        };
+    }
+    let header = format!("capture {point}");
+    let mut inside = false;
+    let mut lines = Vec::new();
+    for line in flows.lines() {
+        if line.starts_with("capture ") {
+            inside = line == header;
+        } else if inside {
+            lines.push(line);
+        }
+    }
+    lines
 }

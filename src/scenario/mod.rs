@@ -81,6 +81,18 @@ pub struct HostPlan {
     pub ipv6: bool,
     /// Loopback settings and capture (`lo_mtu`, `capture_lo`): see [`LoopbackPlan`].
     pub lo: LoopbackPlan,
+    /// Set for a switch (`[switches.NAME]`): a namespace of its own with no address, holding a
+    /// Linux bridge whose ports are the switch's ends of its links. Steps, services, rules and
+    /// expectations never name a switch.
+    pub switch: Option<SwitchPlan>,
+}
+
+/// How a switch forwards frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchPlan {
+    /// No MAC learning: every frame is flooded to every other port, as a hub repeats it, so
+    /// any port sees the unicast between two others (what a sniffing lab needs).
+    pub hub: bool,
 }
 
 /// How a host's loopback is set up. Loopback has an MTU of 65536 and segmentation offload, so
@@ -415,8 +427,14 @@ pub enum NetExpect {
         rule: Rule,
         packets: Count,
     },
-    /// A line of the flows must contain this text (`present`), or no line may (`!present`).
-    Flow { text: String, present: bool },
+    /// A line of the flows must contain this text (`present`), or no line may (`!present`);
+    /// with `capture`, only the lines of that capture (`capture = "HOST:IFACE"` beside the
+    /// flow) count, which is how a lab says who saw a frame and who did not.
+    Flow {
+        text: String,
+        present: bool,
+        capture: Option<(HostId, String)>,
+    },
     /// Packet-level facts of one capture.
     Capture {
         host: HostId,

@@ -19,6 +19,7 @@ mod net;
 mod protocol;
 mod raw;
 mod step;
+mod switch;
 mod values;
 
 use raw::*;
@@ -86,11 +87,33 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let msg = e.message().trim_end().to_string();
+        let start = text[..span.start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let line = text[start..].lines().next().unwrap_or("");
         let err = cx.err(span, msg.clone());
         if msg.starts_with("unknown field") {
             err.with_hint(
                 "see `labctl help scenario` or scenarios/*.toml for the keys a scenario takes",
             )
+        } else if msg.starts_with("invalid type: map, expected a sequence") {
+            // `[hosts.client.routes]` opens a table where a list belongs.
+            let key = line
+                .trim()
+                .trim_matches(|c| c == '[' || c == ']')
+                .rsplit('.')
+                .next()
+                .unwrap_or("")
+                .trim();
+            if key == "routes" {
+                err.with_hint(
+                    "routes is a list under the host's table, not a table of its own: \
+                     [hosts.client] then routes = [\"default via 10.0.0.254\", \
+                     \"198.51.100.0/24 via 10.0.0.253\"]",
+                )
+            } else {
+                err.with_hint("this key takes a list, e.g. key = [\"a\", \"b\"], not a [table]")
+            }
         } else {
             err
         }
@@ -115,23 +138,31 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             forward: host.forward,
             ipv6: host.ipv6,
             lo: net::loopback(&cx, host)?,
+            switch: None,
         });
     }
+    switch::declare(&cx, &raw.switches, &mut hosts)?;
     let host_names = || {
         hosts
             .iter()
+            .filter(|h| h.switch.is_none())
             .map(|h| h.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
     let resolve_host = |s: &Spanned<String>, span: Range<usize>| -> Result<HostId, ScenarioError> {
-        hosts
-            .iter()
-            .position(|h| &h.name == s.get_ref())
-            .ok_or_else(|| {
-                cx.err(span, format!("unknown host {:?}", s.get_ref()))
-                    .with_hint(format!("hosts are: {}", host_names()))
-            })
+        match hosts.iter().position(|h| &h.name == s.get_ref()) {
+            Some(id) if hosts[id].switch.is_some() => Err(cx
+                .err(span, format!("{} is a switch, not a host", s.get_ref()))
+                .with_hint(format!(
+                    "a switch has no address and runs nothing; hosts are: {}",
+                    host_names()
+                ))),
+            Some(id) => Ok(id),
+            None => Err(cx
+                .err(span, format!("unknown host {:?}", s.get_ref()))
+                .with_hint(format!("hosts are: {}", host_names()))),
+        }
     };
 
     let mut links = Vec::new();
@@ -204,6 +235,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             }
         }
     }
+    switch::ports(&cx, &raw.switches, &hosts, &resolve_host, &mut links)?;
     let first_addr = |host: HostId| {
         links
             .iter()
@@ -428,6 +460,21 @@ equals = "hi\r\n"
         ));
         assert!(e.msg.contains("host client has no interface vpn0"), "{e}");
         assert_eq!((e.line, e.col), (5, 32), "{e}");
+    }
+
+    #[test]
+    fn routes_written_as_a_table_get_an_example() {
+        let e = err(&GOOD.replace(
+            "[hosts.client]",
+            "[hosts.client]\n[hosts.client.routes]\ndefault = \"via 10.0.0.2\"",
+        ));
+        assert!(e.msg.contains("expected a sequence"), "{e}");
+        assert_eq!(e.line, 5, "{e}");
+        let hint = e.hint.unwrap();
+        assert!(
+            hint.contains("routes = [\"default via 10.0.0.254\""),
+            "{hint}"
+        );
     }
 
     #[test]

@@ -394,11 +394,13 @@ pub(super) fn expect(
     here: Range<usize>,
     resolve_host: &ResolveHost,
 ) -> Result<Option<(NetExpect, String)>, ScenarioError> {
+    let flow = raw.flow.is_some() || raw.no_flow.is_some();
+    // Beside a flow, `capture` picks the capture whose lines count; alone, it is a kind.
     let kinds = [
         raw.rule.is_some(),
         raw.flow.is_some(),
         raw.no_flow.is_some(),
-        raw.capture.is_some(),
+        raw.capture.is_some() && !flow,
     ];
     let n = kinds.iter().filter(|k| **k).count();
     if n == 0 {
@@ -474,10 +476,20 @@ pub(super) fn expect(
             if text.get_ref().trim().is_empty() {
                 return Err(cx.err(cx.inner(text), "empty flow text"));
             }
+            let capture = match &raw.capture {
+                Some(c) => {
+                    let hint =
+                        "capture = \"HOST:IFACE\" beside a flow: only that capture's lines count";
+                    let (host, iface) = host_prefixed(cx, c, resolve_host, hint)?;
+                    Some((host, iface.get_ref().trim().to_string()))
+                }
+                None => None,
+            };
             return Ok(Some((
                 NetExpect::Flow {
                     text: text.get_ref().clone(),
                     present,
+                    capture,
                 },
                 text.get_ref().clone(),
             )));

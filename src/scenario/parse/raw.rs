@@ -17,6 +17,8 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub(super) links: Vec<RawLink>,
     #[serde(default)]
+    pub(super) switches: BTreeMap<Spanned<String>, RawSwitch>,
+    #[serde(default)]
     pub(super) services: BTreeMap<Spanned<String>, RawService>,
     #[serde(default)]
     pub(super) rules: Vec<RawRule>,
@@ -46,6 +48,17 @@ pub(super) struct RawLink {
     pub(super) ends: Spanned<Vec<Spanned<String>>>,
     pub(super) mtu: Option<Spanned<i64>>,
     pub(super) capture: Option<Spanned<toml::Value>>,
+}
+
+/// A Linux bridge joining link ends of hosts (see `switch`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSwitch {
+    pub(super) ports: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(super) capture: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) hub: bool,
 }
 
 #[derive(Deserialize)]
