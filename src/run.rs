@@ -66,10 +66,16 @@ pub fn preflight(plan: &Plan) -> Result<(), ProgramError> {
     if rules {
         drive::locate("iptables")?;
     }
+    for svc in &plan.services {
+        if let crate::scenario::ServiceKind::Program { argv, .. } = &svc.kind {
+            drive::locate(&argv[0])?;
+        }
+    }
     for step in &plan.steps {
         if let Action::Exec { argv, .. } = &step.action {
             drive::locate(&argv[0])?;
         }
+
         if let Action::Net(NetAction::Route {
             command: crate::rules::RouteCmd::Get(_),
             ..
@@ -180,18 +186,21 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     );
 
     let tracker = Tracker::default();
-    let servers = servers::start(plan, &lab, &tracker)?;
+    let servers = servers::start(plan, &lab, &tracker).await?;
     stages.done(
         "services",
         plan.services
             .iter()
             .map(|s| {
+                let port = match s.port {
+                    0 => String::new(),
+                    port => format!(":{port}"),
+                };
                 format!(
-                    "{} ({}) on {}:{}",
+                    "{} ({}) on {}{port}",
                     s.name,
                     s.kind.name(),
                     plan.hosts[s.host].name,
-                    s.port
                 )
             })
             .collect::<Vec<_>>()

@@ -91,6 +91,7 @@ pub(super) async fn run(
             result.title = format!("announce {iface} (gratuitous ARP)");
             announce(lab, host_id, iface, result).await;
         }
+        NetAction::Listening { port } => super::listening::run(host, *port, result),
         NetAction::Sysctl { key, value } => {
             result.title = format!("sysctl {key}={value}");
             let path = key.replace('.', "/");
@@ -363,7 +364,14 @@ async fn route(
                 .map(|s| s.to_string())
                 .chain([addr.to_string()])
                 .collect();
-            super::program::run(host, &argv, Duration::from_secs(5), r, &[], false).await?;
+            super::program::run(
+                host,
+                &argv,
+                Duration::from_secs(5),
+                r,
+                super::program::Input::none(),
+            )
+            .await?;
             r.received = r
                 .stdout
                 .lines()

@@ -173,6 +173,17 @@ pub enum ServiceKind {
     /// Sends the banner (possibly nothing) and closes at once: a server that ends the
     /// session, or a TCP-wrappers style refusal after the handshake.
     TcpBanner { banner: String },
+    /// A real program run inside the host from an argument vector (never a shell) for the whole
+    /// lab, its standard input empty: `nc -l -p 1234`, or a long-running attack tool. Stopped
+    /// with SIGINT as the run ends (SIGKILL if it lingers).
+    Program {
+        argv: Vec<String>,
+        /// Its standard output goes to this file of the host's directory (else nowhere).
+        stdout: Option<String>,
+        /// `ready = "tcp:PORT"`: the service is up once a socket of the host listens on this
+        /// port; without it, once the program has started.
+        ready: Option<u16>,
+    },
 }
 
 impl ServiceKind {
@@ -185,6 +196,7 @@ impl ServiceKind {
             ServiceKind::Dns { .. } => "dns",
             ServiceKind::TcpEcho => "tcp-echo",
             ServiceKind::TcpBanner { .. } => "tcp-banner",
+            ServiceKind::Program { .. } => "program",
         }
     }
 }
@@ -193,6 +205,8 @@ impl ServiceKind {
 pub struct ServicePlan {
     pub name: String,
     pub host: HostId,
+    /// The port it listens on; 0 for a program service without `ready = "tcp:PORT"`, which
+    /// listens on no port labctl knows.
     pub port: u16,
     pub kind: ServiceKind,
 }
@@ -239,6 +253,10 @@ pub enum Action {
         /// terminal who has typed the lines and waits (telnet quits at the end of its input,
         /// before the server has answered).
         hold_stdin: bool,
+        /// Sent once the program has read all of `stdin` and the host's TCP connections are
+        /// quiet (nothing unacknowledged, no handshake or close under way), as a person presses
+        /// Ctrl-C after typing; input stays open until then. Ending by this signal is `ok`.
+        signal: Option<nix::sys::signal::Signal>,
     },
     /// A pause the lesson needs (a timer to expire, for example).
     Wait(Duration),
@@ -285,6 +303,9 @@ pub enum NetAction {
     Announce { iface: String },
     /// A `net.*` sysctl of the host, e.g. `net.ipv4.ip_no_pmtu_disc=1`.
     Sysctl { key: String, value: String },
+    /// `listening = "tcp:PORT"`: the host's listening TCP sockets, as `ss -ltn` lists them;
+    /// `ok` when one listens on the port.
+    Listening { port: u16 },
 }
 
 /// What a client saw, the way a person sees it.

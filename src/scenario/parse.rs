@@ -16,6 +16,7 @@ use toml::Spanned;
 use super::*;
 
 mod net;
+mod program;
 mod protocol;
 mod raw;
 mod step;
@@ -34,6 +35,7 @@ const SERVICE_KINDS: &[&str] = &[
     "smtp",
     "http",
     "dns",
+    "program",
 ];
 const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
 const CONVERSATION_OUTCOMES: &[&str] = &[
@@ -255,7 +257,15 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
     for (svc_name, svc) in &raw.services {
         check_name(&cx, svc_name, "service")?;
         let host = resolve_host(&svc.host, cx.inner(&svc.host))?;
+        let program = match svc.kind.get_ref().as_str() {
+            "program" => Some(program::service(&cx, svc)?),
+            _ => {
+                program::no_program_keys(&cx, svc)?;
+                None
+            }
+        };
         let port = match (&svc.port, protocol::default_port(svc.kind.get_ref())) {
+            _ if program.is_some() => program.as_ref().expect("checked").1,
             (Some(port), _) => check_port(&cx, port)?,
             (None, Some(port)) => port,
             (None, None) => {
@@ -266,7 +276,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         };
         if let Some(other) = services
             .iter()
-            .find(|s: &&ServicePlan| s.host == host && s.port == port)
+            .find(|s: &&ServicePlan| s.host == host && s.port == port && port != 0)
         {
             return Err(cx
                 .err(
@@ -281,6 +291,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         let protocol_kind = protocol::service_kind(&cx, svc, &hosts[host].name, &origin);
         let kind = match svc.kind.get_ref().as_str() {
             _ if protocol_kind.is_some() => protocol_kind.expect("checked")?,
+            _ if program.is_some() => program.expect("checked").0,
             "tcp-dump" => {
                 protocol::no_content(&cx, svc)?;
                 let file = svc.file.as_ref().ok_or_else(|| {

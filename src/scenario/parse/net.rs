@@ -50,6 +50,7 @@ pub(super) fn action_count(raw: &RawStep) -> usize {
         raw.host_gone.is_some(),
         raw.announce.is_some(),
         raw.sysctl.is_some(),
+        raw.listening.is_some(),
     ]
     .iter()
     .filter(|x| **x)
@@ -307,6 +308,21 @@ pub(super) fn step(
             StepOutcome::Ok,
         )));
     }
+    if let Some(listening) = &raw.listening {
+        let port = listening
+            .get_ref()
+            .strip_prefix("tcp:")
+            .and_then(|p| p.parse::<i64>().ok())
+            .ok_or_else(|| {
+                cx.err(
+                    cx.inner(listening),
+                    format!("bad listening {:?}", listening.get_ref()),
+                )
+                .with_hint("listening = \"tcp:1234\": passes when a socket listens on that port")
+            })?;
+        let port = super::values::check_port(cx, &Spanned::new(listening.span(), port))?;
+        return Ok(Some((net(NetAction::Listening { port }), StepOutcome::Ok)));
+    }
     let sysctl = raw.sysctl.as_ref().expect("one network action is set");
     let hint = "sysctl = \"net.ipv4.ip_no_pmtu_disc=1\": a net.* key and a value";
     let Some((key, value)) = sysctl.get_ref().split_once('=') else {
@@ -342,6 +358,29 @@ pub(super) fn step(
         }),
         StepOutcome::Ok,
     )))
+}
+
+/// `signal = "INT"` (or `"SIGINT"`) of an exec step.
+pub(super) fn signal(
+    cx: &Ctx,
+    raw: &RawStep,
+) -> Result<Option<nix::sys::signal::Signal>, ScenarioError> {
+    let Some(name) = &raw.signal else {
+        return Ok(None);
+    };
+    let upper = name.get_ref().trim().to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse().map(Some).map_err(|_| {
+        cx.err(
+            cx.inner(name),
+            format!("unknown signal {:?}", name.get_ref()),
+        )
+        .with_hint("signal = \"INT\" (Ctrl-C), \"TERM\", \"HUP\", \"QUIT\" or \"KILL\"")
+    })
 }
 
 fn count(

@@ -82,6 +82,10 @@ pub(super) struct RawService {
     pub(super) zone_file: Option<Spanned<String>>,
     pub(super) origin: Option<Spanned<String>>,
     pub(super) banner: Option<String>,
+    // A real program as the service (see `program`).
+    pub(super) argv: Option<Spanned<Vec<String>>>,
+    pub(super) stdout: Option<Spanned<String>>,
+    pub(super) ready: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +132,11 @@ pub(super) struct RawStep {
     pub(super) tcp: Option<bool>,
     /// With exec: keep the program's input open after `send` until it exits.
     pub(super) hold_stdin: Option<bool>,
+    /// With exec: send this signal (`"INT"`, Ctrl-C) once the program has read its input and
+    /// the host's connections are quiet, then wait for it to exit.
+    pub(super) signal: Option<Spanned<String>>,
+    /// `listening = "tcp:PORT"`: the host's listening sockets, as `ss -ltn` lists them.
+    pub(super) listening: Option<Spanned<String>>,
     // Network steps, parsed in `net.rs`.
     pub(super) udp: Option<Spanned<String>>,
     pub(super) size: Option<Spanned<i64>>,

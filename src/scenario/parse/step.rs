@@ -22,7 +22,7 @@ pub(super) fn parse_step(
         raw.exec.is_some(),
         raw.wait.is_some(),
     ];
-    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns, udp, traceroute, route, link, host_gone, announce, sysctl";
+    let hint = "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns, udp, traceroute, route, link, host_gone, announce, sysctl, listening";
     if actions.iter().filter(|a| **a).count() + protocol::clients(raw) + net::action_count(raw) != 1
     {
         return Err(cx
@@ -93,6 +93,7 @@ pub(super) fn parse_step(
                         timeout: timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT),
                         stdin: net::payload(cx, raw)?,
                         hold_stdin: raw.hold_stdin.unwrap_or(false),
+                        signal: net::signal(cx, raw)?,
                     },
                     StepOutcome::Ok,
                 )
@@ -101,6 +102,11 @@ pub(super) fn parse_step(
                 (Action::Wait(parse_duration(cx, wait)?), StepOutcome::Ok)
             }
         };
+    if let (Some(signal), false) = (&raw.signal, matches!(action, Action::Exec { .. })) {
+        return Err(cx
+            .err(signal.span(), "signal does not go with this action")
+            .with_hint("signal = \"INT\" goes with exec: Ctrl-C once the input is sent"));
+    }
     if let (Some(syns), false) = (&raw.syns, matches!(action, Action::Telnet { .. })) {
         return Err(cx
             .err(syns.span(), "syns does not go with this action")
