@@ -6,6 +6,7 @@
 //! is an error.
 
 mod counters;
+mod listening;
 mod net;
 mod program;
 mod protocol;
@@ -19,6 +20,7 @@ use crate::scenario::{Action, StepOutcome, StepPlan};
 use crate::topology::Lab;
 
 pub use counters::{CounterError, RuleCounter, read_counters, same_rule};
+pub use listening::listening;
 pub use program::{ProgramError, locate};
 
 /// What a step did, for checks and the report.
@@ -107,23 +109,22 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
             let argv: Vec<String> = std::iter::once("iptables".to_string())
                 .chain(rule.argv())
                 .collect();
-            program::run(
-                host,
-                &argv,
-                Duration::from_secs(10),
-                &mut result,
-                &[],
-                false,
-            )
-            .await?;
+            let input = program::Input::none();
+            program::run(host, &argv, Duration::from_secs(10), &mut result, input).await?;
         }
         Action::Exec {
             argv,
             timeout,
             stdin,
             hold_stdin,
+            signal,
         } => {
-            program::run(host, argv, *timeout, &mut result, stdin, *hold_stdin).await?;
+            let input = program::Input {
+                bytes: stdin,
+                hold: *hold_stdin,
+                signal: *signal,
+            };
+            program::run(host, argv, *timeout, &mut result, input).await?;
         }
         Action::Protocol(protocol_step) => protocol::run(host, protocol_step, &mut result).await,
         Action::Net(action) => net::run(lab, step.host, action, &mut result).await?,

@@ -180,8 +180,9 @@ fn parse_kind(input: &Input) -> Result<Parsed, ScenarioError> {
     })
 }
 
-/// What the report calls a network step.
-fn title(net: &NetAction, host_name: &str) -> String {
+/// What the report calls a network step (`listening` has a row of its own, and takes its title
+/// from here too).
+pub(super) fn title(net: &NetAction, host_name: &str) -> String {
     match net {
         NetAction::Udp {
             target, payload, ..
@@ -194,6 +195,7 @@ fn title(net: &NetAction, host_name: &str) -> String {
         NetAction::RemoveHost => format!("{host_name} leaves the network"),
         NetAction::Announce { iface } => format!("announce {iface} (gratuitous ARP)"),
         NetAction::Sysctl { key, value } => format!("sysctl {key}={value}"),
+        NetAction::Listening { port } => format!("listening tcp:{port}"),
     }
 }
 
@@ -380,11 +382,13 @@ pub(super) fn expect(
     here: Range<usize>,
     resolver: &Resolver,
 ) -> Result<Option<(NetExpect, String)>, ScenarioError> {
+    let flow = raw.flow.is_some() || raw.no_flow.is_some();
+    // Beside a flow, `capture` picks the capture whose lines count; alone, it is a kind.
     let kinds = [
         raw.rule.is_some(),
         raw.flow.is_some(),
         raw.no_flow.is_some(),
-        raw.capture.is_some(),
+        raw.capture.is_some() && !flow,
     ];
     let n = kinds.iter().filter(|k| **k).count();
     if n == 0 {
@@ -460,10 +464,20 @@ pub(super) fn expect(
             if text.get_ref().trim().is_empty() {
                 return Err(cx.err(cx.inner(text), "empty flow text"));
             }
+            let capture = match &raw.capture {
+                Some(c) => {
+                    let hint =
+                        "capture = \"HOST:IFACE\" beside a flow: only that capture's lines count";
+                    let (host, iface) = host_prefixed(cx, c, resolver, hint)?;
+                    Some((host, iface.get_ref().trim().to_string()))
+                }
+                None => None,
+            };
             return Ok(Some((
                 NetExpect::Flow {
                     text: text.get_ref().clone(),
                     present,
+                    capture,
                 },
                 text.get_ref().clone(),
             )));
