@@ -236,8 +236,11 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     let mut conversations = Vec::new();
     let mut facts = Vec::new();
     let mut capture_flows = Vec::new();
+    let mut filtered = Vec::new();
     for file in files {
-        let seen = analyze_capture(&file.path, &names)?;
+        let mut counts = check::filter::FilterCounts::new(plan, &file.host, &file.iface);
+        let seen = analyze_capture(&file.path, &names, &mut counts)?;
+        filtered.push(counts);
         if points.len() > 1 {
             flows.push_str(&format!("capture {}:{}\n", file.host, file.iface));
         }
@@ -280,6 +283,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
             counters: &counters,
         },
     ));
+    checks.extend(check::filter::expectations(plan, &filtered));
     let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);
     // Last, as the report's readers expect it (`Report::snapshot_check`).
     checks.extend(comparison.check());
@@ -360,13 +364,18 @@ impl analyze::FrameSink for Lines {
     }
 }
 
-fn analyze_capture(path: &Path, names: &analyze::Names) -> Result<Seen, RunError> {
+/// Analyses one capture; `filters` sees every frame too, in the same pass.
+fn analyze_capture(
+    path: &Path,
+    names: &analyze::Names,
+    filters: &mut dyn analyze::FrameSink,
+) -> Result<Seen, RunError> {
     let mut lines = Lines {
         render: analyze::PacketLines::new(names.clone()),
         lines: Vec::new(),
     };
     let mut facts = analyze::WireFacts::default();
-    let analysis = analyze::analyze_file_feeding(path, &mut [&mut lines, &mut facts])?;
+    let analysis = analyze::analyze_file_feeding(path, &mut [&mut lines, &mut facts, filters])?;
     let flows = analyze::render_flows(&analysis, names);
     let conversations = analysis
         .conversations

@@ -6,6 +6,7 @@
 //! Every check yields one [`CheckResult`] with a line of detail that says what was seen when it
 //! fails.
 
+pub mod filter;
 pub mod net;
 pub mod snapshot;
 
@@ -75,8 +76,8 @@ pub fn expectations(
     plan.expects
         .iter()
         .filter_map(|expect| match expect {
-            // Judged by [`net::expectations`].
-            Expect::Net { .. } => None,
+            // Judged by [`net::expectations`] and [`filter::expectations`].
+            Expect::Net { .. } | Expect::Filter { .. } => None,
             Expect::File {
                 host, path, check, ..
             } => {

@@ -4,7 +4,10 @@
 //! Contract: like every step, what the network or the server did is an outcome, never an
 //! error. The transcript (every line sent and received, and notes for connections opened) goes
 //! into the [`StepResult`] for the report; it holds nothing that varies between runs except
-//! the ports the server announced, which the lab asks the student to compute.
+//! the ports the server announced, which the lab asks the student to compute, and the DNS
+//! transaction ids, which are the same on every run of a scenario: each query of a step gets
+//! its own id from [`QueryIds`], seeded by the step's line, so that the capture shows every
+//! response carrying its own query's id, as a real resolver's do.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -105,7 +108,20 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
                     domain,
                     resolver,
                     port,
-                } => mail_exchanger(host, domain, resolver, *port, *timeout, &mut transcript).await,
+                } => {
+                    let mut ids = QueryIds::new(result.line);
+                    let (port, timeout) = (*port, *timeout);
+                    mail_exchanger(
+                        host,
+                        domain,
+                        resolver,
+                        port,
+                        timeout,
+                        &mut ids,
+                        &mut transcript,
+                    )
+                    .await
+                }
             };
             match mail_host {
                 Ok(server) => {
@@ -146,7 +162,8 @@ pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResul
             tcp,
             timeout,
         } => {
-            let report = query(host, &connect, addr(server), name, *qtype, *tcp, *timeout).await;
+            let ask = dns::DnsQuery::new(name, *qtype, QueryIds::new(result.line).next_id());
+            let report = query(host, &connect, addr(server), &ask, *tcp, *timeout).await;
             finish(
                 result,
                 report.report.transcript,
@@ -225,23 +242,54 @@ fn udp_socket(host: &Host, server: SocketAddr) -> io::Result<tokio::net::UdpSock
     tokio::net::UdpSocket::from_std(socket)
 }
 
-/// One query, over UDP from a socket of the host or over TCP, with a fixed transaction id so
-/// that transcripts are the same run after run.
+/// The transaction ids of one step's DNS queries: each query its own id, the same on every run.
+///
+/// A resolver picks its ids at random so that an off-path attacker cannot guess them; a lab
+/// wants the same capture run after run, so the ids come from a counter seeded by the step's
+/// line in the scenario (line << 3 | query number), scrambled by a bijection of 16-bit numbers
+/// so that the ids of neighbouring steps look as unrelated as a resolver's. Being a bijection
+/// that maps only 0 to 0, it gives every query of a scenario its own nonzero id, as long as
+/// lines stay below 8192 and a step asks fewer than 8 questions (it asks at most 2).
+pub(crate) struct QueryIds {
+    line: u16,
+    count: u16,
+}
+
+impl QueryIds {
+    pub(crate) fn new(step_line: usize) -> Self {
+        Self {
+            line: step_line as u16,
+            count: 0,
+        }
+    }
+
+    /// The next query's id.
+    pub(crate) fn next_id(&mut self) -> u16 {
+        let mut x = self.line << 3 | (self.count & 7);
+        self.count += 1;
+        // Right xorshifts and products with odd numbers are each one-to-one on u16.
+        x ^= x >> 7;
+        x = x.wrapping_mul(0x2d35);
+        x ^= x >> 9;
+        x = x.wrapping_mul(0x9e3b);
+        x ^ (x >> 8)
+    }
+}
+
+/// One query, over UDP from a socket of the host or over TCP.
 async fn query(
     host: &Host,
     connect: &Connect,
     server: SocketAddr,
-    name: &str,
-    qtype: RecordType,
+    query: &dns::DnsQuery,
     tcp: bool,
     timeout: Duration,
 ) -> dns::DnsReport {
-    let query = dns::DnsQuery::new(name, qtype, 0x1ab5);
     if tcp {
-        return dns::query_tcp(connect, server, &query, timeout).await;
+        return dns::query_tcp(connect, server, query, timeout).await;
     }
     match udp_socket(host, server) {
-        Ok(socket) => dns::query_udp(&socket, server, &query, timeout).await,
+        Ok(socket) => dns::query_udp(&socket, server, query, timeout).await,
         Err(e) => dns::DnsReport::failed(
             clients::SessionOutcome::Failed {
                 message: format!("cannot open a UDP socket: {e}"),
@@ -259,22 +307,15 @@ async fn mail_exchanger(
     resolver: &Target,
     port: u16,
     timeout: Duration,
+    ids: &mut QueryIds,
     transcript: &mut Vec<TranscriptLine>,
 ) -> Result<SocketAddr, clients::SessionOutcome> {
     let connect = connector(&host.netns).map_err(|e| clients::SessionOutcome::Failed {
         message: e.to_string(),
     })?;
     let server = addr(resolver);
-    let mx = query(
-        host,
-        &connect,
-        server,
-        domain,
-        RecordType::MX,
-        false,
-        timeout,
-    )
-    .await;
+    let ask = dns::DnsQuery::new(domain, RecordType::MX, ids.next_id());
+    let mx = query(host, &connect, server, &ask, false, timeout).await;
     transcript.extend(mx.report.transcript.iter().cloned());
     if !mx.report.outcome.is_completed() {
         return Err(mx.report.outcome);
@@ -305,7 +346,8 @@ async fn mail_exchanger(
         Some(ip) => ip,
         None => {
             let name = exchanger.to_ascii();
-            let a = query(host, &connect, server, &name, RecordType::A, false, timeout).await;
+            let ask = dns::DnsQuery::new(name.as_str(), RecordType::A, ids.next_id());
+            let a = query(host, &connect, server, &ask, false, timeout).await;
             transcript.extend(a.report.transcript.iter().cloned());
             a.response
                 .iter()
@@ -477,5 +519,42 @@ async fn reply(
             expected: prefix.to_string(),
             got: first,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QueryIds;
+
+    /// The ids a scenario's steps send: the steps at `lines`, `per_step` queries each.
+    fn ids(lines: &[usize], per_step: usize) -> Vec<u16> {
+        lines
+            .iter()
+            .flat_map(|&line| {
+                let mut ids = QueryIds::new(line);
+                (0..per_step).map(move |_| ids.next_id())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_query_of_a_run_has_its_own_nonzero_id() {
+        let lines: Vec<usize> = (1..8192).collect();
+        let all = ids(&lines, 8);
+        let mut distinct = all.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), all.len(), "a repeated id among {all:?}");
+        assert!(!all.contains(&0));
+    }
+
+    #[test]
+    fn a_scenario_sends_the_same_ids_on_every_run() {
+        assert_eq!(ids(&[12, 31, 47], 3), ids(&[12, 31, 47], 3));
+        // Neighbouring steps do not get neighbouring ids, as a resolver's look random.
+        let [a, b] = ids(&[12, 13], 1)[..] else {
+            unreachable!()
+        };
+        assert!(a.abs_diff(b) > 1, "{a} and {b}");
     }
 }

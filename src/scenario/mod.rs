@@ -424,6 +424,19 @@ pub enum Expect {
         answer: Option<String>,
         line: usize,
     },
+    /// How many frames of a capture a display filter selects: `filter = "tcp.port == 21"`
+    /// with `count`, `at_least` or `none = true`.
+    Filter {
+        filter: crate::filter::DisplayFilter,
+        /// The filter as written.
+        text: String,
+        /// The capture it applies to, by host and interface (the only one when the scenario
+        /// has a single capture).
+        host: HostId,
+        iface: String,
+        frames: Count,
+        line: usize,
+    },
     /// Wire and kernel facts: rule counters, lines of the flows, packet-level facts of a
     /// capture. See [`NetExpect`].
     Net {

@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use super::*;
 
+mod filter;
 mod net;
 mod program;
 mod protocol;
@@ -318,7 +319,10 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
 
     let mut expects = Vec::new();
     for expect in &raw.expect {
-        expects.push(parse_expect(&cx, expect, &resolver)?);
+        expects.push(match &expect.get_ref().filter {
+            Some(f) => filter::expect(&cx, expect, f, &resolver, &hosts, &links)?,
+            None => parse_expect(&cx, expect, &resolver)?,
+        });
     }
 
     Ok(Plan {

@@ -332,7 +332,7 @@ fn step(
     ))
 }
 
-fn count(
+pub(super) fn count(
     cx: &Ctx,
     exact: &Option<Spanned<i64>>,
     at_least: &Option<Spanned<i64>>,
@@ -353,7 +353,7 @@ fn count(
 }
 
 /// `HOST:REST`, with the host resolved and REST's span.
-fn host_prefixed(
+pub(super) fn host_prefixed(
     cx: &Ctx,
     s: &Spanned<String>,
     resolver: &Resolver,

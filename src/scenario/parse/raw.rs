@@ -188,4 +188,9 @@ pub(super) struct RawExpect {
     pub(super) mss_segments: Option<Spanned<i64>>,
     pub(super) zero_ethernet: Option<bool>,
     pub(super) capture_side: Option<Spanned<String>>,
+    // A display filter's count over a capture, parsed in `filter.rs`.
+    pub(super) filter: Option<Spanned<String>>,
+    pub(super) count: Option<Spanned<i64>>,
+    pub(super) at_least: Option<Spanned<i64>>,
+    pub(super) none: Option<Spanned<bool>>,
 }
