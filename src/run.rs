@@ -248,20 +248,23 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
 
     let mut checks = check::steps(&steps);
     let host_dir = |id: usize| lab.host(id).dir.clone();
-    checks.extend(check::expectations(plan, &host_dir, &conversations));
     let analyses: Vec<&analyze::Analysis> = captures.iter().map(|c| &c.analysis).collect();
-    checks.extend(check::dns(plan, &analyses));
     let captured: Vec<(&str, &str, &analyze::WireFacts)> = captures
         .iter()
         .zip(&facts)
         .map(|(c, f)| (c.file.host.as_str(), c.file.iface.as_str(), f))
         .collect();
-    checks.extend(check::net::expectations(
+    checks.extend(check::expectations(
         plan,
-        &check::net::NetSeen {
-            flows: &flows,
-            captures: &captured,
-            counters: &counters,
+        &check::Seen {
+            host_dir: &host_dir,
+            conversations: &conversations,
+            analyses: &analyses,
+            net: check::net::NetSeen {
+                flows: &flows,
+                captures: &captured,
+                counters: &counters,
+            },
         },
     ));
     let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 pub use builtin::{BUILTIN, Builtin};
 pub use error::ScenarioError;
+#[cfg(test)]
+pub(crate) use parse::expect_kinds;
 pub use protocol::{DialogueLine, FileSet, MailServer, ProtocolStep};
 
 use crate::rules::Rule;
@@ -398,6 +400,24 @@ pub enum Expect {
         text: String,
         line: usize,
     },
+}
+
+impl Expect {
+    /// The key of the registry row that reads this kind (`file`, `conversation`, `dns`, `rule`,
+    /// `flow`, `no_flow`, `capture`): the check side judges it by the row of the same key.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Expect::File { .. } => "file",
+            Expect::Conversation { .. } => "conversation",
+            Expect::Dns { .. } => "dns",
+            Expect::Net { what, .. } => match what {
+                NetExpect::Counter { .. } => "rule",
+                NetExpect::Flow { present: true, .. } => "flow",
+                NetExpect::Flow { present: false, .. } => "no_flow",
+                NetExpect::Capture { .. } => "capture",
+            },
+        }
+    }
 }
 
 /// A count that must be exact or reach a minimum.

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::{Ctx, RawStep, Resolver, net, parse_duration, protocol};
+use super::{Ctx, RawStep, Resolver, and_list, net, parse_duration, protocol};
 use crate::scenario::{Action, ScenarioError, StepOutcome, StepPlan};
 
 /// Keys every step takes, whatever its kind.
@@ -111,15 +111,13 @@ pub(super) fn command_outcomes() -> Vec<(&'static str, StepOutcome)> {
 
 /// The kinds that take `key`, as "a, b and c".
 fn kinds_taking(key: &str) -> String {
-    let names: Vec<&str> = STEP_KINDS
-        .iter()
-        .filter(|k| k.takes.contains(&key))
-        .map(|k| k.key)
-        .collect();
-    match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => names.join(""),
-    }
+    and_list(
+        STEP_KINDS
+            .iter()
+            .filter(|k| k.takes.contains(&key))
+            .map(|k| k.key)
+            .collect(),
+    )
 }
 
 pub(in crate::scenario::parse) fn parse_step(
