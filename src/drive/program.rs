@@ -4,10 +4,9 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::scenario::StepOutcome;
-use crate::topology::Host;
-
-use super::StepResult;
+use super::{ROUTED, StepResult};
+use crate::scenario::{Action, StepOutcome, StepPlan};
+use crate::topology::{Host, Lab};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProgramError {
@@ -53,6 +52,48 @@ pub fn locate(program: &str) -> Result<std::path::PathBuf, ProgramError> {
                 .map(|pkg| format!(": install it with `apt-get install {pkg}`"))
                 .unwrap_or_default(),
         })
+}
+
+/// The `iptables` kind (and the rules a scenario or a student applies).
+pub(super) async fn iptables(
+    lab: &Lab,
+    step: &StepPlan,
+    result: &mut StepResult,
+) -> Result<(), ProgramError> {
+    let Action::Iptables(rule) = &step.action else {
+        unreachable!("{ROUTED}")
+    };
+    let argv: Vec<String> = std::iter::once("iptables".to_string())
+        .chain(rule.argv())
+        .collect();
+    let host = lab.host(step.host);
+    run(host, &argv, Duration::from_secs(10), result, &[], false).await
+}
+
+/// The `exec` kind: a program run from its argument vector.
+pub(super) async fn exec(
+    lab: &Lab,
+    step: &StepPlan,
+    result: &mut StepResult,
+) -> Result<(), ProgramError> {
+    let Action::Exec {
+        argv,
+        timeout,
+        stdin,
+        hold_stdin,
+    } = &step.action
+    else {
+        unreachable!("{ROUTED}")
+    };
+    run(
+        lab.host(step.host),
+        argv,
+        *timeout,
+        result,
+        stdin,
+        *hold_stdin,
+    )
+    .await
 }
 
 pub(super) async fn run(

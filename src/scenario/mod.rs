@@ -20,7 +20,7 @@ use std::time::Duration;
 pub use builtin::{BUILTIN, Builtin};
 pub use error::ScenarioError;
 #[cfg(test)]
-pub(crate) use parse::expect_kinds;
+pub(crate) use parse::{expect_kinds, step_kinds};
 pub use protocol::{DialogueLine, FileSet, MailServer, ProtocolStep};
 
 use crate::rules::Rule;
@@ -321,6 +321,9 @@ impl std::fmt::Display for StepOutcome {
 
 #[derive(Debug, Clone)]
 pub struct StepPlan {
+    /// The key of the step's kind in the step registry (`telnet`, `wait`, ...), by which
+    /// `drive` finds the kind's drive function.
+    pub kind: &'static str,
     pub host: HostId,
     pub action: Action,
     /// The outcome the step must have; a mismatch is a failed check, not a failed run.
@@ -337,6 +340,7 @@ impl StepPlan {
     /// A rule applied as a step (a scenario's `[[rules]]`, a student's commands).
     pub fn rule(host: HostId, rule: Rule, line: usize) -> StepPlan {
         StepPlan {
+            kind: "iptables",
             host,
             title: format!("iptables {rule}"),
             programs: vec!["iptables".to_string()],

@@ -29,6 +29,8 @@ use expects::parse_expect;
 use raw::*;
 use resolve::Resolver;
 use steps::parse_step;
+#[cfg(test)]
+pub(crate) use steps::step_kinds;
 use values::*;
 
 const SERVICE_KINDS: &[&str] = &[

@@ -79,6 +79,13 @@ pub(super) const STEP_KINDS: &[StepKind] = &[
     net::SYSCTL,
 ];
 
+/// The key of every step kind, in table order (what the drive side's unit test holds its own
+/// table against).
+#[cfg(test)]
+pub(crate) fn step_kinds() -> impl Iterator<Item = &'static str> {
+    STEP_KINDS.iter().map(|k| k.key)
+}
+
 /// What a kind's parser is given: the step as written, resolved against the scenario.
 pub(super) struct Input<'a> {
     pub(super) cx: &'a Ctx<'a>,
@@ -195,6 +202,7 @@ pub(in crate::scenario::parse) fn parse_step(
         }
     };
     Ok(StepPlan {
+        kind: kind.key,
         host,
         action: parsed.action,
         expect,
