@@ -6,8 +6,8 @@
 //! allowed outcomes, its title and the programs preflight must find. The "exactly one action"
 //! count, its hint and the "X does not go with this action" errors are computed from the table,
 //! so adding a step kind is one file here, one row below, its keys in `raw::RawStep`, its
-//! `Action` variant, and its drive arm (`drive::run_step`, whose match over `Action` makes the
-//! compiler ask for it). ARCHITECTURE.md, "Step registry", says why drive is not in the file.
+//! `Action` variant, and its row in `drive::DRIVE_KINDS` (whose unit test fails without it).
+//! ARCHITECTURE.md, "Step registry", says why drive is not in the file and shows an example.
 //!
 //! Contract: [`parse_step`] returns a [`StepPlan`] or the first problem at its place in the
 //! file; a key that belongs to no kind was already refused by serde.
