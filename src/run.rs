@@ -61,6 +61,12 @@ pub fn preflight(plan: &Plan) -> Result<(), ProgramError> {
     if !plan.rules.is_empty() {
         drive::locate("iptables")?;
     }
+    // Each program service runs its argv's program.
+    for svc in &plan.services {
+        if let crate::scenario::ServiceKind::Program { argv, .. } = &svc.kind {
+            drive::locate(&argv[0])?;
+        }
+    }
     // Each step kind says which programs it runs (the step registry, `scenario::parse::steps`).
     for program in plan.steps.iter().flat_map(|s| &s.programs) {
         drive::locate(program)?;
@@ -167,18 +173,21 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     );
 
     let tracker = Tracker::default();
-    let servers = servers::start(plan, &lab, &tracker)?;
+    let servers = servers::start(plan, &lab, &tracker).await?;
     stages.done(
         "services",
         plan.services
             .iter()
             .map(|s| {
+                let port = match s.port {
+                    0 => String::new(),
+                    port => format!(":{port}"),
+                };
                 format!(
-                    "{} ({}) on {}:{}",
+                    "{} ({}) on {}{port}",
                     s.name,
                     s.kind.name(),
                     plan.hosts[s.host].name,
-                    s.port
                 )
             })
             .collect::<Vec<_>>()
@@ -226,12 +235,14 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     let mut flows = String::new();
     let mut conversations = Vec::new();
     let mut facts = Vec::new();
+    let mut capture_flows = Vec::new();
     for file in files {
         let seen = analyze_capture(&file.path, &names)?;
         if points.len() > 1 {
             flows.push_str(&format!("capture {}:{}\n", file.host, file.iface));
         }
         flows.push_str(&seen.flows);
+        capture_flows.push(seen.flows);
         conversations.extend(seen.conversations);
         facts.push(seen.facts);
         captures.push(CaptureView {
@@ -249,10 +260,15 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     let mut checks = check::steps(&steps);
     let host_dir = |id: usize| lab.host(id).dir.clone();
     let analyses: Vec<&analyze::Analysis> = captures.iter().map(|c| &c.analysis).collect();
-    let captured: Vec<(&str, &str, &analyze::WireFacts)> = captures
+    let captured: Vec<check::net::CaptureSeen> = captures
         .iter()
-        .zip(&facts)
-        .map(|(c, f)| (c.file.host.as_str(), c.file.iface.as_str(), f))
+        .zip(facts.iter().zip(&capture_flows))
+        .map(|(c, (facts, flows))| check::net::CaptureSeen {
+            host: &c.file.host,
+            iface: &c.file.iface,
+            flows,
+            facts,
+        })
         .collect();
     checks.extend(check::expectations(
         plan,

@@ -447,16 +447,23 @@ impl Netns {
     }
 
     /// A command whose process starts inside this namespace. It is run from an argument vector,
-    /// never through a shell.
+    /// never through a shell. SIGINT, SIGQUIT and SIGTERM have their default action in it, as at
+    /// a terminal, even when labctl itself was started with them ignored (a background job of
+    /// a shell ignores SIGINT, and exec keeps an ignored signal ignored): a step's `signal` and
+    /// the SIGINT that ends a program service must reach the program.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new(program);
         let fd = self.fd.as_raw_fd();
-        // SAFETY: between fork and exec the closure makes one system call (setns) on a descriptor
-        // that `self` keeps open for the whole life of the Command's use.
+        // SAFETY: between fork and exec the closure makes only async-signal-safe system calls:
+        // setns on a descriptor that `self` keeps open for the whole life of the Command's use,
+        // and signal(2) to restore default dispositions.
         unsafe {
             command.pre_exec(move || {
                 if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
                     return Err(io::Error::last_os_error());
+                }
+                for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM] {
+                    libc::signal(sig, libc::SIG_DFL);
                 }
                 Ok(())
             });
@@ -538,6 +545,19 @@ pub fn tcp_retransmitted(socket: BorrowedFd<'_>) -> io::Result<u32> {
         ));
     }
     Ok(info.tcpi_total_retrans)
+}
+
+/// How many bytes wait unread in a pipe (`FIONREAD`, which either end answers): 0 once the
+/// program at the other end has read all its input. Lives here because it is a raw `ioctl`.
+pub fn pipe_unread(pipe: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut unread: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which is valid for the call; the
+    // descriptor is borrowed for the call.
+    let r = unsafe { libc::ioctl(pipe.as_raw_fd(), libc::FIONREAD, &raw mut unread) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(unread).unwrap_or(0))
 }
 
 /// A call the sandbox needs.

@@ -5,7 +5,8 @@
 //! up, every link's two ends are up with their addresses and MTU, routers forward, and IPv6 is
 //! off unless a host asks for it (so captures hold no router solicitations, MLD or DAD), ICMP
 //! errors are never rate-limited, and the neighbour timers are pinned ([`NEIGHBOUR_TIMERS`]) so
-//! that no ARP entry is re-validated during a lab, however slowly it runs. Each host has its
+//! that no ARP entry is re-validated during a lab, however slowly it runs. A switch is a
+//! namespace of its own whose bridge joins its links ([`switch`]). Each host has its
 //! own netlink connection, opened inside its namespace, because a netlink socket speaks for the
 //! namespace it was created in.
 
@@ -16,6 +17,8 @@ use futures::TryStreamExt;
 use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, State};
 use rtnetlink::packet_route::route::{RouteProtocol, RouteScope};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
+
+mod switch;
 
 use crate::sandbox::{Netns, SandboxError};
 use crate::scenario::{HostId, Plan, RoutePlan};
@@ -233,14 +236,9 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
             set_up(host, index, &format!("bring {} up", end.iface)).await?;
         }
     }
+    switch::build(plan, &lab).await?;
     for (id, host) in lab.hosts.iter().enumerate() {
-        let ifaces: Vec<String> = plan
-            .links
-            .iter()
-            .flat_map(|l| l.ends.iter())
-            .filter(|e| e.host == id)
-            .map(|e| e.iface.clone())
-            .collect();
+        let ifaces = link_ifaces(plan, id);
         pin_neighbour_timers(host, ifaces.clone(), plan.hosts[id].ipv6)?;
         wait_ready(host, &ifaces).await?;
     }
@@ -249,6 +247,16 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         add_route(host, route).await?;
     }
     Ok(lab)
+}
+
+/// The names of `host`'s link ends, in the plan's order.
+fn link_ifaces(plan: &Plan, host: HostId) -> Vec<String> {
+    plan.links
+        .iter()
+        .flat_map(|l| l.ends.iter())
+        .filter(|e| e.host == host)
+        .map(|e| e.iface.clone())
+        .collect()
 }
 
 /// The neighbour (ARP, NDP) timers of every lab interface. A namespace's interfaces start from
@@ -283,6 +291,20 @@ const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 /// machine, with other labs holding RTNL, that took over a second: a lab's first ARP request
 /// vanished and went again 1 s later, with the first SYN queued behind it, and the wire changed.
 async fn wait_ready(host: &Host, ifaces: &[String]) -> Result<(), TopologyError> {
+    wait_links(host, ifaces, |attributes| {
+        attributes.contains(&LinkAttribute::OperState(State::Up))
+            && !attributes.contains(&LinkAttribute::Qdisc("noop".into()))
+    })
+    .await
+}
+
+/// Waits until each of `ifaces` exists and its attributes satisfy `ready`, polling every
+/// millisecond up to [`READY_DEADLINE`], and names the interfaces still waiting when it gives up.
+async fn wait_links(
+    host: &Host,
+    ifaces: &[String],
+    ready: impl Fn(&[LinkAttribute]) -> bool,
+) -> Result<(), TopologyError> {
     let deadline = std::time::Instant::now() + READY_DEADLINE;
     loop {
         let links: Vec<_> = request(host, "list links".into(), async {
@@ -294,10 +316,9 @@ async fn wait_ready(host: &Host, ifaces: &[String]) -> Result<(), TopologyError>
             .map(String::as_str)
             .filter(|iface| {
                 !links.iter().any(|link| {
-                    let has = |want: &LinkAttribute| link.attributes.contains(want);
-                    has(&LinkAttribute::IfName(iface.to_string()))
-                        && has(&LinkAttribute::OperState(State::Up))
-                        && !has(&LinkAttribute::Qdisc("noop".into()))
+                    link.attributes
+                        .contains(&LinkAttribute::IfName(iface.to_string()))
+                        && ready(&link.attributes)
                 })
             })
             .collect();

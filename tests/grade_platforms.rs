@@ -7,6 +7,7 @@
 
 mod kit;
 
+use kit::grading::{class, shard_files};
 use kit::{labctl, require, scratch};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -195,29 +196,7 @@ fn json_is_format_json_and_the_platform_formats_grade_one_submission() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("one directory at a time"));
 }
 
-/// A class: the reference under several people's names, and some that lose points.
-fn class(dir: &Path) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    for name in ["zoe", "alice", "mallory", "bob", "carol", "dave"] {
-        let d = dir.join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        if matches!(name, "zoe" | "alice" | "carol") {
-            for f in ["commands.sh", "homework.pcap"] {
-                std::fs::copy(reference().join(f), d.join(f)).unwrap();
-            }
-        }
-        if name == "bob" {
-            std::fs::write(
-                d.join("commands.sh"),
-                "iptables -t nat -A OUTPUT -j ACCEPT\n",
-            )
-            .unwrap();
-        }
-        dirs.push(d);
-    }
-    dirs
-}
-
+/// The class as a Canvas gradebook export lists it.
 const ROSTER: &str = "Student,ID,SIS User ID,SIS Login ID,Section,Lab 1 (77)\n\
     \x20   Points Possible,,,,,12\n\
     \"Doe, Alice\",101,S1,alice,A,\n\
@@ -388,21 +367,7 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&results)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        (0..4)
-            .map(|i| format!("grades.shard-{i}-of-4.jsonl"))
-            .collect::<Vec<_>>()
-    );
+    let files = shard_files(&results);
     // Sorted alice bob carol dave mallory zoe: shard 0 has alice and mallory.
     let shard0 = std::fs::read_to_string(&files[0]).unwrap();
     let lines: Vec<Value> = shard0

@@ -121,15 +121,21 @@ impl Wire {
         self.push(v);
     }
 
+    /// A three-way handshake from the client's port `sp` to the server's `dp`, with initial
+    /// sequence numbers `c` (client) and `s` (server).
+    pub fn handshake(&mut self, sp: u16, dp: u16, c: u32, s: u32) {
+        self.tcp(CLIENT, SERVER, sp, dp, c, 0, S, b"");
+        self.tcp(SERVER, CLIENT, dp, sp, s, c + 1, S | A, b"");
+        self.tcp(CLIENT, SERVER, sp, dp, c + 1, s + 1, A, b"");
+    }
+
     /// A whole TCP session: handshake, `request` from the client, `reply` from the server,
     /// then the client closes first.
     pub fn session(&mut self, sp: u16, dp: u16, request: &[u8], reply: &[u8]) {
         let (c, s) = (1000u32, 5000u32);
         let q = request.len() as u32;
         let r = reply.len() as u32;
-        self.tcp(CLIENT, SERVER, sp, dp, c, 0, S, b"");
-        self.tcp(SERVER, CLIENT, dp, sp, s, c + 1, S | A, b"");
-        self.tcp(CLIENT, SERVER, sp, dp, c + 1, s + 1, A, b"");
+        self.handshake(sp, dp, c, s);
         if q > 0 {
             self.tcp(CLIENT, SERVER, sp, dp, c + 1, s + 1, P | A, request);
             self.tcp(SERVER, CLIENT, dp, sp, s + 1, c + 1 + q, A, b"");

@@ -316,24 +316,29 @@ mod tests {
     use super::*;
 
     fn lab() -> Wire {
-        let mut w = Wire::new();
-        w.session(40000, 27664, b"hello on 27664\r\n", b"");
-        w.tcp(CLIENT, SERVER, 40001, 81, 7, 0, S, b"");
-        w.tcp(SERVER, CLIENT, 81, 40001, 0, 8, R | A, b"");
-        w.udp(CLIENT, SERVER, 5000, 161, b"probe\n");
+        lab_on(Wire::new(), 40000, 5000, 7, 7)
+    }
+
+    /// The small lab on `w`: the client's ports from `port`, its SNMP probe from `probe`, the
+    /// refused SYN's sequence number `isn`, the DNS query's id `id`.
+    fn lab_on(mut w: Wire, port: u16, probe: u16, isn: u32, id: u16) -> Wire {
+        w.session(port, 27664, b"hello on 27664\r\n", b"");
+        w.tcp(CLIENT, SERVER, port + 1, 81, isn, 0, S, b"");
+        w.tcp(SERVER, CLIENT, 81, port + 1, 0, isn + 1, R | A, b"");
+        w.udp(CLIENT, SERVER, probe, 161, b"probe\n");
         w.session(
-            40002,
+            port + 2,
             21,
             b"USER anonymous\r\nPASS x\r\nQUIT\r\n",
             b"220 hi\r\n",
         );
-        w.udp(CLIENT, SERVER, 40003, 53, &Wire::dns_message(7, None));
+        w.udp(CLIENT, SERVER, port + 3, 53, &Wire::dns_message(id, None));
         w.udp(
             SERVER,
             CLIENT,
             53,
-            40003,
-            &Wire::dns_message(7, Some("mail.example.test.")),
+            port + 3,
+            &Wire::dns_message(id, Some("mail.example.test.")),
         );
         w
     }
@@ -347,27 +352,10 @@ mod tests {
     #[test]
     fn ephemeral_ports_and_times_do_not_show() {
         let a = lab();
-        let mut b = Wire::new();
         // Same lab, other ports and a later start.
-        b.now += Duration::from_secs(3600);
-        b.session(51000, 27664, b"hello on 27664\r\n", b"");
-        b.tcp(CLIENT, SERVER, 51001, 81, 99, 0, S, b"");
-        b.tcp(SERVER, CLIENT, 81, 51001, 0, 100, R | A, b"");
-        b.udp(CLIENT, SERVER, 6000, 161, b"probe\n");
-        b.session(
-            51002,
-            21,
-            b"USER anonymous\r\nPASS x\r\nQUIT\r\n",
-            b"220 hi\r\n",
-        );
-        b.udp(CLIENT, SERVER, 51003, 53, &Wire::dns_message(4321, None));
-        b.udp(
-            SERVER,
-            CLIENT,
-            53,
-            51003,
-            &Wire::dns_message(4321, Some("mail.example.test.")),
-        );
+        let mut later = Wire::new();
+        later.now += Duration::from_secs(3600);
+        let b = lab_on(later, 51000, 6000, 99, 4321);
         assert_eq!(
             render_flows(&a.analyze(), &Wire::names()),
             render_flows(&b.analyze(), &Wire::names())

@@ -15,12 +15,28 @@ use crate::scenario::{Count, Expect, NetExpect, Plan, WireFact};
 
 /// What the run produced that these checks read.
 pub struct NetSeen<'a> {
+    /// The flows of the whole run, every capture's.
     pub flows: &'a str,
-    /// The wire facts of each capture, by host name and interface.
-    pub captures: &'a [(&'a str, &'a str, &'a WireFacts)],
+    /// What each capture showed.
+    pub captures: &'a [CaptureSeen<'a>],
     /// For each expectation of the plan, in order: the packet counter of its rule when it is
     /// a counter expectation (or why it could not be read).
     pub counters: &'a [Option<Result<u64, String>>],
+}
+
+/// One capture's share of the run, by host name and interface: its own flows (without the
+/// `capture HOST:IFACE` header the run's flows give it) and its wire facts.
+pub struct CaptureSeen<'a> {
+    pub host: &'a str,
+    pub iface: &'a str,
+    pub flows: &'a str,
+    pub facts: &'a WireFacts,
+}
+
+impl CaptureSeen<'_> {
+    fn is(&self, host: &str, iface: &str) -> bool {
+        self.host == host && self.iface == iface
+    }
 }
 
 /// A rule counter expectation: the packets its rule matched, read after the steps.
@@ -41,21 +57,43 @@ pub(super) fn counter(_: &Plan, index: usize, expect: &Expect, seen: &Seen) -> C
     }
 }
 
-/// `flow` and `no_flow`: a line of the flows shows the text, or none does.
-pub(super) fn flow(_: &Plan, _: usize, expect: &Expect, seen: &Seen) -> CheckResult {
+/// `flow` and `no_flow`: a line of the flows (of one capture, with `capture`) shows the text,
+/// or none does.
+pub(super) fn flow(plan: &Plan, _: usize, expect: &Expect, seen: &Seen) -> CheckResult {
     let Expect::Net {
-        what: NetExpect::Flow { text, present },
+        what:
+            NetExpect::Flow {
+                text,
+                present,
+                capture,
+            },
         ..
     } = expect
     else {
         unreachable!("{ROUTED}")
     };
-    let found = seen.net.flows.lines().find(|l| l.contains(text.as_str()));
+    let scope = capture
+        .as_ref()
+        .map(|(host, iface)| (plan.hosts[*host].name.as_str(), iface.as_str()));
+    let whose = scope
+        .map(|(host, iface)| format!(" on {host}:{iface}"))
+        .unwrap_or_default();
     let name = if *present {
-        format!("flows show {text:?}")
+        format!("flows{whose} show {text:?}")
     } else {
-        format!("flows never show {text:?}")
+        format!("flows{whose} never show {text:?}")
     };
+    let lines = match scope {
+        None => seen.net.flows,
+        Some((host, iface)) => match seen.net.captures.iter().find(|c| c.is(host, iface)) {
+            Some(captured) => captured.flows,
+            // A line never seen proves nothing about a capture that was not made.
+            None => {
+                return CheckResult::new(name, false, "no capture on that interface".into());
+            }
+        },
+    };
+    let found = lines.lines().find(|l| l.contains(text.as_str()));
     let detail = match found {
         Some(line) => format!("seen: {}", line.trim()),
         None => "no such line".to_string(),
@@ -81,15 +119,10 @@ pub(super) fn capture(plan: &Plan, _: usize, expect: &Expect, seen: &Seen) -> Ch
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let Some((_, _, captured)) = seen
-        .net
-        .captures
-        .iter()
-        .find(|(h, i, _)| h == host_name && i == iface)
-    else {
+    let Some(captured) = seen.net.captures.iter().find(|c| c.is(host_name, iface)) else {
         return CheckResult::new(name, false, "no capture on that interface".into());
     };
-    let (passed, detail) = wire_facts(plan, captured, facts);
+    let (passed, detail) = wire_facts(plan, captured.facts, facts);
     CheckResult::new(name, passed, detail)
 }
 

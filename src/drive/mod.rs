@@ -6,6 +6,7 @@
 //! is an error.
 
 mod counters;
+mod listening;
 mod net;
 mod program;
 mod protocol;
@@ -21,6 +22,7 @@ use crate::scenario::{Action, StepOutcome, StepPlan};
 use crate::topology::Lab;
 
 pub use counters::{CounterError, RuleCounter, read_counters, same_rule};
+pub use listening::listening;
 pub use program::{ProgramError, locate};
 
 /// What a step did, for checks and the report.
@@ -139,6 +141,10 @@ pub const DRIVE_KINDS: &[DriveKind] = &[
     },
     DriveKind {
         kind: "sysctl",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "listening",
         drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
     },
 ];

@@ -94,6 +94,7 @@ async fn run(
         NetAction::Announce { iface } => {
             announce(lab, host_id, iface, result).await;
         }
+        NetAction::Listening { port } => super::listening::run(host, *port, result),
         NetAction::Sysctl { key, value } => {
             let path = key.replace('.', "/");
             match host.netns.sysctl(&path, value) {
@@ -365,7 +366,14 @@ async fn route(
                 .map(|s| s.to_string())
                 .chain([addr.to_string()])
                 .collect();
-            super::program::run(host, &argv, Duration::from_secs(5), r, &[], false).await?;
+            super::program::run(
+                host,
+                &argv,
+                Duration::from_secs(5),
+                r,
+                super::program::Input::none(),
+            )
+            .await?;
             r.received = r
                 .stdout
                 .lines()

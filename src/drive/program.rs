@@ -1,8 +1,12 @@
 //! Real programs run inside a host, from an argument vector, never through a shell. Their
 //! stdout, stderr and exit code are recorded; a program that runs too long is killed.
 
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
 
 use super::{ROUTED, StepResult};
 use crate::scenario::{Action, StepOutcome, StepPlan};
@@ -54,6 +58,25 @@ pub fn locate(program: &str) -> Result<std::path::PathBuf, ProgramError> {
         })
 }
 
+/// What a program step reads: its input, whether the input stays open after it, and a signal
+/// sent once the input has been read and the host's connections are quiet.
+pub(super) struct Input<'a> {
+    pub bytes: &'a [u8],
+    pub hold: bool,
+    pub signal: Option<Signal>,
+}
+
+impl Input<'_> {
+    /// No input: standard input is `/dev/null`.
+    pub fn none() -> Input<'static> {
+        Input {
+            bytes: &[],
+            hold: false,
+            signal: None,
+        }
+    }
+}
+
 /// The `iptables` kind (and the rules a scenario or a student applies).
 pub(super) async fn iptables(
     lab: &Lab,
@@ -67,7 +90,7 @@ pub(super) async fn iptables(
         .chain(rule.argv())
         .collect();
     let host = lab.host(step.host);
-    run(host, &argv, Duration::from_secs(10), result, &[], false).await
+    run(host, &argv, Duration::from_secs(10), result, Input::none()).await
 }
 
 /// The `exec` kind: a program run from its argument vector.
@@ -81,19 +104,17 @@ pub(super) async fn exec(
         timeout,
         stdin,
         hold_stdin,
+        signal,
     } = &step.action
     else {
         unreachable!("{ROUTED}")
     };
-    run(
-        lab.host(step.host),
-        argv,
-        *timeout,
-        result,
-        stdin,
-        *hold_stdin,
-    )
-    .await
+    let input = Input {
+        bytes: stdin,
+        hold: *hold_stdin,
+        signal: *signal,
+    };
+    run(lab.host(step.host), argv, *timeout, result, input).await
 }
 
 pub(super) async fn run(
@@ -101,15 +122,15 @@ pub(super) async fn run(
     argv: &[String],
     timeout: Duration,
     result: &mut StepResult,
-    stdin: &[u8],
-    hold_stdin: bool,
+    input: Input<'_>,
 ) -> Result<(), ProgramError> {
     let path = locate(&argv[0])?;
+    let hold_stdin = input.hold || input.signal.is_some();
     let mut command = host.netns.command(path);
     command
         .args(&argv[1..])
         .current_dir(&host.dir)
-        .stdin(if stdin.is_empty() && !hold_stdin {
+        .stdin(if input.bytes.is_empty() && !hold_stdin {
             Stdio::null()
         } else {
             Stdio::piped()
@@ -126,39 +147,62 @@ pub(super) async fn run(
             return Ok(());
         }
     };
+    let started = std::time::Instant::now();
+    // A second descriptor of the input pipe tells how much of the input is still unread.
+    let pipe = child
+        .stdin
+        .as_ref()
+        .and_then(|p| p.as_fd().try_clone_to_owned().ok());
     // The input is written while the output is read: a program that answers as it reads
     // (nc) would otherwise block on a full pipe.
-    let input = child.stdin.take().map(|mut pipe| {
-        let data = stdin.to_vec();
+    let (written_tx, written_rx) = tokio::sync::oneshot::channel();
+    let writer = child.stdin.take().map(|mut pipe| {
+        let data = input.bytes.to_vec();
         tokio::spawn(async move {
             use tokio::io::AsyncWriteExt;
             let _ = pipe.write_all(&data).await;
+            let _ = written_tx.send(());
             if hold_stdin {
                 // Closed when the program has exited and this task is aborted.
                 std::future::pending::<()>().await;
             }
         })
     });
+    if let (Some(signal), Some(pipe)) = (input.signal, pipe) {
+        let _ = written_rx.await;
+        interrupt(host, &mut child, &pipe, signal, started + timeout).await;
+    }
+    let timeout = timeout.saturating_sub(started.elapsed());
     let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;
-    if let Some(input) = input {
-        input.abort();
+    if let Some(writer) = writer {
+        writer.abort();
     }
     match waited {
         Ok(Ok(output)) => {
             result.stderr = String::from_utf8_lossy(&output.stderr).into_owned();
             result.stdout = String::from_utf8_lossy(&output.stdout).into_owned();
             result.exit_code = output.status.code();
-            result.outcome = if output.status.success() {
+            let by_signal = output
+                .status
+                .signal()
+                .and_then(|n| Signal::try_from(n).ok());
+            let interrupted = by_signal.is_some() && by_signal == input.signal;
+            result.outcome = if output.status.success() || interrupted {
                 StepOutcome::Ok
             } else {
                 StepOutcome::Failed
             };
-            result.detail = match output.status.code() {
-                Some(code) => format!("exit {code}"),
-                None => "killed by a signal".to_string(),
+            result.detail = match (output.status.code(), by_signal) {
+                (Some(code), _) => format!("exit {code}"),
+                (None, Some(signal)) if interrupted => format!("ended by {signal}, as asked"),
+                (None, Some(signal)) => format!("killed by {signal}"),
+                (None, None) => "killed by a signal".to_string(),
             };
+            if let (Some(signal), false) = (input.signal, interrupted) {
+                result.detail = format!("{} (before {signal} was sent)", result.detail);
+            }
             let first_error = result.stderr.lines().next().unwrap_or("").trim();
-            if !output.status.success() && !first_error.is_empty() {
+            if result.outcome == StepOutcome::Failed && !first_error.is_empty() {
                 result.detail = format!("{}: {first_error}", result.detail);
             }
         }
@@ -176,4 +220,33 @@ pub(super) async fn run(
         }
     }
     Ok(())
+}
+
+/// Sends `signal` to the program once it has read all its input and the host's TCP connections
+/// are quiet, seen so twice a millisecond apart (the program reads its input, then writes it to
+/// a socket: the second look closes that gap). A program that exits first, or a deadline that
+/// passes, sends nothing.
+async fn interrupt(
+    host: &Host,
+    child: &mut tokio::process::Child,
+    pipe: &OwnedFd,
+    signal: Signal,
+    deadline: Instant,
+) {
+    let mut quiet_before = false;
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        let read_all = crate::sandbox::pipe_unread(pipe.as_fd()).is_ok_and(|n| n == 0);
+        let quiet = read_all && super::listening::quiet(host);
+        if quiet && quiet_before {
+            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+            }
+            return;
+        }
+        quiet_before = quiet;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }

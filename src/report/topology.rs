@@ -1,7 +1,7 @@
-//! The lab's topology as plain data taken from the plan, and drawn as inline SVG: hosts and
-//! routers as boxes in the plan's order, links between them with each end's interface name and
-//! address, captured ends marked, and the REDIRECT rules that make the wire show one port while
-//! a server listens on another.
+//! The lab's topology as plain data taken from the plan, and drawn as inline SVG: hosts,
+//! routers and switches (square corners; each port a link to its host) as boxes in the plan's
+//! order, links between them with each end's interface name and address, captured ends marked,
+//! and the REDIRECT rules that make the wire show one port while a server listens on another.
 //!
 //! Contract: [`Topology::from_plan`] keeps only what the picture needs (names, no namespaces);
 //! [`svg`] is a pure function of it. A link between neighbours in the plan's order is a straight
@@ -20,6 +20,8 @@ pub struct Host {
     pub name: String,
     /// Forwards packets between its links.
     pub router: bool,
+    /// A switch (a bridge joining its links), `Some(true)` when it is a hub.
+    pub switch: Option<bool>,
     /// Its loopback is captured.
     pub lo_captured: bool,
 }
@@ -52,6 +54,7 @@ impl Topology {
             .map(|h| Host {
                 name: h.name.clone(),
                 router: h.forward,
+                switch: h.switch.map(|sw| sw.hub),
                 lo_captured: h.lo.capture,
             })
             .collect();
@@ -205,7 +208,12 @@ pub fn svg(topology: &Topology) -> String {
     }
     for (i, host) in topology.hosts.iter().enumerate() {
         let x = centre(i) - BOX_W / 2;
-        let class = if host.router { "router" } else { "host" };
+        let class = match host.switch {
+            Some(true) => "hub",
+            Some(false) => "switch",
+            None if host.router => "router",
+            None => "host",
+        };
         let _ = writeln!(
             s,
             "<g class=\"node\" data-host=\"{}\"><rect x=\"{x}\" y=\"{TOP}\" width=\"{BOX_W}\" \
@@ -213,7 +221,11 @@ pub fn svg(topology: &Topology) -> String {
              text-anchor=\"middle\" class=\"name\">{}</text><text x=\"{2}\" y=\"{}\" \
              text-anchor=\"middle\" class=\"kind\">{class}</text></g>",
             esc(&host.name),
-            if host.router { 22 } else { 6 },
+            match (host.router, host.switch.is_some()) {
+                (true, _) => 22,
+                (_, true) => 0,
+                _ => 6,
+            },
             centre(i),
             TOP + 22,
             esc(&host.name),

@@ -8,7 +8,10 @@
 //! passive data listeners are bound through a binder that enters the same host, so the `227`
 //! reply names the host's own lab address and the port is the first free one from 40000 (the
 //! same run after run). Every connection is counted by the run's [`Tracker`], so the run can
-//! wait for servers to finish before it stops the captures.
+//! wait for servers to finish before it stops the captures. A program service (`program`) is a
+//! real program in its host, waited for until it listens and interrupted as the run ends.
+
+mod program;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -45,24 +48,40 @@ pub enum StartError {
 pub struct Started {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    programs: Vec<program::Running>,
 }
 
 impl Started {
-    /// Stops every server (listeners closed, open connections aborted) and waits for them.
+    /// Stops every server (listeners closed, open connections aborted) and every program
+    /// service (SIGINT, then SIGKILL), and waits for them.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;
         }
+        for running in self.programs {
+            running.stop().await;
+        }
     }
 }
 
-/// Binds and starts every service of `plan`, counting connections with `tracker`.
-pub fn start(plan: &Plan, lab: &Lab, tracker: &Tracker) -> Result<Started, StartError> {
+/// Binds and starts every service of `plan`, counting connections with `tracker`; returns once
+/// each listens (a program service with `ready`, once its program does).
+pub async fn start(plan: &Plan, lab: &Lab, tracker: &Tracker) -> Result<Started, StartError> {
     let (shutdown, _) = watch::channel(false);
     let mut tasks = Vec::new();
+    let mut programs = Vec::new();
     for svc in &plan.services {
         let host = lab.host(svc.host);
+        if let ServiceKind::Program {
+            argv,
+            stdout,
+            ready,
+        } = &svc.kind
+        {
+            programs.push(program::start(svc, host, argv, stdout.as_deref(), *ready).await?);
+            continue;
+        }
         let mut stop = shutdown.subscribe();
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
@@ -115,6 +134,8 @@ pub fn start(plan: &Plan, lab: &Lab, tracker: &Tracker) -> Result<Started, Start
                 }
                 tokio::spawn(tracked(tracker, http::serve(listener, config, stopped)))
             }
+            // Started above, with no socket of labctl's.
+            ServiceKind::Program { .. } => continue,
             ServiceKind::Dns { zones } => {
                 let udp = udp_socket(host, svc.port)?.map_err(listen_err)?;
                 let config = dns::DnsConfig {
@@ -125,7 +146,11 @@ pub fn start(plan: &Plan, lab: &Lab, tracker: &Tracker) -> Result<Started, Start
         };
         tasks.push(task);
     }
-    Ok(Started { shutdown, tasks })
+    Ok(Started {
+        shutdown,
+        tasks,
+        programs,
+    })
 }
 
 fn any(port: u16) -> SocketAddr {

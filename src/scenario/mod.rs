@@ -83,6 +83,18 @@ pub struct HostPlan {
     pub ipv6: bool,
     /// Loopback settings and capture (`lo_mtu`, `capture_lo`): see [`LoopbackPlan`].
     pub lo: LoopbackPlan,
+    /// Set for a switch (`[switches.NAME]`): a namespace of its own with no address, holding a
+    /// Linux bridge whose ports are the switch's ends of its links. Steps, services, rules and
+    /// expectations never name a switch.
+    pub switch: Option<SwitchPlan>,
+}
+
+/// How a switch forwards frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchPlan {
+    /// No MAC learning: every frame is flooded to every other port, as a hub repeats it, so
+    /// any port sees the unicast between two others (what a sniffing lab needs).
+    pub hub: bool,
 }
 
 /// How a host's loopback is set up. Loopback has an MTU of 65536 and segmentation offload, so
@@ -163,6 +175,17 @@ pub enum ServiceKind {
     /// Sends the banner (possibly nothing) and closes at once: a server that ends the
     /// session, or a TCP-wrappers style refusal after the handshake.
     TcpBanner { banner: String },
+    /// A real program run inside the host from an argument vector (never a shell) for the whole
+    /// lab, its standard input empty: `nc -l -p 1234`, or a long-running attack tool. Stopped
+    /// with SIGINT as the run ends (SIGKILL if it lingers).
+    Program {
+        argv: Vec<String>,
+        /// Its standard output goes to this file of the host's directory (else nowhere).
+        stdout: Option<String>,
+        /// `ready = "tcp:PORT"`: the service is up once a socket of the host listens on this
+        /// port; without it, once the program has started.
+        ready: Option<u16>,
+    },
 }
 
 impl ServiceKind {
@@ -175,6 +198,7 @@ impl ServiceKind {
             ServiceKind::Dns { .. } => "dns",
             ServiceKind::TcpEcho => "tcp-echo",
             ServiceKind::TcpBanner { .. } => "tcp-banner",
+            ServiceKind::Program { .. } => "program",
         }
     }
 }
@@ -183,6 +207,8 @@ impl ServiceKind {
 pub struct ServicePlan {
     pub name: String,
     pub host: HostId,
+    /// The port it listens on; 0 for a program service without `ready = "tcp:PORT"`, which
+    /// listens on no port labctl knows.
     pub port: u16,
     pub kind: ServiceKind,
 }
@@ -229,6 +255,10 @@ pub enum Action {
         /// terminal who has typed the lines and waits (telnet quits at the end of its input,
         /// before the server has answered).
         hold_stdin: bool,
+        /// Sent once the program has read all of `stdin` and the host's TCP connections are
+        /// quiet (nothing unacknowledged, no handshake or close under way), as a person presses
+        /// Ctrl-C after typing; input stays open until then. Ending by this signal is `ok`.
+        signal: Option<nix::sys::signal::Signal>,
     },
     /// A pause the lesson needs (a timer to expire, for example).
     Wait(Duration),
@@ -275,6 +305,9 @@ pub enum NetAction {
     Announce { iface: String },
     /// A `net.*` sysctl of the host, e.g. `net.ipv4.ip_no_pmtu_disc=1`.
     Sysctl { key: String, value: String },
+    /// `listening = "tcp:PORT"`: the host's listening TCP sockets, as `ss -ltn` lists them;
+    /// `ok` when one listens on the port.
+    Listening { port: u16 },
 }
 
 /// What a client saw, the way a person sees it.
@@ -459,8 +492,14 @@ pub enum NetExpect {
         rule: Rule,
         packets: Count,
     },
-    /// A line of the flows must contain this text (`present`), or no line may (`!present`).
-    Flow { text: String, present: bool },
+    /// A line of the flows must contain this text (`present`), or no line may (`!present`);
+    /// with `capture`, only the lines of that capture (`capture = "HOST:IFACE"` beside the
+    /// flow) count, which is how a lab says who saw a frame and who did not.
+    Flow {
+        text: String,
+        present: bool,
+        capture: Option<(HostId, String)>,
+    },
     /// Packet-level facts of one capture.
     Capture {
         host: HostId,

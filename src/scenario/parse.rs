@@ -17,10 +17,12 @@ use super::*;
 
 mod expects;
 mod net;
+mod program;
 mod protocol;
 mod raw;
 mod resolve;
 mod steps;
+mod switch;
 mod values;
 
 #[cfg(test)]
@@ -41,6 +43,7 @@ const SERVICE_KINDS: &[&str] = &[
     "smtp",
     "http",
     "dns",
+    "program",
 ];
 const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
 const CONVERSATION_OUTCOMES: &[&str] = &[
@@ -91,11 +94,33 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let msg = e.message().trim_end().to_string();
+        let start = text[..span.start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let line = text[start..].lines().next().unwrap_or("");
         let err = cx.err(span, msg.clone());
         if msg.starts_with("unknown field") {
             err.with_hint(
                 "see `labctl help scenario` or scenarios/*.toml for the keys a scenario takes",
             )
+        } else if msg.starts_with("invalid type: map, expected a sequence") {
+            // `[hosts.client.routes]` opens a table where a list belongs.
+            let key = line
+                .trim()
+                .trim_matches(|c| c == '[' || c == ']')
+                .rsplit('.')
+                .next()
+                .unwrap_or("")
+                .trim();
+            if key == "routes" {
+                err.with_hint(
+                    "routes is a list under the host's table, not a table of its own: \
+                     [hosts.client] then routes = [\"default via 10.0.0.254\", \
+                     \"198.51.100.0/24 via 10.0.0.253\"]",
+                )
+            } else {
+                err.with_hint("this key takes a list, e.g. key = [\"a\", \"b\"], not a [table]")
+            }
         } else {
             err
         }
@@ -120,8 +145,10 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             forward: host.forward,
             ipv6: host.ipv6,
             lo: net::loopback(&cx, host)?,
+            switch: None,
         });
     }
+    switch::declare(&cx, &raw.switches, &mut hosts)?;
     // Link ends name hosts before any host has an address.
     let resolver = Resolver::new(&cx, &hosts, &[]);
     let mut links = Vec::new();
@@ -194,6 +221,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
             }
         }
     }
+    switch::ports(&cx, &raw.switches, &hosts, &resolver, &mut links)?;
     let resolver = Resolver::new(&cx, &hosts, &links);
 
     let mut routes = Vec::new();
@@ -207,7 +235,15 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
     for (svc_name, svc) in &raw.services {
         check_name(&cx, svc_name, "service")?;
         let host = resolver.host_value(&svc.host)?;
+        let program = match svc.kind.get_ref().as_str() {
+            "program" => Some(program::service(&cx, svc)?),
+            _ => {
+                program::no_program_keys(&cx, svc)?;
+                None
+            }
+        };
         let port = match (&svc.port, protocol::default_port(svc.kind.get_ref())) {
+            _ if program.is_some() => program.as_ref().expect("checked").1,
             (Some(port), _) => check_port(&cx, port)?,
             (None, Some(port)) => port,
             (None, None) => {
@@ -218,7 +254,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         };
         if let Some(other) = services
             .iter()
-            .find(|s: &&ServicePlan| s.host == host && s.port == port)
+            .find(|s: &&ServicePlan| s.host == host && s.port == port && port != 0)
         {
             return Err(cx
                 .err(
@@ -233,6 +269,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         let protocol_kind = protocol::service_kind(&cx, svc, &hosts[host].name, &origin);
         let kind = match svc.kind.get_ref().as_str() {
             _ if protocol_kind.is_some() => protocol_kind.expect("checked")?,
+            _ if program.is_some() => program.expect("checked").0,
             "tcp-dump" => {
                 protocol::no_content(&cx, svc)?;
                 let file = svc.file.as_ref().ok_or_else(|| {
@@ -415,6 +452,21 @@ equals = "hi\r\n"
         ));
         assert!(e.msg.contains("host client has no interface vpn0"), "{e}");
         assert_eq!((e.line, e.col), (5, 32), "{e}");
+    }
+
+    #[test]
+    fn routes_written_as_a_table_get_an_example() {
+        let e = err(&GOOD.replace(
+            "[hosts.client]",
+            "[hosts.client]\n[hosts.client.routes]\ndefault = \"via 10.0.0.2\"",
+        ));
+        assert!(e.msg.contains("expected a sequence"), "{e}");
+        assert_eq!(e.line, 5, "{e}");
+        let hint = e.hint.unwrap();
+        assert!(
+            hint.contains("routes = [\"default via 10.0.0.254\""),
+            "{hint}"
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use super::conn::accept_loop;
+use super::serve::ServeError;
 
 /// The UDP payload size this server announces and uses at most (the DNS Flag Day 2020 value).
 pub const EDNS_PAYLOAD: u16 = 1232;
@@ -50,8 +51,8 @@ pub enum DnsError {
     Zone { origin: String, message: String },
     #[error("dns zone file {path}")]
     ZoneFile { path: PathBuf, source: io::Error },
-    #[error("dns: cannot listen on {addr}")]
-    Bind { addr: SocketAddr, source: io::Error },
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 /// One zone: its origin, its SOA and every record, indexed by owner name.
@@ -397,10 +398,7 @@ pub async fn serve_cli(
         .iter()
         .map(|path| Zone::from_file(path, args.origin.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
-    let bind_err = |source| DnsError::Bind {
-        addr: args.listen,
-        source,
-    };
+    let bind_err = ServeError::bind("dns", args.listen);
     let udp = UdpSocket::bind(args.listen).await.map_err(bind_err)?;
     let tcp = TcpListener::bind(args.listen).await.map_err(bind_err)?;
     serve(udp, tcp, DnsConfig { zones }, shutdown).await;

@@ -22,7 +22,6 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,7 +37,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::conn::accept_loop;
-use super::tree::{DirTree, FileTree, resolve};
+use super::serve::{ServeError, listen, root};
+use super::tree::{FileTree, resolve};
 
 /// The sites an HTTP server serves.
 #[derive(Debug, Clone)]
@@ -64,15 +64,6 @@ impl HttpConfig {
             date_header: true,
         }
     }
-}
-
-/// Errors at the HTTP server's boundary.
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    #[error("http: cannot serve root directory {path}")]
-    Root { path: PathBuf, source: io::Error },
-    #[error("http: cannot listen on {addr}")]
-    Bind { addr: SocketAddr, source: io::Error },
 }
 
 /// The parts of a request that decide its response.
@@ -321,17 +312,9 @@ pub struct HttpCliArgs {
 pub async fn serve_cli(
     args: HttpCliArgs,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), HttpError> {
-    let tree = DirTree::new(&args.root).map_err(|source| HttpError::Root {
-        path: args.root.clone(),
-        source,
-    })?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| HttpError::Bind {
-            addr: args.listen,
-            source,
-        })?;
+) -> Result<(), ServeError> {
+    let tree = root("http", &args.root)?;
+    let listener = listen("http", args.listen).await?;
     serve(listener, HttpConfig::single(Arc::new(tree)), shutdown).await;
     Ok(())
 }

@@ -5,9 +5,13 @@
 //! before anything is served) and returns [`Verdict::Passed`] once Ctrl-C has stopped the
 //! server. It enters no namespace: run it inside a lab host with `nsenter` to serve there.
 
+use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use tokio::net::TcpListener;
+
+use super::tree::DirTree;
 use super::{dns, dump, ftp, http, smtp};
 use crate::verdict::{Error, Verdict};
 
@@ -33,6 +37,50 @@ pub struct DumpCliArgs {
     pub listen: SocketAddr,
     #[arg(long)]
     pub file: PathBuf,
+}
+
+/// Errors at a server's command-line boundary, each led by the protocol's name.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{proto}: cannot serve root directory {path}")]
+    Root {
+        proto: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("{proto}: cannot listen on {addr}")]
+    Bind {
+        proto: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+}
+
+impl ServeError {
+    /// The error for a socket of `proto` that could not be bound to `addr`.
+    pub fn bind(proto: &'static str, addr: SocketAddr) -> impl Fn(io::Error) -> ServeError + Copy {
+        move |source| ServeError::Bind {
+            proto,
+            addr,
+            source,
+        }
+    }
+}
+
+/// Binds the TCP listener of a `labctl serve` server.
+pub async fn listen(proto: &'static str, addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(ServeError::bind(proto, addr))
+}
+
+/// Opens the directory a `labctl serve` server serves.
+pub fn root(proto: &'static str, path: &Path) -> Result<DirTree, ServeError> {
+    DirTree::new(path).map_err(|source| ServeError::Root {
+        proto,
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Runs `labctl serve`. See the module documentation.

@@ -35,6 +35,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 
 use super::conn::{Line, LineReader, MONTHS, UtcTime, WEEKDAYS, accept_loop};
+use super::serve::{ServeError, listen};
 
 /// What an SMTP server accepts and where it stores it.
 #[derive(Debug, Clone)]
@@ -60,13 +61,6 @@ impl SmtpConfig {
             idle_timeout: Duration::from_secs(300),
         }
     }
-}
-
-/// Errors at the SMTP server's boundary.
-#[derive(Debug, thiserror::Error)]
-pub enum SmtpError {
-    #[error("smtp: cannot listen on {addr}")]
-    Bind { addr: SocketAddr, source: io::Error },
 }
 
 /// A complete message and its envelope.
@@ -514,13 +508,8 @@ pub struct SmtpCliArgs {
 pub async fn serve_cli(
     args: SmtpCliArgs,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), SmtpError> {
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| SmtpError::Bind {
-            addr: args.listen,
-            source,
-        })?;
+) -> Result<(), ServeError> {
+    let listener = listen("smtp", args.listen).await?;
     let config = SmtpConfig::new(
         args.hostname.unwrap_or_else(|| "localhost".to_string()),
         args.mailbox,

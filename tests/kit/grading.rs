@@ -2,8 +2,10 @@
 //! programs (two network namespaces joined by a veth link, `nc -l -k -p 27664 > dump` on the
 //! server, `tcpdump -w` on its interface or `-i any`, `telnet` from the client, the student's
 //! iptables rule applied on the server in between), graded with `labctl grade --json`; and
-//! tables of mistakes, one row each, checked by [`each_row`] and [`assert_grade`]. Recording
-//! needs root (as CI runs); a missing program fails the test naming the Debian package.
+//! tables of mistakes, one row each, checked by [`each_row`] and [`assert_grade`]; a [`class`]
+//! of six submissions for batches, and the [`shard_files`] a class graded in four shards
+//! leaves. Recording needs root (as CI runs); a missing program fails the test naming the
+//! Debian package.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -332,4 +334,56 @@ pub fn each_row<R>(rows: &[R], name: impl Fn(&R) -> &str, each: impl Fn(&R)) {
         rows.len(),
         failed.join("\n\n")
     );
+}
+
+/// A class of six submissions in `dir`, made in a shuffled order so nothing may rely on the
+/// order directories are made or read in: zoe, alice and carol hand in homework-redirect's
+/// reference (full marks), bob a wrong rule and no capture, mallory and dave nothing.
+pub fn class(dir: &Path) -> Vec<PathBuf> {
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference");
+    let mut dirs = Vec::new();
+    for name in ["zoe", "alice", "mallory", "bob", "carol", "dave"] {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        if matches!(name, "zoe" | "alice" | "carol") {
+            for f in ["commands.sh", "homework.pcap"] {
+                std::fs::copy(reference.join(f), d.join(f)).unwrap();
+            }
+        }
+        if name == "bob" {
+            std::fs::write(
+                d.join("commands.sh"),
+                "iptables -t nat -A OUTPUT -j ACCEPT\n",
+            )
+            .unwrap();
+        }
+        dirs.push(d);
+    }
+    dirs
+}
+
+/// The four shard files in `results`, in shard order, after checking their names and that
+/// each holds its own shard.
+pub fn shard_files(results: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(results)
+        .unwrap_or_else(|e| panic!("no results in {}: {e}", results.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let want: Vec<String> = (0..4)
+        .map(|i| format!("grades.shard-{i}-of-4.jsonl"))
+        .collect();
+    assert_eq!(names, want);
+    for (i, f) in files.iter().enumerate() {
+        let body = std::fs::read_to_string(f).unwrap();
+        for line in body.lines().skip(1) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["shard"], format!("{i}/4"), "{}: {line}", f.display());
+        }
+    }
+    files
 }

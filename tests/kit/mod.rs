@@ -11,7 +11,7 @@
 //! - [`servers`]: a labctl server running in-process on loopback;
 //! - [`netns`]: throwaway network namespaces for real `ip` and `iptables`;
 //! - [`sniff`] and [`tshark`]: loopback captures and tshark's answers to compare with;
-//! - [`grading`]: submissions made and graded, and grading tables of mistakes;
+//! - [`grading`]: submissions made and graded, grading tables of mistakes, a class in shards;
 //! - [`rules_corpus`]: iptables rules, good and bad, for the rule tests.
 #![allow(dead_code, unused_imports)]
 

@@ -48,6 +48,9 @@ const TEST_PACKAGES: &[&str] = &[
     "bind9-dnsutils",
     // tests/grade_platforms.rs: shards run by GNU parallel.
     "parallel",
+    // tests/grade_runners.rs: a single-node Slurm cluster the test starts itself.
+    "slurm-wlm",
+    "munge",
     "traceroute",
     "iproute2",
     "util-linux",

@@ -192,12 +192,7 @@ impl App {
             && t.flags.0 & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN
         {
             self.dns_tcp.push(src, at, (dst, t.src_port));
-            let e = book.hit(
-                "dns-over-tcp",
-                Severity::Info,
-                (Party::Ip(src), Party::Ip(dst)),
-                at,
-            );
+            let e = book.hit("dns-over-tcp", Severity::Info, Party::ips(src, dst), at);
             e.evidence = format!(
                 "DNS over TCP: {} connections to port 53 (normal is UDP)",
                 e.count
@@ -216,7 +211,7 @@ impl App {
                         book.hit(
                             "dns-zone-transfer",
                             Severity::High,
-                            (Party::Ip(src), Party::Ip(dst)),
+                            Party::ips(src, dst),
                             at,
                         );
                         let a = self.axfr.entry((src, dst)).or_default();
@@ -266,7 +261,7 @@ impl App {
         book.hit(
             "http-sqli-or-attack-tool",
             Severity::High,
-            (Party::Ip(src), Party::Ip(dst)),
+            Party::ips(src, dst),
             at,
         );
         let h = self.http.entry((src, dst)).or_default();

@@ -120,12 +120,7 @@ impl Icmp {
         }
         match i.icmp_type {
             13 | 15 | 17 => {
-                book.hit(
-                    "icmp-info-request",
-                    Severity::Low,
-                    (Party::Ip(src), Party::Ip(dst)),
-                    at,
-                );
+                book.hit("icmp-info-request", Severity::Low, Party::ips(src, dst), at);
                 *self
                     .info
                     .entry((src, dst))

@@ -96,6 +96,11 @@ pub enum Party {
 }
 
 impl Party {
+    /// The two sides of an alert between two IP addresses.
+    pub fn ips(src: IpAddr, dst: IpAddr) -> (Party, Party) {
+        (Party::Ip(src), Party::Ip(dst))
+    }
+
     /// The address as text, with the host name when `names` knows it.
     pub fn named(&self, names: &Names) -> String {
         match self {

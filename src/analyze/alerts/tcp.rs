@@ -112,12 +112,7 @@ impl Tcp {
                     }
                 }
                 if let Some(kind) = odd_flags(flags) {
-                    book.hit(
-                        "tcp-odd-flags",
-                        Severity::Medium,
-                        (Party::Ip(src), Party::Ip(dst)),
-                        at,
-                    );
+                    book.hit("tcp-odd-flags", Severity::Medium, Party::ips(src, dst), at);
                     let o = self.odd.entry((src, dst)).or_default();
                     *o.kinds.entry(kind).or_default() += 1;
                     if o.ports.len() < MAX_PORTS {
@@ -163,12 +158,7 @@ impl Tcp {
             z.answers += 1;
             return;
         }
-        book.hit(
-            "tcp-port-zero",
-            Severity::Medium,
-            (Party::Ip(src), Party::Ip(dst)),
-            at,
-        );
+        book.hit("tcp-port-zero", Severity::Medium, Party::ips(src, dst), at);
         let z = self.zero.entry((src, dst)).or_default();
         z.kinds.insert(kind);
         if sport != 0 && z.sports.len() < MAX_PORTS {

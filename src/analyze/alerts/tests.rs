@@ -92,27 +92,17 @@ fn every_threshold_of_the_registry_is_read_and_changeable() {
     }
     // Every detector reads its thresholds when it starts.
     drop(Detector::new(cfg.clone()).finish(&Analysis::default()));
-    assert!(cfg.set("arp-scan", 1.0).unwrap_err().contains("ID.KEY"));
-    assert!(
-        cfg.set("arp-scna.targets", 1.0)
-            .unwrap_err()
-            .contains("no alert `arp-scna`")
-    );
-    assert!(
-        cfg.set("arp-scan.target", 1.0)
-            .unwrap_err()
-            .contains("it has targets")
-    );
-    assert!(
-        cfg.set("arp-scan.targets", 0.0)
-            .unwrap_err()
-            .contains("positive")
-    );
-    assert!(
-        cfg.set("tcp-odd-flags.x", 1.0)
-            .unwrap_err()
-            .contains("no threshold")
-    );
+    let refused = [
+        ("arp-scan", 1.0, "ID.KEY"),
+        ("arp-scna.targets", 1.0, "no alert `arp-scna`"),
+        ("arp-scan.target", 1.0, "it has targets"),
+        ("arp-scan.targets", 0.0, "positive"),
+        ("tcp-odd-flags.x", 1.0, "no threshold"),
+    ];
+    for (key, value, says) in refused {
+        let e = cfg.set(key, value).unwrap_err();
+        assert!(e.contains(says), "{key} = {value}: {e}");
+    }
 }
 
 #[test]

@@ -130,9 +130,7 @@ mod tests {
     fn pasv_links_the_data_connection() {
         let mut w = Wire::new();
         let (c, s) = (100u32, 900u32);
-        w.tcp(CLIENT, SERVER, 40000, 21, c, 0, S, b"");
-        w.tcp(SERVER, CLIENT, 21, 40000, s, c + 1, S | A, b"");
-        w.tcp(CLIENT, SERVER, 40000, 21, c + 1, s + 1, A, b"");
+        w.handshake(40000, 21, c, s);
         let reply = b"227 Entering Passive Mode (10,0,0,2,156,64).\r\n";
         w.tcp(SERVER, CLIENT, 21, 40000, s + 1, c + 1, P | A, reply);
         w.session(40001, 156 * 256 + 64, b"", b"file bytes");
@@ -146,9 +144,7 @@ mod tests {
     fn epsv_on_another_port_links_after_a_220_banner() {
         let mut w = Wire::new();
         let (c, s) = (100u32, 900u32);
-        w.tcp(CLIENT, SERVER, 40000, 2121, c, 0, S, b"");
-        w.tcp(SERVER, CLIENT, 2121, 40000, s, c + 1, S | A, b"");
-        w.tcp(CLIENT, SERVER, 40000, 2121, c + 1, s + 1, A, b"");
+        w.handshake(40000, 2121, c, s);
         let banner = b"220 ready\r\n";
         w.tcp(SERVER, CLIENT, 2121, 40000, s + 1, c + 1, P | A, banner);
         let reply = b"229 Entering Extended Passive Mode (|||40100|)\r\n";
@@ -176,26 +172,22 @@ mod tests {
     #[test]
     fn ftp_announcements_parse() {
         let ip = Some(IpAddr::from([10, 0, 0, 2]));
-        assert_eq!(
-            ftp_announcement(b"227 Entering Passive Mode (10,0,0,2,156,64)\r"),
-            Some((FtpMode::Pasv, ip, 40000))
-        );
-        assert_eq!(
-            ftp_announcement(b"227 =10,0,0,2,0,21"),
-            Some((FtpMode::Pasv, ip, 21))
-        );
-        assert_eq!(
-            ftp_announcement(b"port 10,0,0,2,1,1"),
-            Some((FtpMode::Port, ip, 257))
-        );
-        assert_eq!(
-            ftp_announcement(b"229 Entering Extended Passive Mode (|||6446|)"),
-            Some((FtpMode::Epsv, None, 6446))
-        );
-        assert_eq!(
-            ftp_announcement(b"EPRT |1|10.0.0.2|6275|"),
-            Some((FtpMode::Eprt, ip, 6275))
-        );
+        let cases: [(&[u8], _); 5] = [
+            (
+                b"227 Entering Passive Mode (10,0,0,2,156,64)\r",
+                (FtpMode::Pasv, ip, 40000),
+            ),
+            (b"227 =10,0,0,2,0,21", (FtpMode::Pasv, ip, 21)),
+            (b"port 10,0,0,2,1,1", (FtpMode::Port, ip, 257)),
+            (
+                b"229 Entering Extended Passive Mode (|||6446|)",
+                (FtpMode::Epsv, None, 6446),
+            ),
+            (b"EPRT |1|10.0.0.2|6275|", (FtpMode::Eprt, ip, 6275)),
+        ];
+        for (line, announced) in cases {
+            assert_eq!(ftp_announcement(line), Some(announced), "{line:?}");
+        }
         assert_eq!(ftp_announcement(b"227 nonsense (1,2,3)"), None);
         assert_eq!(ftp_announcement(b"227 (300,0,0,0,1,1)"), None);
         assert_eq!(ftp_announcement(b"\xff\xfe"), None);

@@ -350,14 +350,7 @@ impl Analyzer {
         payload: &[u8],
         pkt: &Packet,
     ) {
-        let src = Addr {
-            ip: ip.src,
-            port: u.src_port,
-        };
-        let dst = Addr {
-            ip: ip.dst,
-            port: u.dst_port,
-        };
+        let (src, dst) = ends(ip, u.src_port, u.dst_port);
         let (i, dir, _) = self.conversation(Proto::Udp, src, dst, frame);
         self.count(i, dir, frame, ip.ttl);
         let c = &mut self.out.conversations[i];
@@ -371,14 +364,7 @@ impl Analyzer {
     fn icmp(&mut self, frame: &FrameRef<'_>, ip: &wire::IpInfo, icmp: &wire::Icmp) {
         if let Some(kind) = icmp.echo() {
             let id = icmp.echo_id();
-            let src = Addr {
-                ip: ip.src,
-                port: id,
-            };
-            let dst = Addr {
-                ip: ip.dst,
-                port: id,
-            };
+            let (src, dst) = ends(ip, id, id);
             let (i, dir, fresh) = self.conversation(Proto::Icmp, src, dst, frame);
             if fresh && kind == wire::dissect::EchoKind::Reply {
                 let c = &mut self.out.conversations[i];
@@ -440,6 +426,13 @@ impl Analyzer {
     }
 }
 
+/// A packet's two ends: its source and destination addresses with the given ports (or, for
+/// an ICMP echo, its identifier on both).
+pub(super) fn ends(ip: &wire::IpInfo, src_port: u16, dst_port: u16) -> (Addr, Addr) {
+    let end = |ip, port| Addr { ip, port };
+    (end(ip.src, src_port), end(ip.dst, dst_port))
+}
+
 fn blank_endpoint(addr: IpAddr) -> Endpoint {
     Endpoint {
         addr,
@@ -482,21 +475,22 @@ mod tests {
     #[test]
     fn ping_is_an_echo_conversation() {
         let mut w = Wire::new();
+        // Each request from the client, then its reply from the server, three hops away.
+        let sides = [(CLIENT, SERVER, 64, false), (SERVER, CLIENT, 61, true)];
         for seq in 1..=3 {
-            let mut v = Vec::new();
-            etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
-                .ipv4(CLIENT, SERVER, 64)
-                .icmpv4_echo_request(77, seq)
-                .write(&mut v, b"ping")
-                .unwrap();
-            w.push(v);
-            let mut v = Vec::new();
-            etherparse::PacketBuilder::ethernet2([2; 6], [1; 6])
-                .ipv4(SERVER, CLIENT, 61)
-                .icmpv4_echo_reply(77, seq)
-                .write(&mut v, b"ping")
-                .unwrap();
-            w.push(v);
+            for (src, dst, ttl, reply) in sides {
+                let mac = |ip: [u8; 4]| [ip[3]; 6];
+                let ip =
+                    etherparse::PacketBuilder::ethernet2(mac(src), mac(dst)).ipv4(src, dst, ttl);
+                let echo = if reply {
+                    ip.icmpv4_echo_reply(77, seq)
+                } else {
+                    ip.icmpv4_echo_request(77, seq)
+                };
+                let mut v = Vec::new();
+                echo.write(&mut v, b"ping").unwrap();
+                w.push(v);
+            }
         }
         let a = w.analyze();
         assert_eq!(a.conversations.len(), 1);

@@ -85,14 +85,7 @@ impl Analyzer {
         payload: &[u8],
         pkt: &Packet,
     ) {
-        let src = Addr {
-            ip: ip.src,
-            port: t.src_port,
-        };
-        let dst = Addr {
-            ip: ip.dst,
-            port: t.dst_port,
-        };
+        let (src, dst) = ends(ip, t.src_port, t.dst_port);
         let (mut i, mut dir, mut fresh) = self.conversation(Proto::Tcp, src, dst, frame);
         let is_syn = t.flags.syn() && !t.flags.ack();
         if is_syn && !fresh {
@@ -446,9 +439,7 @@ mod tests {
     fn retransmission_and_reordering() {
         let mut w = Wire::new();
         let (c, s) = (100u32, 900u32);
-        w.tcp(CLIENT, SERVER, 40000, 9, c, 0, S, b"");
-        w.tcp(SERVER, CLIENT, 9, 40000, s, c + 1, S | A, b"");
-        w.tcp(CLIENT, SERVER, 40000, 9, c + 1, s + 1, A, b"");
+        w.handshake(40000, 9, c, s);
         w.tcp(CLIENT, SERVER, 40000, 9, c + 1, s + 1, A, b"aaaa");
         // The same segment again: a retransmission.
         w.tcp(CLIENT, SERVER, 40000, 9, c + 1, s + 1, A, b"aaaa");

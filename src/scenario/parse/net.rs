@@ -182,8 +182,9 @@ fn parse_kind(input: &Input) -> Result<Parsed, ScenarioError> {
     })
 }
 
-/// What the report calls a network step.
-fn title(net: &NetAction, host_name: &str) -> String {
+/// What the report calls a network step (`listening` has a row of its own, and takes its title
+/// from here too).
+pub(super) fn title(net: &NetAction, host_name: &str) -> String {
     match net {
         NetAction::Udp {
             target, payload, ..
@@ -196,6 +197,7 @@ fn title(net: &NetAction, host_name: &str) -> String {
         NetAction::RemoveHost => format!("{host_name} leaves the network"),
         NetAction::Announce { iface } => format!("announce {iface} (gratuitous ARP)"),
         NetAction::Sysctl { key, value } => format!("sysctl {key}={value}"),
+        NetAction::Listening { port } => format!("listening tcp:{port}"),
     }
 }
 
@@ -388,14 +390,14 @@ pub(super) const FLOW: ExpectKind = ExpectKind {
     key: "flow",
     usage: "flow = \"TEXT\"",
     example: "flow = \"client > server\"",
-    takes: &[],
+    takes: &["capture"],
     parse: |input| flow_expect(input, &input.raw.flow, true),
 };
 pub(super) const NO_FLOW: ExpectKind = ExpectKind {
     key: "no_flow",
     usage: "no_flow = \"TEXT\"",
     example: "no_flow = \"RST\"",
-    takes: &[],
+    takes: &["capture"],
     parse: |input| flow_expect(input, &input.raw.no_flow, false),
 };
 pub(super) const CAPTURE: ExpectKind = ExpectKind {
@@ -467,11 +469,20 @@ fn flow_expect(
     if text.get_ref().trim().is_empty() {
         return Err(input.cx.err(input.cx.inner(text), "empty flow text"));
     }
+    let capture = match &input.raw.capture {
+        Some(c) => {
+            let hint = "capture = \"HOST:IFACE\" beside a flow: only that capture's lines count";
+            let (host, iface) = host_prefixed(input.cx, c, input.resolver, hint)?;
+            Some((host, iface.get_ref().trim().to_string()))
+        }
+        None => None,
+    };
     Ok(net_expect(
         input,
         NetExpect::Flow {
             text: text.get_ref().clone(),
             present,
+            capture,
         },
         text,
     ))

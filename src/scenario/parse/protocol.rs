@@ -196,13 +196,14 @@ pub(super) fn no_content(cx: &Ctx, svc: &RawService) -> Result<(), ScenarioError
         ("zone_file", svc.zone_file.is_some()),
         ("origin", svc.origin.is_some()),
     ];
+    let kind = svc.kind.get_ref();
     match keys.iter().find(|(_, set)| *set) {
         Some((key, _)) => Err(cx
-            .err(
-                svc.kind.span(),
-                format!("a tcp-dump service takes no {key}"),
-            )
-            .with_hint("a tcp-dump service takes host, port and file")),
+            .err(svc.kind.span(), format!("a {kind} service takes no {key}"))
+            .with_hint(match kind.as_str() {
+                "program" => "a program service takes host, argv, stdout and ready",
+                _ => "a tcp-dump service takes host, port and file",
+            })),
         None => Ok(()),
     }
 }

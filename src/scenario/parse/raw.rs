@@ -17,6 +17,8 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub(super) links: Vec<RawLink>,
     #[serde(default)]
+    pub(super) switches: BTreeMap<Spanned<String>, RawSwitch>,
+    #[serde(default)]
     pub(super) services: BTreeMap<Spanned<String>, RawService>,
     #[serde(default)]
     pub(super) rules: Vec<RawRule>,
@@ -59,6 +61,17 @@ pub(super) struct RawLink {
     pub(super) capture: Option<Spanned<toml::Value>>,
 }
 
+/// A Linux bridge joining link ends of hosts (see `switch`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSwitch {
+    pub(super) ports: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(super) capture: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) hub: bool,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawService {
@@ -80,6 +93,10 @@ pub(super) struct RawService {
     pub(super) zone_file: Option<Spanned<String>>,
     pub(super) origin: Option<Spanned<String>>,
     pub(super) banner: Option<String>,
+    // A real program as the service (see `program`).
+    pub(super) argv: Option<Spanned<Vec<String>>>,
+    pub(super) stdout: Option<Spanned<String>>,
+    pub(super) ready: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +143,11 @@ pub(super) struct RawStep {
     pub(super) tcp: Option<bool>,
     /// With exec: keep the program's input open after `send` until it exits.
     pub(super) hold_stdin: Option<bool>,
+    /// With exec: send this signal (`"INT"`, Ctrl-C) once the program has read its input and
+    /// the host's connections are quiet, then wait for it to exit.
+    pub(super) signal: Option<Spanned<String>>,
+    /// `listening = "tcp:PORT"`: the host's listening sockets, as `ss -ltn` lists them.
+    pub(super) listening: Option<Spanned<String>>,
     // Network steps, parsed in `net.rs`.
     pub(super) udp: Option<Spanned<String>>,
     pub(super) size: Option<Spanned<i64>>,

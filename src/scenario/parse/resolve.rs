@@ -3,7 +3,9 @@
 //!
 //! Contract: a name that is no host is reported by [`Resolver::unknown`] alone, at the name's
 //! span, with the hosts the scenario has as the hint, so the message reads the same wherever
-//! the name was written.
+//! the name was written. A switch is a plan host (`switch: Some(..)`) that nothing may name
+//! where a host is wanted: it has no address and runs nothing, so resolving one gives the one
+//! "NAME is a switch, not a host" error, and hints list hosts without the switches.
 
 use std::net::IpAddr;
 use std::ops::Range;
@@ -32,10 +34,37 @@ impl<'a> Resolver<'a> {
 
     /// The host called `name`, written at `span`.
     pub(super) fn host(&self, name: &str, span: Range<usize>) -> Result<HostId, ScenarioError> {
+        self.lookup(name, span, false)
+    }
+
+    /// The host called `name`: neither unknown nor a switch.
+    fn lookup(
+        &self,
+        name: &str,
+        span: Range<usize>,
+        or_address: bool,
+    ) -> Result<HostId, ScenarioError> {
+        match self.hosts.iter().position(|h| h.name == name) {
+            Some(id) if self.hosts[id].switch.is_some() => Err(self
+                .cx
+                .err(span, format!("{name} is a switch, not a host"))
+                .with_hint(format!(
+                    "a switch has no address and runs nothing; hosts are: {}",
+                    self.host_names()
+                ))),
+            Some(id) => Ok(id),
+            None => Err(self.unknown(name, span, or_address)),
+        }
+    }
+
+    /// The hosts' names, switches left out, for hints.
+    fn host_names(&self) -> String {
         self.hosts
             .iter()
-            .position(|h| h.name == name)
-            .ok_or_else(|| self.unknown(name, span, false))
+            .filter(|h| h.switch.is_none())
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The host a whole string value names, the caret on the name without its quotes.
@@ -58,11 +87,7 @@ impl<'a> Resolver<'a> {
         if let Ok(addr) = word.parse::<IpAddr>() {
             return Ok(addr);
         }
-        let host = self
-            .hosts
-            .iter()
-            .position(|h| h.name == word)
-            .ok_or_else(|| self.unknown(word, span.clone(), true))?;
+        let host = self.lookup(word, span.clone(), true)?;
         self.first_addr(host)
             .map(|c| c.addr)
             .ok_or_else(|| self.cx.err(span, format!("host {word} has no address")))
@@ -75,12 +100,7 @@ impl<'a> Resolver<'a> {
         span: Range<usize>,
         or_address: bool,
     ) -> ScenarioError {
-        let names = self
-            .hosts
-            .iter()
-            .map(|h| h.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let names = self.host_names();
         let hint = if or_address {
             format!("an address or one of the hosts: {names}")
         } else {

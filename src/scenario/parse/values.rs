@@ -26,6 +26,24 @@ pub(super) fn check_name(
     }
 }
 
+/// A `"tcp:PORT"` value of `key` (a program service's `ready`, the `listening` step).
+pub(super) fn tcp_port(
+    cx: &Ctx,
+    value: &Spanned<String>,
+    key: &str,
+    hint: &str,
+) -> Result<u16, ScenarioError> {
+    let port = value
+        .get_ref()
+        .strip_prefix("tcp:")
+        .and_then(|p| p.parse::<i64>().ok())
+        .ok_or_else(|| {
+            cx.err(cx.inner(value), format!("bad {key} {:?}", value.get_ref()))
+                .with_hint(hint)
+        })?;
+    check_port(cx, &Spanned::new(value.span(), port))
+}
+
 pub(super) fn check_port(cx: &Ctx, port: &Spanned<i64>) -> Result<u16, ScenarioError> {
     u16::try_from(*port.get_ref())
         .ok()

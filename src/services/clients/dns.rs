@@ -292,6 +292,14 @@ fn finish(
     }
 }
 
+/// The query's wire bytes, or why it cannot be encoded.
+fn encode(query: &DnsQuery) -> Result<Vec<u8>, SessionOutcome> {
+    query
+        .message()
+        .and_then(|m| m.to_vec().map_err(|e| e.to_string()))
+        .map_err(|message| SessionOutcome::Failed { message })
+}
+
 /// Sends `query` over UDP from `socket` (already bound in the client's namespace).
 pub async fn query_udp(
     socket: &UdpSocket,
@@ -300,12 +308,9 @@ pub async fn query_udp(
     timeout: Duration,
 ) -> DnsReport {
     let transcript = vec![sent_line(query)];
-    let bytes = match query
-        .message()
-        .and_then(|m| m.to_vec().map_err(|e| e.to_string()))
-    {
+    let bytes = match encode(query) {
         Ok(bytes) => bytes,
-        Err(message) => return DnsReport::failed(SessionOutcome::Failed { message }, transcript),
+        Err(outcome) => return DnsReport::failed(outcome, transcript),
     };
     if let Err(e) = socket.connect(server).await {
         return DnsReport::failed(SessionOutcome::of_connect_error(server, &e), transcript);
@@ -342,12 +347,9 @@ pub async fn query_tcp(
     timeout: Duration,
 ) -> DnsReport {
     let transcript = vec![sent_line(query)];
-    let bytes = match query
-        .message()
-        .and_then(|m| m.to_vec().map_err(|e| e.to_string()))
-    {
+    let bytes = match encode(query) {
         Ok(bytes) => bytes,
-        Err(message) => return DnsReport::failed(SessionOutcome::Failed { message }, transcript),
+        Err(outcome) => return DnsReport::failed(outcome, transcript),
     };
     let started = Instant::now();
     let mut stream = match connect_with(connect, server, timeout).await {

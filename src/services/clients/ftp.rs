@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use super::{Connect, Dialogue, Report, SessionOutcome, connect_with};
+use super::{Connect, Dialogue, Report, SessionOutcome, connect_with, converse};
 
 /// One user command of an FTP session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,20 +93,10 @@ pub async fn run(
         files: BTreeMap::new(),
         data_addrs: Vec::new(),
     };
-    let stream = match connect_with(connect, server, timeout).await {
-        Ok(stream) => stream,
-        Err(outcome) => {
-            out.report.outcome = outcome;
-            return out;
-        }
-    };
-    let mut dialogue = Dialogue::new(stream, timeout, Vec::new());
-    dialogue.note(format!("connected to {server}"));
-    let result = session(connect, &mut dialogue, script, timeout, &mut out).await;
-    out.report.transcript = dialogue.close().await;
-    if let Err(outcome) = result {
-        out.report.outcome = outcome;
-    }
+    out.report = converse(connect, server, timeout, async |d| {
+        session(connect, d, script, timeout, &mut out).await
+    })
+    .await;
     out
 }
 

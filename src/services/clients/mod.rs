@@ -170,6 +170,32 @@ pub(crate) async fn connect_with(
     }
 }
 
+/// Connects to `server` and runs `session` as a line dialogue there: the report carries the
+/// whole transcript, and the outcome of the connection or of the session's first failure.
+pub(crate) async fn converse(
+    connect: &Connect,
+    server: SocketAddr,
+    timeout: Duration,
+    session: impl AsyncFnOnce(&mut Dialogue) -> Result<(), SessionOutcome>,
+) -> Report {
+    let stream = match connect_with(connect, server, timeout).await {
+        Ok(stream) => stream,
+        Err(outcome) => {
+            return Report {
+                transcript: Vec::new(),
+                outcome,
+            };
+        }
+    };
+    let mut dialogue = Dialogue::new(stream, timeout, Vec::new());
+    dialogue.note(format!("connected to {server}"));
+    let result = session(&mut dialogue).await;
+    Report {
+        transcript: dialogue.close().await,
+        outcome: result.err().unwrap_or(SessionOutcome::Completed),
+    }
+}
+
 /// A numbered reply of a line protocol (FTP, SMTP): its code and every line's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodedReply {

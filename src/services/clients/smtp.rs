@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Connect, Dialogue, Report, SessionOutcome, connect_with};
+use super::{Connect, Dialogue, Report, SessionOutcome, converse};
 
 /// One message to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,20 +65,10 @@ pub async fn run(
         },
         accepted: None,
     };
-    let stream = match connect_with(connect, server, timeout).await {
-        Ok(stream) => stream,
-        Err(outcome) => {
-            out.report.outcome = outcome;
-            return out;
-        }
-    };
-    let mut dialogue = Dialogue::new(stream, timeout, Vec::new());
-    dialogue.note(format!("connected to {server}"));
-    let result = session(&mut dialogue, script, &mut out).await;
-    out.report.transcript = dialogue.close().await;
-    if let Err(outcome) = result {
-        out.report.outcome = outcome;
-    }
+    out.report = converse(connect, server, timeout, async |d| {
+        session(d, script, &mut out).await
+    })
+    .await;
     out
 }
 

@@ -36,7 +36,6 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,13 +113,4 @@ impl FtpConfig {
             idle_timeout: Duration::from_secs(300),
         }
     }
-}
-
-/// Errors at the FTP server's boundary.
-#[derive(Debug, thiserror::Error)]
-pub enum FtpError {
-    #[error("ftp: cannot serve root directory {path}")]
-    Root { path: PathBuf, source: io::Error },
-    #[error("ftp: cannot listen on {addr}")]
-    Bind { addr: SocketAddr, source: io::Error },
 }

@@ -16,8 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::super::conn::{LineReader, accept_loop};
-use super::super::tree::{DirTree, FileTree, MemTree};
-use super::{FtpConfig, FtpError, Session, Then, TransferError};
+use super::super::serve::{ServeError, listen, root};
+use super::super::tree::{FileTree, MemTree};
+use super::{FtpConfig, Session, Then, TransferError};
 
 /// Serves FTP on `listener` until `shutdown` completes.
 pub async fn serve(listener: TcpListener, config: FtpConfig, shutdown: impl Future<Output = ()>) {
@@ -178,22 +179,14 @@ pub struct FtpCliArgs {
 pub async fn serve_cli(
     args: FtpCliArgs,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), FtpError> {
+) -> Result<(), ServeError> {
     let tree: Arc<dyn FileTree> = match &args.root {
-        Some(root) => Arc::new(DirTree::new(root).map_err(|source| FtpError::Root {
-            path: root.clone(),
-            source,
-        })?),
+        Some(dir) => Arc::new(root("ftp", dir)?),
         None => Arc::new(MemTree::empty()),
     };
     let mut config = FtpConfig::new(tree);
     config.allow_upload = !args.read_only;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| FtpError::Bind {
-            addr: args.listen,
-            source,
-        })?;
+    let listener = listen("ftp", args.listen).await?;
     serve(listener, config, shutdown).await;
     Ok(())
 }

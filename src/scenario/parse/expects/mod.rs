@@ -100,9 +100,16 @@ pub(super) fn parse_expect(
 ) -> Result<Expect, ScenarioError> {
     let span = expect.span();
     let here = span.start..span.start + 1;
-    let selected: Vec<&ExpectKind> = EXPECT_KINDS
+    let given_kinds: Vec<&ExpectKind> = EXPECT_KINDS
         .iter()
         .filter(|k| given.iter().any(|g| g == k.key))
+        .collect();
+    // A kind's key that another given kind takes belongs to that kind: beside a flow,
+    // `capture` picks the capture whose lines count; alone, it is a kind.
+    let selected: Vec<&ExpectKind> = given_kinds
+        .iter()
+        .filter(|k| !given_kinds.iter().any(|o| o.takes.contains(&k.key)))
+        .copied()
         .collect();
     let [kind] = selected.as_slice() else {
         let usages: Vec<&str> = EXPECT_KINDS.iter().map(|k| k.usage).collect();

@@ -15,6 +15,7 @@
 mod exec;
 mod iptables;
 mod link;
+mod listening;
 mod telnet;
 mod wait;
 
@@ -77,6 +78,7 @@ pub(super) const STEP_KINDS: &[StepKind] = &[
     net::HOST_GONE,
     net::ANNOUNCE,
     net::SYSCTL,
+    listening::KIND,
 ];
 
 /// The key of every step kind, in table order (what the drive side's unit test holds its own
@@ -215,7 +217,7 @@ pub(in crate::scenario::parse) fn parse_step(
 #[cfg(test)]
 mod tests {
     use super::STEP_KINDS;
-    use crate::scenario::{Origin, ScenarioError, parse};
+    use crate::scenario::{Action, NetAction, Origin, ScenarioError, parse};
 
     fn err(step: &str) -> ScenarioError {
         let text = format!(
@@ -235,7 +237,7 @@ mod tests {
             Some(
                 "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", \
                  exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns, udp, \
-                 traceroute, route, link, host_gone, announce, sysctl"
+                 traceroute, route, link, host_gone, announce, sysctl, listening"
             )
         );
         let e = err("wait = \"1s\"\nsend = \"x\"");
@@ -246,6 +248,36 @@ mod tests {
         );
         let e = err("link = \"eth0 down\"\nquery = \"example.test\"");
         assert_eq!(e.hint.as_deref(), Some("query goes with dns"));
+    }
+
+    #[test]
+    fn signal_and_listening_are_read_by_their_rows() {
+        let e = err("wait = \"1s\"\nsignal = \"INT\"");
+        assert_eq!(e.msg, "signal does not go with this action");
+        assert_eq!(e.hint.as_deref(), Some("signal goes with exec"));
+        let e = err("exec = [\"nc\"]\nsignal = \"CTRL\"");
+        assert_eq!(e.msg, "unknown signal \"CTRL\"", "{e}");
+        let e = err("listening = \"udp:53\"");
+        assert_eq!(e.msg, "bad listening \"udp:53\"", "{e}");
+        let e = err("listening = \"tcp:1234\"\noutcome = \"refused\"");
+        assert_eq!(e.hint.as_deref(), Some("outcomes are: ok, failed"), "{e}");
+        let text = "name = \"t\"\n[hosts.client]\n[[steps]]\nhost = \"client\"\n\
+                    listening = \"tcp:1234\"\n[[steps]]\nhost = \"client\"\n\
+                    exec = [\"nc\", \"-l\", \"-p\", \"1234\"]\nsignal = \"int\"\n";
+        let plan = parse(text, Origin::File("x.toml".into())).unwrap();
+        assert_eq!(plan.steps[0].title, "listening tcp:1234");
+        assert!(matches!(
+            plan.steps[0].action,
+            Action::Net(NetAction::Listening { port: 1234 })
+        ));
+        assert!(matches!(
+            plan.steps[1].action,
+            Action::Exec {
+                signal: Some(nix::sys::signal::Signal::SIGINT),
+                ..
+            }
+        ));
+        assert_eq!(plan.steps[1].programs, ["nc"]);
     }
 
     #[test]
