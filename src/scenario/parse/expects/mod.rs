@@ -174,6 +174,15 @@ mod tests {
                 .starts_with("an expectation has exactly one of: file = \"HOST:PATH\""),
             "{e}"
         );
+        // `capture` beside a flow is the flow's key, not a second kind.
+        let text = format!("{BASE}[[expect]]\nflow = \"tcp\"\ncapture = \"client:eth0\"\n");
+        let plan = parse(&text, Origin::File("x.toml".into())).expect("flow with capture");
+        assert_eq!(plan.expects[0].kind(), "flow");
+        let e = err("rule = \"client: -A OUTPUT -j DROP\"\npackets = 1\ncapture = \"client:eth0\"");
+        assert_eq!(
+            e.msg,
+            "an expectation needs exactly one of file, conversation, dns, rule, flow, no_flow, capture"
+        );
         let e = err("equals = \"x\"");
         assert_eq!(e.msg, "equals goes with file");
         let e = err("conversation = \"client > server:21\"\nequals = \"x\"");
