@@ -262,9 +262,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
 
     let mut checks = check::steps(&steps);
     let host_dir = |id: usize| lab.host(id).dir.clone();
-    checks.extend(check::expectations(plan, &host_dir, &conversations));
     let analyses: Vec<&analyze::Analysis> = captures.iter().map(|c| &c.analysis).collect();
-    checks.extend(check::dns(plan, &analyses));
     let captured: Vec<check::net::CaptureSeen> = captures
         .iter()
         .zip(facts.iter().zip(&capture_flows))
@@ -275,15 +273,20 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
             facts,
         })
         .collect();
-    checks.extend(check::net::expectations(
+    checks.extend(check::expectations(
         plan,
-        &check::net::NetSeen {
-            flows: &flows,
-            captures: &captured,
-            counters: &counters,
+        &check::Seen {
+            host_dir: &host_dir,
+            conversations: &conversations,
+            analyses: &analyses,
+            net: check::net::NetSeen {
+                flows: &flows,
+                captures: &captured,
+                counters: &counters,
+            },
+            filtered: &filtered,
         },
     ));
-    checks.extend(check::filter::expectations(plan, &filtered));
     let comparison = snapshot::compare(plan.expected_snapshot().as_deref(), &flows);
     // Last, as the report's readers expect it (`Report::snapshot_check`).
     checks.extend(comparison.check());

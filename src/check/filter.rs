@@ -51,39 +51,32 @@ impl FrameSink for FilterCounts<'_> {
     }
 }
 
-/// Checks the plan's filter expectations against the counts of every capture, in the plan's
-/// order.
-pub fn expectations(plan: &Plan, counted: &[FilterCounts]) -> Vec<CheckResult> {
-    plan.expects
+/// Judges one `filter` expectation (the `filter` row of [`super::EXPECT_CHECKS`]): the
+/// frames its capture's pass counted against the count it asks for.
+pub(super) fn judge(plan: &Plan, i: usize, expect: &Expect, seen: &super::Seen) -> CheckResult {
+    let Expect::Filter {
+        text,
+        host,
+        iface,
+        frames,
+        ..
+    } = expect
+    else {
+        unreachable!("{}", super::ROUTED)
+    };
+    let capture = format!("{}:{iface}", plan.hosts[*host].name);
+    let name = match frames {
+        Count::Exactly(0) => format!("filter {text:?} on {capture}: no frame"),
+        Count::Exactly(1) => format!("filter {text:?} on {capture}: 1 frame"),
+        n => format!("filter {text:?} on {capture}: {n} frames"),
+    };
+    let counted = seen
+        .filtered
         .iter()
-        .enumerate()
-        .filter_map(|(i, e)| {
-            let Expect::Filter {
-                text,
-                host,
-                iface,
-                frames,
-                ..
-            } = e
-            else {
-                return None;
-            };
-            let capture = format!("{}:{iface}", plan.hosts[*host].name);
-            let name = match frames {
-                Count::Exactly(0) => format!("filter {text:?} on {capture}: no frame"),
-                Count::Exactly(1) => format!("filter {text:?} on {capture}: 1 frame"),
-                n => format!("filter {text:?} on {capture}: {n} frames"),
-            };
-            let seen = counted
-                .iter()
-                .flat_map(|c| c.counts())
-                .find(|(j, _)| *j == i);
-            Some(match seen {
-                Some((_, n)) => {
-                    CheckResult::new(name, frames.holds(n), format!("{n} frames selected"))
-                }
-                None => CheckResult::new(name, false, "no capture on that interface".into()),
-            })
-        })
-        .collect()
+        .flat_map(|c| c.counts())
+        .find(|(j, _)| *j == i);
+    match counted {
+        Some((_, n)) => CheckResult::new(name, frames.holds(n), format!("{n} frames selected")),
+        None => CheckResult::new(name, false, "no capture on that interface".into()),
+    }
 }

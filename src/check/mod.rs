@@ -4,13 +4,14 @@
 //! host directories, the analysis of each capture and facts drawn from it, the rendered flows);
 //! they never touch the network.
 //! Every check yields one [`CheckResult`] with a line of detail that says what was seen when it
-//! fails.
+//! fails. Expectations are judged through [`EXPECT_CHECKS`], one row per kind of the scenario's
+//! expectation registry.
 
 pub mod filter;
 pub mod net;
 pub mod snapshot;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -66,52 +67,129 @@ pub fn steps(steps: &[StepResult]) -> Vec<CheckResult> {
         .collect()
 }
 
-/// Checks the scenario's file and conversation `[[expect]]` entries (wire and kernel facts are
-/// [`net::expectations`]). `host_dir` gives a host's directory of the run.
-pub fn expectations(
-    plan: &Plan,
-    host_dir: &dyn Fn(usize) -> std::path::PathBuf,
-    conversations: &[ConversationFact],
-) -> Vec<CheckResult> {
-    plan.expects
+/// What a run produced that the expectation checks read.
+pub struct Seen<'a> {
+    /// A host's directory of the run.
+    pub host_dir: &'a dyn Fn(usize) -> PathBuf,
+    pub conversations: &'a [ConversationFact],
+    pub analyses: &'a [&'a Analysis],
+    /// The flows, wire facts and rule counters the wire and kernel checks read.
+    pub net: net::NetSeen<'a>,
+    /// What each capture's display-filter expectations counted in the analysis pass.
+    pub filtered: &'a [filter::FilterCounts<'a>],
+}
+
+/// How one kind of expectation is judged: the check side of the expectation registry
+/// (`scenario::parse::expects`), one row per key of its table, matched by [`Expect::kind`].
+pub struct ExpectCheck {
+    /// The key of the kind, as the scenario's registry names it.
+    pub kind: &'static str,
+    /// Where the report lists these checks: by rank, then in the file's order (files and
+    /// conversations first, then DNS questions, then wire and kernel facts).
+    rank: u8,
+    /// Judges one expectation of this kind, given its index in the plan.
+    judge: fn(&Plan, usize, &Expect, &Seen) -> CheckResult,
+}
+
+/// Every expectation kind's check.
+pub const EXPECT_CHECKS: &[ExpectCheck] = &[
+    ExpectCheck {
+        kind: "file",
+        rank: 0,
+        judge: file,
+    },
+    ExpectCheck {
+        kind: "conversation",
+        rank: 0,
+        judge: conversation,
+    },
+    ExpectCheck {
+        kind: "dns",
+        rank: 1,
+        judge: dns,
+    },
+    ExpectCheck {
+        kind: "rule",
+        rank: 2,
+        judge: net::counter,
+    },
+    ExpectCheck {
+        kind: "flow",
+        rank: 2,
+        judge: net::flow,
+    },
+    ExpectCheck {
+        kind: "no_flow",
+        rank: 2,
+        judge: net::flow,
+    },
+    ExpectCheck {
+        kind: "capture",
+        rank: 2,
+        judge: net::capture,
+    },
+    ExpectCheck {
+        kind: "filter",
+        rank: 3,
+        judge: filter::judge,
+    },
+];
+
+/// The message of a row given an expectation of another kind, which [`expectations`] never
+/// does (it picks the row by [`Expect::kind`]).
+pub(super) const ROUTED: &str = "the expectation table routes only its own kind here";
+
+/// Checks the scenario's `[[expect]]` entries, each by the row of [`EXPECT_CHECKS`] of its kind.
+pub fn expectations(plan: &Plan, seen: &Seen) -> Vec<CheckResult> {
+    let mut judged: Vec<(u8, CheckResult)> = plan
+        .expects
         .iter()
-        .filter_map(|expect| match expect {
-            // Judged by [`net::expectations`] and [`filter::expectations`].
-            Expect::Net { .. } | Expect::Filter { .. } => None,
-            Expect::File {
-                host, path, check, ..
-            } => {
-                let file = host_dir(*host).join(path);
-                Some(file_check(
-                    &format!("{}:{path}", plan.hosts[*host].name),
-                    &file,
-                    check,
-                ))
-            }
-            Expect::Conversation { what, text, .. } => {
-                let client = &plan.hosts[what.client].name;
-                let server = &plan.hosts[what.server].name;
-                let name = format!("conversation {text}");
-                // Several conversations may match (FTP reuses its passive port): the
-                // expectation holds when one of them has everything it asks for.
-                let judged: Vec<CheckResult> = conversations
-                    .iter()
-                    .filter(|c| {
-                        &c.client == client && &c.server == server && c.server_port == what.port
-                    })
-                    .map(|conv| conversation_check(&name, what, conv))
-                    .collect();
-                Some(match judged.iter().position(|c| c.passed) {
-                    Some(i) => judged[i].clone(),
-                    None => judged.into_iter().next().unwrap_or_else(|| {
-                        CheckResult::new(name, false, "no such conversation on the wire".into())
-                    }),
-                })
-            }
-            // Judged on the analysis by [`dns`].
-            Expect::Dns { .. } => None,
+        .enumerate()
+        .map(|(i, expect)| {
+            let row = EXPECT_CHECKS
+                .iter()
+                .find(|c| c.kind == expect.kind())
+                .expect("every expectation kind has a check (unit-tested)");
+            (row.rank, (row.judge)(plan, i, expect, seen))
         })
-        .collect()
+        .collect();
+    // Stable: within a rank, the file's order.
+    judged.sort_by_key(|(rank, _)| *rank);
+    judged.into_iter().map(|(_, c)| c).collect()
+}
+
+fn file(plan: &Plan, _: usize, expect: &Expect, seen: &Seen) -> CheckResult {
+    let Expect::File {
+        host, path, check, ..
+    } = expect
+    else {
+        unreachable!("{ROUTED}")
+    };
+    let file = (seen.host_dir)(*host).join(path);
+    file_check(&format!("{}:{path}", plan.hosts[*host].name), &file, check)
+}
+
+fn conversation(plan: &Plan, _: usize, expect: &Expect, seen: &Seen) -> CheckResult {
+    let Expect::Conversation { what, text, .. } = expect else {
+        unreachable!("{ROUTED}")
+    };
+    let client = &plan.hosts[what.client].name;
+    let server = &plan.hosts[what.server].name;
+    let name = format!("conversation {text}");
+    // Several conversations may match (FTP reuses its passive port): the expectation holds
+    // when one of them has everything it asks for.
+    let judged: Vec<CheckResult> = seen
+        .conversations
+        .iter()
+        .filter(|c| &c.client == client && &c.server == server && c.server_port == what.port)
+        .map(|conv| conversation_check(&name, what, conv))
+        .collect();
+    match judged.iter().position(|c| c.passed) {
+        Some(i) => judged[i].clone(),
+        None => judged.into_iter().next().unwrap_or_else(|| {
+            CheckResult::new(name, false, "no such conversation on the wire".into())
+        }),
+    }
 }
 
 fn conversation_check(
@@ -179,60 +257,55 @@ fn conversation_check(
     }
 }
 
-/// Checks the scenario's DNS expectations against the DNS exchanges of the run's captures:
-/// each question must have been asked alone and answered with the expected response code and
-/// record. The detail quotes responses as the flows show them.
-pub fn dns(plan: &Plan, analyses: &[&Analysis]) -> Vec<CheckResult> {
-    plan.expects
+/// A DNS expectation against the DNS exchanges of the run's captures: the question must have
+/// been asked alone and answered with the expected response code and record. The detail
+/// quotes responses as the flows show them.
+fn dns(_: &Plan, _: usize, expect: &Expect, seen: &Seen) -> CheckResult {
+    let Expect::Dns {
+        qtype,
+        name,
+        rcode,
+        answer,
+        ..
+    } = expect
+    else {
+        unreachable!("{ROUTED}")
+    };
+    let mut wanted = Vec::new();
+    wanted.extend(rcode.iter().map(|r| r.as_str()));
+    wanted.extend(answer.iter().map(|a| a.as_str()));
+    let title = format!("dns {qtype} {name} -> {}", wanted.join(" "));
+    let asked: Vec<&DnsExchange> = seen
+        .analyses
         .iter()
-        .filter_map(|expect| {
-            let Expect::Dns {
-                qtype,
-                name,
-                rcode,
-                answer,
-                ..
-            } = expect
-            else {
-                return None;
-            };
-            let mut wanted = Vec::new();
-            wanted.extend(rcode.iter().map(|r| r.as_str()));
-            wanted.extend(answer.iter().map(|a| a.as_str()));
-            let title = format!("dns {qtype} {name} -> {}", wanted.join(" "));
-            let seen: Vec<&DnsExchange> = analyses
-                .iter()
-                .flat_map(|a| &a.conversations)
-                .flat_map(|c| &c.dns)
-                .filter(|x| {
-                    matches!(x.questions.as_slice(), [q] if &q.qtype == qtype && &q.name == name)
-                })
-                .collect();
-            let matches = |x: &&&DnsExchange| {
-                // No response is never the expected code: a scenario names a real one.
-                let code = x.rcode.as_deref().unwrap_or("no response");
-                rcode.as_ref().is_none_or(|r| r == code)
-                    && answer.as_ref().is_none_or(|a| x.records().any(|r| &r == a))
-            };
-            Some(match seen.iter().find(matches) {
-                Some(x) => CheckResult::new(title, true, x.response_text()),
-                None if seen.is_empty() => {
-                    CheckResult::new(title, false, "no such question on the wire".into())
-                }
-                None => CheckResult::new(
-                    title,
-                    false,
-                    format!(
-                        "answered {}",
-                        seen.iter()
-                            .map(|x| x.response_text())
-                            .collect::<Vec<_>>()
-                            .join(" | ")
-                    ),
-                ),
-            })
-        })
-        .collect()
+        .flat_map(|a| &a.conversations)
+        .flat_map(|c| &c.dns)
+        .filter(|x| matches!(x.questions.as_slice(), [q] if &q.qtype == qtype && &q.name == name))
+        .collect();
+    let matches = |x: &&&DnsExchange| {
+        // No response is never the expected code: a scenario names a real one.
+        let code = x.rcode.as_deref().unwrap_or("no response");
+        rcode.as_ref().is_none_or(|r| r == code)
+            && answer.as_ref().is_none_or(|a| x.records().any(|r| &r == a))
+    };
+    match asked.iter().find(matches) {
+        Some(x) => CheckResult::new(title, true, x.response_text()),
+        None if asked.is_empty() => {
+            CheckResult::new(title, false, "no such question on the wire".into())
+        }
+        None => CheckResult::new(
+            title,
+            false,
+            format!(
+                "answered {}",
+                asked
+                    .iter()
+                    .map(|x| x.response_text())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
+        ),
+    }
 }
 
 fn file_check(name: &str, file: &Path, check: &FileCheck) -> CheckResult {
@@ -257,4 +330,53 @@ fn file_check(name: &str, file: &Path, check: &FileCheck) -> CheckResult {
         format!("the file holds {}", quote(&content))
     };
     CheckResult::new(name, passed, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EXPECT_CHECKS, Seen, expectations, net::NetSeen};
+    use crate::scenario::{Origin, expect_kinds, parse};
+
+    #[test]
+    fn every_expectation_kind_has_one_check_and_every_check_a_kind() {
+        let kinds: Vec<&str> = expect_kinds().map(|(key, _)| key).collect();
+        let checks: Vec<&str> = EXPECT_CHECKS.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds, checks,
+            "the scenario's and the check's tables differ"
+        );
+    }
+
+    #[test]
+    fn each_kind_is_judged_by_its_row() {
+        let base = "name = \"t\"\n[hosts.client]\n[hosts.server]\n[[links]]\n\
+                    ends = [\"client:eth0 10.0.0.1/24\", \"server:eth0 10.0.0.2/24\"]\ncapture = true\n";
+        // A directory that does not exist: the file expectation reads nothing.
+        let dir = std::env::temp_dir().join("labctl-check-test-no-such-directory");
+        let host_dir = |_: usize| dir.clone();
+        let seen = Seen {
+            host_dir: &host_dir,
+            conversations: &[],
+            analyses: &[],
+            net: NetSeen {
+                flows: "",
+                captures: &[],
+                counters: &[],
+            },
+            filtered: &[],
+        };
+        for (key, example) in expect_kinds() {
+            let text = format!("{base}[[expect]]\n{example}\n");
+            let plan = parse(&text, Origin::File("x.toml".into())).expect(example);
+            // Nothing was seen, so only `no_flow` holds, and each check's name is its kind's.
+            let [judged] = expectations(&plan, &seen).try_into().expect("one check");
+            assert_eq!(judged.passed, key == "no_flow", "{key}: {judged:?}");
+            let title = judged.name.split_whitespace().next().unwrap_or_default();
+            let want = match key {
+                "rule" | "file" | "conversation" | "dns" | "capture" | "filter" => key,
+                _ => "flows",
+            };
+            assert_eq!(title, want, "{key}: {judged:?}");
+        }
+    }
 }

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::CheckResult;
+use super::{CheckResult, ROUTED, Seen};
 use crate::analyze::WireFacts;
 use crate::scenario::{Count, Expect, NetExpect, Plan, WireFact};
 
@@ -39,84 +39,91 @@ impl CaptureSeen<'_> {
     }
 }
 
-/// Checks the plan's wire and kernel expectations, in the plan's order.
-pub fn expectations(plan: &Plan, seen: &NetSeen) -> Vec<CheckResult> {
-    plan.expects
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| match e {
-            Expect::Net { what, text, .. } => Some(check(plan, i, what, text, seen)),
-            _ => None,
-        })
-        .collect()
+/// A rule counter expectation: the packets its rule matched, read after the steps.
+pub(super) fn counter(_: &Plan, index: usize, expect: &Expect, seen: &Seen) -> CheckResult {
+    let Expect::Net {
+        what: NetExpect::Counter { packets, .. },
+        text,
+        ..
+    } = expect
+    else {
+        unreachable!("{ROUTED}")
+    };
+    let name = format!("rule {text}: {packets} packets");
+    match seen.net.counters.get(index).cloned().flatten() {
+        Some(Ok(n)) => CheckResult::new(name, packets.holds(n), format!("{n} packets matched")),
+        Some(Err(e)) => CheckResult::new(name, false, e),
+        None => CheckResult::new(name, false, "the counter was not read".into()),
+    }
 }
 
-fn check(plan: &Plan, index: usize, what: &NetExpect, text: &str, seen: &NetSeen) -> CheckResult {
-    match what {
-        NetExpect::Counter { packets, .. } => {
-            let name = format!("rule {text}: {packets} packets");
-            match seen.counters.get(index).cloned().flatten() {
-                Some(Ok(n)) => {
-                    CheckResult::new(name, packets.holds(n), format!("{n} packets matched"))
-                }
-                Some(Err(e)) => CheckResult::new(name, false, e),
-                None => CheckResult::new(name, false, "the counter was not read".into()),
-            }
-        }
-        NetExpect::Flow {
-            text,
-            present,
-            capture,
-        } => {
-            let scope = capture
-                .as_ref()
-                .map(|(host, iface)| (plan.hosts[*host].name.as_str(), iface.as_str()));
-            let whose = scope
-                .map(|(host, iface)| format!(" on {host}:{iface}"))
-                .unwrap_or_default();
-            let name = if *present {
-                format!("flows{whose} show {text:?}")
-            } else {
-                format!("flows{whose} never show {text:?}")
-            };
-            let lines = match scope {
-                None => seen.flows,
-                Some((host, iface)) => match seen.captures.iter().find(|c| c.is(host, iface)) {
-                    Some(captured) => captured.flows,
-                    // A line never seen proves nothing about a capture that was not made.
-                    None => {
-                        return CheckResult::new(
-                            name,
-                            false,
-                            "no capture on that interface".into(),
-                        );
-                    }
-                },
-            };
-            let found = lines.lines().find(|l| l.contains(text.as_str()));
-            let detail = match found {
-                Some(line) => format!("seen: {}", line.trim()),
-                None => "no such line".to_string(),
-            };
-            CheckResult::new(name, found.is_some() == *present, detail)
-        }
-        NetExpect::Capture { host, iface, facts } => {
-            let host_name = &plan.hosts[*host].name;
-            let name = format!(
-                "capture {host_name}:{iface}: {}",
-                facts
-                    .iter()
-                    .map(|f| describe(plan, f))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let Some(captured) = seen.captures.iter().find(|c| c.is(host_name, iface)) else {
+/// `flow` and `no_flow`: a line of the flows (of one capture, with `capture`) shows the text,
+/// or none does.
+pub(super) fn flow(plan: &Plan, _: usize, expect: &Expect, seen: &Seen) -> CheckResult {
+    let Expect::Net {
+        what:
+            NetExpect::Flow {
+                text,
+                present,
+                capture,
+            },
+        ..
+    } = expect
+    else {
+        unreachable!("{ROUTED}")
+    };
+    let scope = capture
+        .as_ref()
+        .map(|(host, iface)| (plan.hosts[*host].name.as_str(), iface.as_str()));
+    let whose = scope
+        .map(|(host, iface)| format!(" on {host}:{iface}"))
+        .unwrap_or_default();
+    let name = if *present {
+        format!("flows{whose} show {text:?}")
+    } else {
+        format!("flows{whose} never show {text:?}")
+    };
+    let lines = match scope {
+        None => seen.net.flows,
+        Some((host, iface)) => match seen.net.captures.iter().find(|c| c.is(host, iface)) {
+            Some(captured) => captured.flows,
+            // A line never seen proves nothing about a capture that was not made.
+            None => {
                 return CheckResult::new(name, false, "no capture on that interface".into());
-            };
-            let (passed, detail) = wire_facts(plan, captured.facts, facts);
-            CheckResult::new(name, passed, detail)
-        }
-    }
+            }
+        },
+    };
+    let found = lines.lines().find(|l| l.contains(text.as_str()));
+    let detail = match found {
+        Some(line) => format!("seen: {}", line.trim()),
+        None => "no such line".to_string(),
+    };
+    CheckResult::new(name, found.is_some() == *present, detail)
+}
+
+/// Packet-level facts of one capture.
+pub(super) fn capture(plan: &Plan, _: usize, expect: &Expect, seen: &Seen) -> CheckResult {
+    let Expect::Net {
+        what: NetExpect::Capture { host, iface, facts },
+        ..
+    } = expect
+    else {
+        unreachable!("{ROUTED}")
+    };
+    let host_name = &plan.hosts[*host].name;
+    let name = format!(
+        "capture {host_name}:{iface}: {}",
+        facts
+            .iter()
+            .map(|f| describe(plan, f))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let Some(captured) = seen.net.captures.iter().find(|c| c.is(host_name, iface)) else {
+        return CheckResult::new(name, false, "no capture on that interface".into());
+    };
+    let (passed, detail) = wire_facts(plan, captured.facts, facts);
+    CheckResult::new(name, passed, detail)
 }
 
 fn describe(plan: &Plan, fact: &WireFact) -> String {

@@ -14,6 +14,8 @@ mod telnet;
 
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+use futures::future::LocalBoxFuture;
 use serde::Serialize;
 
 use crate::scenario::{Action, StepOutcome, StepPlan};
@@ -63,7 +65,104 @@ impl StepResult {
     }
 }
 
-/// Runs one step inside its host.
+/// A step kind's drive function: runs the step inside its host, filling in the result.
+type Drive = for<'a> fn(
+    &'a Lab,
+    &'a StepPlan,
+    &'a mut StepResult,
+) -> LocalBoxFuture<'a, Result<(), ProgramError>>;
+
+/// How one kind of step is driven: the drive side of the step registry
+/// (`scenario::parse::steps`), one row per key of its table, matched by `StepPlan::kind`.
+pub struct DriveKind {
+    /// The key of the kind, as the scenario's registry names it.
+    pub kind: &'static str,
+    drive: Drive,
+}
+
+/// Every step kind's drive function. The protocol clients and the network steps share one
+/// function per family, which matches on the step's action.
+pub const DRIVE_KINDS: &[DriveKind] = &[
+    DriveKind {
+        kind: "telnet",
+        drive: |lab, step, result| telnet::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "iptables",
+        drive: |lab, step, result| program::iptables(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "exec",
+        drive: |lab, step, result| program::exec(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "wait",
+        drive: |_, step, _| wait(step).boxed_local(),
+    },
+    DriveKind {
+        kind: "ftp",
+        drive: |lab, step, result| protocol::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "smtp",
+        drive: |lab, step, result| protocol::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "http",
+        drive: |lab, step, result| protocol::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "dns",
+        drive: |lab, step, result| protocol::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "udp",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "traceroute",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "route",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "link",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "host_gone",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "announce",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "sysctl",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "listening",
+        drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+];
+
+/// What a drive function says when given a step of another kind, which [`run_step`] never
+/// does (it picks the row by the step's kind).
+const ROUTED: &str = "the drive table routes only its own kind here";
+
+/// `wait = "DURATION"`.
+async fn wait(step: &StepPlan) -> Result<(), ProgramError> {
+    let Action::Wait(duration) = &step.action else {
+        unreachable!("{ROUTED}")
+    };
+    tokio::time::sleep(*duration).await;
+    Ok(())
+}
+
+/// Runs one step inside its host, by the row of [`DRIVE_KINDS`] of its kind.
 pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramError> {
     let host = lab.host(step.host);
     let started = Instant::now();
@@ -82,54 +181,26 @@ pub async fn run_step(lab: &Lab, step: &StepPlan) -> Result<StepResult, ProgramE
         took: Duration::ZERO,
         line: step.line,
     };
-    match &step.action {
-        Action::Telnet {
-            target,
-            send,
-            expect_reply,
-            syns,
-            timeout,
-        } => {
-            let t = telnet::run(host, target, send.as_bytes(), *syns, *timeout).await;
-            result.outcome = t.outcome;
-            result.detail = t.detail;
-            result.sent = String::from_utf8_lossy(&t.sent).into_owned();
-            result.received = String::from_utf8_lossy(&t.received).into_owned();
-            if let Some(reply) = expect_reply {
-                if result.outcome == StepOutcome::Connected
-                    && !result.received.contains(reply.as_str())
-                {
-                    // The connection worked but the dialogue did not: a failed step.
-                    result.outcome = StepOutcome::Failed;
-                    result.detail = format!("the reply does not contain {reply:?}");
-                }
-            }
-        }
-        Action::Iptables(rule) => {
-            let argv: Vec<String> = std::iter::once("iptables".to_string())
-                .chain(rule.argv())
-                .collect();
-            let input = program::Input::none();
-            program::run(host, &argv, Duration::from_secs(10), &mut result, input).await?;
-        }
-        Action::Exec {
-            argv,
-            timeout,
-            stdin,
-            hold_stdin,
-            signal,
-        } => {
-            let input = program::Input {
-                bytes: stdin,
-                hold: *hold_stdin,
-                signal: *signal,
-            };
-            program::run(host, argv, *timeout, &mut result, input).await?;
-        }
-        Action::Protocol(protocol_step) => protocol::run(host, protocol_step, &mut result).await,
-        Action::Net(action) => net::run(lab, step.host, action, &mut result).await?,
-        Action::Wait(duration) => tokio::time::sleep(*duration).await,
-    }
+    let row = DRIVE_KINDS
+        .iter()
+        .find(|d| d.kind == step.kind)
+        .expect("every step kind has a drive row (unit-tested)");
+    (row.drive)(lab, step, &mut result).await?;
     result.took = started.elapsed();
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DRIVE_KINDS;
+
+    #[test]
+    fn every_step_kind_has_one_drive_row_and_every_row_a_kind() {
+        let kinds: Vec<&str> = crate::scenario::step_kinds().collect();
+        let drives: Vec<&str> = DRIVE_KINDS.iter().map(|d| d.kind).collect();
+        assert_eq!(
+            kinds, drives,
+            "the scenario's and the drive's tables differ"
+        );
+    }
 }

@@ -13,10 +13,10 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
 
 use crate::rules::RouteCmd;
-use crate::scenario::{Cidr, NetAction, RoutePlan, StepOutcome, Target};
+use crate::scenario::{Action, Cidr, NetAction, RoutePlan, StepOutcome, StepPlan, Target};
 use crate::topology::{self, Host, Lab, RouteChange};
 
-use super::StepResult;
+use super::{ROUTED, StepResult};
 
 /// The first destination port of traceroute's UDP probes, as the `traceroute` program uses.
 const TRACEROUTE_PORT: u16 = 33434;
@@ -29,7 +29,20 @@ const TRACEROUTE_PORT: u16 = 33434;
 /// (the `traceroute` program waits up to 5 s).
 const PROBE_WAIT: Duration = Duration::from_secs(2);
 
-pub(super) async fn run(
+/// The network step kinds (`udp`, `traceroute`, `route`, `link`, `host_gone`, `announce`,
+/// `sysctl`).
+pub(super) async fn drive(
+    lab: &Lab,
+    step: &StepPlan,
+    result: &mut StepResult,
+) -> Result<(), super::ProgramError> {
+    let Action::Net(action) = &step.action else {
+        unreachable!("{ROUTED}")
+    };
+    run(lab, step.host, action, result).await
+}
+
+async fn run(
     lab: &Lab,
     host_id: usize,
     action: &NetAction,

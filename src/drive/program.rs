@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::scenario::StepOutcome;
-use crate::topology::Host;
-
-use super::StepResult;
+use super::{ROUTED, StepResult};
+use crate::scenario::{Action, StepOutcome, StepPlan};
+use crate::topology::{Host, Lab};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProgramError {
@@ -76,6 +75,46 @@ impl Input<'_> {
             signal: None,
         }
     }
+}
+
+/// The `iptables` kind (and the rules a scenario or a student applies).
+pub(super) async fn iptables(
+    lab: &Lab,
+    step: &StepPlan,
+    result: &mut StepResult,
+) -> Result<(), ProgramError> {
+    let Action::Iptables(rule) = &step.action else {
+        unreachable!("{ROUTED}")
+    };
+    let argv: Vec<String> = std::iter::once("iptables".to_string())
+        .chain(rule.argv())
+        .collect();
+    let host = lab.host(step.host);
+    run(host, &argv, Duration::from_secs(10), result, Input::none()).await
+}
+
+/// The `exec` kind: a program run from its argument vector.
+pub(super) async fn exec(
+    lab: &Lab,
+    step: &StepPlan,
+    result: &mut StepResult,
+) -> Result<(), ProgramError> {
+    let Action::Exec {
+        argv,
+        timeout,
+        stdin,
+        hold_stdin,
+        signal,
+    } = &step.action
+    else {
+        unreachable!("{ROUTED}")
+    };
+    let input = Input {
+        bytes: stdin,
+        hold: *hold_stdin,
+        signal: *signal,
+    };
+    run(lab.host(step.host), argv, *timeout, result, input).await
 }
 
 pub(super) async fn run(

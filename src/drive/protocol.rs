@@ -19,11 +19,26 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpSocket;
 use tokio::task::JoinHandle;
 
-use super::StepResult;
+use super::{ROUTED, StepResult};
 use crate::sandbox::Netns;
-use crate::scenario::{DialogueLine, MailServer, ProtocolStep, StepOutcome, Target};
+use crate::scenario::{
+    Action, DialogueLine, MailServer, ProtocolStep, StepOutcome, StepPlan, Target,
+};
 use crate::services::clients::{self, Connect, Dialogue, TranscriptLine, dns, ftp, http, smtp};
-use crate::topology::Host;
+use crate::topology::{Host, Lab};
+
+/// The protocol client kinds (`ftp`, `smtp`, `http`, `dns`).
+pub(super) async fn drive(
+    lab: &Lab,
+    step: &StepPlan,
+    result: &mut StepResult,
+) -> Result<(), super::ProgramError> {
+    let Action::Protocol(client) = &step.action else {
+        unreachable!("{ROUTED}")
+    };
+    run(lab.host(step.host), client, result).await;
+    Ok(())
+}
 
 /// Runs a protocol step from `host`, filling in `result`.
 pub(super) async fn run(host: &Host, step: &ProtocolStep, result: &mut StepResult) {

@@ -14,8 +14,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::scenario::{StepOutcome, Target};
-use crate::topology::Host;
+use super::{ProgramError, ROUTED, StepResult};
+use crate::scenario::{Action, StepOutcome, StepPlan, Target};
+use crate::topology::{Host, Lab};
 
 pub(super) struct Session {
     pub outcome: StepOutcome,
@@ -28,7 +29,43 @@ pub(super) struct Session {
 /// away, so a late read costs nothing but a late end of the step.
 const SYN_POLL: Duration = Duration::from_millis(10);
 
-pub(super) async fn run(
+/// The `telnet` kind: the telnet-style client, or with `dialogue` a protocol client's session.
+pub(super) async fn drive(
+    lab: &Lab,
+    step: &StepPlan,
+    result: &mut StepResult,
+) -> Result<(), ProgramError> {
+    let host = lab.host(step.host);
+    let (target, send, expect_reply, syns, timeout) = match &step.action {
+        Action::Telnet {
+            target,
+            send,
+            expect_reply,
+            syns,
+            timeout,
+        } => (target, send, expect_reply, syns, timeout),
+        Action::Protocol(session) => {
+            super::protocol::run(host, session, result).await;
+            return Ok(());
+        }
+        _ => unreachable!("{ROUTED}"),
+    };
+    let t = run(host, target, send.as_bytes(), *syns, *timeout).await;
+    result.outcome = t.outcome;
+    result.detail = t.detail;
+    result.sent = String::from_utf8_lossy(&t.sent).into_owned();
+    result.received = String::from_utf8_lossy(&t.received).into_owned();
+    if let Some(reply) = expect_reply {
+        if result.outcome == StepOutcome::Connected && !result.received.contains(reply.as_str()) {
+            // The connection worked but the dialogue did not: a failed step.
+            result.outcome = StepOutcome::Failed;
+            result.detail = format!("the reply does not contain {reply:?}");
+        }
+    }
+    Ok(())
+}
+
+async fn run(
     host: &Host,
     target: &Target,
     send: &[u8],

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 pub use builtin::{BUILTIN, Builtin};
 pub use error::ScenarioError;
+#[cfg(test)]
+pub(crate) use parse::{expect_kinds, step_kinds};
 pub use protocol::{DialogueLine, FileSet, MailServer, ProtocolStep};
 
 use crate::rules::Rule;
@@ -352,6 +354,9 @@ impl std::fmt::Display for StepOutcome {
 
 #[derive(Debug, Clone)]
 pub struct StepPlan {
+    /// The key of the step's kind in the step registry (`telnet`, `wait`, ...), by which
+    /// `drive` finds the kind's drive function.
+    pub kind: &'static str,
     pub host: HostId,
     pub action: Action,
     /// The outcome the step must have; a mismatch is a failed check, not a failed run.
@@ -368,6 +373,7 @@ impl StepPlan {
     /// A rule applied as a step (a scenario's `[[rules]]`, a student's commands).
     pub fn rule(host: HostId, rule: Rule, line: usize) -> StepPlan {
         StepPlan {
+            kind: "iptables",
             host,
             title: format!("iptables {rule}"),
             programs: vec!["iptables".to_string()],
@@ -444,6 +450,25 @@ pub enum Expect {
         text: String,
         line: usize,
     },
+}
+
+impl Expect {
+    /// The key of the registry row that reads this kind (`file`, `conversation`, `dns`, `rule`,
+    /// `flow`, `no_flow`, `capture`): the check side judges it by the row of the same key.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Expect::File { .. } => "file",
+            Expect::Conversation { .. } => "conversation",
+            Expect::Dns { .. } => "dns",
+            Expect::Net { what, .. } => match what {
+                NetExpect::Counter { .. } => "rule",
+                NetExpect::Flow { present: true, .. } => "flow",
+                NetExpect::Flow { present: false, .. } => "no_flow",
+                NetExpect::Capture { .. } => "capture",
+            },
+            Expect::Filter { .. } => "filter",
+        }
+    }
 }
 
 /// A count that must be exact or reach a minimum.

@@ -3,8 +3,8 @@
 //!
 //! This file walks the scenario top-down; [`raw`] holds the deserialised structs, [`values`]
 //! the checks of single values (names, ports, addresses, routes, link ends, durations,
-//! targets), [`step`] the steps and expectations, and [`net`] and [`protocol`] the network
-//! and protocol step kinds.
+//! targets), [`steps`] and [`expects`] the registries of step and expectation kinds, and
+//! [`net`] and [`protocol`] the network and protocol kinds of both.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -15,21 +15,25 @@ use toml::Spanned;
 
 use super::*;
 
+mod expects;
 mod filter;
 mod net;
 mod program;
 mod protocol;
 mod raw;
 mod resolve;
-mod step;
 mod steps;
 mod switch;
 mod values;
 
+#[cfg(test)]
+pub(crate) use expects::expect_kinds;
+use expects::parse_expect;
 use raw::*;
 use resolve::Resolver;
-use step::*;
 use steps::parse_step;
+#[cfg(test)]
+pub(crate) use steps::step_kinds;
 use values::*;
 
 const SERVICE_KINDS: &[&str] = &[
@@ -310,7 +314,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         });
     }
 
-    let keys: StepKeys = toml::from_str(text).expect("the document was read once already");
+    let keys: GivenKeys = toml::from_str(text).expect("the document was read once already");
     let mut steps = Vec::new();
     for (step, given) in raw.steps.iter().zip(&keys.steps) {
         let given: Vec<String> = given.keys().cloned().collect();
@@ -318,11 +322,9 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
     }
 
     let mut expects = Vec::new();
-    for expect in &raw.expect {
-        expects.push(match &expect.get_ref().filter {
-            Some(f) => filter::expect(&cx, expect, f, &resolver, &hosts, &links)?,
-            None => parse_expect(&cx, expect, &resolver)?,
-        });
+    for (expect, given) in raw.expect.iter().zip(&keys.expect) {
+        let given: Vec<String> = given.keys().cloned().collect();
+        expects.push(parse_expect(&cx, expect, &given, &resolver)?);
     }
 
     Ok(Plan {

@@ -6,6 +6,7 @@
 //! `file:line:col` error pointing into the filter string, with the filter module's
 //! did-you-mean; the check only runs the compiled filter over the capture.
 
+use super::expects::{ExpectInput, ExpectKind};
 use super::*;
 use crate::filter::DisplayFilter;
 
@@ -24,41 +25,22 @@ fn capture_points(hosts: &[HostPlan], links: &[LinkPlan]) -> Vec<(HostId, String
         .collect()
 }
 
-pub(super) fn expect(
-    cx: &Ctx,
-    expect: &Spanned<RawExpect>,
-    filter: &Spanned<String>,
-    resolver: &Resolver,
-    hosts: &[HostPlan],
-    links: &[LinkPlan],
-) -> Result<Expect, ScenarioError> {
+/// The row of the expectation registry (`expects::EXPECT_KINDS`).
+pub(super) const KIND: ExpectKind = ExpectKind {
+    key: "filter",
+    usage: "filter = \"EXPR\" with count, at_least or none (and capture = \"HOST:IFACE\")",
+    example: "filter = \"tcp\"\nat_least = 1",
+    takes: &["count", "at_least", "none", "capture"],
+    parse,
+};
+
+fn parse(input: &ExpectInput) -> Result<Expect, ScenarioError> {
+    let (cx, raw, resolver) = (input.cx, input.raw, input.resolver);
+    let here = input.here.clone();
+    let filter = raw.filter.as_ref().expect("the kind's key is set");
+    let (hosts, links) = (resolver.hosts(), resolver.links());
     let captured = capture_points(hosts, links);
-    let span = expect.span();
-    let here = span.start..span.start + 1;
-    let raw = expect.get_ref();
     let hint = "filter = \"EXPR\" with count = N, at_least = N or none = true, and capture = \"HOST:IFACE\" when the scenario has several captures";
-    // Any key of another expectation kind is a mistake; the first one set is named.
-    let set = |present: bool, key: &'static str| present.then_some(key);
-    let others = [
-        set(raw.file.is_some(), "file"),
-        set(raw.conversation.is_some(), "conversation"),
-        set(raw.dns.is_some(), "dns"),
-        set(raw.rule.is_some() || raw.packets.is_some(), "rule"),
-        set(raw.flow.is_some() || raw.no_flow.is_some(), "flow"),
-        set(raw.syns.is_some() || raw.syns_at_least.is_some(), "syns"),
-        set(
-            raw.fragments.is_some() || raw.fragments_at_least.is_some(),
-            "fragments",
-        ),
-        set(raw.mss_segments.is_some(), "mss_segments"),
-        set(raw.zero_ethernet.is_some(), "zero_ethernet"),
-        set(raw.capture_side.is_some(), "capture_side"),
-    ];
-    if let Some(key) = others.into_iter().flatten().next() {
-        return Err(cx
-            .err(here, format!("{key} does not go with filter"))
-            .with_hint(hint));
-    }
     let inner = cx.inner(filter);
     let text = filter.get_ref();
     let compiled = DisplayFilter::compile(text).map_err(|e| {
@@ -130,7 +112,7 @@ pub(super) fn expect(
         host,
         iface,
         frames,
-        line: cx.line(&span),
+        line: input.line,
     })
 }
 

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::expects::{ExpectInput, ExpectKind};
 use super::steps::{Input, Parsed, StepKind, command_outcomes};
-use super::{Ctx, RawExpect, RawHost, RawStep, Resolver, parse_iptables, parse_target};
+use super::{Ctx, RawHost, RawStep, Resolver, parse_iptables, parse_target};
 use crate::scenario::{
-    Action, Count, HostId, LoopbackPlan, NetAction, NetExpect, ScenarioError, StepOutcome, WireFact,
+    Action, Count, Expect, HostId, LoopbackPlan, NetAction, NetExpect, ScenarioError, StepOutcome,
+    WireFact,
 };
 
 /// A UDP probe ends on its answer or ICMP error; this bound only ends one that gets neither.
@@ -376,116 +378,121 @@ pub(super) fn host_prefixed(
     Ok((id, Spanned::new(rest_span, rest.to_string())))
 }
 
-pub(super) fn expect(
-    cx: &Ctx,
-    raw: &RawExpect,
-    here: Range<usize>,
-    resolver: &Resolver,
-) -> Result<Option<(NetExpect, String)>, ScenarioError> {
-    let flow = raw.flow.is_some() || raw.no_flow.is_some();
-    // Beside a flow, `capture` picks the capture whose lines count; alone, it is a kind.
-    let kinds = [
-        raw.rule.is_some(),
-        raw.flow.is_some(),
-        raw.no_flow.is_some(),
-        raw.capture.is_some() && !flow,
-    ];
-    let n = kinds.iter().filter(|k| **k).count();
-    if n == 0 {
-        let stray = [
-            (
-                "packets",
-                raw.packets.is_some() || raw.packets_at_least.is_some(),
-            ),
-            ("syns", raw.syns.is_some() || raw.syns_at_least.is_some()),
-            (
-                "fragments",
-                raw.fragments.is_some() || raw.fragments_at_least.is_some(),
-            ),
-            ("mss_segments", raw.mss_segments.is_some()),
-            ("zero_ethernet", raw.zero_ethernet.is_some()),
-            ("capture_side", raw.capture_side.is_some()),
-        ];
-        if let Some((k, _)) = stray.iter().find(|(_, set)| *set) {
-            let goes = if *k == "packets" { "rule" } else { "capture" };
-            return Err(cx.err(here, format!("{k} goes with {goes}")));
+/// The wire and kernel expectation kinds of the registry (see `expects`).
+pub(super) const RULE: ExpectKind = ExpectKind {
+    key: "rule",
+    usage: "rule = \"HOST: RULE\" with packets or packets_at_least",
+    example: "rule = \"client: -A OUTPUT -j DROP\"\npackets = 0",
+    takes: &["packets", "packets_at_least"],
+    parse: rule_expect,
+};
+pub(super) const FLOW: ExpectKind = ExpectKind {
+    key: "flow",
+    usage: "flow = \"TEXT\"",
+    example: "flow = \"client > server\"",
+    takes: &["capture"],
+    parse: |input| flow_expect(input, &input.raw.flow, true),
+};
+pub(super) const NO_FLOW: ExpectKind = ExpectKind {
+    key: "no_flow",
+    usage: "no_flow = \"TEXT\"",
+    example: "no_flow = \"RST\"",
+    takes: &["capture"],
+    parse: |input| flow_expect(input, &input.raw.no_flow, false),
+};
+pub(super) const CAPTURE: ExpectKind = ExpectKind {
+    key: "capture",
+    usage: "capture = \"HOST:IFACE\" with facts of the capture",
+    example: "capture = \"client:eth0\"\nsyns_at_least = 2",
+    takes: &[
+        "syns",
+        "syns_at_least",
+        "fragments",
+        "fragments_at_least",
+        "mss_segments",
+        "zero_ethernet",
+        "capture_side",
+    ],
+    parse: capture_expect,
+};
+
+fn rule_expect(input: &ExpectInput) -> Result<Expect, ScenarioError> {
+    let (cx, raw, here) = (input.cx, input.raw, &input.here);
+    let rule = raw.rule.as_ref().expect("the kind's key is set");
+    let hint = "rule = \"HOST: -t filter -A OUTPUT -p tcp --dport 25 -j DROP\" or \"HOST: filter OUTPUT 1\" (the first rule of the chain), with packets = N or packets_at_least = N";
+    let (host, text) = host_prefixed(cx, rule, input.resolver, hint)?;
+    // `TABLE CHAIN N`: the N-th rule of a chain, which is what `-D CHAIN N` names.
+    let words: Vec<&str> = text.get_ref().split_whitespace().collect();
+    let by_index = match words.as_slice() {
+        [table, chain, n] if n.parse::<u32>().is_ok() && !table.starts_with('-') => {
+            crate::rules::parse_rule(&format!("-t {table} -D {chain} {n}")).ok()
         }
-        return Ok(None);
+        _ => None,
+    };
+    let parsed = match by_index {
+        Some(rule) => rule,
+        None => parse_iptables(cx, &text)?,
+    };
+    let numbered = matches!(parsed.command(), crate::rules::Command::DeleteNumber { .. });
+    if parsed.spec().is_none() && !numbered {
+        return Err(cx
+            .err(
+                cx.inner(rule),
+                "a counter belongs to a rule (-A, -I or -D with a rule)",
+            )
+            .with_hint(hint));
     }
-    if n > 1 || raw.file.is_some() || raw.conversation.is_some() {
-        return Err(cx.err(
-            here,
-            "an expectation needs exactly one of file, conversation, rule, flow, no_flow, capture",
-        ));
+    let packets = count(cx, &raw.packets, &raw.packets_at_least, "packets")?.ok_or_else(|| {
+        cx.err(
+            here.clone(),
+            "a rule expectation needs packets or packets_at_least",
+        )
+        .with_hint(hint)
+    })?;
+    Ok(net_expect(
+        input,
+        NetExpect::Counter {
+            host,
+            rule: parsed,
+            packets,
+        },
+        rule,
+    ))
+}
+
+fn flow_expect(
+    input: &ExpectInput,
+    value: &Option<Spanned<String>>,
+    present: bool,
+) -> Result<Expect, ScenarioError> {
+    let text = value.as_ref().expect("the kind's key is set");
+    if text.get_ref().trim().is_empty() {
+        return Err(input.cx.err(input.cx.inner(text), "empty flow text"));
     }
-    if let Some(rule) = &raw.rule {
-        let hint = "rule = \"HOST: -t filter -A OUTPUT -p tcp --dport 25 -j DROP\" or \"HOST: filter OUTPUT 1\" (the first rule of the chain), with packets = N or packets_at_least = N";
-        let (host, text) = host_prefixed(cx, rule, resolver, hint)?;
-        // `TABLE CHAIN N`: the N-th rule of a chain, which is what `-D CHAIN N` names.
-        let words: Vec<&str> = text.get_ref().split_whitespace().collect();
-        let by_index = match words.as_slice() {
-            [table, chain, n] if n.parse::<u32>().is_ok() && !table.starts_with('-') => {
-                crate::rules::parse_rule(&format!("-t {table} -D {chain} {n}")).ok()
-            }
-            _ => None,
-        };
-        let parsed = match by_index {
-            Some(rule) => rule,
-            None => parse_iptables(cx, &text)?,
-        };
-        let numbered = matches!(parsed.command(), crate::rules::Command::DeleteNumber { .. });
-        if parsed.spec().is_none() && !numbered {
-            return Err(cx
-                .err(
-                    cx.inner(rule),
-                    "a counter belongs to a rule (-A, -I or -D with a rule)",
-                )
-                .with_hint(hint));
+    let capture = match &input.raw.capture {
+        Some(c) => {
+            let hint = "capture = \"HOST:IFACE\" beside a flow: only that capture's lines count";
+            let (host, iface) = host_prefixed(input.cx, c, input.resolver, hint)?;
+            Some((host, iface.get_ref().trim().to_string()))
         }
-        let packets =
-            count(cx, &raw.packets, &raw.packets_at_least, "packets")?.ok_or_else(|| {
-                cx.err(
-                    here.clone(),
-                    "a rule expectation needs packets or packets_at_least",
-                )
-                .with_hint(hint)
-            })?;
-        return Ok(Some((
-            NetExpect::Counter {
-                host,
-                rule: parsed,
-                packets,
-            },
-            rule.get_ref().clone(),
-        )));
-    }
-    for (value, present) in [(&raw.flow, true), (&raw.no_flow, false)] {
-        if let Some(text) = value {
-            if text.get_ref().trim().is_empty() {
-                return Err(cx.err(cx.inner(text), "empty flow text"));
-            }
-            let capture = match &raw.capture {
-                Some(c) => {
-                    let hint =
-                        "capture = \"HOST:IFACE\" beside a flow: only that capture's lines count";
-                    let (host, iface) = host_prefixed(cx, c, resolver, hint)?;
-                    Some((host, iface.get_ref().trim().to_string()))
-                }
-                None => None,
-            };
-            return Ok(Some((
-                NetExpect::Flow {
-                    text: text.get_ref().clone(),
-                    present,
-                    capture,
-                },
-                text.get_ref().clone(),
-            )));
-        }
-    }
-    let capture = raw.capture.as_ref().expect("one kind is set");
+        None => None,
+    };
+    Ok(net_expect(
+        input,
+        NetExpect::Flow {
+            text: text.get_ref().clone(),
+            present,
+            capture,
+        },
+        text,
+    ))
+}
+
+fn capture_expect(input: &ExpectInput) -> Result<Expect, ScenarioError> {
+    let (cx, raw) = (input.cx, input.raw);
+    let capture = raw.capture.as_ref().expect("the kind's key is set");
     let hint = "capture = \"HOST:IFACE\" with syns, fragments, mss_segments, zero_ethernet or capture_side";
-    let (host, iface) = host_prefixed(cx, capture, resolver, hint)?;
+    let (host, iface) = host_prefixed(cx, capture, input.resolver, hint)?;
     let mut facts = Vec::new();
     if let Some(c) = count(cx, &raw.syns, &raw.syns_at_least, "syns")? {
         facts.push(WireFact::SynBackoff(c));
@@ -509,22 +516,35 @@ pub(super) fn expect(
         facts.push(WireFact::ZeroEthernet);
     }
     if let Some(side) = &raw.capture_side {
-        let id = resolver.host_value(side)?;
+        let id = input.resolver.host_value(side)?;
         facts.push(WireFact::CaptureSide(id));
     }
     if facts.is_empty() {
         return Err(cx
-            .err(here, "a capture expectation needs at least one fact")
+            .err(
+                input.here.clone(),
+                "a capture expectation needs at least one fact",
+            )
             .with_hint(hint));
     }
-    Ok(Some((
+    Ok(net_expect(
+        input,
         NetExpect::Capture {
             host,
             iface: iface.get_ref().trim().to_string(),
             facts,
         },
-        capture.get_ref().clone(),
-    )))
+        capture,
+    ))
+}
+
+/// A wire or kernel expectation, titled by its kind's value as written.
+fn net_expect(input: &ExpectInput, what: NetExpect, value: &Spanned<String>) -> Expect {
+    Expect::Net {
+        what,
+        text: value.get_ref().clone(),
+        line: input.line,
+    }
 }
 
 #[cfg(test)]

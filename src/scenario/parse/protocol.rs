@@ -12,6 +12,7 @@ use std::time::Duration;
 use hickory_proto::rr::RecordType;
 use toml::Spanned;
 
+use super::expects::{ExpectInput, ExpectKind};
 use super::steps::{Input, Parsed, StepKind};
 use super::{
     Ctx, Origin, RawService, RawStep, Resolver, ScenarioError, ServiceKind, Target,
@@ -733,12 +734,17 @@ fn step(
 }
 
 /// `dns = "MX example.test"` with `rcode = "NOERROR"` and/or `answer = "MX 10 mail.example.test."`.
-pub(super) fn dns_expect(
-    cx: &Ctx,
-    raw: &super::RawExpect,
-    query: &Spanned<String>,
-    line: usize,
-) -> Result<crate::scenario::Expect, ScenarioError> {
+pub(super) const DNS_EXPECT: ExpectKind = ExpectKind {
+    key: "dns",
+    usage: "dns = \"TYPE NAME\" with rcode and/or answer",
+    example: "dns = \"MX example.test\"\nrcode = \"NXDOMAIN\"",
+    takes: &["rcode", "answer"],
+    parse: dns_expect,
+};
+
+fn dns_expect(input: &ExpectInput) -> Result<crate::scenario::Expect, ScenarioError> {
+    let (cx, raw) = (input.cx, input.raw);
+    let query = raw.dns.as_ref().expect("the kind's key is set");
     let hint = "dns = \"MX example.test\" with rcode = \"NOERROR\" and/or answer = \"MX 10 mail.example.test.\"";
     let Some((qtype, name)) = query.get_ref().trim().split_once(' ') else {
         return Err(cx
@@ -762,7 +768,7 @@ pub(super) fn dns_expect(
         .rcode
         .as_ref()
         .map(|r| {
-            super::one_of(
+            super::expects::one_of(
                 cx,
                 r,
                 &[
@@ -777,26 +783,12 @@ pub(super) fn dns_expect(
             .err(cx.inner(query), "a dns expectation needs rcode or answer")
             .with_hint(hint));
     }
-    let others = raw.file.is_some()
-        || raw.conversation.is_some()
-        || raw.equals.is_some()
-        || raw.contains.is_some()
-        || raw.handshake.is_some()
-        || raw.outcome.is_some();
-    if others {
-        return Err(cx
-            .err(
-                cx.inner(query),
-                "a dns expectation takes only rcode and answer",
-            )
-            .with_hint(hint));
-    }
     Ok(crate::scenario::Expect::Dns {
         qtype,
         name,
         rcode,
         answer: raw.answer.clone(),
-        line,
+        line: input.line,
     })
 }
 

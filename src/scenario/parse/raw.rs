@@ -28,12 +28,15 @@ pub(super) struct RawScenario {
     pub(super) expect: Vec<Spanned<RawExpect>>,
 }
 
-/// The keys each step gives, in the file's order of steps: what the step registry counts
-/// actions and refuses stray keys by (every key was already checked to be a step key).
+/// The keys each step and each expectation gives, in the file's order: what the step and
+/// expectation registries count kinds and refuse stray keys by (every key was already checked
+/// to be a key of a step or of an expectation).
 #[derive(Deserialize)]
-pub(super) struct StepKeys {
+pub(super) struct GivenKeys {
     #[serde(default)]
     pub(super) steps: Vec<BTreeMap<String, serde::de::IgnoredAny>>,
+    #[serde(default)]
+    pub(super) expect: Vec<BTreeMap<String, serde::de::IgnoredAny>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -27,6 +27,16 @@ impl<'a> Resolver<'a> {
         Resolver { cx, hosts, links }
     }
 
+    /// The scenario's hosts, switches included.
+    pub(super) fn hosts(&self) -> &'a [HostPlan] {
+        self.hosts
+    }
+
+    /// The scenario's links, switch ports included.
+    pub(super) fn links(&self) -> &'a [LinkPlan] {
+        self.links
+    }
+
     /// A host's name.
     pub(super) fn name(&self, host: HostId) -> &'a str {
         &self.hosts[host].name

@@ -253,17 +253,7 @@ pub(super) fn parse_target(
             .with_hint(hint));
     };
     let port_start = inner.start + who.len() + 1;
-    let port_value: i64 = port.parse().map_err(|_| {
-        cx.err(
-            port_start..port_start + port.len().max(1),
-            format!("bad port {port:?}"),
-        )
-        .with_hint(hint)
-    })?;
-    let port = check_port(
-        cx,
-        &Spanned::new(port_start..port_start + port.len(), port_value),
-    )?;
+    let port = port_at(cx, port, port_start, hint)?;
     let who_trim = who.trim_start_matches('[').trim_end_matches(']');
     if let Ok(addr) = who_trim.parse::<IpAddr>() {
         return Ok(Target {
@@ -285,4 +275,30 @@ pub(super) fn parse_target(
         port,
         text: text.clone(),
     })
+}
+
+/// Names as a sentence lists them: "a", "a and b", "a, b and c".
+pub(super) fn and_list(names: Vec<&str>) -> String {
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
+/// The port written as `port` at byte `start` of the file (after a `:`), checked, with `hint`
+/// when it is not a number.
+pub(super) fn port_at(
+    cx: &Ctx,
+    port: &str,
+    start: usize,
+    hint: &str,
+) -> Result<u16, ScenarioError> {
+    let value: i64 = port.parse().map_err(|_| {
+        cx.err(
+            start..start + port.len().max(1),
+            format!("bad port {port:?}"),
+        )
+        .with_hint(hint)
+    })?;
+    check_port(cx, &Spanned::new(start..start + port.len(), value))
 }

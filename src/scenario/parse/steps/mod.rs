@@ -6,8 +6,8 @@
 //! allowed outcomes, its title and the programs preflight must find. The "exactly one action"
 //! count, its hint and the "X does not go with this action" errors are computed from the table,
 //! so adding a step kind is one file here, one row below, its keys in `raw::RawStep`, its
-//! `Action` variant, and its drive arm (`drive::run_step`, whose match over `Action` makes the
-//! compiler ask for it). ARCHITECTURE.md, "Step registry", says why drive is not in the file.
+//! `Action` variant, and its row in `drive::DRIVE_KINDS` (whose unit test fails without it).
+//! ARCHITECTURE.md, "Step registry", says why drive is not in the file and shows an example.
 //!
 //! Contract: [`parse_step`] returns a [`StepPlan`] or the first problem at its place in the
 //! file; a key that belongs to no kind was already refused by serde.
@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::{Ctx, RawStep, Resolver, net, parse_duration, protocol};
+use super::{Ctx, RawStep, Resolver, and_list, net, parse_duration, protocol};
 use crate::scenario::{Action, ScenarioError, StepOutcome, StepPlan};
 
 /// Keys every step takes, whatever its kind.
@@ -81,6 +81,13 @@ pub(super) const STEP_KINDS: &[StepKind] = &[
     listening::KIND,
 ];
 
+/// The key of every step kind, in table order (what the drive side's unit test holds its own
+/// table against).
+#[cfg(test)]
+pub(crate) fn step_kinds() -> impl Iterator<Item = &'static str> {
+    STEP_KINDS.iter().map(|k| k.key)
+}
+
 /// What a kind's parser is given: the step as written, resolved against the scenario.
 pub(super) struct Input<'a> {
     pub(super) cx: &'a Ctx<'a>,
@@ -113,15 +120,13 @@ pub(super) fn command_outcomes() -> Vec<(&'static str, StepOutcome)> {
 
 /// The kinds that take `key`, as "a, b and c".
 fn kinds_taking(key: &str) -> String {
-    let names: Vec<&str> = STEP_KINDS
-        .iter()
-        .filter(|k| k.takes.contains(&key))
-        .map(|k| k.key)
-        .collect();
-    match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => names.join(""),
-    }
+    and_list(
+        STEP_KINDS
+            .iter()
+            .filter(|k| k.takes.contains(&key))
+            .map(|k| k.key)
+            .collect(),
+    )
 }
 
 pub(in crate::scenario::parse) fn parse_step(
@@ -199,6 +204,7 @@ pub(in crate::scenario::parse) fn parse_step(
         }
     };
     Ok(StepPlan {
+        kind: kind.key,
         host,
         action: parsed.action,
         expect,
