@@ -239,10 +239,7 @@ fn iptables_itself_refuses_what_the_parser_refuses_as_invalid() {
             "chain name `abcdefghijabcdefghijabcdefghi' too long (must be under 29 chars)",
         ),
         ("-I INPUT 0 -j ACCEPT", "Invalid rule number `0'"),
-        (
-            "-t NAT -A OUTPUT -j ACCEPT",
-            "table 'NAT' does not exist",
-        ),
+        ("-t NAT -A OUTPUT -j ACCEPT", "table 'NAT' does not exist"),
         ("-A INPUT -j ACCEPT extra", "Bad argument `extra'"),
     ];
     let ns = Netns::new();
