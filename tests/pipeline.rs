@@ -279,15 +279,20 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
         std::thread::sleep(delay);
         // The search must see what it looks for, or its empty answer below proves nothing:
         // labctl is marked from its exec on (before spawn returns), so a labctl not found is
-        // one that has already ended.
-        let running = marked(&needle);
-        if !running.contains(&child.id().to_string()) {
+        // one that is ending (an exiting process shows an empty environment for a moment
+        // before it can be waited for).
+        let pid = child.id().to_string();
+        let mut running = marked(&needle);
+        let started = std::time::Instant::now();
+        while !running.contains(&pid) && child.try_wait().unwrap().is_none() {
             assert!(
-                child.try_wait().unwrap().is_some(),
-                "run {i}: the mark is not seen on the running labctl {}: {running:?}",
-                child.id()
+                started.elapsed() < Duration::from_secs(2),
+                "run {i}: the mark is not seen on the running labctl {pid}: {running:?}"
             );
-        } else {
+            std::thread::sleep(Duration::from_millis(5));
+            running = marked(&needle);
+        }
+        if running.contains(&pid) {
             killed_running += 1;
         }
         seen += running.len();
