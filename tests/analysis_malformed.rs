@@ -89,10 +89,12 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, u64, &'static str)> {
     f.extend(&good);
     f.extend(record(100, 100, b"only a few bytes"));
     v.push(("truncated-record", f, 44, "truncated record"));
+    // Above the snapshot length is read (as libpcap does) up to 262144 bytes; above both
+    // it is a corrupt length.
     let mut f = pcap_header(64);
     f.extend(&good);
-    f.extend(record(65, 65, &[0; 65]));
-    v.push(("caplen-above-snaplen", f, 44, "snapshot length"));
+    f.extend(record(262_145, 262_145, &[0; 65]));
+    v.push(("caplen-above-snaplen-and-maximum", f, 44, "snapshot length"));
     let mut f = pcap_header(0);
     f.extend(record(0x7fff_ffff, 0x7fff_ffff, b""));
     v.push(("absurd-caplen", f, 24, "larger"));
@@ -161,6 +163,19 @@ fn every_bad_file_is_refused_with_its_offset() {
             );
         }
     }
+}
+
+#[test]
+fn caplen_above_snaplen_is_read() {
+    let dir = scratch("above-snaplen");
+    let mut f = pcap_header(64);
+    f.extend(record(4, 4, b"abcd"));
+    f.extend(record(65, 65, &[0; 65]));
+    let path = write(&dir, "caplen-above-snaplen", &f);
+    let capture = wire::read_file(&path).expect("a record above the snapshot length is read");
+    assert_eq!(capture.frames.len(), 2);
+    assert_eq!(capture.frames[1].data.len(), 65);
+    analyze::analyze_file(&path).expect("and analysed");
 }
 
 #[test]

@@ -15,65 +15,16 @@ use labctl::wire::{self, FileFormat, LinkType};
 
 /// Conversation table rows must match tshark's, row for row.
 fn assert_conv_table(path: &Path, a: &Analysis, proto: Proto) {
-    let kind = match proto {
-        Proto::Tcp => "conv,tcp",
-        Proto::Udp => "conv,udp",
-        Proto::Icmp => unreachable!("tshark has no icmp conversation table"),
-    };
-    let theirs = parse_conv(&tshark(path, &["-q", "-z", kind]));
-    let ours: Vec<table::ConversationRow> = table::conversation_rows(a)
-        .into_iter()
-        .filter(|r| r.proto == proto.to_string())
-        .collect();
-    assert!(!theirs.is_empty(), "tshark found no {kind} conversations");
-    assert_eq!(ours.len(), theirs.len(), "{kind}: number of conversations");
-    for t in &theirs {
-        let o = ours
+    let rows = serde_json::to_value(table::conversation_rows(a)).expect("rows as json");
+    assert!(
+        rows.as_array()
+            .unwrap()
             .iter()
-            .find(|o| o.a == t.a && o.b == t.b)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{kind}: tshark has {} <-> {}, we do not: {ours:#?}",
-                    t.a, t.b
-                )
-            });
-        assert_eq!(
-            o.packets_a_to_b, t.frames_a_to_b,
-            "{kind} {} frames A->B",
-            t.a
-        );
-        assert_eq!(
-            o.packets_b_to_a, t.frames_b_to_a,
-            "{kind} {} frames B->A",
-            t.a
-        );
-        assert_eq!(
-            wireshark_size(o.bytes_a_to_b),
-            t.bytes_a_to_b,
-            "{kind} {} bytes A->B",
-            t.a
-        );
-        assert_eq!(
-            wireshark_size(o.bytes_b_to_a),
-            t.bytes_b_to_a,
-            "{kind} {} bytes B->A",
-            t.a
-        );
-        assert!(
-            (o.start - t.start).abs() < 2e-6,
-            "{kind} {} start {} vs {}",
-            t.a,
-            o.start,
-            t.start
-        );
-        assert!(
-            (o.duration - t.duration).abs() < 1e-4,
-            "{kind} {} duration {} vs {}",
-            t.a,
-            o.duration,
-            t.duration
-        );
-    }
+            .any(|r| r["proto"] == proto.to_string()),
+        "no {proto} conversation in {}",
+        path.display()
+    );
+    assert_conversations(path, &proto.to_string(), &rows);
 }
 
 /// Exact per-stream counts from tshark's own stream index, since its table rounds big byte
@@ -142,39 +93,8 @@ fn assert_streams_exact(path: &Path, a: &Analysis, proto: Proto) {
 }
 
 fn assert_endpoints(path: &Path, a: &Analysis) {
-    let theirs = parse_endpoints(&tshark(path, &["-q", "-z", "endpoints,ip"]));
-    let ours = table::endpoint_rows(a);
-    assert_eq!(
-        ours.len(),
-        theirs.len(),
-        "endpoints: {ours:#?} vs {theirs:#?}"
-    );
-    for t in &theirs {
-        let o = ours
-            .iter()
-            .find(|o| o.address == t.address)
-            .expect("endpoint present");
-        assert_eq!(
-            (
-                o.packets,
-                o.bytes,
-                o.tx_packets,
-                o.tx_bytes,
-                o.rx_packets,
-                o.rx_bytes
-            ),
-            (
-                t.packets,
-                t.bytes,
-                t.tx_packets,
-                t.tx_bytes,
-                t.rx_packets,
-                t.rx_bytes
-            ),
-            "endpoint {}",
-            t.address
-        );
-    }
+    let rows = serde_json::to_value(table::endpoint_rows(a)).expect("rows as json");
+    assert_endpoint_rows(path, &rows);
 }
 
 fn assert_follow(path: &Path, stream: usize) {

@@ -11,11 +11,18 @@ fn flows_of_every_scenario() {
     let dir = scratch("flows");
     for scenario in labctl::scenario::BUILTIN {
         let out = dir.join(scenario.name);
-        let (_, report) = labctl_json(
+        let (output, report) = labctl_json(
             labctl()
                 .args(["run", scenario.name, "--json", "--out"])
                 .arg(&out)
                 .current_dir(env!("CARGO_MANIFEST_DIR")),
+        );
+        // A failed run still prints its flows; the snapshot alone would not notice.
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {report:#}",
+            scenario.name
         );
         let flows = report["flows"].as_str().unwrap().to_string();
         insta::with_settings!({

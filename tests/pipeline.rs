@@ -207,6 +207,14 @@ fn host_state() -> String {
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("{program}: {e}"));
+        // A command that fails prints nothing, and nothing equals nothing: the comparison
+        // would hold whatever the runs left behind.
+        assert!(
+            o.status.success(),
+            "{program} {args:?} failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     let links: Vec<String> = run("ip", &["-o", "link"])
@@ -225,6 +233,20 @@ fn host_state() -> String {
     )
 }
 
+/// The processes whose environment holds `needle` (`NAME=value`).
+fn marked(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter(|e| {
+            std::fs::read(e.path().join("environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
 #[test]
 fn sigkill_at_random_moments_leaves_nothing_behind() {
     require("iptables-save", "iptables");
@@ -234,6 +256,9 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     // Every process of these runs inherits this mark; other tests' runs do not have it.
     let mark = format!("kill-{}", std::process::id());
+    let needle = format!("LABCTL_KILL_TEST={mark}");
+    let mut seen = 0;
+    let mut killed_running = 0;
     for i in 0..20 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -246,28 +271,43 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
                 "--out",
                 dir.join(i.to_string()).to_str().unwrap(),
             ])
+            .env("LABCTL_KILL_TEST", &mark)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         std::thread::sleep(delay);
+        // The search must see what it looks for, or its empty answer below proves nothing:
+        // labctl is marked from its exec on (before spawn returns), so a labctl not found is
+        // one that is ending (an exiting process shows an empty environment for a moment
+        // before it can be waited for).
+        let pid = child.id().to_string();
+        let mut running = marked(&needle);
+        let started = std::time::Instant::now();
+        while !running.contains(&pid) && child.try_wait().unwrap().is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "run {i}: the mark is not seen on the running labctl {pid}: {running:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+            running = marked(&needle);
+        }
+        if running.contains(&pid) {
+            killed_running += 1;
+        }
+        seen += running.len();
         let _ = child.kill();
         let _ = child.wait();
     }
+    // Most moments fall inside a run (it lasts 20-60 ms, the moments 0-120 ms).
+    assert!(
+        killed_running >= 5,
+        "only {killed_running} of 20 runs were still running when killed ({seen} processes seen)"
+    );
     // The sandboxed process dies with its parent; give the kernel a moment to reap it.
-    let needle = format!("LABCTL_KILL_TEST={mark}");
     let mut left = Vec::new();
     for _ in 0..200 {
-        left = std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
-            .filter(|e| {
-                std::fs::read(e.path().join("environ"))
-                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
-            })
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
+        left = marked(&needle);
         if left.is_empty() {
             break;
         }

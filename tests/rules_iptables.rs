@@ -124,52 +124,147 @@ fn iptables_accepts_random_rules_the_parser_accepts() {
 #[test]
 fn iptables_itself_refuses_what_the_parser_refuses_as_invalid() {
     // Lines iptables or the kernel reject; the parser must reject them before running anything.
+    // Each with the reason iptables gives: a refusal for any other reason (no permission, no
+    // nf_tables in the kernel) would say nothing about the rule.
     let refused = [
-        "-t filter -A INPUT -p tcp --dport 21 -j REDIRECT --to-ports 8080",
-        "-t nat -A POSTROUTING -p tcp -j REDIRECT --to-ports 80",
-        "-t nat -A PREROUTING -j MASQUERADE",
-        "-t mangle -A INPUT -j REJECT",
-        "-t nat -A PREROUTING -p tcp --dport 25 -j DROP",
-        "-t nat -A PREROUTING -j SNAT --to-source 10.0.0.1",
-        "-A OUTPUT -i eth0 -j DROP",
-        "-A INPUT -o eth0 -j DROP",
-        "-A INPUT -p icmp --dport 25 -j DROP",
-        "-A INPUT -m tcp --dport 25 -j DROP",
-        "-A INPUT -m tcp -j DROP",
-        "-A INPUT -m multiport --dports 1,2 -j DROP",
-        "-A INPUT -p udp -j REJECT --reject-with tcp-reset",
-        "-t nat -A PREROUTING -j DNAT --to-destination 10.0.0.2:80",
-        "-t nat -A PREROUTING -j DNAT",
-        "-t nat -A PREROUTING -j REDIRECT --to-ports 80",
-        "-A INPUT -p tcp --dport 70000 -j DROP",
-        "-A INPUT -p tcp --dport 2000:1000 -j DROP",
-        "-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16 -j DROP",
-        "-A INPUT -p tcp --syn --tcp-flags ALL SYN -j DROP",
-        "-A INPUT -p tcp --dport 25 --dport 26 -j DROP",
-        "-A INPUT -j LOG --log-level 8",
-        "-A INPUT -p icmp -m icmp -j DROP",
-        "-A INPUT -j DROP -j ACCEPT",
-        "-A INPUT -i eth0 -i eth1 -j ACCEPT",
-        "-A INPUT -s 10.0.0.0/33 -j DROP",
-        "-A INPUT ! -s 0.0.0.0/0 -j DROP",
-        "-A INPUT -j accept",
-        "-t nat -A PREROUTNG -j ACCEPT",
-        "-A PREROUTING -j ACCEPT",
-        "-P FORWARD REJECT",
-        "-t nat -P PREROUTING DROP",
-        "-P INPUT drop",
-        "-X INPUT",
-        "-N INPUT",
-        "-N abcdefghijabcdefghijabcdefghi",
-        "-I INPUT 0 -j ACCEPT",
-        "-t NAT -A OUTPUT -j ACCEPT",
-        "-A INPUT -j ACCEPT extra",
+        (
+            "-t filter -A INPUT -p tcp --dport 21 -j REDIRECT --to-ports 8080",
+            "failed (Invalid argument)",
+        ),
+        (
+            "-t nat -A POSTROUTING -p tcp -j REDIRECT --to-ports 80",
+            "failed (Invalid argument)",
+        ),
+        (
+            "-t nat -A PREROUTING -j MASQUERADE",
+            "failed (Invalid argument)",
+        ),
+        ("-t mangle -A INPUT -j REJECT", "failed (Invalid argument)"),
+        (
+            "-t nat -A PREROUTING -p tcp --dport 25 -j DROP",
+            "not intended for filtering",
+        ),
+        (
+            "-t nat -A PREROUTING -j SNAT --to-source 10.0.0.1",
+            "failed (Invalid argument)",
+        ),
+        ("-A OUTPUT -i eth0 -j DROP", "Can't use -i with OUTPUT"),
+        ("-A INPUT -o eth0 -j DROP", "Can't use -o with INPUT"),
+        (
+            "-A INPUT -p icmp --dport 25 -j DROP",
+            "unknown option \"--dport\"",
+        ),
+        (
+            "-A INPUT -m tcp --dport 25 -j DROP",
+            "TCP match requires '-p tcp'",
+        ),
+        ("-A INPUT -m tcp -j DROP", "failed (Invalid argument)"),
+        (
+            "-A INPUT -m multiport --dports 1,2 -j DROP",
+            "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+        ),
+        (
+            "-A INPUT -p udp -j REJECT --reject-with tcp-reset",
+            "failed (Invalid argument)",
+        ),
+        (
+            "-t nat -A PREROUTING -j DNAT --to-destination 10.0.0.2:80",
+            "Need TCP, UDP, SCTP or DCCP with port specification",
+        ),
+        (
+            "-t nat -A PREROUTING -j DNAT",
+            "DNAT: option \"--to-destination\" must be specified",
+        ),
+        (
+            "-t nat -A PREROUTING -j REDIRECT --to-ports 80",
+            "Need TCP, UDP, SCTP or DCCP with port specification",
+        ),
+        (
+            "-A INPUT -p tcp --dport 70000 -j DROP",
+            "invalid port/service `70000' specified",
+        ),
+        (
+            "-A INPUT -p tcp --dport 2000:1000 -j DROP",
+            "invalid portrange (min > max)",
+        ),
+        (
+            "-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16 -j DROP",
+            "too many ports specified",
+        ),
+        (
+            "-A INPUT -p tcp --syn --tcp-flags ALL SYN -j DROP",
+            "Only one of `--syn' or `--tcp-flags'  allowed",
+        ),
+        (
+            "-A INPUT -p tcp --dport 25 --dport 26 -j DROP",
+            "Only one `--destination-port' allowed",
+        ),
+        ("-A INPUT -j LOG --log-level 8", "log level \"8\" unknown"),
+        (
+            "-A INPUT -p icmp -m icmp -j DROP",
+            "icmp: option \"--icmp-type\" must be specified",
+        ),
+        (
+            "-A INPUT -j DROP -j ACCEPT",
+            "multiple -j flags not allowed",
+        ),
+        (
+            "-A INPUT -i eth0 -i eth1 -j ACCEPT",
+            "multiple -i flags not allowed",
+        ),
+        (
+            "-A INPUT -s 10.0.0.0/33 -j DROP",
+            "invalid mask `33' specified",
+        ),
+        (
+            "-A INPUT ! -s 0.0.0.0/0 -j DROP",
+            "failed (Invalid argument)",
+        ),
+        ("-A INPUT -j accept", "Chain 'accept' does not exist"),
+        (
+            "-t nat -A PREROUTNG -j ACCEPT",
+            "No chain/target/match by that name",
+        ),
+        (
+            "-A PREROUTING -j ACCEPT",
+            "No chain/target/match by that name",
+        ),
+        ("-P FORWARD REJECT", "Bad policy name"),
+        ("-t nat -P PREROUTING DROP", "not intended for filtering"),
+        ("-P INPUT drop", "Bad policy name"),
+        ("-X INPUT", "No chain/target/match by that name"),
+        ("-N INPUT", "Chain already exists"),
+        (
+            "-N abcdefghijabcdefghijabcdefghi",
+            "chain name `abcdefghijabcdefghijabcdefghi' too long (must be under 29 chars)",
+        ),
+        ("-I INPUT 0 -j ACCEPT", "Invalid rule number `0'"),
+        ("-t NAT -A OUTPUT -j ACCEPT", "table 'NAT' does not exist"),
+        ("-A INPUT -j ACCEPT extra", "Bad argument `extra'"),
     ];
     let ns = Netns::new();
-    for line in refused {
+    for (line, reason) in refused {
         assert!(parse_rule(line).is_err(), "parser accepted {line:?}");
         let args: Vec<&str> = line.split_whitespace().collect();
-        let (ok, _, _) = ns.run("iptables", &args);
+        let (ok, _, err) = ns.run("iptables", &args);
         assert!(!ok, "iptables accepted {line:?}, which the parser refuses");
+        assert!(
+            err.contains(reason),
+            "iptables refused {line:?} for another reason than {reason:?}: {err}"
+        );
     }
+    // And iptables accepts a valid rule here: the refusals above were of the rules, not of
+    // the namespace. (Checked last: a table touched before changes some reasons, such as
+    // deleting a built-in chain.)
+    let valid = ["-A", "INPUT", "-p", "tcp", "--dport", "25", "-j", "DROP"];
+    let (ok, _, err) = ns.run("iptables", &valid);
+    assert!(
+        ok,
+        "iptables refuses even a valid rule in the namespace: {err}"
+    );
+    assert_eq!(
+        list(&ns, "filter", "INPUT").len(),
+        2,
+        "the valid rule is listed"
+    );
 }

@@ -205,3 +205,76 @@ fn bless_writes_the_snapshot_beside_the_scenario_and_says_where() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Outside the repository (a scratch directory with no ./scenarios), `--bless` of a built-in
+/// scenario whose flows match its built-in snapshot passes and writes nothing: no
+/// ./scenarios/snapshots appears there and the repository's snapshot is untouched.
+#[test]
+fn bless_of_a_matching_built_in_outside_the_repository_writes_nothing() {
+    let dir = scratch("bless-builtin");
+    let shipped =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/snapshots/tcp-refused.snap");
+    let before = std::fs::read(&shipped).unwrap();
+    let o = kit::labctl()
+        .args(["test", "tcp-refused", "--bless", "--out"])
+        .arg(dir.join("runs"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("wrote the expected snapshot"),
+        "{}",
+        text(&o)
+    );
+    assert!(!dir.join("scenarios").exists(), "{}", text(&o));
+    assert_eq!(std::fs::read(&shipped).unwrap(), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A scenario without a snapshot fails the suite, saying how to record one; `snapshot = false`
+/// at its top level passes it, and `labctl run` says the flows were not compared.
+#[test]
+fn a_missing_snapshot_fails_unless_the_scenario_says_snapshot_false() {
+    let dir = scratch("no-snapshot");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text_of = std::fs::read_to_string(root.join(SCENARIO)).unwrap();
+    let file = dir.join("redirect-check.toml");
+    std::fs::write(&file, &text_of).unwrap();
+    let o = labctl(&[file.to_str().unwrap()], &dir.join("runs"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("no expected snapshot"),
+        "{}",
+        text(&o)
+    );
+    let run = kit::labctl()
+        .args(["run"])
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("run"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("flows not compared: no expected snapshot"),
+        "{}",
+        text(&run)
+    );
+    let off = text_of.replacen(
+        "name = \"redirect-check\"",
+        "name = \"redirect-check\"\nsnapshot = false",
+        1,
+    );
+    assert_ne!(off, text_of);
+    std::fs::write(&file, off).unwrap();
+    let o = labctl(&[file.to_str().unwrap()], &dir.join("runs2"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = labctl(&[file.to_str().unwrap(), "--bless"], &dir.join("runs3"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !dir.join("snapshots").exists(),
+        "nothing to bless: {}",
+        text(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -181,6 +181,16 @@ impl PacketLines {
             Net::Other(et) => {
                 let _ = write!(s, "ethertype {et:#06x}, length {}", frame.orig_len);
             }
+            // A link type the dissector does not know is a fact about the file, not a
+            // malformed frame: the line names it, as tshark's protocol column does.
+            Net::None if matches!(frame.linktype, wire::LinkType::Other(_)) => {
+                let _ = write!(
+                    s,
+                    "{} (not dissected), length {}",
+                    frame.linktype, frame.orig_len
+                );
+                return s;
+            }
             Net::None => {
                 let _ = write!(s, "unknown, length {}", frame.orig_len);
             }

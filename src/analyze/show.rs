@@ -341,6 +341,12 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                     writeln!(out, "{line}")?;
                 }
             }
+            // A file libpcap reads only by overlooking its own header deserves a word, but
+            // only when asked for detail: the frames themselves are fine.
+            let oversized = reader.oversized();
+            if args.verbose && oversized.count > 0 {
+                eprintln!("labctl: warning: {oversized}");
+            }
         }
         view => {
             let mut analyzer = Analyzer::new();

@@ -19,6 +19,8 @@ pub enum Comparison {
     },
     /// The scenario has no expected snapshot yet.
     Missing,
+    /// The scenario says `snapshot = false`: its flows are not compared with anything.
+    Off,
 }
 
 impl Comparison {
@@ -34,7 +36,7 @@ impl Comparison {
                 "see the diff below; `labctl test --bless` records this run's flows as expected"
                     .into(),
             )),
-            Comparison::Missing => None,
+            Comparison::Missing | Comparison::Off => None,
         }
     }
 }

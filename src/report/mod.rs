@@ -73,7 +73,7 @@ impl Report {
     /// The check that the flows match the expected snapshot, when the scenario has one.
     pub fn snapshot_check(&self) -> Option<&CheckResult> {
         match self.snapshot {
-            Comparison::Missing => None,
+            Comparison::Missing | Comparison::Off => None,
             _ => self.checks.last(),
         }
     }
@@ -181,6 +181,24 @@ impl Report {
             if !check.detail.is_empty() {
                 let _ = writeln!(out, "         {}", paint("2", &check.detail));
             }
+        }
+        // A comparison that did not happen is said, not left out: a silent skip reads as a pass.
+        match &self.snapshot {
+            Comparison::Missing => {
+                let _ = writeln!(
+                    out,
+                    "  {} flows not compared: no expected snapshot (`labctl test --bless` records one)",
+                    paint("33", "note")
+                );
+            }
+            Comparison::Off => {
+                let _ = writeln!(
+                    out,
+                    "  {} flows not compared: the scenario says snapshot = false",
+                    paint("2", "note")
+                );
+            }
+            _ => {}
         }
         if let Comparison::Differs { diff } = &self.snapshot {
             let _ = writeln!(

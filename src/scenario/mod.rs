@@ -42,6 +42,9 @@ pub struct Plan {
     pub rules: Vec<RulePlan>,
     pub steps: Vec<StepPlan>,
     pub expects: Vec<Expect>,
+    /// Whether the run's flows are compared with an expected snapshot (`snapshot = false` at
+    /// the top of the file says no; `labctl test` fails a scenario that says yes and has none).
+    pub snapshot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -338,6 +338,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         rules,
         steps,
         expects,
+        snapshot: raw.snapshot.unwrap_or(true),
     })
 }
 

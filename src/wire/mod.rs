@@ -27,7 +27,9 @@ pub use dissect::{
     Arp, Icmp, IpInfo, Link, Mac, Net, Packet, Quoted, Tcp, TcpFlags, TcpOption, Transport, Udp,
     dissect,
 };
-pub use reader::{Capture, CaptureReader, FileFormat, Frame, FrameRef, Frames, open, read_file};
+pub use reader::{
+    Capture, CaptureReader, FileFormat, Frame, FrameRef, Frames, Oversized, open, read_file,
+};
 
 /// Link-layer header type of a frame (the pcap LINKTYPE_ registry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -143,9 +145,10 @@ pub enum WireError {
         /// The bytes left in the file.
         have: u64,
     },
-    /// A record claims more captured bytes than the snapshot length allows.
+    /// A record claims more captured bytes than the snapshot length and
+    /// [`reader::MAX_SNAPLEN`] allow.
     #[error(
-        "record at byte {offset}: captured length {caplen} exceeds the snapshot length {snaplen}"
+        "record at byte {offset}: captured length {caplen} exceeds the snapshot length {snaplen} and the 262144 bytes read above it"
     )]
     CaplenAboveSnaplen {
         /// Where the record starts.

@@ -154,7 +154,12 @@ pub fn record(dir: &Path, session: &Session) -> PathBuf {
             let _ = server.command("iptables").args(rule).output().unwrap();
         }
         let message = format!("message {} to {port}\n", i + 1);
-        telnet(&client, port, session.message.then_some(message.as_str()));
+        telnet(
+            &client,
+            port,
+            session.message.then_some(message.as_str()),
+            &dir.join("dump.txt"),
+        );
         expected.push(port);
     }
     wait_captured(&pcap, expected.len());
@@ -199,8 +204,10 @@ fn wait_listening(process: &Child, port: u16) {
     }
 }
 
-/// `telnet 10.0.0.2 PORT`, typing `message` (or nothing), then quitting.
-fn telnet(client: &Netns, port: u16, message: Option<&str>) -> Output {
+/// `telnet 10.0.0.2 PORT`, typing `message` (or nothing), then quitting: once telnet says it
+/// is connected (or has given up), and, with a message, once the server's dump holds it.
+/// telnet leaves as soon as its input ends, which could be before it has connected or sent.
+fn telnet(client: &Netns, port: u16, message: Option<&str>, dump: &Path) -> Output {
     let mut child = client
         .command("telnet")
         .args(["10.0.0.2", &port.to_string()])
@@ -210,16 +217,51 @@ fn telnet(client: &Netns, port: u16, message: Option<&str>) -> Output {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    if let Some(m) = message {
-        // A refused connection (a student's wrong rule) can end telnet before anything is
-        // typed: the write then meets a closed pipe, as the person's typing would.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let out = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            if stdout.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                let _ = tx.send(false);
+                return all;
+            }
+            if line.starts_with(b"Escape character is") {
+                let _ = tx.send(true);
+            }
+            all.extend(line);
+        }
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut all);
+        all
+    });
+    // A dropped SYN leaves telnet trying for minutes: the bound ends that wait, as the person
+    // would give up.
+    let connected = rx.recv_timeout(Duration::from_secs(5)).unwrap_or(false);
+    if let (true, Some(m)) = (connected, message) {
+        let before = std::fs::read(dump).unwrap_or_default().len();
+        // A connection the server resets (a student's wrong rule) can end telnet before
+        // anything is typed: the write then meets a closed pipe, as the person's typing would.
         let _ = stdin.write_all(m.as_bytes());
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5)
+            && std::fs::read(dump).is_ok_and(|d| d.len() < before + m.len())
+            && child.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
-    // A person quits a moment after typing; telnet leaves as soon as its input ends, which
-    // could be before it has even connected.
-    std::thread::sleep(Duration::from_millis(200));
     drop(stdin);
-    child.wait_with_output().unwrap()
+    let status = child.wait().unwrap();
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 /// Waits until the capture holds `n` TCP conversations, each finished (closed or refused).

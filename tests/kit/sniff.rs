@@ -11,19 +11,28 @@ use std::time::Duration;
 
 use super::require;
 
-/// A running capture.
+/// A running capture. It also captures one datagram to a port of its own (the sentinel):
+/// [`Sniffer::stop`] sends it, waits until the file holds it (so everything sent before it is
+/// in the file too: one interface's packets reach a capture in order), stops the capture and
+/// cuts the sentinel off the file.
 pub struct Sniffer {
     child: Child,
-    /// How long packets may sit in the kernel's capture buffer before the capture sees them.
-    settle: Duration,
+    sentinel: UdpSocket,
     path: PathBuf,
     stderr: Option<thread::JoinHandle<String>>,
+}
+
+/// A bound loopback socket whose port marks the end of a capture, and the filter that adds it.
+fn sentinel(filter: &str) -> (UdpSocket, String) {
+    let (socket, port) = udp_socket();
+    (socket, format!("({filter}) or (udp dst port {port})"))
 }
 
 impl Sniffer {
     /// `tcpdump -i IFACE -U -w PATH FILTER`, returned once tcpdump says it is listening.
     pub fn tcpdump(iface: &str, filter: &str, path: &Path) -> Sniffer {
         require("tcpdump", "tcpdump");
+        let (socket, filter) = sentinel(filter);
         let child = Command::new("tcpdump")
             .args([
                 "-i",
@@ -36,30 +45,29 @@ impl Sniffer {
                 "-w",
             ])
             .arg(path)
-            .arg(filter)
+            .arg(&filter)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tcpdump");
-        // Immediate mode hands each packet over at once.
-        Sniffer::ready(child, path, "listening on", Duration::from_millis(300))
+        Sniffer::ready(child, socket, path, "listening on")
     }
 
     /// `tshark -i IFACE -f FILTER -w PATH` (pcapng), returned once tshark is capturing.
     pub fn tshark(iface: &str, filter: &str, path: &Path) -> Sniffer {
         require("tshark", "tshark");
+        let (socket, filter) = sentinel(filter);
         let child = Command::new("tshark")
-            .args(["-i", iface, "-f", filter, "-w"])
+            .args(["-i", iface, "-f", &filter, "-w"])
             .arg(path)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tshark");
-        // dumpcap reads the kernel's ring in blocks retired every second or so.
-        Sniffer::ready(child, path, "Capture started", Duration::from_millis(1500))
+        Sniffer::ready(child, socket, path, "Capture started")
     }
 
-    fn ready(mut child: Child, path: &Path, marker: &str, settle: Duration) -> Sniffer {
+    fn ready(mut child: Child, sentinel: UdpSocket, path: &Path, marker: &str) -> Sniffer {
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = BufReader::new(stderr);
         let mut seen = String::new();
@@ -83,16 +91,49 @@ impl Sniffer {
         });
         Sniffer {
             child,
-            settle,
+            sentinel,
             path: path.to_path_buf(),
             stderr: Some(handle),
         }
     }
 
-    /// Stops the capture (SIGINT, so it flushes) and returns the file.
+    /// The byte offset of the sentinel's record once the file holds it.
+    fn sentinel_offset(&self) -> Option<u64> {
+        let port = self.sentinel.local_addr().ok()?.port();
+        let mut reader = labctl::wire::open(&self.path).ok()?;
+        // A record being written is a truncated tail: not there yet.
+        while let Ok(Some(frame)) = reader.next_frame() {
+            let pkt = labctl::wire::dissect(frame.linktype, frame.data);
+            if let labctl::wire::Transport::Udp(u) = &pkt.transport
+                && u.dst_port == port
+            {
+                return Some(frame.offset);
+            }
+        }
+        None
+    }
+
+    /// Stops the capture once it holds everything sent before (see [`Sniffer`]), and returns
+    /// the file without the sentinel.
     pub fn stop(mut self) -> PathBuf {
-        // Packets sent just now may still be in the capture buffer.
-        thread::sleep(self.settle);
+        let to = self.sentinel.local_addr().expect("sentinel address");
+        let start = std::time::Instant::now();
+        let offset = loop {
+            // Sent again while waiting: a capture that was not yet reading the first time
+            // (dumpcap hands packets over in blocks) still gets one.
+            self.sentinel
+                .send_to(b"end", to)
+                .expect("send the sentinel");
+            if let Some(offset) = self.sentinel_offset() {
+                break offset;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the capture {} never showed its end marker",
+                self.path.display()
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
         let status = self.child.wait().expect("wait for capture");
@@ -105,6 +146,12 @@ impl Sniffer {
             self.path.exists(),
             "capture wrote no file ({status}): {err}"
         );
+        // Everything from the sentinel on (more sentinels, dumpcap's statistics block) goes.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .expect("open the capture");
+        file.set_len(offset).expect("cut the sentinel off");
         self.path.clone()
     }
 }

@@ -135,3 +135,112 @@ pub fn parse_follow_raw(text: &str) -> Vec<(bool, Vec<u8>)> {
     }
     out
 }
+
+/// labctl's conversation rows of one protocol (`show --conversations --json`, or
+/// `table::conversation_rows` as JSON) must match tshark's `-z conv,tcp|udp`, row for row:
+/// frames and bytes each way, start and duration.
+pub fn assert_conversations(path: &Path, proto: &str, ours: &serde_json::Value) {
+    let kind = format!("conv,{proto}");
+    let theirs = parse_conv(&tshark(path, &["-q", "-z", &kind]));
+    let ours: Vec<&serde_json::Value> = ours
+        .as_array()
+        .expect("conversation rows")
+        .iter()
+        .filter(|r| r["proto"] == proto)
+        .collect();
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "{kind} of {}: number of conversations: {ours:#?} vs {theirs:#?}",
+        path.display()
+    );
+    let n = |v: &serde_json::Value| v.as_u64().expect("a count");
+    let f = |v: &serde_json::Value| v.as_f64().expect("seconds");
+    for t in &theirs {
+        let o = ours
+            .iter()
+            .find(|o| o["a"] == t.a.as_str() && o["b"] == t.b.as_str())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{kind}: tshark has {} <-> {}, labctl not: {ours:#?}",
+                    t.a, t.b
+                )
+            });
+        let what = format!("{kind} {} <-> {} in {}", t.a, t.b, path.display());
+        assert_eq!(
+            n(&o["packets_a_to_b"]),
+            t.frames_a_to_b,
+            "{what}: frames A->B"
+        );
+        assert_eq!(
+            n(&o["packets_b_to_a"]),
+            t.frames_b_to_a,
+            "{what}: frames B->A"
+        );
+        assert_eq!(
+            wireshark_size(n(&o["bytes_a_to_b"])),
+            t.bytes_a_to_b,
+            "{what}: bytes A->B"
+        );
+        assert_eq!(
+            wireshark_size(n(&o["bytes_b_to_a"])),
+            t.bytes_b_to_a,
+            "{what}: bytes B->A"
+        );
+        assert!(
+            (f(&o["start"]) - t.start).abs() < 2e-6,
+            "{what}: start {} vs {}",
+            o["start"],
+            t.start
+        );
+        assert!(
+            (f(&o["duration"]) - t.duration).abs() < 1e-4,
+            "{what}: duration {} vs {}",
+            o["duration"],
+            t.duration
+        );
+    }
+}
+
+/// labctl's endpoint rows (`show --endpoints --json`) must match tshark's `-z endpoints,ip`.
+pub fn assert_endpoint_rows(path: &Path, ours: &serde_json::Value) {
+    let theirs = parse_endpoints(&tshark(path, &["-q", "-z", "endpoints,ip"]));
+    let ours = ours.as_array().expect("endpoint rows");
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "endpoints of {}: {ours:#?} vs {theirs:#?}",
+        path.display()
+    );
+    for t in &theirs {
+        let o = ours
+            .iter()
+            .find(|o| o["address"] == t.address.as_str())
+            .unwrap_or_else(|| panic!("endpoint {} missing from {ours:#?}", t.address));
+        let got: Vec<u64> = [
+            "packets",
+            "bytes",
+            "tx_packets",
+            "tx_bytes",
+            "rx_packets",
+            "rx_bytes",
+        ]
+        .iter()
+        .map(|k| o[*k].as_u64().expect("a count"))
+        .collect();
+        assert_eq!(
+            got,
+            [
+                t.packets,
+                t.bytes,
+                t.tx_packets,
+                t.tx_bytes,
+                t.rx_packets,
+                t.rx_bytes
+            ],
+            "endpoint {} in {} (packets, bytes, tx, tx bytes, rx, rx bytes)",
+            t.address,
+            path.display()
+        );
+    }
+}

@@ -26,6 +26,9 @@ pub(super) struct RawScenario {
     pub(super) steps: Vec<Spanned<RawStep>>,
     #[serde(default)]
     pub(super) expect: Vec<Spanned<RawExpect>>,
+    /// `false`: the run's flows are not compared with a snapshot.
+    #[serde(default)]
+    pub(super) snapshot: Option<bool>,
 }
 
 /// The keys each step and each expectation gives, in the file's order: what the step and

@@ -19,6 +19,7 @@
 mod pcap;
 mod pcapng;
 
+use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -29,6 +30,35 @@ use super::{LinkType, WireError};
 /// The largest record accepted, whatever the file's snapshot length claims. Larger records
 /// mean a corrupt length field; refusing them keeps memory bounded.
 pub const MAX_RECORD: usize = 16 * 1024 * 1024;
+
+/// The largest captured length accepted above a file's snapshot length: libpcap's and
+/// Wireshark's maximum snapshot length. Writers get the header's snapshot length wrong (old
+/// Solaris, hand-made and fuzzed files) and both tools read such records rather than refuse
+/// the file, so labctl does too; a record above this and above the snapshot length is corrupt.
+pub const MAX_SNAPLEN: u32 = 262_144;
+
+/// Records whose captured length exceeded their snapshot length but were read anyway.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Oversized {
+    /// How many records.
+    pub count: u64,
+    /// The first one: its byte offset, captured length and snapshot length.
+    pub first: Option<(u64, u32, u32)>,
+}
+
+impl fmt::Display for Oversized {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some((offset, caplen, snaplen)) = self.first else {
+            return f.write_str("no record exceeds its snapshot length");
+        };
+        write!(
+            f,
+            "{} record(s) captured more bytes than the snapshot length, read anyway as libpcap \
+             does (first at byte {offset}: {caplen} bytes, snapshot length {snaplen})",
+            self.count
+        )
+    }
+}
 
 use pcapng::{Interface, PCAPNG_SHB};
 
@@ -168,6 +198,8 @@ pub struct CaptureReader<R: Read> {
     iface_base: u32,
     /// The interface of the frame last read.
     iface: u32,
+    /// Records read although longer than their snapshot length.
+    oversized: Oversized,
 }
 
 fn rd16(b: &[u8], big: bool) -> u16 {
@@ -207,6 +239,7 @@ impl<R: Read> CaptureReader<R> {
             number: 0,
             iface_base: 0,
             iface: 0,
+            oversized: Oversized::default(),
         };
         if !reader.fill(4)? {
             if reader.available() == 0 {
@@ -256,6 +289,32 @@ impl<R: Read> CaptureReader<R> {
             State::Pcap { linktype, .. } => Some(linktype),
             State::PcapNg { .. } => None,
         }
+    }
+
+    /// The records read so far whose captured length exceeded the snapshot length.
+    pub fn oversized(&self) -> Oversized {
+        self.oversized
+    }
+
+    /// Checks a record's captured length against its snapshot length: above it is noted and
+    /// accepted up to [`MAX_SNAPLEN`] (a snapshot length of 0 means "none", as in libpcap);
+    /// above both it is an error at `offset`.
+    fn check_caplen(&mut self, offset: u64, caplen: u32, snaplen: u32) -> Result<(), WireError> {
+        if snaplen == 0 || caplen <= snaplen {
+            return Ok(());
+        }
+        if caplen > MAX_SNAPLEN {
+            return Err(WireError::CaplenAboveSnaplen {
+                offset,
+                caplen,
+                snaplen,
+            });
+        }
+        self.oversized.count += 1;
+        self.oversized
+            .first
+            .get_or_insert((offset, caplen, snaplen));
+        Ok(())
     }
 
     fn available(&self) -> usize {

@@ -2,8 +2,9 @@
 //! (seconds, fraction, captured length, original length) and the captured bytes.
 //!
 //! Contract: [`CaptureReader::next_pcap`] yields the next record or the error at its byte
-//! offset; a captured length above the snapshot length or above [`MAX_RECORD`] is refused
-//! before anything is allocated.
+//! offset; a captured length above the snapshot length is read when it is at most
+//! [`super::MAX_SNAPLEN`] (and counted in [`super::Oversized`]), and refused before anything is
+//! allocated when it is above that or above [`MAX_RECORD`].
 
 use std::io::Read;
 use std::time::Duration;
@@ -34,13 +35,7 @@ impl<R: Read> CaptureReader<R> {
         let frac = rd32(&h[4..], big);
         let caplen = rd32(&h[8..], big);
         let orig_len = rd32(&h[12..], big);
-        if snaplen != 0 && caplen > snaplen {
-            return Err(WireError::CaplenAboveSnaplen {
-                offset: self.offset,
-                caplen,
-                snaplen,
-            });
-        }
+        self.check_caplen(self.offset, caplen, snaplen)?;
         if caplen as usize > MAX_RECORD {
             return Err(WireError::RecordTooLarge {
                 offset: self.offset,
@@ -70,6 +65,7 @@ impl<R: Read> CaptureReader<R> {
 mod tests {
     use std::time::Duration;
 
+    use super::super::CaptureReader;
     use super::super::tests::{frames, pcap_header, pcap_record};
     use crate::wire::{LinkType, WireError};
 
@@ -131,21 +127,44 @@ mod tests {
     }
 
     #[test]
-    fn caplen_above_snaplen_is_refused() {
+    fn caplen_above_snaplen_is_read_up_to_the_maximum_snapshot_length() {
         let mut f = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], false, 4, 1);
         f.extend(pcap_record(false, 1, 0, b"abcdef", 6));
+        f.extend(pcap_record(false, 2, 0, b"ab", 2));
+        f.extend(pcap_record(false, 3, 0, b"abcde", 9));
+        let mut reader = CaptureReader::new(&f[..]).unwrap();
+        let mut got = Vec::new();
+        while let Some(frame) = reader.next_frame().unwrap() {
+            got.push(frame.data.to_vec());
+        }
+        assert_eq!(got, [&b"abcdef"[..], b"ab", b"abcde"]);
+        let o = reader.oversized();
+        assert_eq!(o.count, 2);
+        // 24-byte file header; the first oversized record is the first record.
+        assert_eq!(o.first, Some((24, 6, 4)));
+        assert!(o.to_string().contains("first at byte 24"), "{o}");
+
+        let mut f = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], false, 4, 1);
+        f.extend([0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x04, 0x00, 0, 0, 0, 0]);
         let e = frames(&f).unwrap_err();
         assert!(
             matches!(
                 e,
                 WireError::CaplenAboveSnaplen {
                     offset: 24,
-                    caplen: 6,
+                    caplen: 262_145,
                     snaplen: 4
                 }
             ),
             "{e}"
         );
+    }
+
+    #[test]
+    fn snaplen_zero_means_no_limit() {
+        let mut f = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], false, 0, 1);
+        f.extend(pcap_record(false, 1, 0, &[7; 300_000], 300_000));
+        assert_eq!(frames(&f).unwrap()[0].data.len(), 300_000);
     }
 
     #[test]

@@ -159,13 +159,7 @@ impl<R: Read> CaptureReader<R> {
                         ),
                     });
                 }
-                if iface.snaplen != 0 && caplen > iface.snaplen {
-                    return Err(WireError::CaplenAboveSnaplen {
-                        offset,
-                        caplen,
-                        snaplen: iface.snaplen,
-                    });
-                }
+                self.check_caplen(offset, caplen, iface.snaplen)?;
                 let ts = timestamp(units, iface.tsresol, iface.tsoffset);
                 let start = body_start + 20;
                 frame = Some((
