@@ -4,7 +4,11 @@
 //! - [`run_lab`] is the one way into the sandbox, called before any thread exists. The first
 //!   time it runs, it moves the process into a new user, mount, network and PID namespace and
 //!   re-executes the binary as PID 1 of that PID namespace; the outer process only waits and
-//!   passes the verdict on. Inside, it runs the lab on a single-threaded runtime.
+//!   passes the verdict on. Inside, it runs the lab on a single-threaded runtime. Every call a
+//!   lab needs from the host (the namespaces, the id maps, private mounts, a network sysctl) is
+//!   made by the outer process before the re-execution, so a refusal is named by its call
+//!   ([`Refusal`]); [`probe`] makes the same calls in a throw-away child for the commands that
+//!   must know before they start (`labctl test`, `labctl grade`).
 //! - The inner process reports its exit code with [`finish`] once its output is written; the outer
 //!   process exits with it at once, while the kernel is still tearing the lab down (closing
 //!   capture sockets waits for RCU grace periods). If the inner process dies without a verdict,
@@ -118,9 +122,8 @@ fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
         })?;
         return Ok(Entered::Inside);
     }
-    // Every call a lab needs is tried first in a throw-away child, so a refusal is named by the
-    // call that met it (a read-only /proc/sys would otherwise surface deep in the topology).
-    probe().map_err(SandboxError::Refused)?;
+    // No throw-away probe first: `reexec` makes every call a lab needs in this process, before
+    // anything else, so a refusal is still named by the call that met it.
     Ok(Entered::Finished(reexec(env)?))
 }
 
@@ -236,6 +239,26 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
     write_proc("/proc/self/setgroups", "deny")?;
     write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
     write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
+    // The rest of what [`probe`] tries, made here where it costs a system call each, so that a
+    // refusal is named now and not deep in the topology: the mounts (the inner process makes
+    // them private again, a no-op then) and a network sysctl, opened for writing only (a
+    // read-only /proc/sys refuses the open) so that nothing changes yet.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|errno| match errno {
+        nix::Error::EPERM | nix::Error::EACCES => refused(Call::MountPrivate, errno),
+        source => SandboxError::MountPrivate { source },
+    })?;
+    const SYSCTL: &str = "/proc/sys/net/ipv4/ip_forward";
+    File::options()
+        .write(true)
+        .open(SYSCTL)
+        .map_err(|source| proc_error(SYSCTL, source))?;
 
     let (lifeline_read, lifeline_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| SandboxError::Spawn {
@@ -310,10 +333,14 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
 }
 
 fn write_proc(path: &'static str, content: &str) -> Result<(), SandboxError> {
-    std::fs::write(path, content).map_err(|source| match source.raw_os_error() {
+    std::fs::write(path, content).map_err(|source| proc_error(path, source))
+}
+
+fn proc_error(path: &'static str, source: io::Error) -> SandboxError {
+    match source.raw_os_error() {
         Some(errno) => refused(Call::Write(path), nix::Error::from_raw(errno)),
         None => SandboxError::IdMap { path, source },
-    })
+    }
 }
 
 /// Exits at once when the outer process is gone, whatever killed it.
