@@ -114,17 +114,7 @@ fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
             nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
         );
         // Mounts made for the run (the lab's /etc/hosts) must never propagate to the host.
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .map_err(|errno| match errno {
-            nix::Error::EPERM | nix::Error::EACCES => refused(Call::MountPrivate, errno),
-            source => SandboxError::MountPrivate { source },
-        })?;
+        mount_private()?;
         return Ok(Entered::Inside);
     }
     // No throw-away probe first: `reexec` makes every call a lab needs in this process, before
@@ -248,17 +238,7 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
     // refusal is named now and not deep in the topology: the mounts (the inner process makes
     // them private again, a no-op then) and a network sysctl, opened for writing only (a
     // read-only /proc/sys refuses the open) so that nothing changes yet.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|errno| match errno {
-        nix::Error::EPERM | nix::Error::EACCES => refused(Call::MountPrivate, errno),
-        source => SandboxError::MountPrivate { source },
-    })?;
+    mount_private()?;
     const SYSCTL: &str = "/proc/sys/net/ipv4/ip_forward";
     File::options()
         .write(true)
@@ -334,6 +314,22 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
             2
         }
         (None, None) => 2,
+    })
+}
+
+/// Makes every mount of this mount namespace private, so nothing a run mounts reaches the
+/// host; a refusal is named by its call.
+fn mount_private() -> Result<(), SandboxError> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|errno| match errno {
+        nix::Error::EPERM | nix::Error::EACCES => refused(Call::MountPrivate, errno),
+        source => SandboxError::MountPrivate { source },
     })
 }
 
