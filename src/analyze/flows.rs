@@ -4,7 +4,8 @@
 //! nothing that varies between two runs of the same lab. It shows which conversations happened
 //! between which hosts and ports, the TCP handshake, close and outcome, payload bytes and
 //! transcript each way, ICMP errors and the flow they quote, DNS questions and answers, FTP
-//! data connections and their control connection, ARP facts, and the hop distance of each host
+//! data connections and their control connection, ARP facts, DHCP messages (`analyze::dhcp`),
+//! and the hop distance of each host
 //! those flows name.
 //! It leaves out timestamps, absolute sequence numbers, windows, MAC addresses, packet counts
 //! of TCP (they follow delayed-ACK timing), retransmission counts, DNS transaction ids and
@@ -46,6 +47,9 @@ pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
     let mut out = String::new();
     for fact in &analysis.arp {
         let _ = writeln!(out, "{}", arp_line(fact, names));
+    }
+    for fact in &analysis.dhcp {
+        let _ = writeln!(out, "{}", super::dhcp::line(fact, names));
     }
     // Conversations and unmatched ICMP errors interleave by first frame.
     let mut items: Vec<(u64, Item<'_>)> = analysis
@@ -274,8 +278,9 @@ fn direction(
     if c.fragments[d] > 0 {
         let _ = write!(line, "  in {} fragments", c.fragments[d]);
     }
-    // DNS is shown decoded; its raw bytes hold random ids.
-    let show = !c.dns.is_empty() || bytes == 0;
+    // DNS and DHCP are shown decoded; their raw bytes hold random ids (and DHCP's the MAC).
+    let bootp = [67, 68].contains(&c.initiator.port) && [67, 68].contains(&c.responder.port);
+    let show = !c.dns.is_empty() || bootp || bytes == 0;
     if show {
         let _ = writeln!(out, "{line}");
         return;

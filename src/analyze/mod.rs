@@ -27,6 +27,7 @@
 //! on ACK timing. Nothing here depends on the crate outside `wire`.
 
 pub mod alerts;
+pub mod dhcp;
 #[doc(hidden)]
 pub mod fixture;
 pub mod flows;
@@ -47,6 +48,7 @@ use serde::Serialize;
 
 use crate::wire::{self, FrameRef, Packet, WireError};
 
+pub use dhcp::DhcpFact;
 pub use flows::render_flows;
 pub use packets::{PacketLines, render_packets};
 pub use show::{ShowArgs, ShowError, ShowView, show};
@@ -512,6 +514,8 @@ pub struct Analysis {
     pub arp_frames: Vec<u64>,
     /// ICMP errors whose quoted datagram belongs to no captured conversation.
     pub unmatched_icmp_errors: Vec<IcmpError>,
+    /// Every DHCP message, in capture order.
+    pub dhcp: Vec<DhcpFact>,
 }
 
 impl Analysis {

@@ -199,6 +199,9 @@ impl PacketLines {
             Some(App::Dns(d)) => {
                 let _ = write!(s, ": {}", dns_summary(d));
             }
+            Some(App::Dhcp(m)) => {
+                let _ = write!(s, ": {}", m.summary());
+            }
             Some(App::Lines { proto, lines }) => {
                 if let Some(first) = lines.first() {
                     let _ = write!(s, ": {} {}", proto.name(), first);

@@ -162,6 +162,13 @@ fn dns(pkt: &Packet) -> Option<&Dns> {
     }
 }
 
+fn dhcp(pkt: &Packet) -> Option<&crate::wire::dhcp::Message> {
+    match &pkt.app {
+        Some(App::Dhcp(m)) => Some(m),
+        _ => None,
+    }
+}
+
 fn has_proto(p: Proto, f: &Frame<'_>) -> bool {
     let pkt = f.pkt;
     let tcp_payload = tcp(pkt).filter(|t| t.payload_len > 0);
@@ -521,6 +528,19 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
                     !cmd.is_empty() && k(V::S(cmd))
                 })
         }
+        F::DhcpType
+        | F::DhcpId
+        | F::DhcpBroadcast
+        | F::DhcpClientIp
+        | F::DhcpYourIp
+        | F::DhcpRelayIp
+        | F::DhcpMac
+        | F::DhcpRequestedIp
+        | F::DhcpServerId
+        | F::DhcpRouter
+        | F::DhcpLease
+        | F::DhcpHostName
+        | F::DhcpRequestItem => dhcp(pkt).is_some_and(|m| dhcp_field(field, m, k)),
         F::SmtpCode => {
             let from_server = t.is_some_and(|t| smtp_port(t.src_port));
             from_server
@@ -528,6 +548,41 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
                     .iter()
                     .any(|l| reply_code(l).is_some_and(|c| k(V::U(c))))
         }
+    }
+}
+
+/// The values of one DHCP field.
+fn dhcp_field(
+    field: Field,
+    m: &crate::wire::dhcp::Message,
+    k: &mut dyn FnMut(V<'_>) -> bool,
+) -> bool {
+    use crate::wire::dhcp::code;
+    use Field as F;
+    let addr = |a: std::net::Ipv4Addr| V::A(IpAddr::V4(a));
+    let opt_addr =
+        |c: u8, k: &mut dyn FnMut(V<'_>) -> bool| m.addrs(c).into_iter().any(|a| k(addr(a)));
+    match field {
+        F::DhcpType => m
+            .option(code::MESSAGE_TYPE)
+            .and_then(|d| d.first())
+            .is_some_and(|&t| k(V::U(t.into()))),
+        F::DhcpId => k(V::U(m.xid.into())),
+        F::DhcpBroadcast => k(V::U(m.broadcast().into())),
+        F::DhcpClientIp => k(addr(m.ciaddr)),
+        F::DhcpYourIp => k(addr(m.yiaddr)),
+        F::DhcpRelayIp => k(addr(m.giaddr)),
+        // Wireshark shows the hardware address as a MAC only for Ethernet-sized ones.
+        F::DhcpMac => m.htype == 1 && m.hlen == 6 && k(V::M(m.mac())),
+        F::DhcpRequestedIp => opt_addr(code::REQUESTED_IP, k),
+        F::DhcpServerId => opt_addr(code::SERVER_ID, k),
+        F::DhcpRouter => opt_addr(code::ROUTER, k),
+        F::DhcpLease => m.u32(code::LEASE_TIME).is_some_and(|n| k(V::U(n.into()))),
+        F::DhcpHostName => m
+            .option(code::HOST_NAME)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .is_some_and(|s| k(V::S(s.trim_end_matches('\0')))),
+        _ => m.requested().iter().any(|&c| k(V::U(c.into()))),
     }
 }
 

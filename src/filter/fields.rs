@@ -145,6 +145,19 @@ fields! {
     HttpUserAgent = "http.user_agent": Str,
     SmtpCommand = "smtp.req.command": Str,
     SmtpCode = "smtp.response.code": Uint,
+    DhcpType = "dhcp.option.dhcp": Uint,
+    DhcpId = "dhcp.id": Uint,
+    DhcpBroadcast = "dhcp.flags.bc": Bool,
+    DhcpClientIp = "dhcp.ip.client": Addr,
+    DhcpYourIp = "dhcp.ip.your": Addr,
+    DhcpRelayIp = "dhcp.ip.relay": Addr,
+    DhcpMac = "dhcp.hw.mac_addr": Mac,
+    DhcpRequestedIp = "dhcp.option.requested_ip_address": Addr,
+    DhcpServerId = "dhcp.option.dhcp_server_id": Addr,
+    DhcpRouter = "dhcp.option.router": Addr,
+    DhcpLease = "dhcp.option.ip_address_lease_time": Uint,
+    DhcpHostName = "dhcp.option.hostname": Str,
+    DhcpRequestItem = "dhcp.option.request_list_item": Uint,
 }
 
 impl Field {

@@ -1,9 +1,9 @@
-//! Application-layer recognition: DNS messages and the command/reply lines of FTP, SMTP and
+//! Application-layer recognition: DNS and DHCP messages and the command/reply lines of FTP, SMTP and
 //! HTTP.
 //!
 //! Contract: [`recognise`] looks at one transport payload, given only its transport kind and
 //! ports (so this module needs nothing from the dissector), and returns a summary when it is
-//! DNS (port 53, UDP or TCP with its length prefix), FTP (21), SMTP (25, 587) or HTTP (80,
+//! DNS (port 53, UDP or TCP with its length prefix), DHCP (UDP port 67 or 68), FTP (21), SMTP (25, 587) or HTTP (80,
 //! 8080, or any port whose payload starts like an HTTP request or status line). It never
 //! panics; a payload that claims to be DNS but does not decode yields no summary. Line
 //! protocols are summarised one segment at a time: a command split across segments shows as
@@ -43,6 +43,8 @@ impl AppProto {
 pub enum App {
     /// A DNS message.
     Dns(Dns),
+    /// A DHCP message (boxed: it is the largest summary).
+    Dhcp(Box<super::dhcp::Message>),
     /// Command or reply lines of a line protocol (CR LF removed, lossy UTF-8).
     Lines {
         /// Which protocol.
@@ -116,6 +118,10 @@ pub fn recognise(carrier: Carrier, ports: [u16; 2], payload: &[u8]) -> Option<Ap
     }
     match carrier {
         Carrier::Udp if ports.contains(&53) => dns(payload).map(App::Dns),
+        // Wireshark's DHCP dissector is registered on both BOOTP ports.
+        Carrier::Udp if ports.contains(&67) || ports.contains(&68) => super::dhcp::parse(payload)
+            .ok()
+            .map(|m| App::Dhcp(Box::new(m))),
         Carrier::Tcp => {
             if ports.contains(&53) {
                 // DNS over TCP prefixes each message with its length; only a segment holding

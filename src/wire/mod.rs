@@ -7,7 +7,8 @@
 //!   buffer ([`open`], [`CaptureReader`]), or whole into memory ([`read_file`]). A bad file is a
 //!   [`WireError`] carrying the byte offset of the bad record.
 //! - [`dissect()`]: one frame's bytes -> an owned [`Packet`] summary (link, ARP/IPv4/IPv6,
-//!   ICMP/ICMPv6 with the quoted header, TCP/UDP, DNS and FTP/SMTP/HTTP command lines).
+//!   ICMP/ICMPv6 with the quoted header, TCP/UDP, DNS, DHCP ([`dhcp`], also written by the
+//!   server and client) and FTP/SMTP/HTTP command lines).
 //!   Headers come from etherparse, DNS from hickory-proto.
 //!
 //! Invariants: nothing here panics on any input (fuzzed); payloads are never copied by the
@@ -15,6 +16,7 @@
 //! here depends on the rest of the crate.
 
 pub mod app;
+pub mod dhcp;
 pub mod dissect;
 pub mod names;
 pub mod reader;

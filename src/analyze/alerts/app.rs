@@ -232,7 +232,7 @@ impl App {
                 proto: AppProto::Smtp,
                 lines,
             } => self.smtp(at, (src, ports.0, dst, ports.1), lines),
-            Msg::Lines { .. } => {}
+            Msg::Lines { .. } | Msg::Dhcp(_) => {}
         }
     }
 

@@ -75,6 +75,7 @@ pub struct Analyzer {
     per_proto: [usize; 3],
     endpoints: HashMap<IpAddr, usize, FastHash>,
     arp_seen: HashSet<ArpFact>,
+    dhcp_clients: super::dhcp::Clients,
     ftp: Vec<FtpExpect>,
     follow: Option<usize>,
     followed: Vec<FollowChunk>,
@@ -356,8 +357,13 @@ impl Analyzer {
         let c = &mut self.out.conversations[i];
         c.payload_bytes[dir.idx()] += u64::from(u.payload_len);
         c.transcript[dir.idx()].push(payload);
-        if let Some(App::Dns(dns)) = &pkt.app {
-            dns_exchange(c, dns, frame);
+        match &pkt.app {
+            Some(App::Dns(dns)) => dns_exchange(c, dns, frame),
+            Some(App::Dhcp(m)) => {
+                let fact = self.dhcp_clients.fact(frame.number, ip.src, ip.dst, m);
+                self.out.dhcp.push(fact);
+            }
+            _ => {}
         }
     }
 

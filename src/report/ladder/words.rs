@@ -43,6 +43,7 @@ pub(super) fn preview(pkt: &Packet, payload: &[u8]) -> String {
             let text: Vec<String> = lines.iter().map(|l| escape(l.as_bytes())).collect();
             cut(&format!("{} {}", proto.name(), text.join(" | ")))
         }
+        Some(App::Dhcp(m)) => cut(&m.summary()),
         Some(App::Dns(dns)) => {
             let q: Vec<String> = dns
                 .questions
