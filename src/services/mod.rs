@@ -15,6 +15,7 @@
 pub mod basic;
 pub mod clients;
 pub mod conn;
+pub mod dhcp;
 pub mod dns;
 pub mod dump;
 pub mod ftp;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 
 use super::tree::DirTree;
-use super::{dns, dump, ftp, http, smtp};
+use super::{dhcp, dns, dump, ftp, http, smtp};
 use crate::verdict::{Error, Verdict};
 
 /// The server `labctl serve` runs, with its options.
@@ -28,6 +28,8 @@ pub enum ServeArgs {
     Http(http::HttpCliArgs),
     /// DNS over UDP and TCP from RFC 1035 zone files
     Dns(dns::DnsCliArgs),
+    /// DHCP on one interface (refused on the interface of the default route)
+    Dhcp(dhcp::DhcpCliArgs),
 }
 
 /// `labctl serve dump --listen ADDR:PORT --file FILE`.
@@ -108,6 +110,7 @@ pub fn main(args: ServeArgs) -> Result<Verdict, Error> {
             ServeArgs::Smtp(args) => smtp::serve_cli(args, ctrl_c).await?,
             ServeArgs::Http(args) => http::serve_cli(args, ctrl_c).await?,
             ServeArgs::Dns(args) => dns::serve_cli(args, ctrl_c).await?,
+            ServeArgs::Dhcp(args) => dhcp::serve_cli(args, ctrl_c).await?,
         }
         Ok(Verdict::Passed)
     })
