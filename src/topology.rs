@@ -564,7 +564,8 @@ async fn set_up(host: &Host, index: u32, what: &str) -> Result<(), TopologyError
     .await
 }
 
-async fn add_address(
+/// Adds an address to an interface (`ip addr add ADDR/PREFIX dev IFACE`).
+pub async fn add_address(
     host: &Host,
     index: u32,
     addr: IpAddr,
@@ -579,4 +580,30 @@ async fn add_address(
             .await
     })
     .await
+}
+
+/// Removes every IPv4 address of `iface` (`ip -4 addr flush dev IFACE`), as a DHCP client does
+/// when it gives its lease up.
+pub async fn flush_ipv4(host: &Host, iface: &str) -> Result<(), TopologyError> {
+    let index = index_of(host, iface).await?;
+    let addresses: Vec<_> = request(host, format!("list addresses of {iface}"), async {
+        host.netlink
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute()
+            .try_collect()
+            .await
+    })
+    .await?;
+    for message in addresses {
+        if message.header.family != rtnetlink::packet_route::AddressFamily::Inet {
+            continue;
+        }
+        request(host, format!("remove an address of {iface}"), async {
+            host.netlink.address().del(message).execute().await
+        })
+        .await?;
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! is an error.
 
 mod counters;
+mod dhcp;
 mod listening;
 mod net;
 mod program;
@@ -146,6 +147,10 @@ pub const DRIVE_KINDS: &[DriveKind] = &[
     DriveKind {
         kind: "listening",
         drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "dhcp",
+        drive: |lab, step, result| dhcp::drive(lab, step, result).boxed_local(),
     },
 ];
 

@@ -26,7 +26,7 @@ use crate::services::ftp::{Binder, FtpConfig};
 use crate::services::http::HttpConfig;
 use crate::services::smtp::SmtpConfig;
 use crate::services::tree::{FileTree, MemTree};
-use crate::services::{Tracker, basic, dns, dump, ftp, http, smtp, tracked};
+use crate::services::{Tracker, basic, dhcp, dns, dump, ftp, http, smtp, tracked};
 use crate::topology::{Host, Lab};
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +92,16 @@ pub async fn start(plan: &Plan, lab: &Lab, tracker: &Tracker) -> Result<Started,
             port: svc.port,
             source,
         };
+        if let ServiceKind::Dhcp { iface, config } = &svc.kind {
+            let iface = iface.clone();
+            let socket = host
+                .netns
+                .run(move || dhcp::DhcpSocket::open(&iface))?
+                .map_err(listen_err)?;
+            let server = dhcp::serve(socket, config.clone(), stopped);
+            tasks.push(tokio::spawn(tracked(tracker.clone(), server)));
+            continue;
+        }
         let listener = tcp_listener(host, svc.port)?.map_err(listen_err)?;
         let tracker = tracker.clone();
         let task = match &svc.kind {
@@ -134,8 +144,8 @@ pub async fn start(plan: &Plan, lab: &Lab, tracker: &Tracker) -> Result<Started,
                 }
                 tokio::spawn(tracked(tracker, http::serve(listener, config, stopped)))
             }
-            // Started above, with no socket of labctl's.
-            ServiceKind::Program { .. } => continue,
+            // Started above: a program has no socket of labctl's, DHCP no TCP listener.
+            ServiceKind::Program { .. } | ServiceKind::Dhcp { .. } => continue,
             ServiceKind::Dns { zones } => {
                 let udp = udp_socket(host, svc.port)?.map_err(listen_err)?;
                 let config = dns::DnsConfig {

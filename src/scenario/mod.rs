@@ -149,6 +149,11 @@ pub struct RoutePlan {
 
 #[derive(Debug, Clone)]
 pub enum ServiceKind {
+    /// A DHCP server on one interface of its host.
+    Dhcp {
+        iface: String,
+        config: crate::services::dhcp::DhcpConfig,
+    },
     /// Like `nc -l -k PORT > FILE`: appends everything received to a file in the host's
     /// directory, connection after connection.
     TcpDump { file: String },
@@ -202,6 +207,7 @@ impl ServiceKind {
             ServiceKind::TcpEcho => "tcp-echo",
             ServiceKind::TcpBanner { .. } => "tcp-banner",
             ServiceKind::Program { .. } => "program",
+            ServiceKind::Dhcp { .. } => "dhcp",
         }
     }
 }
@@ -235,6 +241,13 @@ pub struct Target {
 
 #[derive(Debug, Clone)]
 pub enum Action {
+    /// The built-in DHCP client on one interface of the host.
+    Dhcp {
+        iface: String,
+        op: DhcpOp,
+        /// How long to wait for the server's answers (3 s when the step gives none).
+        timeout: Option<Duration>,
+    },
     /// A telnet-style client: connect, send the text, half-close, read until the server closes.
     Telnet {
         target: Target,
@@ -353,6 +366,19 @@ impl std::fmt::Display for StepOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What a `dhcp` step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DhcpOp {
+    /// DISCOVER, OFFER, REQUEST, ACK, the ARP probe; the lease applied.
+    Lease,
+    /// REQUEST to the server of the lease, unicast, with the address as ciaddr.
+    Renew,
+    /// RELEASE, and the address and default route removed.
+    Release,
+    /// DECLINE of the leased address, and the address removed.
+    Decline,
 }
 
 #[derive(Debug, Clone)]

@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use super::*;
 
+mod dhcp;
 mod expects;
 mod filter;
 mod net;
@@ -45,6 +46,7 @@ const SERVICE_KINDS: &[&str] = &[
     "http",
     "dns",
     "program",
+    "dhcp",
 ];
 const HANDSHAKES: &[&str] = &["complete", "half", "syn-only", "none"];
 const CONVERSATION_OUTCOMES: &[&str] = &[
@@ -238,8 +240,13 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         let host = resolver.host_value(&svc.host)?;
         let program = match svc.kind.get_ref().as_str() {
             "program" => Some(program::service(&cx, svc)?),
+            "dhcp" => {
+                program::no_program_keys(&cx, svc)?;
+                Some(dhcp::service(&cx, svc, host, &hosts, &links)?)
+            }
             _ => {
                 program::no_program_keys(&cx, svc)?;
+                dhcp::no_dhcp_keys(&cx, svc)?;
                 None
             }
         };

@@ -100,6 +100,15 @@ pub(super) struct RawService {
     pub(super) argv: Option<Spanned<Vec<String>>>,
     pub(super) stdout: Option<Spanned<String>>,
     pub(super) ready: Option<Spanned<String>>,
+    // A DHCP server (see `dhcp`).
+    pub(super) range: Option<Spanned<String>>,
+    pub(super) router: Option<Spanned<String>>,
+    pub(super) dns: Option<Spanned<String>>,
+    pub(super) domain: Option<Spanned<String>>,
+    pub(super) lease: Option<Spanned<String>>,
+    pub(super) reservations: Option<Spanned<BTreeMap<String, String>>>,
+    pub(super) delay: Option<Spanned<String>>,
+    pub(super) interface: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +168,7 @@ pub(super) struct RawStep {
     pub(super) hops: Option<Vec<String>>,
     pub(super) route: Option<Spanned<String>>,
     pub(super) link: Option<Spanned<String>>,
+    pub(super) dhcp: Option<Spanned<String>>,
     pub(super) host_gone: Option<Spanned<bool>>,
     pub(super) announce: Option<Spanned<String>>,
     pub(super) sysctl: Option<Spanned<String>>,

@@ -32,7 +32,9 @@ use std::time::Duration;
 
 use crate::wire::dhcp::{self, BROADCAST, Message, MessageType, code};
 
-pub use shell::{DhcpCliArgs, DhcpSocket, serve, serve_cli};
+pub use shell::{
+    DhcpCliArgs, DhcpSocket, bound_udp, mac_of, parse_lease, parse_range, serve, serve_cli,
+};
 
 /// What a server hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]

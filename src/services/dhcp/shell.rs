@@ -27,7 +27,7 @@ use crate::verdict::Error;
 
 /// The sockets of a server on one interface.
 pub struct DhcpSocket {
-    udp: UdpSocket,
+    udp: std::net::UdpSocket,
     link: Option<Link>,
 }
 
@@ -55,8 +55,9 @@ impl DhcpSocket {
 }
 
 /// A non-blocking UDP socket on `port` of every address, bound to `iface`, allowed to
-/// broadcast: what a DHCP server and a DHCP client without an address both need.
-pub fn bound_udp(iface: &str, port: u16) -> io::Result<UdpSocket> {
+/// broadcast: what a DHCP server and a DHCP client without an address both need. A std socket,
+/// so that it can be made on a thread inside a namespace and handed to the runtime.
+pub fn bound_udp(iface: &str, port: u16) -> io::Result<std::net::UdpSocket> {
     use nix::sys::socket::{setsockopt, sockopt};
     let socket = std::net::UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
     setsockopt(
@@ -67,7 +68,7 @@ pub fn bound_udp(iface: &str, port: u16) -> io::Result<UdpSocket> {
     .map_err(io::Error::from)?;
     socket.set_broadcast(true)?;
     socket.set_nonblocking(true)?;
-    UdpSocket::from_std(socket)
+    Ok(socket)
 }
 
 /// The Ethernet address of `iface` in the current namespace.
@@ -93,6 +94,9 @@ pub fn ipv4_of(iface: &str) -> Option<(Ipv4Addr, u8)> {
 /// Answers DHCP messages on `socket` until `shutdown` completes.
 pub async fn serve(socket: DhcpSocket, config: DhcpConfig, shutdown: impl Future<Output = ()>) {
     let DhcpSocket { udp, mut link } = socket;
+    let Ok(udp) = UdpSocket::from_std(udp) else {
+        return;
+    };
     let mut server = Server::new(config);
     let mut buf = vec![0u8; 1500];
     tokio::pin!(shutdown);
