@@ -111,6 +111,22 @@ fn lease_path(host: &Host, iface: &str) -> std::path::PathBuf {
     host.dir.join(format!("dhcp-{iface}.lease"))
 }
 
+/// What one exchange of the client needs: its MAC, its socket and a fresh transaction id.
+struct Session {
+    mac: [u8; 6],
+    udp: UdpSocket,
+    xid: u32,
+}
+
+async fn session(host: &Host, iface: &str) -> Result<Session, String> {
+    let mac = topology::mac_of(host, iface)
+        .await
+        .map_err(|e| e.to_string())?;
+    let udp = socket(host, iface)?;
+    let xid = transaction_id(mac);
+    Ok(Session { mac, udp, xid })
+}
+
 /// The client's UDP socket on port 68 of `iface`, made inside the host.
 fn socket(host: &Host, iface: &str) -> Result<UdpSocket, String> {
     let name = iface.to_string();
@@ -162,11 +178,7 @@ async fn answer(
 }
 
 async fn lease(host: &Host, iface: &str, wait: Duration) -> Result<String, String> {
-    let mac = topology::mac_of(host, iface)
-        .await
-        .map_err(|e| e.to_string())?;
-    let udp = socket(host, iface)?;
-    let xid = transaction_id(mac);
+    let Session { mac, udp, xid } = session(host, iface).await?;
     let mut discover = request(MessageType::Discover, xid, mac, host);
     discover.flags = BROADCAST;
     discover.push(code::PARAMETER_REQUEST_LIST, REQUESTED.to_vec());
@@ -243,11 +255,7 @@ async fn apply(host: &Host, iface: &str, lease: &Lease) -> Result<(), String> {
 
 async fn renew(host: &Host, iface: &str, wait: Duration) -> Result<String, String> {
     let held = held(host, iface)?;
-    let mac = topology::mac_of(host, iface)
-        .await
-        .map_err(|e| e.to_string())?;
-    let udp = socket(host, iface)?;
-    let xid = transaction_id(mac);
+    let Session { mac, udp, xid } = session(host, iface).await?;
     let mut req = request(MessageType::Request, xid, mac, host);
     req.ciaddr = held.addr;
     req.push(code::PARAMETER_REQUEST_LIST, REQUESTED.to_vec());
@@ -270,11 +278,7 @@ async fn renew(host: &Host, iface: &str, wait: Duration) -> Result<String, Strin
 
 async fn give_up(host: &Host, iface: &str, op: DhcpOp) -> Result<String, String> {
     let held = held(host, iface)?;
-    let mac = topology::mac_of(host, iface)
-        .await
-        .map_err(|e| e.to_string())?;
-    let udp = socket(host, iface)?;
-    let xid = transaction_id(mac);
+    let Session { mac, udp, xid } = session(host, iface).await?;
     let (m, dest, what) = if op == DhcpOp::Release {
         let mut m = request(MessageType::Release, xid, mac, host);
         m.ciaddr = held.addr;
