@@ -32,6 +32,7 @@ pub const TARGETS: &[&str] = &[
     "smtp",
     "http",
     "dns",
+    "dhcp",
 ];
 
 /// One input slower than this is reported as a hang (libFuzzer's default is 20 minutes).

@@ -68,6 +68,10 @@ const TEST_PACKAGES: &[&str] = &[
     "dsniff",
     // The HTML report's test loads pages in a real browser, headless.
     "chromium",
+    // tests/dhcp_interop.rs: udhcpc, dhclient and dnsmasq against labctl's server and client.
+    "busybox",
+    "isc-dhcp-client",
+    "dnsmasq-base",
 ];
 /// The same lab scripted with Mininet takes about this long on this kind of machine.
 const MININET_HOMEWORK_MS: f64 = 350.0;
