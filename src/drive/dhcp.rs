@@ -11,9 +11,9 @@
 //!
 //! The client sets the broadcast flag: before it has an address, its UDP socket (bound to the
 //! interface) cannot receive a reply unicast to the offered address, as a client with a packet
-//! socket (dhclient, udhcpc) can; RFC 2131 4.1 gives clients that choice. DISCOVER and REQUEST
-//! are sent once each: in a lab nothing is lost, and a retransmission would make two runs of
-//! the same lab differ.
+//! socket (dhclient, udhcpc) can; RFC 2131 4.1 gives clients that choice. DISCOVER is sent again
+//! each second without an offer (a lab server answers the first one in milliseconds, so runs
+//! of a lab agree); REQUEST is sent once.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
@@ -29,6 +29,8 @@ use super::{ROUTED, StepResult};
 
 /// How long each answer is waited for when the step gives no timeout.
 const ANSWER_WAIT: Duration = Duration::from_secs(3);
+/// How long the client waits for an OFFER before it sends DISCOVER again.
+const RESEND: Duration = Duration::from_secs(1);
 /// How long an ARP probe is given to be answered (RFC 5227's ANNOUNCE_WAIT is 2 s; a lab link
 /// answers in microseconds, and a machine under load in milliseconds).
 const PROBE_WAIT: Duration = Duration::from_millis(200);
@@ -182,10 +184,20 @@ async fn lease(host: &Host, iface: &str, wait: Duration) -> Result<String, Strin
     let mut discover = request(MessageType::Discover, xid, mac, host);
     discover.flags = BROADCAST;
     discover.push(code::PARAMETER_REQUEST_LIST, REQUESTED.to_vec());
-    send(&udp, &discover, to(Ipv4Addr::BROADCAST, 67)).await?;
-    let offer = answer(&udp, xid, &[MessageType::Offer], wait)
-        .await
-        .ok_or_else(|| format!("no DHCP offer on {iface} within {}", secs(wait)))?;
+    // DISCOVER again each second until the step's time is up, as real clients do (RFC 2131
+    // 4.1, with a shorter first interval): a lab server answers the first in milliseconds, a
+    // real one (dnsmasq) may still be starting.
+    let deadline = Instant::now() + wait;
+    let offer = loop {
+        send(&udp, &discover, to(Ipv4Addr::BROADCAST, 67)).await?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Some(offer) = answer(&udp, xid, &[MessageType::Offer], left.min(RESEND)).await {
+            break offer;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("no DHCP offer on {iface} within {}", secs(wait)));
+        }
+    };
     let server = offer
         .addr(code::SERVER_ID)
         .ok_or("the offer has no server identifier")?;
