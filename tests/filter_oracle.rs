@@ -157,6 +157,15 @@ const CORPUS: &[&str] = &[
     "ip.addr eq 10.0.0.1 and tcp.port eq 23",
     "tcp.srcport gt 1024 and tcp.dstport le 1024",
     "frame.len ge 60 and frame.len lt 100",
+    "dhcp.option.dhcp == 1",
+    "dhcp.option.dhcp == 5 and dhcp.flags.bc == 1",
+    "dhcp.ip.your == 10.0.0.100",
+    "dhcp.option.requested_ip_address == 10.0.0.100",
+    "dhcp.hw.mac_addr",
+    "dhcp.option.dhcp_server_id == 10.0.0.1",
+    "dhcp.option.ip_address_lease_time == 3600",
+    "dhcp.option.request_list_item == 3",
+    "dhcp.ip.client == 10.0.0.100",
 ];
 
 /// Display filters for the loopback captures: bulk data, window scaling, many streams.
