@@ -219,7 +219,10 @@ fn labctl_client_gets_a_lease_from_dnsmasq() {
 #[test]
 fn serve_dhcp_refuses_the_interface_of_the_default_route() {
     let ns = Netns::new();
-    ns.ok("ip", &["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
+    ns.ok(
+        "ip",
+        &["link", "add", "d0", "type", "veth", "peer", "name", "d1"],
+    );
     ns.ok("ip", &["link", "set", "d0", "up"]);
     ns.ok("ip", &["addr", "add", "192.0.2.10/24", "dev", "d0"]);
     ns.ok("ip", &["route", "add", "default", "via", "192.0.2.1"]);

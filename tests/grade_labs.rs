@@ -22,6 +22,7 @@ fn every_reference_solution_scores_full_marks() {
         "filter-redirect",
         "ftp-by-hand",
         "dns-query",
+        "dhcp",
     ] {
         let (out, g) = labctl_json(labctl().args(["grade", lab, "--reference", "--json"]));
         assert_eq!(g["score"], g["max"], "{lab}: {g:#}");
@@ -134,6 +135,50 @@ fn wrong_submissions() -> Vec<Wrong> {
                 score: None,
                 lost: None,
                 says: vec![("mail-host", Is("no answers.toml in your submission"))],
+            },
+        },
+        // DHCP answers are the facts of the student's own Offer, Request and ACK: each wrong
+        // one loses its point, and only its point.
+        Wrong {
+            name: "dhcp-wrong",
+            lab: "dhcp",
+            reference: true,
+            files: vec![(
+                "answers.toml",
+                Text(
+                    b"offered_address = \"10.0.0.1\"\nserver_id = \"10.0.0.1\"\n\
+                      server_name = \"server\"\nlease_seconds = 1800\nt1_seconds = 1800\n\
+                      t2_seconds = 3150\nrelay_agent = \"10.0.0.1\"\nack = \"unicast\"\n\
+                      after_ack = \"arp\"\n",
+                ),
+            )],
+            expect: Expect {
+                score: Some(6),
+                lost: Some(vec!["offered-address", "lease", "relay", "ack-delivery"]),
+                says: vec![
+                    ("lease", Has("lease_seconds = \"1800\" is not the ACK's lease time")),
+                    ("ack-delivery", Has("is not how the ACK travels")),
+                ],
+            },
+        },
+        // No relay written as the empty address, the probe in words: the same answers.
+        Wrong {
+            name: "dhcp-same",
+            lab: "dhcp",
+            reference: true,
+            files: vec![(
+                "answers.toml",
+                Text(
+                    b"offered_address = \"10.0.0.100\"\nserver_id = \"10.0.0.1\"\n\
+                      server_name = \"Server\"\nlease_seconds = 3600\nt1_seconds = 1800\n\
+                      t2_seconds = 3150\nrelay_agent = \"0.0.0.0\"\nack = \"Broadcast\"\n\
+                      after_ack = \"ARP probe\"\n",
+                ),
+            )],
+            expect: Expect {
+                score: Some(10),
+                lost: None,
+                says: vec![],
             },
         },
         // A rule on lo never sees the client's connections.

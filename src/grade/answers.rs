@@ -9,11 +9,16 @@
 //! - names compare without case and final dot; numbers are decimal unless the rubric's
 //!   `bases` allow `0x`, `0o`, `0b` forms, written in a string or as a TOML literal (which
 //!   [`read`] keeps as written); the right port in a base not allowed is told to be written in
-//!   decimal.
+//!   decimal;
+//! - a DHCP answer is the fact of the first Offer, Request or ACK of the capture: the offered
+//!   address, the server's identifier and host name, the lease, T1 and T2, broadcast or
+//!   unicast ACK, the relay agent (`none` for 0.0.0.0), and `arp` for the probe after the ACK.
 
 use std::collections::BTreeMap;
 
 use crate::analyze::Analysis;
+
+use super::rubric::Fact;
 
 use super::evidence::{mx_records, normal_host, pasv_replies};
 
@@ -123,6 +128,95 @@ pub fn mx(a: &Analysis, key: &str, given: &str) -> Result<(), String> {
         "{key} = {given:?} is not the mail host of the MX answer in your capture ({})",
         all.join("; ")
     ))
+}
+
+/// A DHCP answer: the fact read from the student's capture (see [`Fact`]'s DHCP variants),
+/// addresses and words compared without case, times as whole seconds.
+pub fn dhcp(
+    a: &Analysis,
+    fact: Fact,
+    key: &str,
+    given: &str,
+    n: Option<i64>,
+) -> Result<(), String> {
+    use crate::wire::dhcp::{MessageType, code};
+    let first = |kind: MessageType| a.dhcp.iter().find(|f| f.kind == Some(kind));
+    let missing = |what: &str| {
+        format!("your capture holds no DHCP {what}, so {key} = {given:?} cannot be checked")
+    };
+    let option = |f: &crate::analyze::DhcpFact, c: u8| {
+        f.options
+            .iter()
+            .find(|(o, _)| *o == c)
+            .map(|(_, v)| v.clone())
+    };
+    let seconds = |v: Option<String>| v.map(|v| v.trim_end_matches('s').to_string());
+    let offer = || first(MessageType::Offer).ok_or_else(|| missing("Offer"));
+    let ack = || first(MessageType::Ack).ok_or_else(|| missing("ACK"));
+    let (right, what): (Option<String>, &str) = match fact {
+        Fact::DhcpOffered => (
+            offer()?.your_ip.map(|a| a.to_string()),
+            "the address offered",
+        ),
+        Fact::DhcpServerId => (
+            option(offer()?, code::SERVER_ID),
+            "the Offer's server identifier",
+        ),
+        Fact::DhcpServerName => (offer()?.server_name.clone(), "the Offer's server host name"),
+        Fact::DhcpLease => (
+            seconds(option(ack()?, code::LEASE_TIME)),
+            "the ACK's lease time",
+        ),
+        Fact::DhcpRenewal => (seconds(option(ack()?, code::RENEWAL_TIME)), "the ACK's T1"),
+        Fact::DhcpRebinding => (
+            seconds(option(ack()?, code::REBINDING_TIME)),
+            "the ACK's T2",
+        ),
+        Fact::DhcpAckDelivery => {
+            let to = ack()?.to;
+            let how = if to == std::net::IpAddr::from([255, 255, 255, 255]) {
+                "broadcast"
+            } else {
+                "unicast"
+            };
+            (Some(how.to_string()), "how the ACK travels")
+        }
+        Fact::DhcpRelay => {
+            let request = first(MessageType::Request).ok_or_else(|| missing("Request"))?;
+            let relay = request.relay.map_or("none".to_string(), |r| r.to_string());
+            (Some(relay), "the Request's relay agent")
+        }
+        Fact::DhcpAfterAck => {
+            let ack = ack()?;
+            let probe = ack.your_ip.is_some_and(|yi| {
+                a.arp.iter().zip(&a.arp_frames).any(|(f, frame)| {
+                    *frame > ack.frame
+                        && matches!(f, crate::analyze::ArpFact::Request { asker, target }
+                            if asker.is_unspecified() && *target == std::net::IpAddr::V4(yi))
+                })
+            });
+            (probe.then(|| "arp".to_string()), "what follows the ACK")
+        }
+        Fact::PasvPort | Fact::MxHost => unreachable!("not a DHCP fact"),
+    };
+    let Some(right) = right else {
+        return Err(missing(what));
+    };
+    let word = given.trim().to_ascii_lowercase();
+    let same = match right.parse::<i64>() {
+        Ok(r) => n == Some(r),
+        // No relay may be written as its empty address too; the probe as "arp probe".
+        Err(_) => {
+            word == right.to_ascii_lowercase()
+                || (right == "none" && matches!(word.as_str(), "0.0.0.0" | "no" | ""))
+                || (right == "arp" && word.starts_with("arp"))
+        }
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(format!("{key} = {given:?} is not {what} in your capture"))
+    }
 }
 
 #[cfg(test)]

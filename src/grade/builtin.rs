@@ -92,6 +92,7 @@ mod tests {
             "filter-redirect",
             "ftp-by-hand",
             "dns-query",
+            "dhcp",
         ] {
             assert!(names.contains(lab), "{lab} is not built in: {names:?}");
         }

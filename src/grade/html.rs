@@ -81,6 +81,8 @@ fn evidence(kind: &Kind, reference_port: Option<u16>) -> Option<(Source, Pick)> 
         Kind::Answer {
             fact: Fact::MxHost, ..
         } => Some((Source::Student, Pick::Dns)),
+        // Every other fact is a DHCP one, read from the messages to and from port 67.
+        Kind::Answer { .. } => Some((Source::Student, Pick::Port(67))),
         Kind::LabFile { .. } | Kind::Listener { .. } | Kind::Command { .. } | Kind::CaptureFile => {
             None
         }

@@ -148,6 +148,24 @@ pub enum Fact {
     PasvPort,
     /// The mail host of an MX answer.
     MxHost,
+    /// The address a DHCP server offered (`yiaddr` of the first Offer).
+    DhcpOffered,
+    /// The server identifier (option 54) of the first Offer.
+    DhcpServerId,
+    /// The server host name (`sname`) of the first Offer.
+    DhcpServerName,
+    /// The lease time (option 51) of the first ACK, in seconds.
+    DhcpLease,
+    /// T1 (option 58) of the first ACK, in seconds.
+    DhcpRenewal,
+    /// T2 (option 59) of the first ACK, in seconds.
+    DhcpRebinding,
+    /// How the first ACK travels: `broadcast` or `unicast`.
+    DhcpAckDelivery,
+    /// The relay agent address of the first Request: `none` when it is 0.0.0.0.
+    DhcpRelay,
+    /// What follows the first ACK: `arp` when the client probes the address it was given.
+    DhcpAfterAck,
 }
 
 #[derive(Debug, Deserialize)]

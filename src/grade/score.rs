@@ -621,5 +621,6 @@ fn answer(ev: &Evidence, key: &str, fact: Fact, accept: &[toml::Value], bases: &
     match fact {
         Fact::PasvPort => answers::pasv(a, key, &given, number(&given)),
         Fact::MxHost => answers::mx(a, key, &given),
+        dhcp => answers::dhcp(a, dhcp, key, &given, number(&given)),
     }
 }
