@@ -4,7 +4,8 @@
 //! unit tests and the fuzz targets share it too.
 //!
 //! - [`bin`]: the labctl binary, and running it for its JSON;
-//! - [`process`]: running a client program with a deadline;
+//! - [`process`]: running a client program with a deadline, `curl` and `nc`, and checking
+//!   what it printed;
 //! - [`scratch`]: a fresh scratch directory per test;
 //! - [`require`]: the programs a test needs, found by the product's own lookup rule, failing
 //!   (never skipping) with the Debian package to install;
@@ -29,7 +30,7 @@ pub mod tshark;
 pub use bin::{labctl, labctl_json};
 pub use labctl::analyze::fixture as frames;
 pub use netns::Netns;
-pub use process::{run, run_held, text};
+pub use process::{assert_contains, curl, nc, run, run_held, succeeded, text};
 pub use require::require;
 pub use scratch::scratch;
 pub use servers::{Running, Shutdown, start_tcp, start_udp_tcp};
