@@ -1,9 +1,32 @@
 //! Running a real client program with a deadline, as a person would (its input typed, held
 //! open a moment where the program needs that), collecting what it printed; the clients many
-//! tests run (`curl`, `nc`), and the checks of what a program printed.
+//! tests run (`curl`, `nc`), and the checks of what a program printed; a child that is
+//! [`Killed`] when the test ends.
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
 use std::time::Duration;
+
+/// A child killed when dropped, so a failing test leaves no server, nc or tcpdump behind.
+pub struct Killed(pub Child);
+
+impl Killed {
+    /// Stops the child as Ctrl-C does and waits for it.
+    pub fn interrupt(mut self) -> ExitStatus {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .expect("send SIGINT");
+        self.0.wait().expect("wait for the child")
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// Runs a command with a deadline, returning its output; panics if it does not finish.
 pub fn run(command: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
