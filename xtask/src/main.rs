@@ -184,6 +184,27 @@ fn build_release() -> Result<PathBuf> {
     Ok(root().join("target/release/labctl"))
 }
 
+fn build_debug() -> Result<PathBuf> {
+    status(
+        "cargo build",
+        cargo().args(["build", "--quiet", "--bin", "labctl"]),
+    )?;
+    Ok(root().join("target/debug/labctl"))
+}
+
+/// A count of runs or rounds given on the command line (`default` without one): a whole
+/// number, at least 1.
+fn count(arg: Option<&String>, default: usize, what: &str) -> Result<usize> {
+    match arg {
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("bad {what} count {n:?}")),
+        None => Ok(default),
+    }
+}
+
 fn run(args: &[String]) -> Result<ExitCode> {
     ensure_packages(RUN_PACKAGES)?;
     let labctl = build_release()?;
@@ -512,15 +533,8 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
         .first()
         .cloned()
         .unwrap_or_else(|| "homework-redirect".into());
-    let runs: usize = match args.get(1) {
-        Some(n) => n.parse().map_err(|_| format!("bad run count {n:?}"))?,
-        None => 50,
-    };
-    status(
-        "cargo build",
-        cargo().args(["build", "--quiet", "--bin", "labctl"]),
-    )?;
-    let labctl = root().join("target/debug/labctl");
+    let runs = count(args.get(1), 50, "run")?;
+    let labctl = build_debug()?;
     let dir = scratch("repeat");
     let mut first: Option<String> = None;
     for i in 0..runs {
@@ -555,15 +569,8 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
 
 /// Runs the whole suite N times: every run of every scenario must match its snapshot.
 fn repeat_all(runs: Option<&String>) -> Result<ExitCode> {
-    let runs: usize = match runs {
-        Some(n) => n.parse().map_err(|_| format!("bad run count {n:?}"))?,
-        None => 5,
-    };
-    status(
-        "cargo build",
-        cargo().args(["build", "--quiet", "--bin", "labctl"]),
-    )?;
-    let labctl = root().join("target/debug/labctl");
+    let runs = count(runs, 5, "run")?;
+    let labctl = build_debug()?;
     let dir = scratch("repeat-all");
     for i in 0..runs {
         let s = Command::new(&labctl)
@@ -591,14 +598,7 @@ const STRESS_JOBS: &str = "4";
 
 /// 8 suites at once, round after round; every suite must pass in every round.
 fn stress(args: &[String]) -> Result<ExitCode> {
-    let rounds: usize = match args.first() {
-        Some(n) => n
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("bad round count {n:?}"))?,
-        None => 3,
-    };
+    let rounds = count(args.first(), 3, "round")?;
     let labctl = build_release()?;
     let dir = scratch("stress");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
