@@ -17,7 +17,7 @@ const GOOD: &str = "nc -l -p 27664 > dump.txt\n\
     sudo iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664\n";
 
 fn reference_pcap() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference/homework.pcap")
+    kit::grading::reference().join("homework.pcap")
 }
 
 /// What the host has that a submission must not change: its rules and its links.

@@ -7,8 +7,8 @@
 
 mod kit;
 
-use kit::grading::{class, shard_files};
-use kit::{labctl, require, scratch};
+use kit::grading::{class, reference, shard_files};
+use kit::{assert_exit, described, labctl, require, root, scratch};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -16,23 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const LAB: &str = "homework-redirect";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn reference() -> PathBuf {
-    root().join("labs/homework-redirect/reference")
-}
-
-fn all(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object().expect("an object").keys().cloned().collect()
@@ -49,7 +32,7 @@ fn json_of(args: &[&str], dir: &Path) -> (Output, Value) {
         .args(args)
         .output()
         .unwrap();
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", all(&o)));
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", described(&o)));
     (o, v)
 }
 
@@ -91,7 +74,7 @@ fn gradescope_results_have_the_published_fields() {
             o.status.code(),
             Some(if score == 12 { 0 } else { 1 }),
             "{}",
-            all(&o)
+            described(&o)
         );
         let top = keys(&v);
         assert!(top.is_subset(&set(GRADESCOPE_TOP)), "{top:?}");
@@ -192,7 +175,7 @@ fn json_is_format_json_and_the_platform_formats_grade_one_submission() {
         .arg(scratch("gs-two"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", all(&o));
+    assert_exit(&o, 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("one directory at a time"));
 }
 
@@ -235,7 +218,7 @@ fn canvas_and_moodle_gradebooks() {
         ],
         &book,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     let csv = std::fs::read_to_string(&book).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
@@ -265,7 +248,7 @@ fn canvas_and_moodle_gradebooks() {
         &["--gradebook-format", "moodle", "--jobs", "2"],
         &book,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     let csv = std::fs::read_to_string(&book).unwrap();
     assert!(
         csv.starts_with("username,grade,feedback\n\"alice\",12,\"redirect-works 3/3: "),
@@ -331,7 +314,7 @@ fn a_roster_that_does_not_fit_is_refused_before_anything_is_graded() {
             ],
             &book,
         );
-        assert_eq!(o.status.code(), Some(2), "{}", all(&o));
+        assert_exit(&o, 2);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
             err.contains(path.to_str().unwrap()) && err.contains(place) && err.contains(says),
@@ -341,7 +324,7 @@ fn a_roster_that_does_not_fit_is_refused_before_anything_is_graded() {
         assert!(!book.exists());
     }
     let o = grade_batch(&dirs, &["--gradebook-format", "canvas"], &dir.join("x.csv"));
-    assert_eq!(o.status.code(), Some(2), "{}", all(&o));
+    assert_exit(&o, 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs --roster"));
 }
 
@@ -352,7 +335,7 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
     let dirs = class(&dir);
     let single = dir.join("single.csv");
     let o = grade_batch(&dirs, &["--jobs", "2"], &single);
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
 
     let results = dir.join("results");
     let o = Command::new(parallel)
@@ -366,7 +349,7 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
         .env("LABCTL_SHARDS", "4")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     let files = shard_files(&results);
     // Sorted alice bob carol dave mallory zoe: shard 0 has alice and mallory.
     let shard0 = std::fs::read_to_string(&files[0]).unwrap();
@@ -407,7 +390,7 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
             .unwrap()
     };
     let o = merge(&files, &merged);
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     assert_eq!(
         std::fs::read(&merged).unwrap(),
         std::fs::read(&single).unwrap(),
@@ -421,11 +404,11 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
         let book = dir.join("refused.csv");
         let _ = std::fs::remove_file(&book);
         let o = merge(&files, &book);
-        assert_eq!(o.status.code(), Some(1), "{says}: {}", all(&o));
+        assert_eq!(o.status.code(), Some(1), "{says}: {}", described(&o));
         assert!(
             String::from_utf8_lossy(&o.stderr).contains(says),
             "{says}: {}",
-            all(&o)
+            described(&o)
         );
         assert!(!book.exists());
     };
@@ -530,7 +513,7 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
     let cause = "user.max_user_namespaces = 0";
     for args in [&["run", LAB][..], &["test", LAB][..]] {
         let o = restricted(args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all(&o));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", described(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
             err.contains("unshare(CLONE_NEWUSER") && err.contains("ENOSPC"),
@@ -549,7 +532,7 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
     let reference = reference();
     let r = reference.to_str().unwrap();
     let o = restricted(&["grade", LAB, r, "--json"]);
-    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert_exit(&o, 1);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.matches(cause).count(), 1, "the cause, once: {err}");
     let g: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -572,7 +555,7 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
     assert!(g["lab_not_run"].as_str().unwrap().contains(cause));
 
     let o = restricted(&["grade", LAB, r, "--format", "gradescope"]);
-    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert_exit(&o, 1);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let first = &v["tests"][0];
     assert_eq!(first["status"], "failed");
@@ -583,7 +566,7 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
     assert_eq!(v["score"], 8);
 
     let o = restricted(&["grade", LAB, r, "--format", "prairielearn"]);
-    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert_exit(&o, 1);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["gradable"], false, "{v:#}");
     assert!(v["format_errors"][0].as_str().unwrap().contains(cause));

@@ -8,7 +8,7 @@ mod kit;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use kit::scratch;
+use kit::{assert_exit, described, scratch};
 
 const SCENARIO: &str = "tests/scenarios/redirect-check.toml";
 const SNAPSHOT: &str = "tests/scenarios/snapshots/redirect-check.snap";
@@ -22,15 +22,6 @@ fn labctl(args: &[&str], out: &Path) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The redirect scenario with `from` replaced by `to`, beside a copy of its snapshot.
@@ -57,7 +48,7 @@ fn every_shipped_scenario_passes() {
         &["--jobs", "2", "--junit", junit.to_str().unwrap()],
         &dir.join("runs"),
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exit(&o, 0);
     let stdout = String::from_utf8_lossy(&o.stdout);
     for name in [
         "homework-redirect",
@@ -89,7 +80,7 @@ fn a_redirect_to_the_wrong_port_fails_with_a_diff() {
         &[file.to_str().unwrap(), "--junit", junit.to_str().unwrap()],
         &dir.join("runs"),
     );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("FAIL  redirect-check"), "{stdout}");
     // The client is refused: the step and the dump file say so, and the flows differ.
@@ -130,7 +121,7 @@ fn a_missing_rule_fails_with_a_diff_and_json() {
         "",
     );
     let o = labctl(&[file.to_str().unwrap(), "--json"], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["failed"], 1);
     let scenario = &json["scenarios"][0];
@@ -149,11 +140,11 @@ fn a_missing_rule_fails_with_a_diff_and_json() {
 fn unknown_scenarios_and_bad_files_are_exit_2_before_any_lab() {
     let dir = scratch("bad-input");
     let o = labctl(&["homework-redirect", "no-such-lab"], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_exit(&o, 2);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("no scenario named \"no-such-lab\""),
         "{}",
-        text(&o)
+        described(&o)
     );
     assert!(
         !dir.join("runs").exists(),
@@ -162,14 +153,14 @@ fn unknown_scenarios_and_bad_files_are_exit_2_before_any_lab() {
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "name = \"bad\"\n[hosts.a]\nforwrd = true\n").unwrap();
     let o = labctl(&[bad.to_str().unwrap()], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_exit(&o, 2);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("bad.toml:3:1"),
         "{}",
-        text(&o)
+        described(&o)
     );
     let o = labctl(&["--jobs", "0"], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_exit(&o, 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -179,7 +170,7 @@ fn bless_writes_the_snapshot_beside_the_scenario_and_says_where() {
     let file = broken(&dir, "--to-ports 27664", "--to-ports 27665");
     let o = labctl(&[file.to_str().unwrap(), "--bless"], &dir.join("runs"));
     // The snapshot is rewritten; the failed step and file check still fail the run.
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     let written = dir.join("snapshots/redirect-check.snap");
     assert!(
         String::from_utf8_lossy(&o.stdout).contains(&format!(
@@ -187,7 +178,7 @@ fn bless_writes_the_snapshot_beside_the_scenario_and_says_where() {
             written.display()
         )),
         "{}",
-        text(&o)
+        described(&o)
     );
     let snap = std::fs::read_to_string(&written).unwrap();
     assert!(snap.starts_with("---\n"), "{snap}");
@@ -197,11 +188,11 @@ fn bless_writes_the_snapshot_beside_the_scenario_and_says_where() {
     );
     // Now the flows match: only the step and file checks fail, without a diff.
     let o = labctl(&[file.to_str().unwrap()], &dir.join("runs2"));
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     assert!(
         !String::from_utf8_lossy(&o.stdout).contains("flows differ"),
         "{}",
-        text(&o)
+        described(&o)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -221,13 +212,13 @@ fn bless_of_a_matching_built_in_outside_the_repository_writes_nothing() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exit(&o, 0);
     assert!(
         !String::from_utf8_lossy(&o.stdout).contains("wrote the expected snapshot"),
         "{}",
-        text(&o)
+        described(&o)
     );
-    assert!(!dir.join("scenarios").exists(), "{}", text(&o));
+    assert!(!dir.join("scenarios").exists(), "{}", described(&o));
     assert_eq!(std::fs::read(&shipped).unwrap(), before);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -242,11 +233,11 @@ fn a_missing_snapshot_fails_unless_the_scenario_says_snapshot_false() {
     let file = dir.join("redirect-check.toml");
     std::fs::write(&file, &text_of).unwrap();
     let o = labctl(&[file.to_str().unwrap()], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("no expected snapshot"),
         "{}",
-        text(&o)
+        described(&o)
     );
     let run = kit::labctl()
         .args(["run"])
@@ -258,7 +249,7 @@ fn a_missing_snapshot_fails_unless_the_scenario_says_snapshot_false() {
     assert!(
         String::from_utf8_lossy(&run.stdout).contains("flows not compared: no expected snapshot"),
         "{}",
-        text(&run)
+        described(&run)
     );
     let off = text_of.replacen(
         "name = \"redirect-check\"",
@@ -268,13 +259,13 @@ fn a_missing_snapshot_fails_unless_the_scenario_says_snapshot_false() {
     assert_ne!(off, text_of);
     std::fs::write(&file, off).unwrap();
     let o = labctl(&[file.to_str().unwrap()], &dir.join("runs2"));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exit(&o, 0);
     let o = labctl(&[file.to_str().unwrap(), "--bless"], &dir.join("runs3"));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exit(&o, 0);
     assert!(
         !dir.join("snapshots").exists(),
         "nothing to bless: {}",
-        text(&o)
+        described(&o)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

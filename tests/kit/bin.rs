@@ -1,6 +1,38 @@
-//! The labctl binary under test, and running it for the JSON it prints.
+//! The labctl binary under test, the repository it runs from, running it for the JSON it
+//! prints, and what a finished run said, for assertion messages.
 
+use std::path::PathBuf;
 use std::process::{Command, Output};
+
+/// The repository root, where the shipped scenarios, labs and docs are.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// All a finished command said: its exit code, stdout and stderr.
+pub fn described(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Fails the test unless the command exited with `code`, showing all it said.
+pub fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(o.status.code(), Some(code), "{}", described(o));
+}
+
+/// The names of the stages of a `labctl run --json` report, in order.
+pub fn stage_names(report: &serde_json::Value) -> Vec<&str> {
+    report["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| s["name"].as_str().expect("a stage name"))
+        .collect()
+}
 
 /// `labctl`, the binary cargo built for these tests.
 pub fn labctl() -> Command {

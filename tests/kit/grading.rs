@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 use super::process::Killed;
 use super::{Netns, labctl, labctl_json, require};
 
+/// The reference submission of homework-redirect, the lab most grading tests grade.
+pub fn reference() -> PathBuf {
+    super::root().join("labs/homework-redirect/reference")
+}
+
 /// Grades `dir` and returns the JSON grade, asserting exit 0 (full marks) or 1 (points lost).
 pub fn grade(lab: &str, dir: &Path) -> serde_json::Value {
     graded(labctl().args(["grade", lab]).arg(dir).arg("--json"))

@@ -3,7 +3,8 @@
 //! lives in the library (`labctl::analyze::fixture`, re-exported here as [`frames`]) so the
 //! unit tests and the fuzz targets share it too.
 //!
-//! - [`bin`]: the labctl binary, and running it for its JSON;
+//! - [`bin`]: the labctl binary and the repository root, running it for its JSON, and what a
+//!   run said;
 //! - [`process`]: running a client program with a deadline, `curl` and `nc`, and checking
 //!   what it printed;
 //! - [`scratch`]: a fresh scratch directory per test;
@@ -27,7 +28,7 @@ pub mod servers;
 pub mod sniff;
 pub mod tshark;
 
-pub use bin::{labctl, labctl_json};
+pub use bin::{assert_exit, described, labctl, labctl_json, root, stage_names};
 pub use labctl::analyze::fixture as frames;
 pub use netns::Netns;
 pub use process::{assert_contains, curl, nc, run, run_held, succeeded, text};
