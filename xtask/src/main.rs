@@ -329,41 +329,35 @@ fn example_met(what: &str, command: &mut Command) -> Result<bool> {
     Ok(!text.contains("MISSED"))
 }
 
+/// `cargo run --release --example NAME --`, to be given the example's arguments.
+fn release_example(name: &str) -> Command {
+    let mut c = cargo();
+    c.args([
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "labctl",
+        "--example",
+        name,
+        "--",
+    ]);
+    c
+}
+
 /// SMTP mail transactions and HTTP requests per second with concurrent clients, against the
 /// servers in-process on loopback (`examples/protocol_bench.rs`).
 fn bench_servers(clients: usize, seconds: usize) -> Result<bool> {
     example_met(
         &format!("protocol_bench {clients} clients, {seconds} s each"),
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "labctl",
-                "--example",
-                "protocol_bench",
-                "--",
-            ])
-            .args([clients.to_string(), seconds.to_string()]),
+        release_example("protocol_bench").args([clients.to_string(), seconds.to_string()]),
     )
 }
 
 fn analysis_example(args: &[&str]) -> Result<bool> {
     example_met(
         &format!("analysis_bench {}", args.join(" ")),
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "labctl",
-                "--example",
-                "analysis_bench",
-                "--",
-            ])
-            .args(args),
+        release_example("analysis_bench").args(args),
     )
 }
 
