@@ -163,8 +163,7 @@ fn a_batch_with_a_submission_that_cannot_be_graded_exits_1() {
     let o = batch.wait_with_output().unwrap();
     assert_exit(&o, 1);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("3/3 graded"), "{stderr}");
-    assert!(stderr.contains("ERROR"), "{stderr}");
+    kit::assert_contains(&stderr, &["3/3 graded", "ERROR"]);
     let csv = std::fs::read_to_string(&book).unwrap();
     let rows = rows(&csv);
     assert_eq!(rows.len(), 3, "{csv}");

@@ -84,8 +84,7 @@ fn hostile_commands_run_nothing_touch_nothing_and_are_graded() {
     // The right rule was applied despite everything around it.
     assert_eq!(g["score"], 12, "{g:#}");
     let notes = g["notes"].to_string();
-    assert!(notes.contains("not UTF-8 on line 13"), "{notes}");
-    assert!(notes.contains("shell expansion"), "{notes}");
+    kit::assert_contains(&notes, &["not UTF-8 on line 13", "shell expansion"]);
 }
 
 #[test]

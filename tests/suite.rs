@@ -66,8 +66,10 @@ fn every_shipped_scenario_passes() {
     // The progress line, one line per lab when stderr is not a terminal.
     assert!(String::from_utf8_lossy(&o.stderr).contains("test routing-vpn ok"));
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("failures=\"0\" errors=\"0\""), "{xml}");
-    assert!(xml.contains("name=\"routing-vpn\""), "{xml}");
+    kit::assert_contains(
+        &xml,
+        &["failures=\"0\" errors=\"0\"", "name=\"routing-vpn\""],
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -84,31 +86,19 @@ fn a_redirect_to_the_wrong_port_fails_with_a_diff() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("FAIL  redirect-check"), "{stdout}");
     // The client is refused: the step and the dump file say so, and the flows differ.
-    assert!(
-        stdout.contains("expected connected, got refused"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("flows differ from the expected snapshot"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(
-            "-#1 tcp client:* > server:21  handshake complete  close fin client-first  outcome established"
-        ),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(
-            "+#1 tcp client:* > server:21  handshake syn-only  close rst server  outcome refused"
-        ),
-        "{stdout}"
+    kit::assert_contains(
+        &stdout,
+        &[
+            "expected connected, got refused",
+            "flows differ from the expected snapshot",
+            "-#1 tcp client:* > server:21  handshake complete  close fin client-first  outcome established",
+            "+#1 tcp client:* > server:21  handshake syn-only  close rst server  outcome refused",
+        ],
     );
     // No colour codes when stdout is not a terminal.
     assert!(!stdout.contains('\u{1b}'), "{stdout}");
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("failures=\"1\""), "{xml}");
-    assert!(xml.contains("<failure message="), "{xml}");
+    kit::assert_contains(&xml, &["failures=\"1\"", "<failure message="]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
