@@ -130,6 +130,15 @@ fn assert_follow(path: &Path, stream: usize) {
     }
 }
 
+/// Every comparison of a TCP capture with tshark: the conversation table, the streams, the
+/// endpoints, and the turns of stream `follow`.
+fn assert_tcp_matches_tshark(path: &Path, a: &Analysis, follow: usize) {
+    assert_conv_table(path, a, Proto::Tcp);
+    assert_streams_exact(path, a, Proto::Tcp);
+    assert_endpoints(path, a);
+    assert_follow(path, follow);
+}
+
 #[test]
 fn bulk_transfer_matches_tshark() {
     let dir = scratch("bulk");
@@ -138,10 +147,7 @@ fn bulk_transfer_matches_tshark() {
     bulk(l, 3_000_000);
     let path = cap.stop();
     let a = analyze::analyze_file(&path).expect("analyze");
-    assert_conv_table(&path, &a, Proto::Tcp);
-    assert_streams_exact(&path, &a, Proto::Tcp);
-    assert_endpoints(&path, &a);
-    assert_follow(&path, 0);
+    assert_tcp_matches_tshark(&path, &a, 0);
     let c = &a.conversations[0];
     assert_eq!(c.payload_bytes, [3_000_000, 3]);
     let t = c.tcp.as_ref().expect("tcp");
@@ -158,10 +164,7 @@ fn many_short_connections_match_tshark() {
     let path = cap.stop();
     let a = analyze::analyze_file(&path).expect("analyze");
     assert_eq!(a.conversations.len(), 40);
-    assert_conv_table(&path, &a, Proto::Tcp);
-    assert_streams_exact(&path, &a, Proto::Tcp);
-    assert_endpoints(&path, &a);
-    assert_follow(&path, 7);
+    assert_tcp_matches_tshark(&path, &a, 7);
     for (i, c) in a.conversations.iter().enumerate() {
         assert_eq!(c.transcript[0].bytes, format!("hello {i}\r\n").as_bytes());
         assert_eq!(
@@ -235,10 +238,7 @@ fn cooked_capture_matches_tshark() {
         capture.frames[0].linktype
     );
     let a = analyze::analyze_file(&path).expect("analyze");
-    assert_conv_table(&path, &a, Proto::Tcp);
-    assert_streams_exact(&path, &a, Proto::Tcp);
-    assert_endpoints(&path, &a);
-    assert_follow(&path, 2);
+    assert_tcp_matches_tshark(&path, &a, 2);
 }
 
 #[test]
@@ -262,11 +262,8 @@ fn pcapng_capture_matches_tshark() {
     let capture = wire::read_file(&path).expect("read");
     assert_eq!(capture.format, FileFormat::PcapNg);
     let a = analyze::analyze_file(&path).expect("analyze");
-    assert_conv_table(&path, &a, Proto::Tcp);
     assert_conv_table(&path, &a, Proto::Udp);
-    assert_streams_exact(&path, &a, Proto::Tcp);
-    assert_endpoints(&path, &a);
-    assert_follow(&path, 3);
+    assert_tcp_matches_tshark(&path, &a, 3);
     // Timestamps must agree with tshark's to the microsecond.
     let epoch = tshark(
         &path,
