@@ -5,6 +5,7 @@
 //!
 //! - [`bin`]: the labctl binary and the repository root, running it for its JSON, and what a
 //!   run said;
+//! - [`capfile`]: capture files built byte by byte, well formed or broken;
 //! - [`process`]: running a client program with a deadline, `curl` and `nc`, and checking
 //!   what it printed;
 //! - [`scratch`]: a fresh scratch directory per test;
@@ -18,6 +19,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod bin;
+pub mod capfile;
 pub mod grading;
 pub mod netns;
 pub mod process;
