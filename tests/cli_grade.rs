@@ -47,21 +47,13 @@ fn one_submission_exits_0_for_full_marks_and_1_for_points_lost() {
         .output()
         .unwrap();
     assert_exit(&o, 0);
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("score 12/12"),
-        "{}",
-        described(&o)
-    );
+    kit::assert_stdout_has(&o, "score 12/12");
 
     let empty = scratch("cli-grade-single").join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let o = labctl().args(["grade", LAB]).arg(&empty).output().unwrap();
     assert_exit(&o, 1);
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("score 0/12"),
-        "{}",
-        described(&o)
-    );
+    kit::assert_stdout_has(&o, "score 0/12");
 }
 
 #[test]

@@ -176,7 +176,7 @@ fn json_is_format_json_and_the_platform_formats_grade_one_submission() {
         .output()
         .unwrap();
     assert_exit(&o, 2);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("one directory at a time"));
+    kit::assert_stderr_has(&o, "one directory at a time");
 }
 
 /// The class as a Canvas gradebook export lists it.
@@ -325,7 +325,7 @@ fn a_roster_that_does_not_fit_is_refused_before_anything_is_graded() {
     }
     let o = grade_batch(&dirs, &["--gradebook-format", "canvas"], &dir.join("x.csv"));
     assert_exit(&o, 2);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("needs --roster"));
+    kit::assert_stderr_has(&o, "needs --roster");
 }
 
 #[test]
@@ -404,12 +404,8 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
         let book = dir.join("refused.csv");
         let _ = std::fs::remove_file(&book);
         let o = merge(&files, &book);
-        assert_eq!(o.status.code(), Some(1), "{says}: {}", described(&o));
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains(says),
-            "{says}: {}",
-            described(&o)
-        );
+        assert_exit(&o, 1);
+        kit::assert_stderr_has(&o, says);
         assert!(!book.exists());
     };
     refused(files[..3].to_vec(), "shard 3/4 is missing");

@@ -64,7 +64,7 @@ fn every_shipped_scenario_passes() {
     }
     assert!(stdout.contains(" 0 failed, 0 could not run"), "{stdout}");
     // The progress line, one line per lab when stderr is not a terminal.
-    assert!(String::from_utf8_lossy(&o.stderr).contains("test routing-vpn ok"));
+    kit::assert_stderr_has(&o, "test routing-vpn ok");
     let xml = std::fs::read_to_string(&junit).unwrap();
     kit::assert_contains(
         &xml,
@@ -131,11 +131,7 @@ fn unknown_scenarios_and_bad_files_are_exit_2_before_any_lab() {
     let dir = scratch("bad-input");
     let o = labctl(&["homework-redirect", "no-such-lab"], &dir.join("runs"));
     assert_exit(&o, 2);
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("no scenario named \"no-such-lab\""),
-        "{}",
-        described(&o)
-    );
+    kit::assert_stderr_has(&o, "no scenario named \"no-such-lab\"");
     assert!(
         !dir.join("runs").exists(),
         "a lab ran before the input was checked"
@@ -144,11 +140,7 @@ fn unknown_scenarios_and_bad_files_are_exit_2_before_any_lab() {
     std::fs::write(&bad, "name = \"bad\"\n[hosts.a]\nforwrd = true\n").unwrap();
     let o = labctl(&[bad.to_str().unwrap()], &dir.join("runs"));
     assert_exit(&o, 2);
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("bad.toml:3:1"),
-        "{}",
-        described(&o)
-    );
+    kit::assert_stderr_has(&o, "bad.toml:3:1");
     let o = labctl(&["--jobs", "0"], &dir.join("runs"));
     assert_exit(&o, 2);
     let _ = std::fs::remove_dir_all(&dir);
@@ -162,13 +154,9 @@ fn bless_writes_the_snapshot_beside_the_scenario_and_says_where() {
     // The snapshot is rewritten; the failed step and file check still fail the run.
     assert_exit(&o, 1);
     let written = dir.join("snapshots/redirect-check.snap");
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains(&format!(
-            "wrote the expected snapshot {}",
-            written.display()
-        )),
-        "{}",
-        described(&o)
+    kit::assert_stdout_has(
+        &o,
+        &format!("wrote the expected snapshot {}", written.display()),
     );
     let snap = std::fs::read_to_string(&written).unwrap();
     assert!(snap.starts_with("---\n"), "{snap}");
@@ -224,11 +212,7 @@ fn a_missing_snapshot_fails_unless_the_scenario_says_snapshot_false() {
     std::fs::write(&file, &text_of).unwrap();
     let o = labctl(&[file.to_str().unwrap()], &dir.join("runs"));
     assert_exit(&o, 1);
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("no expected snapshot"),
-        "{}",
-        described(&o)
-    );
+    kit::assert_stdout_has(&o, "no expected snapshot");
     let run = kit::labctl()
         .args(["run"])
         .arg(&file)

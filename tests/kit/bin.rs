@@ -24,6 +24,26 @@ pub fn assert_exit(o: &Output, code: i32) {
     assert_eq!(o.status.code(), Some(code), "{}", described(o));
 }
 
+/// Fails the test unless the command's stdout contains `needle`, showing all it said.
+pub fn assert_stdout_has(o: &Output, needle: &str) {
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(needle),
+        "no {needle:?} on stdout: {}",
+        described(o)
+    );
+}
+
+/// Fails the test unless the command's stderr contains `needle`, showing all it said.
+pub fn assert_stderr_has(o: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(needle),
+        "no {needle:?} on stderr: {}",
+        described(o)
+    );
+}
+
 /// The names of the stages of a `labctl run --json` report, in order.
 pub fn stage_names(report: &serde_json::Value) -> Vec<&str> {
     report["stages"]

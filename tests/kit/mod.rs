@@ -30,7 +30,10 @@ pub mod servers;
 pub mod sniff;
 pub mod tshark;
 
-pub use bin::{assert_exit, described, labctl, labctl_json, root, stage_names};
+pub use bin::{
+    assert_exit, assert_stderr_has, assert_stdout_has, described, labctl, labctl_json, root,
+    stage_names,
+};
 pub use labctl::analyze::fixture as frames;
 pub use netns::Netns;
 pub use process::{assert_contains, curl, nc, run, run_held, succeeded, text};
