@@ -7,7 +7,7 @@
 mod kit;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use kit::{scratch, sniff::*, tshark::*};
 use labctl::analyze::{self, Analysis, ConnOutcome, Dir, Proto, table};
@@ -139,14 +139,29 @@ fn assert_tcp_matches_tshark(path: &Path, a: &Analysis, follow: usize) {
     assert_follow(path, follow);
 }
 
-#[test]
-fn bulk_transfer_matches_tshark() {
-    let dir = scratch("bulk");
+/// TCP traffic made by `traffic` on a loopback listener, captured by tcpdump on `iface` into
+/// `NAME.pcap` of a scratch directory: the capture and its analysis.
+fn captured_tcp(
+    name: &str,
+    iface: &str,
+    traffic: impl FnOnce(std::net::TcpListener),
+) -> (PathBuf, Analysis) {
+    let dir = scratch(name);
     let (l, port) = listener();
-    let cap = Sniffer::tcpdump("lo", &format!("tcp port {port}"), &dir.join("bulk.pcap"));
-    bulk(l, 3_000_000);
+    let cap = Sniffer::tcpdump(
+        iface,
+        &format!("tcp port {port}"),
+        &dir.join(format!("{name}.pcap")),
+    );
+    traffic(l);
     let path = cap.stop();
     let a = analyze::analyze_file(&path).expect("analyze");
+    (path, a)
+}
+
+#[test]
+fn bulk_transfer_matches_tshark() {
+    let (path, a) = captured_tcp("bulk", "lo", |l| bulk(l, 3_000_000));
     assert_tcp_matches_tshark(&path, &a, 0);
     let c = &a.conversations[0];
     assert_eq!(c.payload_bytes, [3_000_000, 3]);
@@ -157,12 +172,7 @@ fn bulk_transfer_matches_tshark() {
 
 #[test]
 fn many_short_connections_match_tshark() {
-    let dir = scratch("short");
-    let (l, port) = listener();
-    let cap = Sniffer::tcpdump("lo", &format!("tcp port {port}"), &dir.join("short.pcap"));
-    short_connections(l, 40);
-    let path = cap.stop();
-    let a = analyze::analyze_file(&path).expect("analyze");
+    let (path, a) = captured_tcp("short", "lo", |l| short_connections(l, 40));
     assert_eq!(a.conversations.len(), 40);
     assert_tcp_matches_tshark(&path, &a, 7);
     for (i, c) in a.conversations.iter().enumerate() {
@@ -223,11 +233,7 @@ fn udp_and_icmp_errors_match_tshark() {
 
 #[test]
 fn cooked_capture_matches_tshark() {
-    let dir = scratch("cooked");
-    let (l, port) = listener();
-    let cap = Sniffer::tcpdump("any", &format!("tcp port {port}"), &dir.join("any.pcap"));
-    short_connections(l, 5);
-    let path = cap.stop();
+    let (path, a) = captured_tcp("cooked", "any", |l| short_connections(l, 5));
     let capture = wire::read_file(&path).expect("read");
     assert!(
         matches!(
@@ -237,7 +243,6 @@ fn cooked_capture_matches_tshark() {
         "tcpdump -i any should write a cooked capture, got {}",
         capture.frames[0].linktype
     );
-    let a = analyze::analyze_file(&path).expect("analyze");
     assert_tcp_matches_tshark(&path, &a, 2);
 }
 
