@@ -85,6 +85,12 @@ impl ParseError {
             suggestion: None,
         }
     }
+
+    /// The same error, suggesting the one of `known` nearest to `word` (if one is near).
+    pub(crate) fn near(mut self, word: &str, known: &[&str]) -> ParseError {
+        self.suggestion = lex::suggest(word, known).map(str::to_owned);
+        self
+    }
 }
 
 fn suggestion_suffix(suggestion: &Option<String>) -> String {

@@ -634,9 +634,7 @@ fn parse_dest(tok: &Token, family: Option<Family>) -> Result<IpNet, ParseError> 
         None => (text, None),
     };
     let addr = addr_text.parse::<IpAddr>().map_err(|_| {
-        let mut e = err(tok, format!("invalid destination {}", q(text)), expected);
-        e.suggestion = lex::suggest(text, &["default"]).map(str::to_owned);
-        e
+        err(tok, format!("invalid destination {}", q(text)), expected).near(text, &["default"])
     })?;
     let bits = Family::of(&addr).bits();
     let prefix = match len_text {
