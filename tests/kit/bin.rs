@@ -26,20 +26,18 @@ pub fn assert_exit(o: &Output, code: i32) {
 
 /// Fails the test unless the command's stdout contains `needle`, showing all it said.
 pub fn assert_stdout_has(o: &Output, needle: &str) {
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        stdout.contains(needle),
-        "no {needle:?} on stdout: {}",
-        described(o)
-    );
+    assert_said(o, "stdout", &o.stdout, needle);
 }
 
 /// Fails the test unless the command's stderr contains `needle`, showing all it said.
 pub fn assert_stderr_has(o: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_said(o, "stderr", &o.stderr, needle);
+}
+
+fn assert_said(o: &Output, stream: &str, bytes: &[u8], needle: &str) {
     assert!(
-        stderr.contains(needle),
-        "no {needle:?} on stderr: {}",
+        String::from_utf8_lossy(bytes).contains(needle),
+        "no {needle:?} on {stream}: {}",
         described(o)
     );
 }
