@@ -45,6 +45,12 @@ pub struct Plan {
     /// Whether the run's flows are compared with an expected snapshot (`snapshot = false` at
     /// the top of the file says no; `labctl test` fails a scenario that says yes and has none).
     pub snapshot: bool,
+    /// `snapshot = "alerts"`: the snapshot is the run's alerts (severity, id, who against
+    /// whom), not its flows, for labs whose tools randomise ports, order and timing.
+    pub snapshot_alerts: bool,
+    /// The alert thresholds of the detection pass: the catalogue's, changed by the scenario's
+    /// `[alerts]` table (`arp-scan.targets = 20`).
+    pub alerts: crate::catalogue::Thresholds,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -446,6 +452,14 @@ pub enum Expect {
         frames: Count,
         line: usize,
     },
+    /// An alert of the detection pass on some capture of the run:
+    /// `alert = "tcp-port-scan attacker > server"`, with `severity`, `count` or `at_least`.
+    Alert {
+        what: AlertExpect,
+        /// As written.
+        text: String,
+        line: usize,
+    },
     /// Wire and kernel facts: rule counters, lines of the flows, packet-level facts of a
     /// capture. See [`NetExpect`].
     Net {
@@ -470,8 +484,30 @@ impl Expect {
                 NetExpect::Capture { .. } => "capture",
             },
             Expect::Filter { .. } => "filter",
+            Expect::Alert { .. } => "alert",
         }
     }
+}
+
+/// What an alert expectation asks for: the catalogue id, who against whom, and optionally
+/// the severity and how many packets or events the alert counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertExpect {
+    pub id: &'static str,
+    pub src: AlertSide,
+    pub dst: AlertSide,
+    pub severity: Option<crate::catalogue::Severity>,
+    pub count: Option<Count>,
+}
+
+/// One side of an expected alert, as written: a host (any of its addresses or MAC
+/// addresses), an address, a MAC address, or `*` (anyone, and the many of a sweep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertSide {
+    Host(HostId),
+    Ip(IpAddr),
+    Mac([u8; 6]),
+    Any,
 }
 
 /// A count that must be exact or reach a minimum.
