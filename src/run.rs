@@ -308,6 +308,10 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     let snapshot_text = plan
         .snapshot_alerts
         .then(|| check::alerts::snapshot(plan, &alerts));
+    if let Some(text) = &snapshot_text {
+        let path = out.join("snapshot.txt");
+        std::fs::write(&path, text).map_err(io_err(&path))?;
+    }
     let comparison = if plan.snapshot {
         let text = snapshot_text.as_deref().unwrap_or(&flows);
         snapshot::compare(plan.expected_snapshot().as_deref(), text)
