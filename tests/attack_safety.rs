@@ -45,7 +45,7 @@ fn attack_labs() -> Vec<PathBuf> {
     labs
 }
 
-fn load(path: &PathBuf) -> Plan {
+fn load(path: &std::path::Path) -> Plan {
     labctl::scenario::load(path.to_str().expect("utf-8 path"))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -276,6 +276,28 @@ pub enum Action {
     /// Network steps (UDP probe, traceroute, routes, links, sysctls, ARP announcements):
     /// see [`NetAction`].
     Net(NetAction),
+    /// Frames built by labctl and sent through libpcap, for attacks no Debian program makes.
+    Craft(CraftAction),
+}
+
+/// A `craft` step: what to build, and the two link ends it goes between.
+#[derive(Debug, Clone)]
+pub struct CraftAction {
+    pub what: CraftKind,
+    /// The interface of the step's host it leaves by.
+    pub iface: String,
+    /// The host and interface it is addressed to (its MAC address is read from the lab).
+    pub target: HostId,
+    pub target_iface: String,
+    pub target_addr: IpAddr,
+}
+
+/// The frames a `craft` step can build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CraftKind {
+    /// Ten IPv4 datagrams (EtherType 0x0800) whose version nibble is not 4, of 120 to 1271
+    /// bytes, as in the document's capture ("Bogus IPv4 version").
+    BogusIpVersion,
 }
 
 /// Steps that act on the network layer rather than drive an application protocol.

@@ -165,6 +165,8 @@ pub(super) struct RawStep {
     pub(super) host_gone: Option<Spanned<bool>>,
     pub(super) announce: Option<Spanned<String>>,
     pub(super) sysctl: Option<Spanned<String>>,
+    /// `craft = "bogus-ip-version > HOST"`: frames no program sends (see `steps/craft.rs`).
+    pub(super) craft: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
