@@ -23,7 +23,8 @@
 //!   capture against conversations alone (target: at most 1.5 times the time, at most 64 MiB),
 //!   and both over N synthetic SYN probes (default one million one-packet flows), packets per
 //!   second.
-//! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove its flows never change;
+//! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove every check passes and its
+//!   snapshot (the flows, or the alerts of a `snapshot = "alerts"` lab) never changes;
 //!   `all` runs the whole suite (`labctl test`) N times, every run compared with the snapshots.
 //! - `stress [ROUNDS]`: a busy machine on purpose: 8 `labctl test --jobs 4` at once (release
 //!   build), ROUNDS rounds in a row (default 3), every suite green in every round. Prints each
@@ -70,6 +71,7 @@ const TEST_PACKAGES: &[&str] = &[
     "hping3",
     "arping",
     "dsniff",
+    "ptunnel",
     // The HTML report's test loads pages in a real browser, headless.
     "chromium",
 ];
@@ -554,8 +556,20 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
         if s.code() == Some(2) || s.code().is_none() {
             return Err(format!("run {i} of {scenario} could not happen ({s})"));
         }
-        let flows =
-            std::fs::read_to_string(out.join("flows.txt")).map_err(|e| format!("run {i}: {e}"))?;
+        if s.code() == Some(1) {
+            eprintln!(
+                "run {i} of {scenario} failed a check; artifacts in {}",
+                out.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        // What the snapshot compares: the alerts of a `snapshot = "alerts"` lab, else the flows.
+        let compared = ["snapshot.txt", "flows.txt"]
+            .map(|f| out.join(f))
+            .into_iter()
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| out.join("flows.txt"));
+        let flows = std::fs::read_to_string(&compared).map_err(|e| format!("run {i}: {e}"))?;
         match &first {
             None => first = Some(flows),
             Some(f) if *f == flows => {}
@@ -568,7 +582,7 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    println!("{scenario}: the same flows in all {runs} runs");
+    println!("{scenario}: the same snapshot and every check passed in all {runs} runs");
     Ok(ExitCode::SUCCESS)
 }
 
