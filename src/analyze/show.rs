@@ -301,8 +301,26 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
     }
     let view = args.view();
     if view == ShowView::Alerts {
-        drop(reader);
-        let (_, alerts) = super::analyze_file_with_alerts(&args.file, Default::default())?;
+        // Detection and the conversations it reads (failed TCP attempts) see only the frames
+        // the filters keep, in one pass, as if the capture held nothing else.
+        let mut analyzer = Analyzer::new();
+        let mut detector = super::alerts::Detector::new(Default::default());
+        while let Some(frame) = reader.next_frame()? {
+            let pkt = wire::dissect(frame.linktype, frame.data);
+            if select(
+                &mut capture,
+                &mut matcher,
+                &frame,
+                &pkt,
+                &args.capture_filter,
+            )? == Some(true)
+            {
+                analyzer.push_dissected(&frame, &pkt);
+                detector.push(&frame, &pkt);
+            }
+        }
+        let analysis = analyzer.finish();
+        let alerts = detector.finish(&analysis);
         return alerts_out(out, &alerts, args);
     }
     match view {

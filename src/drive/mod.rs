@@ -6,6 +6,7 @@
 //! is an error.
 
 mod counters;
+mod craft;
 mod listening;
 mod net;
 mod program;
@@ -147,11 +148,15 @@ pub const DRIVE_KINDS: &[DriveKind] = &[
         kind: "listening",
         drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
     },
+    DriveKind {
+        kind: "craft",
+        drive: |lab, step, result| craft::drive(lab, step, result).boxed_local(),
+    },
 ];
 
 /// What a drive function says when given a step of another kind, which [`run_step`] never
 /// does (it picks the row by the step's kind).
-const ROUTED: &str = "the drive table routes only its own kind here";
+pub(super) const ROUTED: &str = "the drive table routes only its own kind here";
 
 /// `wait = "DURATION"`.
 async fn wait(step: &StepPlan) -> Result<(), ProgramError> {

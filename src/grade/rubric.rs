@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::GradeError;
+use super::attack::AttackFact;
 use super::commands::Loose;
 use crate::rules::{Rule, parse_rule};
 use crate::scenario::{self, HostId, Plan};
@@ -34,6 +35,41 @@ pub struct Rubric {
     /// Captures larger than this are refused unread.
     pub capture_max_bytes: u64,
     pub checks: Vec<Check>,
+}
+
+impl Rubric {
+    /// Whether grading must run the lab: the rubric applies the student's rules, or a check
+    /// reads the lab's run. A lab graded on the student's capture and answers alone does not.
+    pub fn runs_lab(&self) -> bool {
+        self.rules.is_some()
+            || self.checks.iter().any(|c| {
+                matches!(
+                    c.kind,
+                    Kind::RuleTable { .. }
+                        | Kind::RuleChain { .. }
+                        | Kind::RuleMatch { .. }
+                        | Kind::LabFile { .. }
+                        | Kind::LabConversation { .. }
+                )
+            })
+    }
+
+    /// Whether a check reads commands.sh (so a missing one is worth a note).
+    pub fn reads_commands(&self) -> bool {
+        self.rules.is_some()
+            || self
+                .checks
+                .iter()
+                .any(|c| matches!(c.kind, Kind::Listener { .. } | Kind::Command { .. }))
+    }
+
+    /// Whether a check reads what an attack left in the student's capture (which costs the
+    /// detection pass, so only such labs pay for it).
+    pub fn reads_attacks(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(&c.kind, Kind::Answer { fact, .. } if fact.of_attack().is_some()))
+    }
 }
 
 /// Where the student's iptables lines go, and what the reference rule is.
@@ -148,6 +184,30 @@ pub enum Fact {
     PasvPort,
     /// The mail host of an MX answer.
     MxHost,
+    /// The address a port scan came from.
+    AttackerIp,
+    /// The Ethernet source address of the scanner's packets.
+    AttackerMac,
+    /// How the scan probed: syn, connect, null, fin or xmas.
+    ScanKind,
+    /// The ports that answered the scan with SYN-ACK.
+    OpenPorts,
+    /// An ARP binding an attacker changed: `IP is-at MAC`.
+    PoisonedBinding,
+}
+
+impl Fact {
+    /// The fact as read from what an attack left in the capture, for the facts that are.
+    pub fn of_attack(self) -> Option<AttackFact> {
+        match self {
+            Fact::PasvPort | Fact::MxHost => None,
+            Fact::AttackerIp => Some(AttackFact::AttackerIp),
+            Fact::AttackerMac => Some(AttackFact::AttackerMac),
+            Fact::ScanKind => Some(AttackFact::ScanKind),
+            Fact::OpenPorts => Some(AttackFact::OpenPorts),
+            Fact::PoisonedBinding => Some(AttackFact::PoisonedBinding),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

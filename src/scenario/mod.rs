@@ -45,6 +45,12 @@ pub struct Plan {
     /// Whether the run's flows are compared with an expected snapshot (`snapshot = false` at
     /// the top of the file says no; `labctl test` fails a scenario that says yes and has none).
     pub snapshot: bool,
+    /// `snapshot = "alerts"`: the snapshot is the run's alerts (severity, id, who against
+    /// whom), not its flows, for labs whose tools randomise ports, order and timing.
+    pub snapshot_alerts: bool,
+    /// The alert thresholds of the detection pass: the catalogue's, changed by the scenario's
+    /// `[alerts]` table (`arp-scan.targets = 20`).
+    pub alerts: crate::catalogue::Thresholds,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +276,28 @@ pub enum Action {
     /// Network steps (UDP probe, traceroute, routes, links, sysctls, ARP announcements):
     /// see [`NetAction`].
     Net(NetAction),
+    /// Frames built by labctl and sent through libpcap, for attacks no Debian program makes.
+    Craft(CraftAction),
+}
+
+/// A `craft` step: what to build, and the two link ends it goes between.
+#[derive(Debug, Clone)]
+pub struct CraftAction {
+    pub what: CraftKind,
+    /// The interface of the step's host it leaves by.
+    pub iface: String,
+    /// The host and interface it is addressed to (its MAC address is read from the lab).
+    pub target: HostId,
+    pub target_iface: String,
+    pub target_addr: IpAddr,
+}
+
+/// The frames a `craft` step can build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CraftKind {
+    /// Ten IPv4 datagrams (EtherType 0x0800) whose version nibble is not 4, of 120 to 1271
+    /// bytes, as in the document's capture ("Bogus IPv4 version").
+    BogusIpVersion,
 }
 
 /// Steps that act on the network layer rather than drive an application protocol.
@@ -446,6 +474,14 @@ pub enum Expect {
         frames: Count,
         line: usize,
     },
+    /// An alert of the detection pass on some capture of the run:
+    /// `alert = "tcp-port-scan attacker > server"`, with `severity`, `count` or `at_least`.
+    Alert {
+        what: AlertExpect,
+        /// As written.
+        text: String,
+        line: usize,
+    },
     /// Wire and kernel facts: rule counters, lines of the flows, packet-level facts of a
     /// capture. See [`NetExpect`].
     Net {
@@ -470,8 +506,30 @@ impl Expect {
                 NetExpect::Capture { .. } => "capture",
             },
             Expect::Filter { .. } => "filter",
+            Expect::Alert { .. } => "alert",
         }
     }
+}
+
+/// What an alert expectation asks for: the catalogue id, who against whom, and optionally
+/// the severity and how many packets or events the alert counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertExpect {
+    pub id: &'static str,
+    pub src: AlertSide,
+    pub dst: AlertSide,
+    pub severity: Option<crate::catalogue::Severity>,
+    pub count: Option<Count>,
+}
+
+/// One side of an expected alert, as written: a host (any of its addresses or MAC
+/// addresses), an address, a MAC address, or `*` (anyone, and the many of a sweep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertSide {
+    Host(HostId),
+    Ip(IpAddr),
+    Mac([u8; 6]),
+    Any,
 }
 
 /// A count that must be exact or reach a minimum.

@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use super::*;
 
+mod alerts;
 mod expects;
 mod filter;
 mod net;
@@ -327,6 +328,20 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         expects.push(parse_expect(&cx, expect, &given, &resolver)?);
     }
 
+    let (snapshot, snapshot_alerts) = match &raw.snapshot {
+        None => (true, false),
+        Some(s) => match s.get_ref() {
+            toml::Value::Boolean(b) => (*b, false),
+            toml::Value::String(a) if a == "alerts" => (true, true),
+            _ => {
+                return Err(cx
+                    .err(s.span(), "snapshot takes true, false or \"alerts\"")
+                    .with_hint(
+                        "snapshot = \"alerts\" compares the run's alerts instead of its flows",
+                    ));
+            }
+        },
+    };
     Ok(Plan {
         name,
         summary: raw.summary,
@@ -338,7 +353,9 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         rules,
         steps,
         expects,
-        snapshot: raw.snapshot.unwrap_or(true),
+        snapshot,
+        snapshot_alerts,
+        alerts: alerts::thresholds(&cx, &raw.alerts)?,
     })
 }
 

@@ -5,7 +5,7 @@
 //! - `ci`: install the test tools, then format check, clippy with warnings denied, every test,
 //!   every fuzz target built and run 20 s.
 //!   This is what `.ci/run` calls.
-//! - `bench [homework|suite|grade|analysis|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
+//! - `bench [homework|suite|grade|analysis|alerts|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
 //!   [--seconds S]`: the wall time of `labctl run homework-redirect` (median of N runs); the
 //!   wall time of the whole suite (`labctl test --jobs 2`, best of 3) against the protocol
 //!   timers its labs wait for; the analysis benchmark: real loopback traffic captured once into
@@ -19,7 +19,12 @@
 //! - `bench grade [--submissions N] [--jobs J]`: N homework submissions (default 100, one in
 //!   four with a mistake) graded in one batch (`labctl grade homework-redirect DIR...
 //!   --gradebook --jobs J`, default 4), submissions per second.
-//! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove its flows never change;
+//! - `bench alerts [--mb MB] [--scan N]`: conversations and alerts together over the bulk
+//!   capture against conversations alone (target: at most 1.5 times the time, at most 64 MiB),
+//!   and both over N synthetic SYN probes (default one million one-packet flows), packets per
+//!   second.
+//! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove every check passes and its
+//!   snapshot (the flows, or the alerts of a `snapshot = "alerts"` lab) never changes;
 //!   `all` runs the whole suite (`labctl test`) N times, every run compared with the snapshots.
 //! - `stress [ROUNDS]`: a busy machine on purpose: 8 `labctl test --jobs 4` at once (release
 //!   build), ROUNDS rounds in a row (default 3), every suite green in every round. Prints each
@@ -66,6 +71,7 @@ const TEST_PACKAGES: &[&str] = &[
     "hping3",
     "arping",
     "dsniff",
+    "ptunnel",
     // The HTML report's test loads pages in a real browser, headless.
     "chromium",
 ];
@@ -83,7 +89,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|grade|analysis|servers] [--check] [--runs N] [--mb MB] [--small N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N] | stress [ROUNDS] | fuzz [TARGET] [--seconds N]"
+                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|grade|analysis|alerts|servers] [--check] [--runs N] [--mb MB] [--small N] [--scan N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N] | stress [ROUNDS] | fuzz [TARGET] [--seconds N]"
             );
             return ExitCode::from(2);
         }
@@ -292,6 +298,11 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     {
         missed.push("analysis");
     }
+    if wanted("alerts")
+        && !bench_alerts(flag(args, "--mb", 300)?, flag(args, "--scan", 1_000_000)?)?
+    {
+        missed.push("alerts");
+    }
     if wanted("servers")
         && !bench_servers(flag(args, "--clients", 50)?, flag(args, "--seconds", 3)?)?
     {
@@ -369,6 +380,16 @@ fn bench_analysis(mb: usize, small: usize) -> Result<bool> {
         analysis_example(&["generate", &dir_s, &mb.to_string(), &small.to_string()])?;
     }
     analysis_example(&["measure", &dir_s])
+}
+
+/// The alert detection's cost over the bulk capture, and its speed over a scan capture.
+fn bench_alerts(mb: usize, scan: usize) -> Result<bool> {
+    let dir = root().join("target").join("bench");
+    let dir_s = dir.to_string_lossy().into_owned();
+    if !dir.join("bulk.pcap").exists() {
+        analysis_example(&["generate", &dir_s, &mb.to_string(), "1000"])?;
+    }
+    analysis_example(&["alerts", &dir_s, &scan.to_string()])
 }
 
 fn bench_homework(runs: usize) -> Result<bool> {
@@ -543,8 +564,20 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
         if s.code() == Some(2) || s.code().is_none() {
             return Err(format!("run {i} of {scenario} could not happen ({s})"));
         }
-        let flows =
-            std::fs::read_to_string(out.join("flows.txt")).map_err(|e| format!("run {i}: {e}"))?;
+        if s.code() == Some(1) {
+            eprintln!(
+                "run {i} of {scenario} failed a check; artifacts in {}",
+                out.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        // What the snapshot compares: the alerts of a `snapshot = "alerts"` lab, else the flows.
+        let compared = ["snapshot.txt", "flows.txt"]
+            .map(|f| out.join(f))
+            .into_iter()
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| out.join("flows.txt"));
+        let flows = std::fs::read_to_string(&compared).map_err(|e| format!("run {i}: {e}"))?;
         match &first {
             None => first = Some(flows),
             Some(f) if *f == flows => {}
@@ -557,7 +590,7 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    println!("{scenario}: the same flows in all {runs} runs");
+    println!("{scenario}: the same snapshot and every check passed in all {runs} runs");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -26,9 +26,12 @@ pub(super) struct RawScenario {
     pub(super) steps: Vec<Spanned<RawStep>>,
     #[serde(default)]
     pub(super) expect: Vec<Spanned<RawExpect>>,
-    /// `false`: the run's flows are not compared with a snapshot.
+    /// `false`: the run's flows are not compared with a snapshot; `"alerts"`: its alerts are.
     #[serde(default)]
-    pub(super) snapshot: Option<bool>,
+    pub(super) snapshot: Option<Spanned<toml::Value>>,
+    /// `[alerts] arp-scan.targets = 20`: alert id -> threshold key -> value.
+    #[serde(default)]
+    pub(super) alerts: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
 }
 
 /// The keys each step and each expectation gives, in the file's order: what the step and
@@ -162,6 +165,8 @@ pub(super) struct RawStep {
     pub(super) host_gone: Option<Spanned<bool>>,
     pub(super) announce: Option<Spanned<String>>,
     pub(super) sysctl: Option<Spanned<String>>,
+    /// `craft = "bogus-ip-version > HOST"`: frames no program sends (see `steps/craft.rs`).
+    pub(super) craft: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -199,4 +204,7 @@ pub(super) struct RawExpect {
     pub(super) count: Option<Spanned<i64>>,
     pub(super) at_least: Option<Spanned<i64>>,
     pub(super) none: Option<Spanned<bool>>,
+    // An alert of the detection pass, parsed in `alerts.rs`.
+    pub(super) alert: Option<Spanned<String>>,
+    pub(super) severity: Option<Spanned<String>>,
 }
