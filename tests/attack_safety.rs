@@ -5,7 +5,8 @@
 //! - From each `scenarios/attack-*.toml` plan: every address is a lab address (10.0.0.0/8 or
 //!   a documentation range), no route leads anywhere but to a lab host, every program (step
 //!   or service) is started from an argument vector whose program is no shell or interpreter,
-//!   and every address or URL among its arguments is a lab address or a lab host.
+//!   and every address or URL among its arguments is a lab address, a lab host, or the
+//!   loopback of the lab host it runs in.
 //! - Running every attack lab for real: no interface appears in this test's own network
 //!   namespace while they run (no veth of a lab has its peer here), and this namespace's
 //!   links, iptables rules (`iptables-save`, counters and dates left out) and neighbour
@@ -69,8 +70,11 @@ fn lab_address(ip: &IpAddr) -> bool {
 /// or the host of a URL; host names come back as words to look up among the lab's hosts.
 fn named_in(arg: &str) -> Option<String> {
     let arg = arg.trim_start_matches('@');
-    if let Some((_, rest)) = arg.split_once("://") {
-        return Some(rest.split(['/', ':', '?']).next().unwrap_or("").to_string());
+    // A URL is an argument that starts with its scheme (not a User-Agent quoting one).
+    if let Some((scheme, rest)) = arg.split_once("://") {
+        if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Some(rest.split(['/', ':', '?']).next().unwrap_or("").to_string());
+        }
     }
     let first = arg.split(['/', '-']).next().unwrap_or("");
     first.parse::<IpAddr>().is_ok().then(|| first.to_string())
@@ -112,9 +116,16 @@ fn attack_labs_name_only_lab_addresses_and_start_no_shell() {
             }
         }
         let programs = programs(&plan);
+        // The traffic comes from a real tool, or from a craft step, which sends only to a
+        // host on the same link (checked when the scenario is loaded).
+        let crafts = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Craft(_)))
+            .count();
         assert!(
-            !programs.is_empty(),
-            "{name}: an attack lab runs a real tool"
+            !programs.is_empty() || crafts > 0,
+            "{name}: an attack lab runs a real tool or a craft step"
         );
         for argv in programs {
             let program = argv[0].rsplit('/').next().unwrap_or_default();
@@ -126,8 +137,9 @@ fn attack_labs_name_only_lab_addresses_and_start_no_shell() {
                 let Some(target) = named_in(arg) else {
                     continue;
                 };
+                // Loopback is the lab host's own, inside its namespace (the tunnel's ends).
                 let ok = match target.parse::<IpAddr>() {
-                    Ok(ip) => lab_address(&ip),
+                    Ok(ip) => lab_address(&ip) || ip.is_loopback(),
                     Err(_) => plan.hosts.iter().any(|h| h.name == target),
                 };
                 assert!(ok, "{name}: {argv:?} names {target}, outside the lab");
@@ -287,5 +299,6 @@ fn the_argument_reader_finds_addresses_and_urls() {
     assert_eq!(named_in("http://8.8.8.8/").as_deref(), Some("8.8.8.8"));
     assert!(!lab_address(&"8.8.8.8".parse().unwrap()));
     assert_eq!(named_in("-sS"), None);
+    assert_eq!(named_in("sqlmap/1.7.2#stable (https://sqlmap.org)"), None);
     assert_eq!(named_in("1-200"), None);
 }

@@ -82,7 +82,9 @@ fn theirs(path: &Path) -> Facts {
             &["frame.number", "ip.flags.mf", "ip.frag_offset"],
         )
         .iter()
-        .filter(|r| r[1] == "1" || r[1] == "True" || num(&r[2]) > 0)
+        // A frame of a bogus IP version matches "ip" in tshark with no flags or offset: it
+        // is no fragment.
+        .filter(|r| r[1] == "1" || r[1] == "True" || (!r[2].is_empty() && num(&r[2]) > 0))
         .map(|r| num(&r[0]))
         .collect(),
         syns: column(
