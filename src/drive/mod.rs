@@ -8,6 +8,7 @@
 mod counters;
 mod listening;
 mod net;
+mod ping;
 mod program;
 mod protocol;
 mod telnet;
@@ -146,6 +147,10 @@ pub const DRIVE_KINDS: &[DriveKind] = &[
     DriveKind {
         kind: "listening",
         drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "ping",
+        drive: |lab, step, result| ping::drive(lab, step, result).boxed_local(),
     },
 ];
 

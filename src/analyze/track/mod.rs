@@ -390,17 +390,20 @@ impl Analyzer {
         let Some(q) = &icmp.quoted else {
             return;
         };
+        // An echo conversation is keyed by its identifier on both ends (see `ends`).
+        let echo_id = q.echo.map(|(id, _)| id);
         let qsrc = Addr {
             ip: q.src,
-            port: q.src_port.unwrap_or(0),
+            port: q.src_port.or(echo_id).unwrap_or(0),
         };
         let qdst = Addr {
             ip: q.dst,
-            port: q.dst_port.unwrap_or(0),
+            port: q.dst_port.or(echo_id).unwrap_or(0),
         };
         let proto = match q.proto {
             6 => Some(Proto::Tcp),
             17 => Some(Proto::Udp),
+            1 | 58 if echo_id.is_some() => Some(Proto::Icmp),
             _ => None,
         };
         let conv = proto.and_then(|p| self.index.get(&Key::new(p, qsrc, qdst)).copied());
@@ -518,6 +521,39 @@ mod tests {
         assert!(
             table.ends_with("capture taken next to client; server 3 hops away\n"),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn time_exceeded_about_a_ping_ties_to_its_echo_conversation() {
+        let mut w = Wire::new();
+        let mut request = Vec::new();
+        etherparse::PacketBuilder::ipv4(CLIENT, SERVER, 1)
+            .icmpv4_echo_request(77, 1)
+            .write(&mut request, b"ping")
+            .unwrap();
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(CLIENT, SERVER, 1)
+            .icmpv4_echo_request(77, 1)
+            .write(&mut v, b"ping")
+            .unwrap();
+        w.push(v);
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2; 6], [1; 6])
+            .ipv4([10, 0, 0, 254], CLIENT, 64)
+            .icmpv4_raw(11, 0, [0; 4])
+            .write(&mut v, &request[..28])
+            .unwrap();
+        w.push(v);
+        let a = w.analyze();
+        assert!(a.unmatched_icmp_errors.is_empty());
+        let c = &a.conversations[0];
+        assert_eq!(c.proto, Proto::Icmp);
+        assert_eq!(c.icmp_errors.len(), 1);
+        assert_eq!(
+            c.icmp_errors[0].description,
+            "time-exceeded ttl-exceeded (11/0)"
         );
     }
 

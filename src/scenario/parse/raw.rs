@@ -162,6 +162,13 @@ pub(super) struct RawStep {
     pub(super) host_gone: Option<Spanned<bool>>,
     pub(super) announce: Option<Spanned<String>>,
     pub(super) sysctl: Option<Spanned<String>>,
+    // The built-in ping (`steps/ping.rs`); traceroute takes `mode` and `queries` too.
+    pub(super) ping: Option<Spanned<String>>,
+    pub(super) count: Option<Spanned<i64>>,
+    pub(super) ttl: Option<Spanned<i64>>,
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) mode: Option<Spanned<String>>,
+    pub(super) queries: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

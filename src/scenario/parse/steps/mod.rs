@@ -16,6 +16,7 @@ mod exec;
 mod iptables;
 mod link;
 mod listening;
+mod ping;
 mod telnet;
 mod wait;
 
@@ -79,6 +80,7 @@ pub(super) const STEP_KINDS: &[StepKind] = &[
     net::ANNOUNCE,
     net::SYSCTL,
     listening::KIND,
+    ping::KIND,
 ];
 
 /// The key of every step kind, in table order (what the drive side's unit test holds its own
@@ -237,7 +239,8 @@ mod tests {
             Some(
                 "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", \
                  exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns, udp, \
-                 traceroute, route, link, host_gone, announce, sysctl, listening"
+                 traceroute, route, link, host_gone, announce, sysctl, listening, \
+                 ping = \"HOST\""
             )
         );
         let e = err("wait = \"1s\"\nsend = \"x\"");
