@@ -127,6 +127,8 @@ pub struct LinkEnd {
     pub host: HostId,
     pub iface: String,
     pub addr: Option<Cidr>,
+    /// Further addresses after the first (an IPv6 link-local address beside a global one).
+    pub extra: Vec<Cidr>,
     /// Whether a capture runs on this end.
     pub capture: bool,
 }
@@ -630,8 +632,10 @@ impl Plan {
         self.links
             .iter()
             .flat_map(|l| l.ends.iter())
-            .filter_map(|end| {
+            .flat_map(|end| {
                 end.addr
+                    .iter()
+                    .chain(&end.extra)
                     .map(|cidr| (cidr.addr, self.hosts[end.host].name.as_str()))
             })
     }
