@@ -352,7 +352,10 @@ fn hop_line(hop: &Hop, name: &str) -> String {
 /// and worst round trip of those answered.
 fn mtr_summary(hops: &[Hop], names: &[String]) -> String {
     let width = names.iter().map(String::len).max().unwrap_or(1).max(4);
-    let mut out = format!("    {:width$}  Loss%  Snt   Best    Avg   Wrst\n", "HOST");
+    let mut out = format!(
+        "    {:width$}  {:>6}  {:>3}  {:>5}  {:>5}  {:>5}\n",
+        "HOST", "Loss%", "Snt", "Best", "Avg", "Wrst"
+    );
     for (hop, name) in hops.iter().zip(names) {
         let answered: Vec<f64> = hop
             .probes
@@ -362,7 +365,7 @@ fn mtr_summary(hops: &[Hop], names: &[String]) -> String {
             .collect();
         let sent = hop.probes.len();
         let loss = (sent - answered.len()) as f64 * 100.0 / sent.max(1) as f64;
-        let mut line = format!("{:2}. {name:width$}  {loss:4.1}%  {sent:3}", hop.ttl);
+        let mut line = format!("{:2}. {name:width$}  {loss:5.1}%  {sent:3}", hop.ttl);
         if !answered.is_empty() {
             let best = answered.iter().copied().fold(f64::INFINITY, f64::min);
             let worst = answered.iter().copied().fold(0.0, f64::max);
@@ -581,6 +584,52 @@ mod tests {
             panic!("{p:?}")
         };
         assert!(arp.is_gratuitous());
+    }
+
+    #[test]
+    fn hops_print_as_traceroute_and_sum_up_as_mtr() {
+        let ms = Duration::from_micros;
+        let probe = |from: Option<&str>, us| Probe {
+            from: from.map(|f| f.parse().unwrap()),
+            icmp: (11, 0),
+            rtt: ms(us),
+        };
+        let hops = [
+            Hop {
+                ttl: 1,
+                probes: vec![
+                    probe(Some("10.0.0.254"), 100),
+                    probe(Some("10.0.0.254"), 300),
+                ],
+            },
+            Hop {
+                ttl: 2,
+                probes: vec![probe(None, 0), probe(None, 0)],
+            },
+            Hop {
+                ttl: 3,
+                probes: vec![probe(None, 0), probe(Some("10.0.2.8"), 500)],
+            },
+        ];
+        assert_eq!(
+            hop_line(&hops[0], "r1"),
+            " 1  r1 (10.0.0.254)  0.100 ms  0.300 ms"
+        );
+        assert_eq!(hop_line(&hops[1], "*"), " 2  * *");
+        assert_eq!(
+            hop_line(&hops[2], "server"),
+            " 3  server (10.0.2.8)  * 0.500 ms"
+        );
+        let names = ["r1".to_string(), "*".to_string(), "server".to_string()];
+        assert_eq!(
+            mtr_summary(&hops, &names),
+            concat!(
+                "    HOST     Loss%  Snt   Best    Avg   Wrst\n",
+                " 1. r1        0.0%    2   0.10   0.20   0.30\n",
+                " 2. *       100.0%    2\n",
+                " 3. server   50.0%    2   0.50   0.50   0.50\n",
+            )
+        );
     }
 
     #[test]
