@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
-    AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn, SockaddrIn6,
-    SockaddrStorage, recvfrom, sendto, setsockopt, socket, sockopt,
+    AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn,
+    SockaddrIn6, recvmsg, sendto, setsockopt, socket, sockopt,
 };
 
 use crate::scenario::{Action, PingPlan, StepOutcome, StepPlan};
@@ -38,8 +38,7 @@ const ECHO_REPLY_V6: u8 = 129;
 /// What answered one echo request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Answer {
-    /// The echo reply: its sender, and its TTL as it arrived (IPv4; the raw ICMPv6 socket does
-    /// not see the IPv6 header).
+    /// The echo reply: its sender, and its TTL (hop limit) as it arrived.
     Reply { from: IpAddr, ttl: Option<u8> },
     /// An ICMP error quoting the request: its sender, type and code, and the MTU it names
     /// (fragmentation needed, packet too big).
@@ -82,6 +81,13 @@ impl Echoer {
             )
         });
         match made {
+            // The raw ICMPv6 socket does not see the IPv6 header: the reply's hop limit comes
+            // as a control message.
+            Ok(Ok(socket)) if dest.is_ipv6() => {
+                setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true)
+                    .map_err(|e| format!("cannot ask for the hop limit of replies: {e}"))?;
+                Ok(Echoer { socket, dest, id })
+            }
             Ok(Ok(socket)) => Ok(Echoer { socket, dest, id }),
             Ok(Err(e)) => Err(format!("cannot create a raw ICMP socket: {e}")),
             Err(e) => Err(e.to_string()),
@@ -130,22 +136,19 @@ impl Echoer {
                     rtt: sent.elapsed(),
                 });
             }
-            let (n, from) = match recvfrom::<SockaddrStorage>(
-                std::os::fd::AsRawFd::as_raw_fd(&self.socket),
-                &mut buf,
-            ) {
-                Ok(got) => got,
-                Err(nix::errno::Errno::EAGAIN) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let from = from.and_then(|a| {
-                a.as_sockaddr_in()
-                    .map(|s| IpAddr::V4(s.ip()))
-                    .or_else(|| a.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip())))
-            });
             let answer = match v6 {
-                false => answer_v4(&buf[..n], self.dest, self.id, seq),
-                true => from.and_then(|f| answer_v6(&buf[..n], f, self.dest, self.id, seq)),
+                false => match recv(&self.socket, &mut buf)? {
+                    Some(n) => answer_v4(&buf[..n], self.dest, self.id, seq),
+                    None => continue,
+                },
+                true => match recv_v6(&self.socket, &mut buf)? {
+                    Some((n, from, hlim)) => answer_v6(&buf[..n], from, self.dest, self.id, seq)
+                        .map(|a| match a {
+                            Answer::Reply { from, .. } => Answer::Reply { from, ttl: hlim },
+                            other => other,
+                        }),
+                    None => continue,
+                },
             };
             if let Some(answer) = answer {
                 return Ok(Echo {
@@ -168,6 +171,38 @@ pub(super) fn readable_by(socket: &OwnedFd, deadline: Instant) -> io::Result<boo
     };
     let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
     Ok(nix::poll::poll(&mut fds, PollTimeout::from(ms))? > 0)
+}
+
+/// One datagram from the raw ICMP socket (an IPv4 packet, header included); `None` when
+/// there was none after all.
+fn recv(socket: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    match nix::unistd::read(socket, buf) {
+        Ok(n) => Ok(Some(n)),
+        Err(nix::errno::Errno::EAGAIN) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One message from the raw ICMPv6 socket: its length, its sender and the hop limit it
+/// arrived with; `None` when there was none after all.
+fn recv_v6(socket: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<(usize, IpAddr, Option<u8>)>> {
+    let mut iov = [io::IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!(libc::c_int);
+    let msg = match recvmsg::<SockaddrIn6>(
+        std::os::fd::AsRawFd::as_raw_fd(socket),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    ) {
+        Ok(msg) => msg,
+        Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let hlim = msg.cmsgs()?.find_map(|c| match c {
+        ControlMessageOwned::Ipv6HopLimit(h) => u8::try_from(h).ok(),
+        _ => None,
+    });
+    Ok(msg.address.map(|a| (msg.bytes, IpAddr::V6(a.ip()), hlim)))
 }
 
 /// An echo request: type, code, checksum, identifier, sequence number, then `size` bytes of a
@@ -379,7 +414,8 @@ fn report(lab: &Lab, plan: &PingPlan, echoes: &[Echo], r: &mut StepResult) {
     }
     let sent = echoes.len();
     let loss = (sent - replies) * 100 / sent.max(1);
-    r.sent = format!("{sent} echo requests of {} data bytes", plan.size);
+    let unit = if sent == 1 { "request" } else { "requests" };
+    r.sent = format!("{sent} echo {unit} of {} data bytes", plan.size);
     r.detail = format!("{sent} transmitted, {replies} received");
     if errors > 0 {
         r.detail.push_str(&format!(", +{errors} errors"));
