@@ -47,6 +47,9 @@ pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
     for fact in &analysis.arp {
         let _ = writeln!(out, "{}", arp_line(fact, names));
     }
+    for fact in &analysis.ndp {
+        let _ = writeln!(out, "{}", ndp_line(fact, names));
+    }
     // Conversations and unmatched ICMP errors interleave by first frame.
     let mut items: Vec<(u64, Item<'_>)> = analysis
         .conversations
@@ -93,12 +96,20 @@ pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
             .iter()
             .flat_map(|e| [e.from, e.to]),
     );
-    let hops: Vec<String> = analysis
+    let mut hops: Vec<String> = Vec::new();
+    for e in analysis
         .endpoints
         .iter()
         .filter(|e| named.contains(&e.addr))
-        .filter_map(|e| e.hops.map(|h| format!("{} {h}", names.host(&e.addr))))
-        .collect();
+    {
+        // A host seen by two addresses (IPv6 link-local and global) at the same distance is
+        // one entry.
+        if let Some(h) = e.hops.map(|h| format!("{} {h}", names.host(&e.addr))) {
+            if !hops.contains(&h) {
+                hops.push(h);
+            }
+        }
+    }
     if !hops.is_empty() {
         let _ = writeln!(out, "hops {}", hops.join("  "));
     }
@@ -120,6 +131,29 @@ fn arp_line(fact: &super::ArpFact, names: &Names) -> String {
         }
         super::ArpFact::Gratuitous { owner } => {
             format!("arp {} announces itself (gratuitous)", names.host(owner))
+        }
+    }
+}
+
+fn ndp_line(fact: &super::NdpFact, names: &Names) -> String {
+    match fact {
+        super::NdpFact::Solicit {
+            asker,
+            target,
+            group,
+        } => format!(
+            "ndp {} asks for {} {target}  to {}",
+            names.host(asker),
+            names.host(target),
+            names.host(group)
+        ),
+        // Addresses, which the scenario gives, tell a link-local exchange from a global one.
+        super::NdpFact::Advert { owner, to } => {
+            format!(
+                "ndp {} answers {}  for {owner}",
+                names.host(owner),
+                names.host(to)
+            )
         }
     }
 }

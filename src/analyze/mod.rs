@@ -493,6 +493,29 @@ pub enum ArpFact {
     },
 }
 
+/// What a neighbour discovery packet said (IPv6's ARP), without link-layer addresses.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum NdpFact {
+    /// A neighbour solicitation to a multicast group (the solicited-node address of
+    /// `target`): `asker` wants `target`'s MAC.
+    Solicit {
+        /// Sender address.
+        asker: IpAddr,
+        /// Address asked about.
+        target: IpAddr,
+        /// The group it went to.
+        group: IpAddr,
+    },
+    /// A neighbour advertisement: `owner` tells `to` its MAC.
+    Advert {
+        /// The address advertised.
+        owner: IpAddr,
+        /// Recipient.
+        to: IpAddr,
+    },
+}
+
 /// Everything learned from one capture.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Analysis {
@@ -510,6 +533,9 @@ pub struct Analysis {
     pub arp: Vec<ArpFact>,
     /// ARP facts, each with the frame number that first showed it.
     pub arp_frames: Vec<u64>,
+    /// Distinct neighbour discovery facts in first-seen order (unicast solicitations, the
+    /// kernel re-checking a neighbour, left out as unicast ARP is).
+    pub ndp: Vec<NdpFact>,
     /// ICMP errors whose quoted datagram belongs to no captured conversation.
     pub unmatched_icmp_errors: Vec<IcmpError>,
 }

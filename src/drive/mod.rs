@@ -9,6 +9,7 @@ mod counters;
 mod craft;
 mod listening;
 mod net;
+mod ping;
 mod program;
 mod protocol;
 mod telnet;
@@ -151,6 +152,10 @@ pub const DRIVE_KINDS: &[DriveKind] = &[
     DriveKind {
         kind: "craft",
         drive: |lab, step, result| craft::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "ping",
+        drive: |lab, step, result| ping::drive(lab, step, result).boxed_local(),
     },
 ];
 

@@ -72,7 +72,14 @@ impl ScanKind {
             ],
             ScanKind::Null => &["null", "sn", "nmap sn"],
             ScanKind::Fin => &["fin", "sf", "nmap sf"],
-            ScanKind::Xmas => &["xmas", "christmas", "christmas tree", "sx", "nmap sx"],
+            ScanKind::Xmas => &[
+                "xmas",
+                "xmas tree",
+                "christmas",
+                "christmas tree",
+                "sx",
+                "nmap sx",
+            ],
         }
     }
 

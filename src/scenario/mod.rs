@@ -133,6 +133,8 @@ pub struct LinkEnd {
     pub host: HostId,
     pub iface: String,
     pub addr: Option<Cidr>,
+    /// Further addresses after the first (an IPv6 link-local address beside a global one).
+    pub extra: Vec<Cidr>,
     /// Whether a capture runs on this end.
     pub capture: bool,
 }
@@ -278,6 +280,8 @@ pub enum Action {
     Net(NetAction),
     /// Frames built by labctl and sent through libpcap, for attacks no Debian program makes.
     Craft(CraftAction),
+    /// The built-in `ping`: ICMP (or ICMPv6) echo requests from a raw socket of the host.
+    Ping(PingPlan),
 }
 
 /// A `craft` step: what to build, and the two link ends it goes between.
@@ -300,6 +304,29 @@ pub enum CraftKind {
     BogusIpVersion,
 }
 
+/// `ping = "HOST"`: `count` echo requests of `size` data bytes, one after the other (the next
+/// leaves `interval` after the previous one's answer or silence), with hop limit `ttl`. Each
+/// echo ends as a reply, an ICMP error about it (TTL exceeded, unreachable, packet too big)
+/// or silence after `wait`.
+#[derive(Debug, Clone)]
+pub struct PingPlan {
+    pub dest: IpAddr,
+    /// As written, for the title.
+    pub text: String,
+    pub count: u16,
+    /// Data bytes after the 8-byte ICMP header, as `ping -s`.
+    pub size: usize,
+    /// TTL (hop limit) of the requests; the kernel's default when not given.
+    pub ttl: Option<u8>,
+    pub interval: Duration,
+    /// How long each echo waits for its answer.
+    pub wait: Duration,
+    /// Echo identifier: fixed by the plan (the step's line), so runs send the same bytes.
+    pub id: u16,
+    /// Text the step's answer lines must contain (`time exceeded from r1`).
+    pub expect: Option<String>,
+}
+
 /// Steps that act on the network layer rather than drive an application protocol.
 #[derive(Debug, Clone)]
 pub enum NetAction {
@@ -313,12 +340,17 @@ pub enum NetAction {
     },
     /// Built-in traceroute: one UDP probe per TTL from 1 up, to ports 33434 and up, as the
     /// `traceroute` program sends them; each hop is the source of the ICMP error that comes
-    /// back. `hops`, when given, is the list of host names the path must show.
+    /// back. `hops`, when given, is the list of host names the path must show. With `icmp`
+    /// (`mode = "icmp"`, as `traceroute -I`) the probes are ICMP echo requests and the last hop
+    /// answers with an echo reply. `queries` probes go to each hop, summed up per hop as mtr
+    /// does (loss, best, average and worst round trip).
     Traceroute {
         dest: IpAddr,
         text: String,
         max_hops: u8,
         hops: Option<Vec<String>>,
+        icmp: bool,
+        queries: u8,
     },
     /// `ip route add|del|replace|get` in the host; `get` prints the route the kernel chose and
     /// `expect` is text it must contain (`dev vpn0`).
@@ -658,8 +690,10 @@ impl Plan {
         self.links
             .iter()
             .flat_map(|l| l.ends.iter())
-            .filter_map(|end| {
+            .flat_map(|end| {
                 end.addr
+                    .iter()
+                    .chain(&end.extra)
                     .map(|cidr| (cidr.addr, self.hosts[end.host].name.as_str()))
             })
     }

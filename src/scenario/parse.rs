@@ -224,6 +224,12 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         }
     }
     switch::ports(&cx, &raw.switches, &hosts, &resolver, &mut links)?;
+    // An IPv6 address on an end turns IPv6 on in its host.
+    for end in links.iter().flat_map(|l| &l.ends) {
+        if end.addr.iter().chain(&end.extra).any(|c| c.addr.is_ipv6()) {
+            hosts[end.host].ipv6 = true;
+        }
+    }
     let resolver = Resolver::new(&cx, &hosts, &links);
 
     let mut routes = Vec::new();
@@ -387,6 +393,23 @@ equals = "hi\r\n"
 
     fn err(text: &str) -> ScenarioError {
         parse(text, Origin::File("x.toml".into())).expect_err("must fail")
+    }
+
+    #[test]
+    fn an_end_takes_several_addresses_and_ipv6_turns_its_host_on() {
+        let text = "name = \"t\"\n[hosts.a]\n[hosts.b]\n[[links]]\n\
+                    ends = [\"a:eth0 2001:db8::1/64 fe80::1/64\", \"b:eth0 2001:db8::2/64\"]\n";
+        let plan = parse(text, Origin::File("x.toml".into())).unwrap();
+        let a = &plan.links[0].ends[0];
+        assert_eq!(a.addr.unwrap().to_string(), "2001:db8::1/64");
+        assert_eq!(a.extra.len(), 1);
+        assert_eq!(a.extra[0].to_string(), "fe80::1/64");
+        assert!(plan.hosts.iter().all(|h| h.ipv6));
+        let names: Vec<String> = plan.addresses().map(|(a, h)| format!("{h} {a}")).collect();
+        assert_eq!(names, ["a 2001:db8::1", "a fe80::1", "b 2001:db8::2"]);
+        let e = err(&text.replace("fe80::1/64", "fe80::1/200"));
+        assert!(e.msg.starts_with("bad prefix length \"200\""), "{e}");
+        assert_eq!(e.col, 32, "{e}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::wire::{self, App, FrameRef, Net, Packet, Transport};
 
 use super::{
     Addr, Analysis, ArpFact, Close, ConnOutcome, Conversation, Dir, DnsExchange, Echo, Endpoint,
-    FtpData, FtpMode, Handshake, IcmpError, Proto, TcpFacts,
+    FtpData, FtpMode, Handshake, IcmpError, NdpFact, Proto, TcpFacts,
 };
 
 use dns::dns_exchange;
@@ -75,6 +75,7 @@ pub struct Analyzer {
     per_proto: [usize; 3],
     endpoints: HashMap<IpAddr, usize, FastHash>,
     arp_seen: HashSet<ArpFact>,
+    ndp_seen: HashSet<NdpFact>,
     ftp: Vec<FtpExpect>,
     follow: Option<usize>,
     followed: Vec<FollowChunk>,
@@ -170,7 +171,7 @@ impl Analyzer {
             Net::Arp(arp) => self.arp(frame, arp, pkt),
             Net::Ip(ip) => {
                 self.endpoint(ip.src, ip.dst, frame.orig_len, ip.ttl);
-                if ip.version == 4 && ip.is_fragment() {
+                if ip.is_fragment() {
                     self.fragment(frame, ip, pkt);
                     return;
                 }
@@ -178,6 +179,9 @@ impl Analyzer {
                 match &pkt.transport {
                     Transport::Tcp(t) => self.tcp(frame, ip, t, payload, pkt),
                     Transport::Udp(u) => self.udp(frame, ip, u, payload, pkt),
+                    Transport::Icmp(i) if i.v6 && matches!(i.icmp_type, 135 | 136) => {
+                        self.ndp(ip, i, payload)
+                    }
                     Transport::Icmp(i) => self.icmp(frame, ip, i),
                     Transport::None => {}
                 }
@@ -227,6 +231,30 @@ impl Analyzer {
         if self.arp_seen.insert(fact.clone()) {
             self.out.arp.push(fact);
             self.out.arp_frames.push(frame.number);
+        }
+    }
+
+    /// A neighbour solicitation or advertisement; `body` is the message after its first 8
+    /// bytes, which begins with the target address.
+    fn ndp(&mut self, ip: &wire::IpInfo, icmp: &wire::Icmp, body: &[u8]) {
+        let Some(target) = body.get(..16).and_then(|t| <[u8; 16]>::try_from(t).ok()) else {
+            return;
+        };
+        let target = IpAddr::from(target);
+        let fact = match icmp.icmp_type {
+            135 if ip.dst.is_multicast() => NdpFact::Solicit {
+                asker: ip.src,
+                target,
+                group: ip.dst,
+            },
+            136 => NdpFact::Advert {
+                owner: target,
+                to: ip.dst,
+            },
+            _ => return,
+        };
+        if self.ndp_seen.insert(fact.clone()) {
+            self.out.ndp.push(fact);
         }
     }
 
@@ -390,17 +418,20 @@ impl Analyzer {
         let Some(q) = &icmp.quoted else {
             return;
         };
+        // An echo conversation is keyed by its identifier on both ends (see `ends`).
+        let echo_id = q.echo.map(|(id, _)| id);
         let qsrc = Addr {
             ip: q.src,
-            port: q.src_port.unwrap_or(0),
+            port: q.src_port.or(echo_id).unwrap_or(0),
         };
         let qdst = Addr {
             ip: q.dst,
-            port: q.dst_port.unwrap_or(0),
+            port: q.dst_port.or(echo_id).unwrap_or(0),
         };
         let proto = match q.proto {
             6 => Some(Proto::Tcp),
             17 => Some(Proto::Udp),
+            1 | 58 if echo_id.is_some() => Some(Proto::Icmp),
             _ => None,
         };
         let conv = proto.and_then(|p| self.index.get(&Key::new(p, qsrc, qdst)).copied());
@@ -518,6 +549,138 @@ mod tests {
         assert!(
             table.ends_with("capture taken next to client; server 3 hops away\n"),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn time_exceeded_about_a_ping_ties_to_its_echo_conversation() {
+        let mut w = Wire::new();
+        let mut request = Vec::new();
+        etherparse::PacketBuilder::ipv4(CLIENT, SERVER, 1)
+            .icmpv4_echo_request(77, 1)
+            .write(&mut request, b"ping")
+            .unwrap();
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(CLIENT, SERVER, 1)
+            .icmpv4_echo_request(77, 1)
+            .write(&mut v, b"ping")
+            .unwrap();
+        w.push(v);
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2; 6], [1; 6])
+            .ipv4([10, 0, 0, 254], CLIENT, 64)
+            .icmpv4_raw(11, 0, [0; 4])
+            .write(&mut v, &request[..28])
+            .unwrap();
+        w.push(v);
+        let a = w.analyze();
+        assert!(a.unmatched_icmp_errors.is_empty());
+        let c = &a.conversations[0];
+        assert_eq!(c.proto, Proto::Icmp);
+        assert_eq!(c.icmp_errors.len(), 1);
+        assert_eq!(
+            c.icmp_errors[0].description,
+            "time-exceeded ttl-exceeded (11/0)"
+        );
+    }
+
+    /// An Ethernet frame with an IPv6 header from `src` to `dst` (next header `next`, hop
+    /// limit 255) and `payload`.
+    fn ipv6(src: &str, dst: &str, next: u8, extra: &[u8], payload: &[u8]) -> Vec<u8> {
+        let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
+            (src.parse().unwrap(), dst.parse().unwrap());
+        let mut v = vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x86, 0xdd];
+        let len = (extra.len() + payload.len()) as u16;
+        v.extend_from_slice(&[0x60, 0, 0, 0]);
+        v.extend_from_slice(&len.to_be_bytes());
+        v.extend_from_slice(&[next, 255]);
+        v.extend_from_slice(&s.octets());
+        v.extend_from_slice(&d.octets());
+        v.extend_from_slice(extra);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn neighbour_discovery_is_facts_like_arp() {
+        let target: std::net::Ipv6Addr = "2001:db8::fe".parse().unwrap();
+        let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+        ns.extend_from_slice(&target.octets());
+        let mut na = vec![136, 0, 0, 0, 0x60, 0, 0, 0];
+        na.extend_from_slice(&target.octets());
+        let mut w = Wire::new();
+        w.push(ipv6("2001:db8::1", "ff02::1:ff00:fe", 58, &[], &ns));
+        w.push(ipv6("2001:db8::fe", "2001:db8::1", 58, &[], &na));
+        // A unicast solicitation (the kernel re-checking a neighbour) is no fact.
+        w.push(ipv6("2001:db8::1", "2001:db8::fe", 58, &[], &ns));
+        // Nor is a message cut short.
+        w.push(ipv6("2001:db8::1", "ff02::1:ff00:fe", 58, &[], &ns[..12]));
+        let a = w.analyze();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            a.ndp,
+            [
+                NdpFact::Solicit {
+                    asker: ip("2001:db8::1"),
+                    target: ip("2001:db8::fe"),
+                    group: ip("ff02::1:ff00:fe"),
+                },
+                NdpFact::Advert {
+                    owner: ip("2001:db8::fe"),
+                    to: ip("2001:db8::1"),
+                }
+            ]
+        );
+        assert!(a.conversations.is_empty());
+        let mut names = crate::analyze::Names::new();
+        names.insert(ip("2001:db8::1"), "client");
+        names.insert(ip("2001:db8::fe"), "router");
+        let flows = crate::analyze::render_flows(&a, &names);
+        assert!(
+            flows.starts_with(
+                "ndp client asks for router 2001:db8::fe  to ff02::1:ff00:fe\n\
+                 ndp router answers client  for 2001:db8::fe\n"
+            ),
+            "{flows}"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_echo_in_fragments_is_reassembled() {
+        // Echo request id 7 seq 1 with 24 data bytes, in two fragments of 16 bytes each.
+        let mut echo = vec![128, 0, 0, 0, 0, 7, 0, 1];
+        echo.extend_from_slice(&[0x10; 24]);
+        let frag = |offset: u16, more: bool| {
+            let field = offset | u16::from(more);
+            let mut h = vec![58, 0];
+            h.extend_from_slice(&field.to_be_bytes());
+            h.extend_from_slice(&[0, 0, 0, 9]);
+            h
+        };
+        let mut w = Wire::new();
+        w.push(ipv6(
+            "2001:db8::1",
+            "2001:db8::9",
+            44,
+            &frag(0, true),
+            &echo[..16],
+        ));
+        w.push(ipv6(
+            "2001:db8::1",
+            "2001:db8::9",
+            44,
+            &frag(16, false),
+            &echo[16..],
+        ));
+        let a = w.analyze();
+        assert_eq!(a.conversations.len(), 1, "{a:?}");
+        assert_eq!(
+            a.conversations[0].echo,
+            Some(Echo {
+                requests: 1,
+                replies: 0
+            })
         );
     }
 

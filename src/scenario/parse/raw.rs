@@ -167,6 +167,13 @@ pub(super) struct RawStep {
     pub(super) sysctl: Option<Spanned<String>>,
     /// `craft = "bogus-ip-version > HOST"`: frames no program sends (see `steps/craft.rs`).
     pub(super) craft: Option<Spanned<String>>,
+    // The built-in ping (`steps/ping.rs`); traceroute takes `mode` and `queries` too.
+    pub(super) ping: Option<Spanned<String>>,
+    pub(super) count: Option<Spanned<i64>>,
+    pub(super) ttl: Option<Spanned<i64>>,
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) mode: Option<Spanned<String>>,
+    pub(super) queries: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

@@ -17,6 +17,7 @@ mod exec;
 mod iptables;
 mod link;
 mod listening;
+mod ping;
 mod telnet;
 mod wait;
 
@@ -81,6 +82,7 @@ pub(super) const STEP_KINDS: &[StepKind] = &[
     net::SYSCTL,
     listening::KIND,
     craft::KIND,
+    ping::KIND,
 ];
 
 /// The key of every step kind, in table order (what the drive side's unit test holds its own
@@ -240,7 +242,7 @@ mod tests {
                 "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", \
                  exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns, udp, \
                  traceroute, route, link, host_gone, announce, sysctl, listening, \
-                 craft = \"bogus-ip-version > HOST\""
+                 craft = \"bogus-ip-version > HOST\", ping = \"HOST\""
             )
         );
         let e = err("wait = \"1s\"\nsend = \"x\"");
