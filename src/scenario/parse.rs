@@ -22,6 +22,7 @@ mod program;
 mod protocol;
 mod raw;
 mod resolve;
+mod rules;
 mod steps;
 mod switch;
 mod values;
@@ -305,14 +306,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         });
     }
 
-    let mut rules = Vec::new();
-    for rule in &raw.rules {
-        let host = resolver.host_value(&rule.host)?;
-        rules.push(RulePlan {
-            host,
-            rule: parse_iptables(&cx, &rule.iptables)?,
-        });
-    }
+    let (rules, rule_files) = rules::rules(&cx, &raw.rules, &resolver, &origin)?;
 
     let keys: GivenKeys = toml::from_str(text).expect("the document was read once already");
     let mut steps = Vec::new();
@@ -336,6 +330,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         routes,
         services,
         rules,
+        rule_files,
         steps,
         expects,
         snapshot: raw.snapshot.unwrap_or(true),

@@ -26,7 +26,7 @@ pub mod servers;
 pub mod sniff;
 pub mod tshark;
 
-pub use bin::{labctl, labctl_json};
+pub use bin::{labctl, labctl_json, run_refused};
 pub use labctl::analyze::fixture as frames;
 pub use netns::Netns;
 pub use process::{run, run_held, text};
