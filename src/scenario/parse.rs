@@ -103,7 +103,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         let err = cx.err(span, msg.clone());
         if msg.starts_with("unknown field") {
             err.with_hint(
-                "see `labctl help scenario` or scenarios/*.toml for the keys a scenario takes",
+                "the known keys are listed above; README's \"Writing a scenario\" says what each takes",
             )
         } else if msg.starts_with("invalid type: map, expected a sequence") {
             // `[hosts.client.routes]` opens a table where a list belongs.
