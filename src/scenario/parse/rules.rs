@@ -138,3 +138,68 @@ fn file_error(shown: &str, text: &str, e: &crate::rules::RestoreError) -> Scenar
         None => err.with_hint(FILE_HINT),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "name = \"t\"\n[hosts.a]\n[hosts.b]\n[[links]]\n\
+                        ends = [\"a:eth0 10.0.0.1/24\", \"b:eth0 10.0.0.2/24\"]\n";
+
+    fn plan(rules: &str, file: &str) -> Result<Plan, ScenarioError> {
+        // Tests run at once: each call has a directory of its own.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("labctl-rules-unit-{}-{call}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("rules.v4"), file).unwrap();
+        let path = dir.join("t.toml");
+        let text = format!("{HEAD}{rules}");
+        let plan = super::super::parse(&text, Origin::File(path));
+        let _ = std::fs::remove_dir_all(&dir);
+        plan
+    }
+
+    const FILE: &str = "*filter\n:INPUT DROP [0:0]\n:SERVICES - [0:0]\n\
+                        -A INPUT -j SERVICES\nCOMMIT\n";
+
+    #[test]
+    fn files_and_single_rules_keep_the_scenario_order_and_share_the_hosts_rules() {
+        let p = plan(
+            "[[rules]]\nhost = \"b\"\niptables = \"-A INPUT -i lo -j ACCEPT\"\n\
+             [[rules]]\nhost = \"b\"\nfile = \"rules.v4\"\n\
+             [[rules]]\nhost = \"b\"\niptables = \"-A SERVICES -p tcp --dport 22 -j ACCEPT\"\n",
+            FILE,
+        )
+        .unwrap();
+        assert_eq!(p.rules.len(), 2);
+        assert_eq!(p.rule_files.len(), 1);
+        let f = &p.rule_files[0];
+        assert_eq!((f.host, f.after, f.commands.len()), (1, 1, 3));
+        assert_eq!(f.text, FILE);
+        // Each host has its own rules: the chain the file declares on b does not exist on a.
+        let e = plan(
+            "[[rules]]\nhost = \"b\"\nfile = \"rules.v4\"\n\
+             [[rules]]\nhost = \"a\"\niptables = \"-A SERVICES -j ACCEPT\"\n",
+            FILE,
+        )
+        .unwrap_err();
+        assert!(e.msg.contains("no chain SERVICES in filter"), "{e}");
+        assert_eq!(e.line, 11, "{e}");
+    }
+
+    #[test]
+    fn a_rule_needs_one_of_iptables_and_file() {
+        let e = plan("[[rules]]\nhost = \"b\"\n", FILE).unwrap_err();
+        assert!(e.msg.contains("needs iptables or file"), "{e}");
+        let e = plan(
+            "[[rules]]\nhost = \"b\"\nfile = \"rules.v4\"\niptables = \"-A INPUT -j DROP\"\n",
+            FILE,
+        )
+        .unwrap_err();
+        assert!(e.msg.contains("not both"), "{e}");
+        let e = plan("[[rules]]\nhost = \"b\"\nfile = \"../rules.v4\"\n", FILE).unwrap_err();
+        assert!(e.msg.contains("bad file name"), "{e}");
+    }
+}
