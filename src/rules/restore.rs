@@ -502,6 +502,67 @@ COMMIT\n";
     }
 
     #[test]
+    fn random_files_of_the_format_s_words_never_panic_and_errors_stay_on_their_line() {
+        const WORDS: &[&str] = &[
+            "*filter",
+            "*nat",
+            "*raw",
+            ":INPUT",
+            ":SERVICES",
+            ":PREROUTING",
+            "DROP",
+            "ACCEPT",
+            "-",
+            "[0:0]",
+            "[1:x]",
+            "-A",
+            "-I",
+            "-N",
+            "-P",
+            "-X",
+            "-F",
+            "INPUT",
+            "SERVICES",
+            "-j",
+            "-p",
+            "tcp",
+            "--dport",
+            "22",
+            "-t",
+            "COMMIT",
+            "#",
+            "\"",
+            "'",
+            "\\",
+            "\n",
+            "\n",
+            "\n",
+            "é",
+            "!",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3_000 {
+            let n = (next() % 30) as usize;
+            let text: String = (0..n)
+                .map(|_| WORDS[(next() % WORDS.len() as u64) as usize])
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Err(e) = load(&text) {
+                let lines = text.lines().count().max(1);
+                assert!(e.line >= 1 && e.line <= lines, "{e} in {text:?}");
+                let line = text.lines().nth(e.line - 1).unwrap_or("");
+                assert!(e.error.col <= line.chars().count(), "{e} in {text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn no_input_panics() {
         for text in [
             "*",
