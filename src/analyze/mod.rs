@@ -27,6 +27,7 @@
 //! on ACK timing. Nothing here depends on the crate outside `wire`.
 
 pub mod alerts;
+mod detail;
 #[doc(hidden)]
 pub mod fixture;
 pub mod flows;

@@ -9,7 +9,8 @@
 //! the other frames had never been captured, then a display filter, which sees every frame
 //! the capture filter kept (its `tcp.stream` and sequence analysis need them). `--follow N`
 //! names Wireshark's stream N of the whole capture and shows the chunks of matching frames.
-//! `count` prints only the number of matching frames.
+//! `count` prints only the number of matching frames. `--detail N` (in `detail`) prints every
+//! header field of one frame; `-x` adds each frame's bytes to the packet lines or the detail.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ pub enum ShowView {
     Flows,
     /// `--alerts`: suspicious traffic, one line per alert.
     Alerts,
+    /// `--detail N`: every header field of frame N with its bytes (see `detail`).
+    Detail(u64),
 }
 
 /// `labctl show`'s command line: the file, at most one view flag (none is the packet lines),
@@ -82,6 +85,13 @@ pub struct ShowArgs {
     /// Print only the number of matching frames
     #[arg(long)]
     pub count: bool,
+    /// Every header field of frame N (from 1) with its value and bytes, as tshark -V
+    #[arg(long, value_name = "N", group = "view",
+          conflicts_with_all = ["display_filter", "capture_filter", "count", "html"])]
+    pub detail: Option<u64>,
+    /// Add each frame's bytes in hex and ASCII, as tshark -x (packet lines or --detail)
+    #[arg(short = 'x')]
+    pub hex: bool,
 }
 
 impl ShowArgs {
@@ -104,6 +114,11 @@ impl ShowArgs {
             display_filter: None,
             capture_filter: None,
             count: false,
+            detail: match view {
+                ShowView::Detail(n) => Some(n),
+                _ => None,
+            },
+            hex: false,
         }
     }
 
@@ -115,6 +130,7 @@ impl ShowArgs {
             (_, _, Some(n), _) => ShowView::Follow(n),
             (_, _, _, true) => ShowView::Flows,
             _ if self.alerts => ShowView::Alerts,
+            _ if self.detail.is_some() => ShowView::Detail(self.detail.expect("checked")),
             _ => ShowView::Packets,
         }
     }
@@ -133,6 +149,14 @@ pub enum ShowError {
         stream: usize,
         /// How many there are.
         count: usize,
+    },
+    /// `--detail N` named a frame the capture does not have.
+    #[error("no frame {frame}: the capture has {count} frames (numbered from 1)")]
+    NoFrame {
+        /// The frame asked for.
+        frame: u64,
+        /// How many there are.
+        count: u64,
     },
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
@@ -178,6 +202,9 @@ struct PacketJson<'a> {
     time: f64,
     length: u32,
     line: &'a str,
+    /// With `-x`: the frame's bytes, as `tshark -x` lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hex: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -270,6 +297,9 @@ fn select(
 
 /// Writes the view `args` asks for to `out`. See the module documentation.
 pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
+    if let ShowView::Detail(n) = args.view() {
+        return super::detail::detail_out(args, n, out);
+    }
     let Filters {
         mut capture,
         display,
@@ -352,11 +382,15 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                         time: frame.ts.saturating_sub(t0).as_secs_f64(),
                         length: frame.orig_len,
                         line: &line,
+                        hex: args.hex.then(|| wire::detail::hex_dump(frame.data)),
                     };
                     serde_json::to_writer(&mut *out, &row)?;
                     writeln!(out)?;
                 } else {
                     writeln!(out, "{line}")?;
+                    if args.hex {
+                        super::detail::hex_lines(out, frame.data)?;
+                    }
                 }
             }
             // A file libpcap reads only by overlooking its own header deserves a word, but
@@ -459,7 +493,7 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                         follow_text(out, n, &a, &b, &chunks)?;
                     }
                 }
-                ShowView::Packets | ShowView::Alerts => {}
+                ShowView::Packets | ShowView::Alerts | ShowView::Detail(_) => {}
             }
         }
     }
@@ -528,6 +562,7 @@ mod tests {
             ShowView::Follow(3),
             ShowView::Flows,
             ShowView::Alerts,
+            ShowView::Detail(4),
         ] {
             assert_eq!(ShowArgs::new("x.pcap".into(), view).view(), view);
         }

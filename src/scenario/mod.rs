@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use builtin::{BUILTIN, Builtin};
+pub use builtin::{BUILTIN, Builtin, builtin_file};
 pub use error::ScenarioError;
 #[cfg(test)]
 pub(crate) use parse::{expect_kinds, step_kinds};
@@ -40,6 +40,9 @@ pub struct Plan {
     pub routes: Vec<RoutePlan>,
     pub services: Vec<ServicePlan>,
     pub rules: Vec<RulePlan>,
+    /// Rules files (`[[rules]] file = "rules.v4"`), each loaded between the `rules` it sits
+    /// among in the scenario.
+    pub rule_files: Vec<RulesFilePlan>,
     pub steps: Vec<StepPlan>,
     pub expects: Vec<Expect>,
     /// Whether the run's flows are compared with an expected snapshot (`snapshot = false` at
@@ -229,6 +232,22 @@ pub struct ServicePlan {
 pub struct RulePlan {
     pub host: HostId,
     pub rule: Rule,
+}
+
+/// An `iptables-save` file loaded into a host with `iptables-restore --noflush` before the
+/// first step: the kernel gets the file as written, in one transaction per table, and the
+/// plan keeps every command it makes, read and checked like single rules.
+#[derive(Debug, Clone)]
+pub struct RulesFilePlan {
+    pub host: HostId,
+    /// As the scenario names it (`rules.v4`), for the report.
+    pub name: String,
+    /// The file as written: what iptables-restore reads.
+    pub text: String,
+    /// The commands it makes, in order (policies as `-P`, user chains as `-N`, rules).
+    pub commands: Vec<crate::rules::RestoreCommand>,
+    /// How many of the plan's single `rules` are applied before it (the scenario's order).
+    pub after: usize,
 }
 
 /// Where a client connects: a host (its first address) or a literal address, and a port.
@@ -443,6 +462,27 @@ impl StepPlan {
             action: Action::Iptables(rule),
             expect: StepOutcome::Ok,
             line,
+        }
+    }
+
+    /// A rules file loaded as a step: `iptables-restore --noflush` reading the file. Without
+    /// `--noflush` it would flush each table it names, and with it the single rules applied
+    /// before the file.
+    pub fn restore(file: &RulesFilePlan) -> StepPlan {
+        StepPlan {
+            kind: "exec",
+            host: file.host,
+            title: format!("iptables-restore --noflush < {}", file.name),
+            programs: vec!["iptables-restore".to_string()],
+            action: Action::Exec {
+                argv: vec!["iptables-restore".to_string(), "--noflush".to_string()],
+                timeout: Duration::from_secs(10),
+                stdin: file.text.clone().into_bytes(),
+                hold_stdin: false,
+                signal: None,
+            },
+            expect: StepOutcome::Ok,
+            line: 0,
         }
     }
 }

@@ -23,6 +23,7 @@ mod program;
 mod protocol;
 mod raw;
 mod resolve;
+mod rules;
 mod steps;
 mod switch;
 mod values;
@@ -103,7 +104,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         let err = cx.err(span, msg.clone());
         if msg.starts_with("unknown field") {
             err.with_hint(
-                "see `labctl help scenario` or scenarios/*.toml for the keys a scenario takes",
+                "the known keys are listed above; README's \"Writing a scenario\" says what each takes",
             )
         } else if msg.starts_with("invalid type: map, expected a sequence") {
             // `[hosts.client.routes]` opens a table where a list belongs.
@@ -312,14 +313,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         });
     }
 
-    let mut rules = Vec::new();
-    for rule in &raw.rules {
-        let host = resolver.host_value(&rule.host)?;
-        rules.push(RulePlan {
-            host,
-            rule: parse_iptables(&cx, &rule.iptables)?,
-        });
-    }
+    let (rules, rule_files) = rules::rules(&cx, &raw.rules, &resolver, &origin)?;
 
     let keys: GivenKeys = toml::from_str(text).expect("the document was read once already");
     let mut steps = Vec::new();
@@ -357,6 +351,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         routes,
         services,
         rules,
+        rule_files,
         steps,
         expects,
         snapshot,

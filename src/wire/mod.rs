@@ -15,6 +15,7 @@
 //! here depends on the rest of the crate.
 
 pub mod app;
+pub mod detail;
 pub mod dissect;
 pub mod names;
 pub mod reader;

@@ -1,7 +1,7 @@
 //! The labctl binary under test, the repository it runs from, running it for the JSON it
 //! prints, and what a finished run said, for assertion messages.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The repository root, where the shipped scenarios, labs and docs are.
@@ -55,6 +55,24 @@ pub fn stage_names(report: &serde_json::Value) -> Vec<&str> {
 /// `labctl`, the binary cargo built for these tests.
 pub fn labctl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_labctl"))
+}
+
+/// `labctl run SCENARIO --out OUT` for a scenario that must be refused: exits 2, prints
+/// nothing on stdout and builds nothing (no `OUT`). Returns its stderr; `what` names the case
+/// in failures.
+pub fn run_refused(scenario: &Path, out: &Path, what: &str) -> String {
+    let run = labctl()
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run labctl");
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert_eq!(run.status.code(), Some(2), "{what}: {stderr}");
+    assert!(run.stdout.is_empty(), "{what}: printed on stdout");
+    assert!(!out.exists(), "{what}: a bad scenario built something");
+    stderr
 }
 
 /// Runs `command` (a labctl command line asking for `--json`) and parses its stdout; panics

@@ -109,7 +109,10 @@ pub(super) struct RawService {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRule {
     pub(super) host: Spanned<String>,
-    pub(super) iptables: Spanned<String>,
+    /// One rule, in iptables syntax.
+    pub(super) iptables: Option<Spanned<String>>,
+    /// An iptables-save file beside the scenario (see `rules`).
+    pub(super) file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
