@@ -61,7 +61,7 @@ fn one_submission_exits_0_for_full_marks_and_1_for_points_lost() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("score 12/12"),
+        String::from_utf8_lossy(&o.stdout).contains("score 13/13"),
         "{}",
         all(&o)
     );
@@ -71,7 +71,7 @@ fn one_submission_exits_0_for_full_marks_and_1_for_points_lost() {
     let o = labctl().args(["grade", LAB]).arg(&empty).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", all(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("score 0/12"),
+        String::from_utf8_lossy(&o.stdout).contains("score 0/13"),
         "{}",
         all(&o)
     );
@@ -103,7 +103,7 @@ fn a_batch_where_every_submission_is_graded_exits_0_whatever_the_scores() {
             &rows[0].2[..],
             &rows[0].3[..]
         ),
-        ("empty", "0", "12", ""),
+        ("empty", "0", "13", ""),
         "{csv}"
     );
     assert_eq!(
@@ -113,7 +113,7 @@ fn a_batch_where_every_submission_is_graded_exits_0_whatever_the_scores() {
             &rows[1].2[..],
             &rows[1].3[..]
         ),
-        ("reference", "12", "12", ""),
+        ("reference", "13", "13", ""),
         "{csv}"
     );
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -184,9 +184,9 @@ fn a_batch_with_a_submission_that_cannot_be_graded_exits_1() {
     assert_eq!(rows[0].0, "empty");
     assert_eq!((&rows[0].1[..], &rows[0].3[..]), ("0", ""), "{csv}");
     assert_eq!(rows[1].0, "reference");
-    assert_eq!((&rows[1].1[..], &rows[1].3[..]), ("12", ""), "{csv}");
+    assert_eq!((&rows[1].1[..], &rows[1].3[..]), ("13", ""), "{csv}");
     assert_eq!(rows[2].0, "vanishing");
-    assert_eq!((&rows[2].1[..], &rows[2].2[..]), ("0", "12"), "{csv}");
+    assert_eq!((&rows[2].1[..], &rows[2].2[..]), ("0", "13"), "{csv}");
     assert!(rows[2].3.contains("not graded"), "{csv}");
     assert!(
         rows[2].3.contains("vanishing"),

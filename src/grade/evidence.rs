@@ -20,6 +20,8 @@ pub struct CaptureSeen {
     pub analysis: Option<Analysis>,
     /// Why the capture could not be read to its end, in the student's terms.
     pub problem: Option<String>,
+    /// The file, for a check that reads it again (a student's display filter).
+    pub file: Option<File>,
 }
 
 impl CaptureSeen {
@@ -42,6 +44,7 @@ impl CaptureSeen {
                     name: name.clone(),
                     analysis: None,
                     problem: Some(problem),
+                    file: None,
                 };
             }
             Ok(c) => c,
@@ -57,11 +60,14 @@ impl CaptureSeen {
                         "your capture {} cannot be read ({e})",
                         shown(&name)
                     )),
+                    file: None,
                 };
             }
         };
+        let again = capture.file.try_clone().ok();
         let (analysis, problem) = analyse(file);
         CaptureSeen {
+            file: again,
             problem: problem.map(|p| format!("your capture {} {p}", shown(&name))),
             name: Some(name),
             analysis,

@@ -81,8 +81,10 @@ fn evidence(kind: &Kind, reference_port: Option<u16>) -> Option<(Source, Pick)> 
         Kind::Answer {
             fact: Fact::MxHost, ..
         } => Some((Source::Student, Pick::Dns)),
-        Kind::LabFile { .. } | Kind::Listener { .. } | Kind::Command { .. } | Kind::CaptureFile => {
-            None
-        }
+        Kind::LabFile { .. }
+        | Kind::Listener { .. }
+        | Kind::Command { .. }
+        | Kind::CaptureFile
+        | Kind::Filter { .. } => None,
     }
 }
