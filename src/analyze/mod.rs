@@ -237,6 +237,9 @@ pub struct TcpFacts {
     pub missing_bytes: [u64; 2],
     /// MSS announced in the SYN / SYN-ACK, per direction.
     pub mss: [Option<u16>; 2],
+    /// The handshake's round-trip time as Wireshark's `tcp.analysis.initial_rtt`: from the
+    /// conversation's first frame to the initiator's ACK of the SYN-ACK.
+    pub rtt: Option<Duration>,
 }
 
 /// The first bytes of one direction's payload, in stream order.
@@ -468,6 +471,24 @@ pub struct Endpoint {
     pub hops: Option<u8>,
 }
 
+/// Every IP frame between two addresses, whatever it carries (fragments each count), as
+/// Wireshark's IPv4 and IPv6 conversation tabs count them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IpPair {
+    /// The source of the first frame.
+    pub a: IpAddr,
+    /// The other address.
+    pub b: IpAddr,
+    /// Frames per direction ([a to b, b to a]).
+    pub packets: [u64; 2],
+    /// Frame bytes per direction.
+    pub bytes: [u64; 2],
+    /// Time of the first frame.
+    pub start: Duration,
+    /// Time of the last frame.
+    pub end: Duration,
+}
+
 /// What an ARP packet said, without MAC addresses (they change run to run).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
@@ -506,6 +527,8 @@ pub struct Analysis {
     pub conversations: Vec<Conversation>,
     /// IP endpoints, by address.
     pub endpoints: Vec<Endpoint>,
+    /// IP address pairs (Wireshark's IPv4 and IPv6 conversations), in first-seen order.
+    pub ip_pairs: Vec<IpPair>,
     /// Distinct ARP facts in first-seen order (unicast re-probes left out: their timing varies).
     pub arp: Vec<ArpFact>,
     /// ARP facts, each with the frame number that first showed it.

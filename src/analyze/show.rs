@@ -82,6 +82,13 @@ pub struct ShowArgs {
     /// Print only the number of matching frames
     #[arg(long)]
     pub count: bool,
+    /// With --conversations: address pairs (ip, as Wireshark's IPv4/IPv6 tabs), or only tcp
+    /// or udp conversations
+    #[arg(long, value_name = "KIND", requires = "conversations")]
+    pub by: Option<table::ConvBy>,
+    /// With --conversations: the busiest first, by bytes or packets
+    #[arg(long, value_name = "KEY", requires = "conversations")]
+    pub sort: Option<table::ConvSort>,
 }
 
 impl ShowArgs {
@@ -104,6 +111,8 @@ impl ShowArgs {
             display_filter: None,
             capture_filter: None,
             count: false,
+            by: None,
+            sort: None,
         }
     }
 
@@ -378,17 +387,26 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                 }
             }
             let (analysis, mut chunks) = analyzer.finish_follow();
+            let conv_view = table::ConvView {
+                by: args.by,
+                sort: args.sort,
+            };
             if matcher.is_some() {
                 chunks.retain(|c| kept.contains(&c.frame));
             }
             match view {
                 ShowView::Conversations if args.json => {
-                    serde_json::to_writer_pretty(&mut *out, &table::conversation_rows(&analysis))?;
+                    let rows: Vec<_> =
+                        table::conversation_rows_in(&analysis, conv_view, &Names::new())
+                            .into_iter()
+                            .map(|(row, _, _)| row)
+                            .collect();
+                    serde_json::to_writer_pretty(&mut *out, &rows)?;
                     writeln!(out)?;
                 }
-                ShowView::Conversations => {
-                    out.write_all(table::conversations_text(&analysis, &args.names).as_bytes())?
-                }
+                ShowView::Conversations => out.write_all(
+                    table::conversations_text_in(&analysis, conv_view, &args.names).as_bytes(),
+                )?,
                 ShowView::Endpoints if args.json => {
                     serde_json::to_writer_pretty(&mut *out, &table::endpoint_rows(&analysis))?;
                     writeln!(out)?;

@@ -28,7 +28,7 @@ use crate::wire::{self, App, FrameRef, Net, Packet, Transport};
 
 use super::{
     Addr, Analysis, ArpFact, Close, ConnOutcome, Conversation, Dir, DnsExchange, Echo, Endpoint,
-    FtpData, FtpMode, Handshake, IcmpError, Proto, TcpFacts,
+    FtpData, FtpMode, Handshake, IcmpError, IpPair, Proto, TcpFacts,
 };
 
 use dns::dns_exchange;
@@ -69,8 +69,11 @@ pub struct Analyzer {
     index: HashMap<Key, usize, FastHash>,
     /// The conversation of the previous packet: bulk traffic hits it almost every time.
     last_conv: Option<(Key, usize)>,
-    /// The endpoints of the previous packet (source, destination, their indexes).
-    last_pair: Option<(IpAddr, IpAddr, usize, usize)>,
+    /// The endpoints of the previous packet (source, destination, their indexes, the index
+    /// of their pair).
+    last_pair: Option<(IpAddr, IpAddr, usize, usize, usize)>,
+    /// IP pairs by their endpoints' indexes, lower first.
+    pairs: HashMap<(usize, usize), usize, FastHash>,
     tcp: Vec<Option<TcpState>>,
     per_proto: [usize; 3],
     endpoints: HashMap<IpAddr, usize, FastHash>,
@@ -169,7 +172,7 @@ impl Analyzer {
         match &pkt.net {
             Net::Arp(arp) => self.arp(frame, arp, pkt),
             Net::Ip(ip) => {
-                self.endpoint(ip.src, ip.dst, frame.orig_len, ip.ttl);
+                self.endpoint(ip.src, ip.dst, frame, ip.ttl);
                 if ip.version == 4 && ip.is_fragment() {
                     self.fragment(frame, ip, pkt);
                     return;
@@ -238,19 +241,36 @@ impl Analyzer {
         })
     }
 
-    fn endpoint(&mut self, src: IpAddr, dst: IpAddr, len: u32, ttl: u8) {
-        let len = u64::from(len);
+    fn endpoint(&mut self, src: IpAddr, dst: IpAddr, frame: &FrameRef<'_>, ttl: u8) {
+        let len = u64::from(frame.orig_len);
         // Most packets belong to the same pair of hosts as the one before.
-        let (s, d) = match self.last_pair {
-            Some((a, b, ia, ib)) if a == src && b == dst => (ia, ib),
-            Some((a, b, ia, ib)) if a == dst && b == src => (ib, ia),
+        let (s, d, p) = match self.last_pair {
+            Some((a, b, ia, ib, p)) if a == src && b == dst => (ia, ib, p),
+            Some((a, b, ia, ib, p)) if a == dst && b == src => (ib, ia, p),
             _ => {
                 let s = self.endpoint_index(src);
                 let d = self.endpoint_index(dst);
-                self.last_pair = Some((src, dst, s, d));
-                (s, d)
+                let pairs = &mut self.out.ip_pairs;
+                let p = *self.pairs.entry((s.min(d), s.max(d))).or_insert_with(|| {
+                    pairs.push(IpPair {
+                        a: src,
+                        b: dst,
+                        packets: [0; 2],
+                        bytes: [0; 2],
+                        start: frame.ts,
+                        end: frame.ts,
+                    });
+                    pairs.len() - 1
+                });
+                self.last_pair = Some((src, dst, s, d, p));
+                (s, d, p)
             }
         };
+        let pair = &mut self.out.ip_pairs[p];
+        let way = usize::from(pair.a != src);
+        pair.packets[way] += 1;
+        pair.bytes[way] += len;
+        pair.end = pair.end.max(frame.ts);
         let eps = &mut self.out.endpoints;
         let e = &mut eps[s];
         e.tx_packets += 1;

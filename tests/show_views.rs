@@ -1,0 +1,244 @@
+//! The Statistics answers of `labctl show`, each held to tshark's on the same file: the
+//! conversation tables `--conversations --by ip|tcp|udp` (`-z conv,ip`, `conv,ipv6`,
+//! `conv,tcp`, `conv,udp`), `--sort bytes|packets` (busiest first, by tshark's totals), and the
+//! handshake round-trip time of each TCP conversation (`tcp.analysis.initial_rtt`). The
+//! captures are lab captures kept in the tree (tests/data, labs/*/reference) and captures of
+//! scenarios run here (fragmentation, routing through a VPN), so the test needs root for those
+//! runs, and tshark.
+
+mod kit;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use kit::tshark::{assert_conversations, tshark};
+use kit::{labctl, labctl_json, scratch};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The captures in the tree, and those of a few scenarios run now (once for every test).
+fn captures() -> Vec<PathBuf> {
+    static CAPTURES: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    CAPTURES.get_or_init(make_captures).clone()
+}
+
+fn make_captures() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = [
+        "tests/data/homework-redirect.pcap",
+        "tests/data/dns-query.pcap",
+        "tests/data/ip-fragmentation-client.pcap",
+        "tests/data/ip-fragmentation-server.pcap",
+        "labs/ftp-by-hand/reference/ftp.pcap",
+        "labs/dns-query/reference/dns.pcap",
+    ]
+    .iter()
+    .map(|p| root().join(p))
+    .collect();
+    let runs = scratch("show-views-runs");
+    for scenario in ["routing-vpn", "ftp-client", "ttl-hops"] {
+        let dir = runs.join(scenario);
+        let o = labctl()
+            .args(["run", scenario, "--out"])
+            .arg(&dir)
+            .output()
+            .expect("run labctl");
+        assert!(
+            o.status.code() == Some(0),
+            "labctl run {scenario}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let pcaps = walk(&dir);
+        assert!(!pcaps.is_empty(), "labctl run {scenario} left no capture");
+        out.extend(pcaps);
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "pcap") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn show(path: &Path, args: &[&str]) -> serde_json::Value {
+    let (o, v) = labctl_json(labctl().arg("show").arg(path).args(args).arg("--json"));
+    assert_eq!(o.status.code(), Some(0), "labctl show {args:?}");
+    v
+}
+
+#[test]
+fn conversations_by_ip_tcp_and_udp_match_tshark() {
+    for path in captures() {
+        let ip = show(&path, &["--conversations", "--by", "ip"]);
+        let rows = ip.as_array().unwrap();
+        assert!(
+            rows.iter()
+                .all(|r| r["proto"] == "ip" || r["proto"] == "ipv6"),
+            "{ip:#}"
+        );
+        assert_conversations(&path, "ip", &ip);
+        assert_conversations(&path, "ipv6", &ip);
+        for proto in ["tcp", "udp"] {
+            let rows = show(&path, &["--conversations", "--by", proto]);
+            assert!(
+                rows.as_array().unwrap().iter().all(|r| r["proto"] == proto),
+                "{rows:#}"
+            );
+            assert_conversations(&path, proto, &rows);
+        }
+    }
+}
+
+#[test]
+fn sort_puts_the_busiest_first() {
+    for path in captures() {
+        for (key, field) in [("bytes", "bytes"), ("packets", "packets")] {
+            let rows = show(&path, &["--conversations", "--by", "ip", "--sort", key]);
+            let totals: Vec<u64> = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    r[format!("{field}_a_to_b")].as_u64().unwrap()
+                        + r[format!("{field}_b_to_a")].as_u64().unwrap()
+                })
+                .collect();
+            let mut sorted = totals.clone();
+            sorted.sort_by(|a, b| b.cmp(a));
+            assert_eq!(totals, sorted, "{} by {key}", path.display());
+            // tshark's busiest pair has the same total.
+            let theirs = tshark_totals(&path, field);
+            assert_eq!(
+                totals.first(),
+                theirs.iter().max(),
+                "{} by {key}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Frames or bytes of each IPv4 and IPv6 pair, counted from tshark's fields.
+fn tshark_totals(path: &Path, what: &str) -> Vec<u64> {
+    let text = tshark(
+        path,
+        &[
+            "-Y",
+            "ip || ipv6",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "ipv6.src",
+            "-e",
+            "ipv6.dst",
+            "-e",
+            "frame.len",
+        ],
+    );
+    let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        // Tunnelled packets list each layer's address: the outer one is the pair.
+        let first = |s: &str| s.split(',').next().unwrap_or("").to_string();
+        let (a, b) = if !f[0].is_empty() {
+            (first(f[0]), first(f[1]))
+        } else {
+            (first(f[2]), first(f[3]))
+        };
+        let key = if a <= b { (a, b) } else { (b, a) };
+        *pairs.entry(key).or_default() += if what == "bytes" {
+            f[4].parse::<u64>().unwrap()
+        } else {
+            1
+        };
+    }
+    pairs.into_values().collect()
+}
+
+#[test]
+fn the_handshake_rtt_is_wiresharks_initial_rtt() {
+    let mut seen = 0;
+    for path in captures() {
+        let rows = show(&path, &["--conversations", "--by", "tcp"]);
+        let rows = rows.as_array().unwrap();
+        let text = tshark(
+            &path,
+            &[
+                "-Y",
+                "tcp.analysis.initial_rtt",
+                "-T",
+                "fields",
+                "-e",
+                "tcp.stream",
+                "-e",
+                "tcp.analysis.initial_rtt",
+            ],
+        );
+        // tshark repeats the value on every later frame of the stream: the first is enough.
+        let mut theirs: BTreeMap<usize, f64> = BTreeMap::new();
+        for line in text.lines() {
+            let (s, rtt) = line.split_once('\t').unwrap();
+            theirs
+                .entry(s.parse().unwrap())
+                .or_insert(rtt.parse().unwrap());
+        }
+        for (stream, row) in rows.iter().enumerate() {
+            match (theirs.get(&stream), row["rtt"].as_f64()) {
+                (Some(t), Some(o)) => {
+                    assert!((t - o).abs() < 1e-6, "{}: stream {stream}", path.display());
+                    seen += 1;
+                }
+                (None, None) => {}
+                (t, o) => panic!(
+                    "{}: stream {stream}: tshark {t:?}, labctl {o:?}",
+                    path.display()
+                ),
+            }
+        }
+    }
+    assert!(seen >= 5, "only {seen} handshakes compared");
+}
+
+#[test]
+fn the_text_table_has_the_rtt_column_and_by_needs_conversations() {
+    let path = root().join("tests/data/homework-redirect.pcap");
+    let o = labctl()
+        .arg("show")
+        .arg(&path)
+        .args(["--conversations", "--by", "tcp", "--sort", "bytes"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(header.ends_with("start     duration  rtt"), "{text}");
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.split_whitespace().last().unwrap().parse::<f64>().is_ok()),
+        "{text}"
+    );
+    let o = labctl()
+        .arg("show")
+        .arg(&path)
+        .args(["--by", "ip"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--conversations"));
+}
