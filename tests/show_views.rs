@@ -242,3 +242,114 @@ fn the_text_table_has_the_rtt_column_and_by_needs_conversations() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--conversations"));
 }
+
+/// Lines of `labctl show FILE ARGS` (text).
+fn show_text(path: &Path, args: &[&str]) -> String {
+    let o = labctl().arg("show").arg(path).args(args).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "labctl show {args:?}");
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn verbose_lines_show_wiresharks_delta_displayed() {
+    for path in captures() {
+        for filter in ["", "tcp", "!arp && !(tcp.len == 0)"] {
+            let mut args = vec!["-v"];
+            if !filter.is_empty() {
+                args.extend(["-Y", filter]);
+            }
+            // NUMBER TIME +DELTA ...
+            let ours: Vec<(u64, f64)> = show_text(&path, &args)
+                .lines()
+                .map(|l| {
+                    let w: Vec<&str> = l.split_whitespace().collect();
+                    let delta = w[2].strip_prefix('+').expect("a delta after the time");
+                    (w[0].parse().unwrap(), delta.parse().unwrap())
+                })
+                .collect();
+            let mut targs = vec!["-T", "fields", "-e", "frame.number", "-e"];
+            targs.push("frame.time_delta_displayed");
+            if !filter.is_empty() {
+                targs.extend(["-Y", filter]);
+            }
+            let theirs: Vec<(u64, f64)> = tshark(&path, &targs)
+                .lines()
+                .map(|l| {
+                    let (n, d) = l.split_once('\t').unwrap();
+                    (n.parse().unwrap(), d.parse().unwrap())
+                })
+                .collect();
+            assert_eq!(ours.len(), theirs.len(), "{} -Y {filter:?}", path.display());
+            for (o, t) in ours.iter().zip(&theirs) {
+                assert_eq!(o.0, t.0, "{} -Y {filter:?}", path.display());
+                assert!(
+                    (o.1 - t.1).abs() < 1e-6,
+                    "{} -Y {filter:?} frame {}: {} vs {}",
+                    path.display(),
+                    o.0,
+                    o.1,
+                    t.1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn flows_show_dns_response_times_and_ftp_data_ports() {
+    let mut times = 0;
+    let mut ports = 0;
+    for path in captures() {
+        let flows = show_text(&path, &["--flows"]);
+        // DNS: one time per answered exchange, in the order of the responses.
+        let ours: Vec<f64> = flows
+            .lines()
+            .filter(|l| l.trim_start().starts_with("dns "))
+            .filter_map(|l| l.rsplit_once("  time ").map(|(_, t)| t.parse().unwrap()))
+            .collect();
+        let theirs: Vec<f64> = tshark(&path, &["-Y", "dns.time", "-T", "fields", "-e", "dns.time"])
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        let (mut o, mut t) = (ours.clone(), theirs.clone());
+        o.sort_by(f64::total_cmp);
+        t.sort_by(f64::total_cmp);
+        assert_eq!(o.len(), t.len(), "{}: {flows}", path.display());
+        for (a, b) in o.iter().zip(&t) {
+            assert!((a - b).abs() < 1e-6, "{}: {a} vs {b}", path.display());
+        }
+        times += ours.len();
+        // FTP: the data ports each control connection announced, as on the wire.
+        let mut ours: Vec<u16> = flows
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("ftp data port "))
+            .map(|rest| rest.split_whitespace().next().unwrap().parse().unwrap())
+            .collect();
+        let mut theirs: Vec<u16> = tshark(
+            &path,
+            &[
+                "-Y",
+                "ftp.passive.port",
+                "-T",
+                "fields",
+                "-e",
+                "ftp.passive.port",
+            ],
+        )
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs, "{}: {flows}", path.display());
+        ports += ours.len();
+        // A data connection shows its real port.
+        for p in &ours {
+            assert!(flows.contains(&format!(":{p}  ftp-data of #")), "{flows}");
+        }
+    }
+    assert!(
+        times >= 5 && ports >= 2,
+        "{times} DNS times, {ports} FTP ports"
+    );
+}

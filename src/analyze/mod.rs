@@ -47,7 +47,7 @@ use serde::Serialize;
 
 use crate::wire::{self, FrameRef, Packet, WireError};
 
-pub use flows::render_flows;
+pub use flows::{render_flows, render_flows_shown};
 pub use packets::{PacketLines, render_packets};
 pub use show::{ShowArgs, ShowError, ShowView, show};
 pub use track::{Analyzer, FollowChunk};
@@ -435,6 +435,9 @@ pub struct Conversation {
     pub ftp_data: Option<FtpData>,
     /// Set on an FTP control connection that announced data ports.
     pub ftp_control: bool,
+    /// The data ports an FTP control connection announced (PASV and EPSV replies, PORT and
+    /// EPRT commands), in order.
+    pub ftp_ports: Vec<(FtpMode, u16)>,
 }
 
 impl Conversation {

@@ -185,6 +185,9 @@ impl ShowError {
 struct PacketJson<'a> {
     frame: u64,
     time: f64,
+    /// With `-v`: seconds since the previous frame shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<f64>,
     length: u32,
     line: &'a str,
 }
@@ -337,10 +340,13 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                 if !keep {
                     continue;
                 }
+                let delta = args.verbose.then(|| lines.delta(frame.ts).as_secs_f64());
+                lines.shown(frame.ts);
                 if args.json {
                     let row = PacketJson {
                         frame: frame.number,
                         time: frame.ts.saturating_sub(t0).as_secs_f64(),
+                        delta,
                         length: frame.orig_len,
                         line: &line,
                     };
@@ -415,7 +421,7 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                     out.write_all(table::endpoints_text(&analysis, &args.names).as_bytes())?
                 }
                 ShowView::Flows => {
-                    let flows = super::render_flows(&analysis, &args.names);
+                    let flows = super::render_flows_shown(&analysis, &args.names);
                     if args.json {
                         serde_json::to_writer_pretty(&mut *out, &FlowsJson { flows: &flows })?;
                         writeln!(out)?;

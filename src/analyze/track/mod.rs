@@ -343,6 +343,7 @@ impl Analyzer {
             dns: Vec::new(),
             ftp_data: None,
             ftp_control: false,
+            ftp_ports: Vec::new(),
         });
         self.tcp.push((proto == Proto::Tcp).then(TcpState::default));
         if proto == Proto::Tcp {
