@@ -353,3 +353,133 @@ fn flows_show_dns_response_times_and_ftp_data_ports() {
         "{times} DNS times, {ports} FTP ports"
     );
 }
+
+/// Wireshark's names of the DSCP and ECN values the lab captures carry.
+fn dscp_name(d: u8) -> String {
+    match d {
+        0 => "CS0".into(),
+        46 => "EF".into(),
+        d if d % 8 == 0 => format!("CS{}", d / 8),
+        d if d % 2 == 0 => format!("AF{}{}", d / 8, (d % 8) / 2),
+        d => format!("DSCP {d}"),
+    }
+}
+
+#[test]
+fn endpoints_match_tshark_and_name_what_each_host_marks() {
+    for path in captures() {
+        let rows = show(&path, &["--endpoints"]);
+        kit::tshark::assert_endpoint_rows(&path, &rows);
+        // DSCP, ECN and the largest TTL each IPv4 host sent, from tshark's fields.
+        let text = tshark(
+            &path,
+            &[
+                "-Y",
+                "ip",
+                "-T",
+                "fields",
+                "-e",
+                "ip.src",
+                "-e",
+                "ip.dsfield.dscp",
+                "-e",
+                "ip.dsfield.ecn",
+                "-e",
+                "ip.ttl",
+            ],
+        );
+        type Marks = (Vec<String>, Vec<String>, u8);
+        let mut theirs: BTreeMap<String, Marks> = BTreeMap::new();
+        for line in text.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            // The outer header of a tunnelled or quoted packet is the sender's.
+            let first = |s: &str| s.split(',').next().unwrap().to_string();
+            let e = theirs.entry(first(f[0])).or_default();
+            let dscp = dscp_name(first(f[1]).parse().unwrap());
+            let ecn = ["Not-ECT", "ECT(1)", "ECT(0)", "CE"][first(f[2]).parse::<usize>().unwrap()];
+            if !e.0.contains(&dscp) {
+                e.0.push(dscp);
+            }
+            if !e.1.iter().any(|x| x == ecn) {
+                e.1.push(ecn.to_string());
+            }
+            e.2 = e.2.max(first(f[3]).parse().unwrap());
+        }
+        for (addr, (mut dscp, mut ecn, max_ttl)) in theirs {
+            let row = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["address"] == addr.as_str())
+                .unwrap_or_else(|| panic!("{addr} missing in {}", path.display()));
+            let names = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_string())
+                    .collect()
+            };
+            let (mut ours_dscp, mut ours_ecn) = (names(&row["dscp"]), names(&row["ecn"]));
+            for v in [&mut dscp, &mut ecn, &mut ours_dscp, &mut ours_ecn] {
+                v.sort();
+            }
+            assert_eq!(
+                (ours_dscp, ours_ecn),
+                (dscp, ecn),
+                "{addr} in {}",
+                path.display()
+            );
+            // A host that sent more than probes starts its packets at the next of 32, 64,
+            // 128, 255 above what it was seen with.
+            if let Some(initial) = row["initial_ttl"].as_u64() {
+                let want = [32u64, 64, 128, 255]
+                    .into_iter()
+                    .find(|t| *t >= u64::from(max_ttl))
+                    .unwrap();
+                assert_eq!(initial, want, "{addr} in {}", path.display());
+                let os = match initial {
+                    64 => "Linux/Unix",
+                    128 => "Windows",
+                    255 => "network gear",
+                    _ => "",
+                };
+                assert_eq!(row["os"].as_str().unwrap_or(""), os, "{addr}");
+                assert_eq!(row["hops"].as_u64(), Some(initial - u64::from(max_ttl)));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_host_that_only_sent_traceroute_probes_is_placed_by_them() {
+    // routing-vpn's client only traceroutes, captured on its own interfaces: zero hops, and
+    // no initial TTL to tell (it set each probe's TTL itself).
+    let client: Vec<PathBuf> = captures()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("routing-vpn"))
+        .filter(|p| p.to_string_lossy().contains("client"))
+        .collect();
+    assert_eq!(client.len(), 2, "{client:?}");
+    for path in client {
+        let addr = match path.to_string_lossy().contains("vpn0") {
+            true => "10.8.0.2",
+            false => "10.0.0.1",
+        };
+        let rows = show(&path, &["--endpoints"]);
+        let only = format!("ip.src == {addr} && !icmp");
+        let probes = tshark(&path, &["-Y", &only, "-T", "fields", "-e", "ip.ttl"]);
+        let ttls: Vec<u8> = probes.lines().map(|l| l.parse().unwrap()).collect();
+        assert!(ttls.len() >= 2 && ttls.iter().all(|t| *t < 32), "{ttls:?}");
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == addr)
+            .unwrap_or_else(|| panic!("{rows:#}"));
+        assert_eq!(row["hops"], 0, "{}: {row:#}", path.display());
+        assert!(
+            row["initial_ttl"].is_null() && row["os"].is_null(),
+            "{row:#}"
+        );
+    }
+}

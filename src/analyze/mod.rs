@@ -470,8 +470,21 @@ pub struct Endpoint {
     /// Largest TTL seen on its packets.
     pub max_ttl: Option<u8>,
     /// Hops between it and the capture point: its likely initial TTL (32, 64, 128 or 255)
-    /// minus the TTL seen.
+    /// minus the largest TTL seen, traceroute probes left out (a host that sent only probes
+    /// is placed by them; unknown when they do not agree).
     pub hops: Option<u8>,
+    /// Its likely initial TTL, from packets that are not traceroute probes.
+    pub initial_ttl: Option<u8>,
+    /// The operating system family that starts packets with that TTL: 64 Linux/Unix, 128
+    /// Windows, 255 network gear.
+    pub os: Option<String>,
+    /// The DSCP values it sent, by name (`CS0`, `AF11`, `EF`), lowest first.
+    pub dscp: Vec<String>,
+    /// The ECN codepoints it sent, by name (`Not-ECT`, `ECT(1)`, `ECT(0)`, `CE`).
+    pub ecn: Vec<String>,
+    /// How it numbers IPv4 identifications: `incrementing`, `random` or `zero`; `None` for
+    /// too few datagrams or IPv6 only.
+    pub ip_id: Option<String>,
 }
 
 /// Every IP frame between two addresses, whatever it carries (fragments each count), as

@@ -90,6 +90,16 @@ pub struct EndpointRow {
     pub rx_bytes: u64,
     /// Hops from the capture point, from the TTL.
     pub hops: Option<u8>,
+    /// Likely initial TTL (32, 64, 128, 255).
+    pub initial_ttl: Option<u8>,
+    /// The operating system family that starts packets with that TTL.
+    pub os: Option<String>,
+    /// DSCP values sent, by name.
+    pub dscp: Vec<String>,
+    /// ECN codepoints sent, by name.
+    pub ecn: Vec<String>,
+    /// IPv4 identification pattern: incrementing, random or zero.
+    pub ip_id: Option<String>,
 }
 
 /// The conversation rows, raw addresses.
@@ -189,6 +199,11 @@ pub fn endpoint_rows(a: &Analysis) -> Vec<EndpointRow> {
             rx_packets: e.rx_packets,
             rx_bytes: e.rx_bytes,
             hops: e.hops,
+            initial_ttl: e.initial_ttl,
+            os: e.os.clone(),
+            dscp: e.dscp.clone(),
+            ecn: e.ecn.clone(),
+            ip_id: e.ip_id.clone(),
         })
         .collect()
 }
@@ -238,7 +253,19 @@ pub fn conversations_text_in(a: &Analysis, view: ConvView, names: &Names) -> Str
 pub fn endpoints_text(a: &Analysis, names: &Names) -> String {
     let mut rows = vec![
         [
-            "address", "packets", "bytes", "tx pkts", "tx bytes", "rx pkts", "rx bytes", "hops",
+            "address",
+            "packets",
+            "bytes",
+            "tx pkts",
+            "tx bytes",
+            "rx pkts",
+            "rx bytes",
+            "hops",
+            "initial ttl",
+            "os",
+            "dscp",
+            "ecn",
+            "ip id",
         ]
         .map(String::from)
         .to_vec(),
@@ -259,6 +286,11 @@ pub fn endpoints_text(a: &Analysis, names: &Names) -> String {
             e.rx_packets.to_string(),
             e.rx_bytes.to_string(),
             e.hops.map_or_else(|| "-".into(), |h| h.to_string()),
+            e.initial_ttl.map_or_else(|| "-".into(), |t| t.to_string()),
+            e.os.clone().unwrap_or_else(|| "-".into()),
+            or_dash(e.dscp.join(",")),
+            or_dash(e.ecn.join(",")),
+            e.ip_id.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
     let mut text = columns(&rows);
@@ -287,6 +319,10 @@ fn capture_side(a: &Analysis, names: &Names) -> String {
         near.join(", "),
         far.join(", ")
     )
+}
+
+fn or_dash(s: String) -> String {
+    if s.is_empty() { "-".into() } else { s }
 }
 
 /// Left-aligned columns separated by two spaces, no trailing spaces.

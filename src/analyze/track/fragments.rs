@@ -77,7 +77,7 @@ impl Analyzer {
         let (IpAddr::V4(src), IpAddr::V4(dst)) = (ip.src, ip.dst) else {
             return;
         };
-        let Ok(header) = etherparse::Ipv4Header::new(
+        let Ok(mut header) = etherparse::Ipv4Header::new(
             total as u16,
             ip.ttl,
             etherparse::IpNumber(ip.proto),
@@ -86,6 +86,8 @@ impl Analyzer {
         ) else {
             return;
         };
+        // The datagram's own identification, which the endpoint table reads.
+        header.identification = ip.id as u16;
         let mut whole = Vec::with_capacity(20 + total);
         if header.write(&mut whole).is_err() {
             return;

@@ -18,6 +18,7 @@
 mod dns;
 mod fragments;
 mod ftp;
+mod hosts;
 mod tcp;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -34,6 +35,7 @@ use super::{
 use dns::dns_exchange;
 use fragments::{FragGroup, FragKey};
 use ftp::FtpExpect;
+use hosts::HostState;
 pub use tcp::FollowChunk;
 use tcp::TcpState;
 
@@ -74,6 +76,12 @@ pub struct Analyzer {
     last_pair: Option<(IpAddr, IpAddr, usize, usize, usize)>,
     /// IP pairs by their endpoints' indexes, lower first.
     pairs: HashMap<(usize, usize), usize, FastHash>,
+    /// Per endpoint, what its packets say about it.
+    hosts: Vec<HostState>,
+    /// Per conversation, the last IPv4 identification each way.
+    conv_ids: Vec<[Option<u16>; 2]>,
+    /// The endpoint index of the last packet's sender.
+    sender: usize,
     tcp: Vec<Option<TcpState>>,
     per_proto: [usize; 3],
     endpoints: HashMap<IpAddr, usize, FastHash>,
@@ -135,15 +143,6 @@ impl FastHasher {
     }
 }
 
-fn initial_ttl(ttl: u8) -> u8 {
-    match ttl {
-        0..=32 => 32,
-        33..=64 => 64,
-        65..=128 => 128,
-        _ => 255,
-    }
-}
-
 impl Analyzer {
     /// A fresh analyzer.
     pub fn new() -> Analyzer {
@@ -172,7 +171,7 @@ impl Analyzer {
         match &pkt.net {
             Net::Arp(arp) => self.arp(frame, arp, pkt),
             Net::Ip(ip) => {
-                self.endpoint(ip.src, ip.dst, frame, ip.ttl);
+                self.endpoint(ip, frame, pkt);
                 if ip.version == 4 && ip.is_fragment() {
                     self.fragment(frame, ip, pkt);
                     return;
@@ -198,6 +197,9 @@ impl Analyzer {
     pub fn finish_follow(mut self) -> (Analysis, Vec<FollowChunk>) {
         for i in 0..self.out.conversations.len() {
             self.settle(i);
+        }
+        for (e, h) in self.out.endpoints.iter_mut().zip(&self.hosts) {
+            h.finish(e);
         }
         (self.out, self.followed)
     }
@@ -235,13 +237,16 @@ impl Analyzer {
 
     fn endpoint_index(&mut self, addr: IpAddr) -> usize {
         let eps = &mut self.out.endpoints;
+        let hosts = &mut self.hosts;
         *self.endpoints.entry(addr).or_insert_with(|| {
             eps.push(blank_endpoint(addr));
+            hosts.push(HostState::default());
             eps.len() - 1
         })
     }
 
-    fn endpoint(&mut self, src: IpAddr, dst: IpAddr, frame: &FrameRef<'_>, ttl: u8) {
+    fn endpoint(&mut self, ip: &wire::IpInfo, frame: &FrameRef<'_>, pkt: &Packet) {
+        let (src, dst, ttl) = (ip.src, ip.dst, ip.ttl);
         let len = u64::from(frame.orig_len);
         // Most packets belong to the same pair of hosts as the one before.
         let (s, d, p) = match self.last_pair {
@@ -271,14 +276,14 @@ impl Analyzer {
         pair.packets[way] += 1;
         pair.bytes[way] += len;
         pair.end = pair.end.max(frame.ts);
+        self.hosts[s].sent(ip, pkt);
+        self.sender = s;
         let eps = &mut self.out.endpoints;
         let e = &mut eps[s];
         e.tx_packets += 1;
         e.tx_bytes += len;
         e.min_ttl = Some(e.min_ttl.map_or(ttl, |m| m.min(ttl)));
         e.max_ttl = Some(e.max_ttl.map_or(ttl, |m| m.max(ttl)));
-        let max = e.max_ttl.unwrap_or(ttl);
-        e.hops = Some(initial_ttl(max) - max);
         eps[d].rx_packets += 1;
         eps[d].rx_bytes += len;
     }
@@ -352,7 +357,12 @@ impl Analyzer {
         index
     }
 
-    fn count(&mut self, i: usize, dir: Dir, frame: &FrameRef<'_>, ttl: u8) {
+    fn count(&mut self, i: usize, dir: Dir, frame: &FrameRef<'_>, ip: &wire::IpInfo) {
+        let ttl = ip.ttl;
+        if i >= self.conv_ids.len() {
+            self.conv_ids.resize(i + 1, [None; 2]);
+        }
+        self.hosts[self.sender].id(ip, &mut self.conv_ids[i][dir.idx()]);
         let c = &mut self.out.conversations[i];
         let d = dir.idx();
         c.packets[d] += 1;
@@ -373,7 +383,7 @@ impl Analyzer {
     ) {
         let (src, dst) = ends(ip, u.src_port, u.dst_port);
         let (i, dir, _) = self.conversation(Proto::Udp, src, dst, frame);
-        self.count(i, dir, frame, ip.ttl);
+        self.count(i, dir, frame, ip);
         let c = &mut self.out.conversations[i];
         c.payload_bytes[dir.idx()] += u64::from(u.payload_len);
         c.transcript[dir.idx()].push(payload);
@@ -396,7 +406,7 @@ impl Analyzer {
             } else {
                 dir
             };
-            self.count(i, dir, frame, ip.ttl);
+            self.count(i, dir, frame, ip);
             if let Some(e) = self.out.conversations[i].echo.as_mut() {
                 match kind {
                     wire::dissect::EchoKind::Request => e.requests += 1,
@@ -464,6 +474,11 @@ fn blank_endpoint(addr: IpAddr) -> Endpoint {
         min_ttl: None,
         max_ttl: None,
         hops: None,
+        initial_ttl: None,
+        os: None,
+        dscp: Vec::new(),
+        ecn: Vec::new(),
+        ip_id: None,
     }
 }
 

@@ -112,7 +112,7 @@ impl Analyzer {
             std::mem::swap(&mut c.initiator, &mut c.responder);
             dir = Dir::Reverse;
         }
-        self.count(i, dir, frame, ip.ttl);
+        self.count(i, dir, frame, ip);
         let d = dir.idx();
         let following = self.follow == Some(self.out.conversations[i].stream);
         let Some(st) = self.tcp[i].as_mut() else {
