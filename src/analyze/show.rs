@@ -9,7 +9,10 @@
 //! the other frames had never been captured, then a display filter, which sees every frame
 //! the capture filter kept (its `tcp.stream` and sequence analysis need them). `--follow N`
 //! names Wireshark's stream N of the whole capture and shows the chunks of matching frames.
-//! `count` prints only the number of matching frames.
+//! `count` prints only the number of matching frames. `--conversations` takes `--by ip|tcp|udp`
+//! and `--sort bytes|packets` ([`table::ConvView`]); `-v` packet lines carry the time since the
+//! previous line shown; `--flows` is the person's rendering (real ports, DNS response times,
+//! FTP data ports), not the snapshot's.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
