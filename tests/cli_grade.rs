@@ -47,13 +47,13 @@ fn one_submission_exits_0_for_full_marks_and_1_for_points_lost() {
         .output()
         .unwrap();
     assert_exit(&o, 0);
-    kit::assert_stdout_has(&o, "score 12/12");
+    kit::assert_stdout_has(&o, "score 13/13");
 
     let empty = scratch("cli-grade-single").join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let o = labctl().args(["grade", LAB]).arg(&empty).output().unwrap();
     assert_exit(&o, 1);
-    kit::assert_stdout_has(&o, "score 0/12");
+    kit::assert_stdout_has(&o, "score 0/13");
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn a_batch_where_every_submission_is_graded_exits_0_whatever_the_scores() {
         .collect();
     assert_eq!(
         fields,
-        [["empty", "0", "12", ""], ["reference", "12", "12", ""]],
+        [["empty", "0", "13", ""], ["reference", "13", "13", ""]],
         "{csv}"
     );
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -150,9 +150,9 @@ fn a_batch_with_a_submission_that_cannot_be_graded_exits_1() {
     assert_eq!(rows[0].0, "empty");
     assert_eq!((&rows[0].1[..], &rows[0].3[..]), ("0", ""), "{csv}");
     assert_eq!(rows[1].0, "reference");
-    assert_eq!((&rows[1].1[..], &rows[1].3[..]), ("12", ""), "{csv}");
+    assert_eq!((&rows[1].1[..], &rows[1].3[..]), ("13", ""), "{csv}");
     assert_eq!(rows[2].0, "vanishing");
-    assert_eq!((&rows[2].1[..], &rows[2].2[..]), ("0", "12"), "{csv}");
+    assert_eq!((&rows[2].1[..], &rows[2].2[..]), ("0", "13"), "{csv}");
     assert!(rows[2].3.contains("not graded"), "{csv}");
     assert!(
         rows[2].3.contains("vanishing"),

@@ -637,7 +637,7 @@ fn a_rule_check_with_accept_exact_wants_the_rule_as_written() {
     );
     assert_eq!(
         grade_from(&cwd, lab, &[Path::new("--reference")])["score"],
-        12
+        13
     );
     // (rules, what the exact copy loses and says; the built-in lab gives full marks).
     let cases = [
@@ -666,7 +666,7 @@ fn a_rule_check_with_accept_exact_wants_the_rule_as_written() {
         let dir = cwd.join(format!("sub{i}"));
         let sub = reference_with(&dir, lab, "commands.sh", &homework_rules(rules));
         let g = grade(lab, &sub);
-        assert_eq!(g["score"], 12, "equivalent by default: {rules}: {g:#}");
+        assert_eq!(g["score"], 13, "equivalent by default: {rules}: {g:#}");
         let g = grade_from(&cwd, lab, &[&sub]);
         assert_eq!(lost(&g), [*name], "{rules}: {g:#}");
         assert_eq!(check(&g, name).1, *says);

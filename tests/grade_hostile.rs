@@ -109,7 +109,7 @@ fn links_fifos_and_garbage_captures_reveal_nothing_and_still_get_a_score() {
     );
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(!all.contains("SECRET-MARKER"), "{all}");
-    assert!(all.contains("score 0/12"), "{all}");
+    assert!(all.contains("score 0/13"), "{all}");
     let g = grade(LAB, &sub);
     assert!(
         check(&g, "capture-file").1.contains("is a symbolic link"),
@@ -126,6 +126,12 @@ fn links_fifos_and_garbage_captures_reveal_nothing_and_still_get_a_score() {
     let fifo = dir.join("fifo");
     std::fs::create_dir_all(&fifo).unwrap();
     std::fs::write(fifo.join("commands.sh"), GOOD).unwrap();
+    // The display filter is still tried on the lab's capture.
+    std::fs::write(
+        fifo.join("answers.toml"),
+        "filter = \"tcp.port in {21, 27664}\"\n",
+    )
+    .unwrap();
     nix::unistd::mkfifo(&fifo.join("homework.pcap"), nix::sys::stat::Mode::S_IRWXU).unwrap();
     let g = grade(LAB, &fifo);
     assert_eq!(
@@ -186,17 +192,17 @@ fn a_batch_grades_every_submission_into_one_gradebook() {
         rows[0],
         "submission,score,max,\"redirect-works\",\"answered-from-21\",\"rule-table\",\
          \"rule-chain\",\"rule-match\",\"listener\",\"capture-file\",\"capture-27664\",\
-         \"capture-21\",error"
+         \"capture-21\",\"display-filter\",error"
     );
     assert_eq!(rows.len(), 4, "{csv}");
     let score = |row: &str| row.split(',').nth(1).unwrap().to_string();
     // Sorted by directory name: empty, hostile, reference.
     assert!(rows[1].starts_with("\"empty\","), "{csv}");
     assert_eq!(score(rows[1]), "0", "{csv}");
-    assert!(rows[1].ends_with(",0,0,0,0,0,0,0,0,0,"), "{csv}");
+    assert!(rows[1].ends_with(",0,0,0,0,0,0,0,0,0,0,"), "{csv}");
     assert!(rows[2].starts_with("\"hostile\","), "{csv}");
     assert_eq!(score(rows[2]), "12", "{csv}");
     assert!(rows[3].starts_with("\"reference\","), "{csv}");
-    assert_eq!(score(rows[3]), "12", "{csv}");
+    assert_eq!(score(rows[3]), "13", "{csv}");
     assert_eq!(std::fs::read_dir(&marker).unwrap().count(), 0);
 }

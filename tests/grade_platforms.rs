@@ -68,11 +68,11 @@ const GRADESCOPE_VISIBILITY: &[&str] = &["hidden", "after_due_date", "after_publ
 
 #[test]
 fn gradescope_results_have_the_published_fields() {
-    for (dir, score) in [(reference(), 12), (scratch("gs-empty"), 0)] {
+    for (dir, score) in [(reference(), 13), (scratch("gs-empty"), 0)] {
         let (o, v) = json_of(&["--format", "gradescope"], &dir);
         assert_eq!(
             o.status.code(),
-            Some(if score == 12 { 0 } else { 1 }),
+            Some(if score == 13 { 0 } else { 1 }),
             "{}",
             described(&o)
         );
@@ -82,7 +82,7 @@ fn gradescope_results_have_the_published_fields() {
         assert_eq!(v["score"], score);
         assert!(v["execution_time"].is_u64());
         let tests = v["tests"].as_array().unwrap();
-        assert_eq!(tests.len(), 9);
+        assert_eq!(tests.len(), 10);
         let mut total = 0;
         for t in tests {
             let k = keys(t);
@@ -181,7 +181,7 @@ fn json_is_format_json_and_the_platform_formats_grade_one_submission() {
 
 /// The class as a Canvas gradebook export lists it.
 const ROSTER: &str = "Student,ID,SIS User ID,SIS Login ID,Section,Lab 1 (77)\n\
-    \x20   Points Possible,,,,,12\n\
+    \x20   Points Possible,,,,,13\n\
     \"Doe, Alice\",101,S1,alice,A,\n\
     Bob Roe,102,S2,bob,B,\n\
     Carol Poe,103,S3,carol,A,\n\
@@ -227,9 +227,9 @@ fn canvas_and_moodle_gradebooks() {
             .replace("Redirect a port with iptables", &title()),
         "{csv}"
     );
-    assert_eq!(lines[1], "    Points Possible,,,,,12");
+    assert_eq!(lines[1], "    Points Possible,,,,,13");
     assert_eq!(
-        lines[2], "\"Doe, Alice\",\"101\",\"S1\",\"alice\",\"A\",12",
+        lines[2], "\"Doe, Alice\",\"101\",\"S1\",\"alice\",\"A\",13",
         "{csv}"
     );
     assert!(
@@ -251,7 +251,7 @@ fn canvas_and_moodle_gradebooks() {
     assert_exit(&o, 0);
     let csv = std::fs::read_to_string(&book).unwrap();
     assert!(
-        csv.starts_with("username,grade,feedback\n\"alice\",12,\"redirect-works 3/3: "),
+        csv.starts_with("username,grade,feedback\n\"alice\",13,\"redirect-works 3/3: "),
         "{csv}"
     );
     assert!(csv.contains("\n\"dave\",0,\"redirect-works 0/3: "), "{csv}");
@@ -547,7 +547,7 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
             .all(|c| c["passed"] == true),
         "{g:#}"
     );
-    assert_eq!(g["score"], 8);
+    assert_eq!(g["score"], 9);
     assert!(g["lab_not_run"].as_str().unwrap().contains(cause));
 
     let o = restricted(&["grade", LAB, r, "--format", "gradescope"]);
@@ -559,7 +559,7 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
         first["output"].as_str().unwrap().contains("not run"),
         "{v:#}"
     );
-    assert_eq!(v["score"], 8);
+    assert_eq!(v["score"], 9);
 
     let o = restricted(&["grade", LAB, r, "--format", "prairielearn"]);
     assert_exit(&o, 1);

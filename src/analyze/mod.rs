@@ -48,7 +48,7 @@ use serde::Serialize;
 
 use crate::wire::{self, FrameRef, Packet, WireError};
 
-pub use flows::render_flows;
+pub use flows::{render_flows, render_flows_shown};
 pub use packets::{PacketLines, render_packets};
 pub use show::{ShowArgs, ShowError, ShowView, show};
 pub use track::{Analyzer, FollowChunk};
@@ -238,6 +238,9 @@ pub struct TcpFacts {
     pub missing_bytes: [u64; 2],
     /// MSS announced in the SYN / SYN-ACK, per direction.
     pub mss: [Option<u16>; 2],
+    /// The handshake's round-trip time as Wireshark's `tcp.analysis.initial_rtt`: from the
+    /// conversation's first frame to the initiator's ACK of the SYN-ACK.
+    pub rtt: Option<Duration>,
 }
 
 /// The first bytes of one direction's payload, in stream order.
@@ -433,6 +436,9 @@ pub struct Conversation {
     pub ftp_data: Option<FtpData>,
     /// Set on an FTP control connection that announced data ports.
     pub ftp_control: bool,
+    /// The data ports an FTP control connection announced (PASV and EPSV replies, PORT and
+    /// EPRT commands), in order.
+    pub ftp_ports: Vec<(FtpMode, u16)>,
 }
 
 impl Conversation {
@@ -465,8 +471,39 @@ pub struct Endpoint {
     /// Largest TTL seen on its packets.
     pub max_ttl: Option<u8>,
     /// Hops between it and the capture point: its likely initial TTL (32, 64, 128 or 255)
-    /// minus the TTL seen.
+    /// minus the largest TTL seen, traceroute probes left out (a host that sent only probes
+    /// is placed by them; unknown when they do not agree).
     pub hops: Option<u8>,
+    /// Its likely initial TTL, from packets that are not traceroute probes.
+    pub initial_ttl: Option<u8>,
+    /// The operating system family that starts packets with that TTL: 64 Linux/Unix, 128
+    /// Windows, 255 network gear.
+    pub os: Option<String>,
+    /// The DSCP values it sent, by name (`CS0`, `AF11`, `EF`), lowest first.
+    pub dscp: Vec<String>,
+    /// The ECN codepoints it sent, by name (`Not-ECT`, `ECT(1)`, `ECT(0)`, `CE`).
+    pub ecn: Vec<String>,
+    /// How it numbers IPv4 identifications: `incrementing`, `random` or `zero`; `None` for
+    /// too few datagrams or IPv6 only.
+    pub ip_id: Option<String>,
+}
+
+/// Every IP frame between two addresses, whatever it carries (fragments each count), as
+/// Wireshark's IPv4 and IPv6 conversation tabs count them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IpPair {
+    /// The source of the first frame.
+    pub a: IpAddr,
+    /// The other address.
+    pub b: IpAddr,
+    /// Frames per direction ([a to b, b to a]).
+    pub packets: [u64; 2],
+    /// Frame bytes per direction.
+    pub bytes: [u64; 2],
+    /// Time of the first frame.
+    pub start: Duration,
+    /// Time of the last frame.
+    pub end: Duration,
 }
 
 /// What an ARP packet said, without MAC addresses (they change run to run).
@@ -530,6 +567,8 @@ pub struct Analysis {
     pub conversations: Vec<Conversation>,
     /// IP endpoints, by address.
     pub endpoints: Vec<Endpoint>,
+    /// IP address pairs (Wireshark's IPv4 and IPv6 conversations), in first-seen order.
+    pub ip_pairs: Vec<IpPair>,
     /// Distinct ARP facts in first-seen order (unicast re-probes left out: their timing varies).
     pub arp: Vec<ArpFact>,
     /// ARP facts, each with the frame number that first showed it.

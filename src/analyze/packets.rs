@@ -7,7 +7,9 @@
 //! direction's initial sequence number (0 for the SYN itself), window, options and payload
 //! length; a recognised application message (DNS, FTP, SMTP, HTTP) follows after the length.
 //! The renderer keeps one initial sequence number per TCP direction, so memory grows with the
-//! number of flows, not packets.
+//! number of flows, not packets. Verbose lines (`-v`) add after TIME the time since the
+//! previous line shown (`+0.000123`, Wireshark's `frame.time_delta_displayed`): a caller that
+//! renders frames it does not show says which it shows with [`PacketLines::shown`].
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -24,6 +26,8 @@ pub struct PacketLines {
     names: Names,
     verbose: bool,
     first: Option<Duration>,
+    /// Time of the last frame shown, for the delta of the next.
+    last_shown: Option<Duration>,
     isn: HashMap<(IpAddr, u16, IpAddr, u16), u32>,
 }
 
@@ -37,7 +41,9 @@ pub fn render_packets<'a>(
         .into_iter()
         .map(|f| {
             let pkt = wire::dissect(f.linktype, f.data);
-            lines.line(&f, &pkt)
+            let line = lines.line(&f, &pkt);
+            lines.shown(f.ts);
+            line
         })
         .collect()
 }
@@ -84,6 +90,17 @@ impl PacketLines {
         }
     }
 
+    /// The frame at `ts` was shown: the next line's delta counts from it.
+    pub fn shown(&mut self, ts: Duration) {
+        self.last_shown = Some(ts);
+    }
+
+    /// Seconds since the last frame shown (0 for the first), for a frame at `ts`.
+    pub fn delta(&self, ts: Duration) -> Duration {
+        self.last_shown
+            .map_or(Duration::ZERO, |t| ts.saturating_sub(t))
+    }
+
     fn hp(&self, ip: &IpAddr, port: u16) -> String {
         format!("{}.{port}", self.names.host(ip))
     }
@@ -98,6 +115,10 @@ impl PacketLines {
             rel.as_secs(),
             rel.subsec_micros()
         );
+        if self.verbose {
+            let d = self.delta(frame.ts);
+            let _ = write!(s, "+{}.{:06} ", d.as_secs(), d.subsec_micros());
+        }
         match &pkt.net {
             Net::Arp(a) => {
                 let what = if a.is_gratuitous() {

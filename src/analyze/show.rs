@@ -9,8 +9,11 @@
 //! the other frames had never been captured, then a display filter, which sees every frame
 //! the capture filter kept (its `tcp.stream` and sequence analysis need them). `--follow N`
 //! names Wireshark's stream N of the whole capture and shows the chunks of matching frames.
-//! `count` prints only the number of matching frames. `--detail N` (in `detail`) prints every
-//! header field of one frame; `-x` adds each frame's bytes to the packet lines or the detail.
+//! `count` prints only the number of matching frames. `--conversations` takes `--by ip|tcp|udp`
+//! and `--sort bytes|packets` ([`table::ConvView`]); `-v` packet lines carry the time since the
+//! previous line shown; `--flows` is the person's rendering (real ports, DNS response times,
+//! FTP data ports), not the snapshot's. `--detail N` (in `detail`) prints every header field of
+//! one frame; `-x` adds each frame's bytes to the packet lines or the detail.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -92,6 +95,13 @@ pub struct ShowArgs {
     /// Add each frame's bytes in hex and ASCII, as tshark -x (packet lines or --detail)
     #[arg(short = 'x')]
     pub hex: bool,
+    /// With --conversations: address pairs (ip, as Wireshark's IPv4/IPv6 tabs), or only tcp
+    /// or udp conversations
+    #[arg(long, value_name = "KIND", requires = "conversations")]
+    pub by: Option<table::ConvBy>,
+    /// With --conversations: the busiest first, by bytes or packets
+    #[arg(long, value_name = "KEY", requires = "conversations")]
+    pub sort: Option<table::ConvSort>,
 }
 
 impl ShowArgs {
@@ -119,6 +129,8 @@ impl ShowArgs {
                 _ => None,
             },
             hex: false,
+            by: None,
+            sort: None,
         }
     }
 
@@ -200,6 +212,9 @@ impl ShowError {
 struct PacketJson<'a> {
     frame: u64,
     time: f64,
+    /// With `-v`: seconds since the previous frame shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<f64>,
     length: u32,
     line: &'a str,
     /// With `-x`: the frame's bytes, as `tshark -x` lines.
@@ -376,10 +391,13 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                 if !keep {
                     continue;
                 }
+                let delta = args.verbose.then(|| lines.delta(frame.ts).as_secs_f64());
+                lines.shown(frame.ts);
                 if args.json {
                     let row = PacketJson {
                         frame: frame.number,
                         time: frame.ts.saturating_sub(t0).as_secs_f64(),
+                        delta,
                         length: frame.orig_len,
                         line: &line,
                         hex: args.hex.then(|| wire::detail::hex_dump(frame.data)),
@@ -430,17 +448,26 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                 }
             }
             let (analysis, mut chunks) = analyzer.finish_follow();
+            let conv_view = table::ConvView {
+                by: args.by,
+                sort: args.sort,
+            };
             if matcher.is_some() {
                 chunks.retain(|c| kept.contains(&c.frame));
             }
             match view {
                 ShowView::Conversations if args.json => {
-                    serde_json::to_writer_pretty(&mut *out, &table::conversation_rows(&analysis))?;
+                    let rows: Vec<_> =
+                        table::conversation_rows_in(&analysis, conv_view, &Names::new())
+                            .into_iter()
+                            .map(|(row, _, _)| row)
+                            .collect();
+                    serde_json::to_writer_pretty(&mut *out, &rows)?;
                     writeln!(out)?;
                 }
-                ShowView::Conversations => {
-                    out.write_all(table::conversations_text(&analysis, &args.names).as_bytes())?
-                }
+                ShowView::Conversations => out.write_all(
+                    table::conversations_text_in(&analysis, conv_view, &args.names).as_bytes(),
+                )?,
                 ShowView::Endpoints if args.json => {
                     serde_json::to_writer_pretty(&mut *out, &table::endpoint_rows(&analysis))?;
                     writeln!(out)?;
@@ -449,7 +476,7 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                     out.write_all(table::endpoints_text(&analysis, &args.names).as_bytes())?
                 }
                 ShowView::Flows => {
-                    let flows = super::render_flows(&analysis, &args.names);
+                    let flows = super::render_flows_shown(&analysis, &args.names);
                     if args.json {
                         serde_json::to_writer_pretty(&mut *out, &FlowsJson { flows: &flows })?;
                         writeln!(out)?;

@@ -25,6 +25,8 @@ pub struct CaptureSeen {
     pub problem: Option<String>,
     /// What an attack left in it, read when the rubric asks (see [`super::attack`]).
     pub attack: Option<Attack>,
+    /// The file, for a check that reads it again (a student's display filter).
+    pub file: Option<File>,
 }
 
 impl CaptureSeen {
@@ -49,6 +51,7 @@ impl CaptureSeen {
                     analysis: None,
                     problem: Some(problem),
                     attack: None,
+                    file: None,
                 };
             }
             Ok(c) => c,
@@ -65,11 +68,14 @@ impl CaptureSeen {
                         shown(&name)
                     )),
                     attack: None,
+                    file: None,
                 };
             }
         };
+        let again = capture.file.try_clone().ok();
         let (analysis, attack, problem) = analyse(file, attacks);
         CaptureSeen {
+            file: again,
             problem: problem.map(|p| format!("your capture {} {p}", shown(&name))),
             name: Some(name),
             analysis,

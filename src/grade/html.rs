@@ -83,8 +83,10 @@ fn evidence(kind: &Kind, reference_port: Option<u16>) -> Option<(Source, Pick)> 
         } => Some((Source::Student, Pick::Dns)),
         // What an attack left is in many conversations, none of them the answer's.
         Kind::Answer { .. } => None,
-        Kind::LabFile { .. } | Kind::Listener { .. } | Kind::Command { .. } | Kind::CaptureFile => {
-            None
-        }
+        Kind::LabFile { .. }
+        | Kind::Listener { .. }
+        | Kind::Command { .. }
+        | Kind::CaptureFile
+        | Kind::Filter { .. } => None,
     }
 }

@@ -21,6 +21,7 @@ pub mod batch;
 pub mod builtin;
 pub mod commands;
 pub mod evidence;
+pub mod filtercheck;
 pub mod formats;
 pub mod gradebook;
 pub mod html;

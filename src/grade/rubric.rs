@@ -6,7 +6,8 @@
 //! student's rule as written (`rule-table`, `rule-chain`, `rule-match`), the lab run with the
 //! student's rules (`lab-file`, `lab-conversation`), the other commands (`listener`), the
 //! student's own capture (`capture-file`, `capture-conversation`, `capture-dns`,
-//! `capture-ftp-data`) or their answers (`answer`).
+//! `capture-ftp-data`) or their answers (`answer`, and `filter`: a display filter judged by
+//! the frames it selects).
 //!
 //! Contract: [`load`] resolves every name against the scenario (hosts, files, conversations),
 //! parses the reference rule, and refuses anything it does not know, naming the file and the
@@ -161,6 +162,10 @@ pub enum Kind {
         #[serde(default)]
         bases: Vec<u32>,
     },
+    /// answers.toml holds `key`, a display filter that selects exactly the frames of the TCP
+    /// conversations to `ports` (no ARP, nothing else), on the student's capture and the
+    /// lab's: judged by the frames it selects, not by how it is written.
+    Filter { key: String, ports: Vec<u16> },
 }
 
 /// How a rule check compares the student's rule with the reference.
@@ -372,6 +377,11 @@ pub fn parse(lab: &str, dir: &Path, text: &str) -> Result<Rubric, String> {
                 {
                     return Err(format!("{at}: accept lists strings or numbers, not {v}"));
                 }
+            }
+            Kind::Filter { ports, .. } if ports.is_empty() => {
+                return Err(format!(
+                    "{at}: a filter check needs the ports it should select"
+                ));
             }
             _ => {}
         }

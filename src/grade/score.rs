@@ -106,6 +106,7 @@ pub fn score(check: &Check, ev: &Evidence) -> (bool, Option<String>) {
             accept,
             bases,
         } => answer(ev, key, *fact, accept, bases),
+        Kind::Filter { key, ports } => super::filtercheck::check(ev, key, ports),
     };
     match verdict {
         Ok(()) => (true, None),

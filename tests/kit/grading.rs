@@ -241,10 +241,13 @@ fn wait_captured(pcap: &Path, n: usize) {
     }
 }
 
-/// A submission directory with commands.sh and, if given, a capture under `name`.
+/// A homework-redirect submission directory with commands.sh, the reference's answers.toml
+/// (the display filter) and, if given, a capture under `name`.
 pub fn submission(dir: &Path, commands: &str, capture: Option<(&Path, &str)>) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("commands.sh"), commands).unwrap();
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference");
+    std::fs::copy(reference.join("answers.toml"), dir.join("answers.toml")).unwrap();
     if let Some((from, name)) = capture {
         std::fs::copy(from, dir.join(name)).unwrap();
     }
@@ -342,7 +345,7 @@ pub fn class(dir: &Path) -> Vec<PathBuf> {
         let d = dir.join(name);
         std::fs::create_dir_all(&d).unwrap();
         if matches!(name, "zoe" | "alice" | "carol") {
-            for f in ["commands.sh", "homework.pcap"] {
+            for f in ["commands.sh", "homework.pcap", "answers.toml"] {
                 std::fs::copy(reference.join(f), d.join(f)).unwrap();
             }
         }

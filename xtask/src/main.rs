@@ -5,7 +5,7 @@
 //! - `ci`: install the test tools, then format check, clippy with warnings denied, every test,
 //!   every fuzz target built and run 20 s.
 //!   This is what `.ci/run` calls.
-//! - `bench [homework|suite|grade|analysis|alerts|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
+//! - `bench [homework|suite|grade|analysis|alerts|filter|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
 //!   [--seconds S]`: the wall time of `labctl run homework-redirect` (median of N runs); the
 //!   wall time of the whole suite (`labctl test --jobs 2`, best of 3) against the protocol
 //!   timers its labs wait for; the analysis benchmark: real loopback traffic captured once into
@@ -14,7 +14,9 @@
 //!   `tshark -q -z conv,tcp`, with peak memory and packets per second (the `analysis_bench`
 //!   example, built in release mode); the servers benchmark: SMTP mail transactions and HTTP
 //!   requests per second with `--clients` concurrent clients (default 50) for `--seconds` each
-//!   (the `protocol_bench` example). Each target met prints "ok", each missed "MISSED";
+//!   (the `protocol_bench` example); the filter benchmark: `labctl show BIG -Y 'tcp.len > 1000'
+//!   --count` against `tshark -Y ... | wc -l` on the analysis benchmark's bulk capture, wall
+//!   time and peak memory (`filterbench.rs`). Each target met prints "ok", each missed "MISSED";
 //!   with `--check` a missed target makes the command exit 1 (not in CI: machines differ).
 //! - `bench grade [--submissions N] [--jobs J]`: N homework submissions (default 100, one in
 //!   four with a mistake) graded in one batch (`labctl grade homework-redirect DIR...
@@ -41,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+mod filterbench;
 mod fuzz;
 
 /// What `labctl run` itself needs on the machine.
@@ -89,7 +92,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|grade|analysis|alerts|servers] [--check] [--runs N] [--mb MB] [--small N] [--scan N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N] | stress [ROUNDS] | fuzz [TARGET] [--seconds N]"
+                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|grade|analysis|alerts|filter|servers] [--check] [--runs N] [--mb MB] [--small N] [--scan N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N] | stress [ROUNDS] | fuzz [TARGET] [--seconds N]"
             );
             return ExitCode::from(2);
         }
@@ -302,6 +305,11 @@ fn bench(args: &[String]) -> Result<ExitCode> {
         && !bench_alerts(flag(args, "--mb", 300)?, flag(args, "--scan", 1_000_000)?)?
     {
         missed.push("alerts");
+    }
+    if wanted("filter")
+        && !filterbench::bench_filter(flag(args, "--mb", 300)?, flag(args, "--small", 1_000_000)?)?
+    {
+        missed.push("filter");
     }
     if wanted("servers")
         && !bench_servers(flag(args, "--clients", 50)?, flag(args, "--seconds", 3)?)?

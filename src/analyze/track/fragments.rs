@@ -83,7 +83,11 @@ impl Analyzer {
                 src.octets(),
                 dst.octets(),
             )
-            .is_ok_and(|h| h.write(&mut whole).is_ok()),
+            .is_ok_and(|mut h| {
+                // The datagram's own identification, which the endpoint table reads.
+                h.identification = ip.id as u16;
+                h.write(&mut whole).is_ok()
+            }),
             (IpAddr::V6(src), IpAddr::V6(dst)) => u16::try_from(total).is_ok_and(|len| {
                 etherparse::Ipv6Header {
                     payload_length: len,

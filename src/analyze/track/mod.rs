@@ -18,6 +18,7 @@
 mod dns;
 mod fragments;
 mod ftp;
+mod hosts;
 mod tcp;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,12 +29,13 @@ use crate::wire::{self, App, FrameRef, Net, Packet, Transport};
 
 use super::{
     Addr, Analysis, ArpFact, Close, ConnOutcome, Conversation, Dir, DnsExchange, Echo, Endpoint,
-    FtpData, FtpMode, Handshake, IcmpError, NdpFact, Proto, TcpFacts,
+    FtpData, FtpMode, Handshake, IcmpError, IpPair, NdpFact, Proto, TcpFacts,
 };
 
 use dns::dns_exchange;
 use fragments::{FragGroup, FragKey};
 use ftp::FtpExpect;
+use hosts::HostState;
 pub use tcp::FollowChunk;
 use tcp::TcpState;
 
@@ -69,8 +71,17 @@ pub struct Analyzer {
     index: HashMap<Key, usize, FastHash>,
     /// The conversation of the previous packet: bulk traffic hits it almost every time.
     last_conv: Option<(Key, usize)>,
-    /// The endpoints of the previous packet (source, destination, their indexes).
-    last_pair: Option<(IpAddr, IpAddr, usize, usize)>,
+    /// The endpoints of the previous packet (source, destination, their indexes, the index
+    /// of their pair).
+    last_pair: Option<(IpAddr, IpAddr, usize, usize, usize)>,
+    /// IP pairs by their endpoints' indexes, lower first.
+    pairs: HashMap<(usize, usize), usize, FastHash>,
+    /// Per endpoint, what its packets say about it.
+    hosts: Vec<HostState>,
+    /// Per conversation, the last IPv4 identification each way.
+    conv_ids: Vec<[Option<u16>; 2]>,
+    /// The endpoint index of the last packet's sender.
+    sender: usize,
     tcp: Vec<Option<TcpState>>,
     per_proto: [usize; 3],
     endpoints: HashMap<IpAddr, usize, FastHash>,
@@ -133,15 +144,6 @@ impl FastHasher {
     }
 }
 
-fn initial_ttl(ttl: u8) -> u8 {
-    match ttl {
-        0..=32 => 32,
-        33..=64 => 64,
-        65..=128 => 128,
-        _ => 255,
-    }
-}
-
 impl Analyzer {
     /// A fresh analyzer.
     pub fn new() -> Analyzer {
@@ -170,7 +172,7 @@ impl Analyzer {
         match &pkt.net {
             Net::Arp(arp) => self.arp(frame, arp, pkt),
             Net::Ip(ip) => {
-                self.endpoint(ip.src, ip.dst, frame.orig_len, ip.ttl);
+                self.endpoint(ip, frame, pkt);
                 if ip.is_fragment() {
                     self.fragment(frame, ip, pkt);
                     return;
@@ -199,6 +201,9 @@ impl Analyzer {
     pub fn finish_follow(mut self) -> (Analysis, Vec<FollowChunk>) {
         for i in 0..self.out.conversations.len() {
             self.settle(i);
+        }
+        for (e, h) in self.out.endpoints.iter_mut().zip(&self.hosts) {
+            h.finish(e);
         }
         (self.out, self.followed)
     }
@@ -260,33 +265,53 @@ impl Analyzer {
 
     fn endpoint_index(&mut self, addr: IpAddr) -> usize {
         let eps = &mut self.out.endpoints;
+        let hosts = &mut self.hosts;
         *self.endpoints.entry(addr).or_insert_with(|| {
             eps.push(blank_endpoint(addr));
+            hosts.push(HostState::default());
             eps.len() - 1
         })
     }
 
-    fn endpoint(&mut self, src: IpAddr, dst: IpAddr, len: u32, ttl: u8) {
-        let len = u64::from(len);
+    fn endpoint(&mut self, ip: &wire::IpInfo, frame: &FrameRef<'_>, pkt: &Packet) {
+        let (src, dst, ttl) = (ip.src, ip.dst, ip.ttl);
+        let len = u64::from(frame.orig_len);
         // Most packets belong to the same pair of hosts as the one before.
-        let (s, d) = match self.last_pair {
-            Some((a, b, ia, ib)) if a == src && b == dst => (ia, ib),
-            Some((a, b, ia, ib)) if a == dst && b == src => (ib, ia),
+        let (s, d, p) = match self.last_pair {
+            Some((a, b, ia, ib, p)) if a == src && b == dst => (ia, ib, p),
+            Some((a, b, ia, ib, p)) if a == dst && b == src => (ib, ia, p),
             _ => {
                 let s = self.endpoint_index(src);
                 let d = self.endpoint_index(dst);
-                self.last_pair = Some((src, dst, s, d));
-                (s, d)
+                let pairs = &mut self.out.ip_pairs;
+                let p = *self.pairs.entry((s.min(d), s.max(d))).or_insert_with(|| {
+                    pairs.push(IpPair {
+                        a: src,
+                        b: dst,
+                        packets: [0; 2],
+                        bytes: [0; 2],
+                        start: frame.ts,
+                        end: frame.ts,
+                    });
+                    pairs.len() - 1
+                });
+                self.last_pair = Some((src, dst, s, d, p));
+                (s, d, p)
             }
         };
+        let pair = &mut self.out.ip_pairs[p];
+        let way = usize::from(pair.a != src);
+        pair.packets[way] += 1;
+        pair.bytes[way] += len;
+        pair.end = pair.end.max(frame.ts);
+        self.hosts[s].sent(ip, pkt);
+        self.sender = s;
         let eps = &mut self.out.endpoints;
         let e = &mut eps[s];
         e.tx_packets += 1;
         e.tx_bytes += len;
         e.min_ttl = Some(e.min_ttl.map_or(ttl, |m| m.min(ttl)));
         e.max_ttl = Some(e.max_ttl.map_or(ttl, |m| m.max(ttl)));
-        let max = e.max_ttl.unwrap_or(ttl);
-        e.hops = Some(initial_ttl(max) - max);
         eps[d].rx_packets += 1;
         eps[d].rx_bytes += len;
     }
@@ -351,6 +376,7 @@ impl Analyzer {
             dns: Vec::new(),
             ftp_data: None,
             ftp_control: false,
+            ftp_ports: Vec::new(),
         });
         self.tcp.push((proto == Proto::Tcp).then(TcpState::default));
         if proto == Proto::Tcp {
@@ -359,7 +385,12 @@ impl Analyzer {
         index
     }
 
-    fn count(&mut self, i: usize, dir: Dir, frame: &FrameRef<'_>, ttl: u8) {
+    fn count(&mut self, i: usize, dir: Dir, frame: &FrameRef<'_>, ip: &wire::IpInfo) {
+        let ttl = ip.ttl;
+        if i >= self.conv_ids.len() {
+            self.conv_ids.resize(i + 1, [None; 2]);
+        }
+        self.hosts[self.sender].id(ip, &mut self.conv_ids[i][dir.idx()]);
         let c = &mut self.out.conversations[i];
         let d = dir.idx();
         c.packets[d] += 1;
@@ -380,7 +411,7 @@ impl Analyzer {
     ) {
         let (src, dst) = ends(ip, u.src_port, u.dst_port);
         let (i, dir, _) = self.conversation(Proto::Udp, src, dst, frame);
-        self.count(i, dir, frame, ip.ttl);
+        self.count(i, dir, frame, ip);
         let c = &mut self.out.conversations[i];
         c.payload_bytes[dir.idx()] += u64::from(u.payload_len);
         c.transcript[dir.idx()].push(payload);
@@ -403,7 +434,7 @@ impl Analyzer {
             } else {
                 dir
             };
-            self.count(i, dir, frame, ip.ttl);
+            self.count(i, dir, frame, ip);
             if let Some(e) = self.out.conversations[i].echo.as_mut() {
                 match kind {
                     wire::dissect::EchoKind::Request => e.requests += 1,
@@ -474,6 +505,11 @@ fn blank_endpoint(addr: IpAddr) -> Endpoint {
         min_ttl: None,
         max_ttl: None,
         hops: None,
+        initial_ttl: None,
+        os: None,
+        dscp: Vec::new(),
+        ecn: Vec::new(),
+        ip_id: None,
     }
 }
 
