@@ -1,4 +1,5 @@
-//! Embeds every scenario under `scenarios/` (and its expected snapshot) and every file of the
+//! Embeds every scenario under `scenarios/` (its expected snapshot, and the other files there,
+//! which scenarios name) and every file of the
 //! gradable labs under `labs/` into the binary, so `labctl run NAME` and `labctl grade LAB`
 //! work from any directory.
 
@@ -39,6 +40,21 @@ fn main() {
             toml.display().to_string()
         )
         .unwrap();
+    }
+    out.push_str("];\n");
+    // The files scenarios name (rules files): everything under scenarios/ but the scenarios
+    // and their snapshots.
+    let mut files = Vec::new();
+    collect(&dir, &dir, &mut files);
+    files.retain(|(rel, _)| !rel.ends_with(".toml") && !rel.starts_with("snapshots/"));
+    files.sort();
+    out.push_str(
+        "/// Files the built-in scenarios name: path relative to `scenarios/`, and contents.\n\
+         pub static BUILTIN_FILES: &[(&str, &str)] = &[\n",
+    );
+    for (rel, path) in files {
+        println!("cargo:rerun-if-changed={path}");
+        writeln!(out, "    ({rel:?}, include_str!({path:?})),").unwrap();
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtin_scenarios.rs");

@@ -7,6 +7,12 @@
 //! process's peak memory included; best of three, page cache warm) and tshark's
 //! `-q -z conv,tcp` on the bulk file, and prints
 //! the figures against the targets: at most 1/20 of tshark's wall time, at most 64 MiB.
+//!
+//! `analysis_bench alerts DIR [SCAN]` times the alert detection: conversations and alerts
+//! together over DIR/bulk.pcap against conversations alone (target: at most 1.5 times the
+//! time, peak memory at most 64 MiB), and both over DIR/scan.pcap, SCAN SYN probes (one
+//! million by default) from one scanner to many ports of many hosts, each a one-packet flow,
+//! written here as a scan tool would put them on the wire, in packets per second.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -32,8 +38,17 @@ fn main() {
             generate_small(&dir.join("small.pcap"), small);
         }
         Some("measure") => measure(&dir),
+        Some("alerts") => {
+            let scan: u64 = args
+                .get(2)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1_000_000);
+            alerts(&dir, scan);
+        }
         _ => {
-            eprintln!("usage: analysis_bench generate DIR [MB] [SMALL] | measure DIR");
+            eprintln!(
+                "usage: analysis_bench generate DIR [MB] [SMALL] | measure DIR | alerts DIR [SCAN]"
+            );
             std::process::exit(2);
         }
     }
@@ -227,6 +242,99 @@ fn measure(dir: &Path) {
         s.frames,
         small_time.as_secs_f64(),
         pps / 1e6
+    );
+}
+
+/// Writes `count` SYN probes from 10.0.0.66 to 250 ports of each of many 10.1.0.0/16 hosts,
+/// 10 µs apart, with a fixed source port and sequence number as nmap's SYN scan has them.
+fn generate_scan(path: &Path, count: u64) {
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+    let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create scan.pcap"));
+    let mut w = PcapWriter::new(file).expect("pcap header");
+    let mut frame = Vec::with_capacity(64);
+    for i in 0..count {
+        let host = (i / 250) as u16;
+        let port = 1 + (i % 250) as u16 * 7;
+        frame.clear();
+        etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 0x66], [2, 0, 0, 1, 0, 1])
+            .ipv4([10, 0, 0, 66], [10, 1, (host >> 8) as u8, host as u8], 64)
+            .tcp(48123, port, 0x5eed_5eed, 1024)
+            .syn()
+            .write(&mut frame, &[])
+            .expect("probe");
+        let ts = Duration::from_secs(1_700_000_000) + Duration::from_micros(10 * i);
+        w.write_packet(&PcapPacket::new(ts, frame.len() as u32, &frame))
+            .expect("write probe");
+    }
+    println!("{}: {count} SYN probes written", path.display());
+}
+
+fn alerts(dir: &Path, scan_count: u64) {
+    let bulk = dir.join("bulk.pcap");
+    let scan = dir.join("scan.pcap");
+    assert!(bulk.exists(), "run `generate` first");
+    if !scan.exists() {
+        generate_scan(&scan, scan_count);
+    }
+    for f in [&bulk, &scan] {
+        std::io::copy(
+            &mut std::fs::File::open(f).expect("open"),
+            &mut std::io::sink(),
+        )
+        .expect("warm");
+    }
+    let best = |run: &dyn Fn() -> (u64, usize)| {
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let seen = run();
+                (t.elapsed(), seen)
+            })
+            .min_by_key(|(d, _)| *d)
+            .expect("three runs")
+    };
+    let alone = |path: &Path| {
+        let path = path.to_path_buf();
+        move || {
+            let a = analyze::analyze_file(&path).expect("analyze");
+            (a.frames, 0)
+        }
+    };
+    let with = |path: &Path| {
+        let path = path.to_path_buf();
+        move || {
+            let (a, alerts) =
+                analyze::analyze_file_with_alerts(&path, Default::default()).expect("analyze");
+            (a.frames, alerts.len())
+        }
+    };
+    let (t_alone, _) = best(&alone(&bulk));
+    let (t_with, (frames, found)) = best(&with(&bulk));
+    let rss = peak_rss_kib();
+    let ratio = t_with.as_secs_f64() / t_alone.as_secs_f64();
+    println!(
+        "bulk capture          {frames} frames: conversations {:.3} s, with alerts {:.3} s \
+         ({found} alerts)",
+        t_alone.as_secs_f64(),
+        t_with.as_secs_f64()
+    );
+    println!(
+        "alerts cost           {ratio:.2}x the time (target <= 1.5x) {}",
+        verdict(ratio <= 1.5)
+    );
+    println!(
+        "peak memory           {} MiB (target <= 64 MiB) {}",
+        rss / 1024,
+        verdict(rss <= 64 * 1024)
+    );
+    let (s_alone, _) = best(&alone(&scan));
+    let (s_with, (frames, found)) = best(&with(&scan));
+    println!(
+        "scan capture          {frames} one-packet flows: conversations {:.2} M packets/s, \
+         with alerts {:.2} M packets/s ({found} alerts), peak memory now {} MiB",
+        frames as f64 / s_alone.as_secs_f64() / 1e6,
+        frames as f64 / s_with.as_secs_f64() / 1e6,
+        peak_rss_kib() / 1024
     );
 }
 

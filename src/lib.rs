@@ -13,6 +13,7 @@
 
 pub mod analyze;
 pub mod capture;
+pub mod catalogue;
 pub mod check;
 pub mod drive;
 pub mod filter;

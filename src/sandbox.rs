@@ -219,6 +219,24 @@ pub fn is_inside() -> bool {
     std::env::var_os(INSIDE_MARK).is_some() && getpid().as_raw() == 1
 }
 
+/// Makes `fd` the exec'd program's descriptor `target`, inherited across exec. Runs between
+/// fork and exec, so it makes only async-signal-safe calls and allocates nothing.
+fn inherit_at(fd: RawFd, target: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 and fcntl(F_SETFD) only change the process's descriptor table; dup2 onto
+    // itself keeps close-on-exec set, so that case clears the flag explicitly instead.
+    let moved = unsafe {
+        if fd == target {
+            libc::fcntl(fd, libc::F_SETFD, 0)
+        } else {
+            libc::dup2(fd, target)
+        }
+    };
+    if moved < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
     let uid = Uid::current();
     let gid = Gid::current();
@@ -265,30 +283,14 @@ fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
     let read_fd = lifeline_read.as_raw_fd();
     let verdict_fd = verdict_write.as_raw_fd();
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
-    // calls (prctl, dup2, fcntl); it allocates nothing.
+    // calls (prctl, and dup2 or fcntl in `inherit_at`); it allocates nothing.
     unsafe {
         command.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            // dup2 onto itself keeps close-on-exec set, so clear it explicitly in that case.
-            let moved = if read_fd == LIFELINE_FD {
-                libc::fcntl(read_fd, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(read_fd, LIFELINE_FD)
-            };
-            if moved < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            let moved = if verdict_fd == VERDICT_FD {
-                libc::fcntl(verdict_fd, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(verdict_fd, VERDICT_FD)
-            };
-            if moved < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
+            inherit_at(read_fd, LIFELINE_FD)?;
+            inherit_at(verdict_fd, VERDICT_FD)
         });
     }
     let mut child = command.spawn().map_err(|source| SandboxError::Spawn {

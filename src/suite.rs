@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::analyze::{self, alerts::Severity};
+use crate::analyze::{self, alerts::Party, alerts::Severity};
+use crate::catalogue::Thresholds;
 use crate::check::snapshot;
 use crate::jobs::{self, Finished, Job, Progress};
 use crate::report::{Report, html};
-use crate::scenario::{self, Action, BUILTIN, Origin, StepOutcome};
+use crate::scenario::{self, Action, AlertExpect, AlertSide, BUILTIN, Expect, Origin, StepOutcome};
 use crate::verdict::{Error, Verdict};
 
 /// `labctl test`'s command line.
@@ -63,6 +64,60 @@ struct Entry {
     waits: Duration,
     /// Lab host names, for the alerts of a lab that expects none.
     names: analyze::Names,
+    /// The scenario's alert thresholds and the alerts it expects (exempt from the no-alert
+    /// check), each side resolved to its addresses.
+    alerts: Thresholds,
+    expected: Vec<Exempt>,
+}
+
+/// An alert a scenario expects, as the no-alert check exempts it: the id, and each side's
+/// addresses (`None`: anyone). A host side also exempts MAC-address sides, which only the
+/// run knows; the run's own check of the expectation is the exact one.
+#[derive(Debug, Clone)]
+struct Exempt {
+    id: &'static str,
+    sides: [Option<Vec<std::net::IpAddr>>; 2],
+}
+
+impl Exempt {
+    /// The alerts `plan` expects.
+    fn all(plan: &scenario::Plan) -> Vec<Exempt> {
+        plan.expects
+            .iter()
+            .filter_map(|e| match e {
+                Expect::Alert { what, .. } => Some(Exempt::new(plan, what)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn new(plan: &scenario::Plan, what: &AlertExpect) -> Exempt {
+        let side = |s: &AlertSide| match s {
+            AlertSide::Any => None,
+            AlertSide::Ip(ip) => Some(vec![*ip]),
+            AlertSide::Mac(_) => Some(Vec::new()),
+            AlertSide::Host(h) => Some(
+                plan.addresses()
+                    .filter(|(_, name)| *name == plan.hosts[*h].name)
+                    .map(|(ip, _)| ip)
+                    .collect(),
+            ),
+        };
+        Exempt {
+            id: what.id,
+            sides: [side(&what.src), side(&what.dst)],
+        }
+    }
+
+    fn covers(&self, alert: &analyze::alerts::Alert) -> bool {
+        let side = |allowed: &Option<Vec<std::net::IpAddr>>, party: &Party| match (allowed, party) {
+            (None, _) => true,
+            (Some(ips), Party::Ip(ip)) => ips.contains(ip),
+            (Some(_), Party::Mac(_)) => true,
+            (Some(_), Party::Many) => false,
+        };
+        self.id == alert.id && side(&self.sides[0], &alert.src) && side(&self.sides[1], &alert.dst)
+    }
 }
 
 /// The verdict on one scenario.
@@ -258,12 +313,15 @@ fn validate(name_or_path: &str) -> Result<Entry, String> {
     for (addr, host) in plan.addresses() {
         names.insert(addr, host);
     }
+    let expected = Exempt::all(&plan);
     Ok(Entry {
         name: plan.name.clone(),
         origin: plan.origin.clone(),
         arg,
         waits,
         names,
+        alerts: plan.alerts.clone(),
+        expected,
     })
 }
 
@@ -307,7 +365,8 @@ fn judge(entry: &Entry, f: Finished, out: &Path, bless: bool) -> ScenarioOutcome
     ) {
         if bless {
             let path = snapshot_path(entry);
-            match snapshot::write(&path, &report.flows) {
+            let text = report.snapshot_text.as_deref().unwrap_or(&report.flows);
+            match snapshot::write(&path, text) {
                 Ok(()) => outcome.blessed = Some(path),
                 Err(e) => {
                     outcome.status = "error";
@@ -424,18 +483,21 @@ fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
     out
 }
 
-/// A lab that expects no alert gets none at `low` or above: each capture of the child's run
-/// is read again here, with the detection the run itself does not pay for (its report has no
-/// place for alerts).
+/// A lab gets no alert at `low` or above that it does not expect: each capture of the child's
+/// run is read again here, with the scenario's thresholds (the run detects only for labs with
+/// alert expectations, and its report has no place for alerts). An alert is expected when an
+/// `[[expect]] alert` has its id and sides ([`Exempt`]); an attack lab raising anything else
+/// fails like any other lab.
 fn unexpected_alerts(entry: &Entry, report: &Report) -> Vec<String> {
     let mut out = Vec::new();
     for capture in &report.captures {
         let path = capture.file.path.display();
-        match analyze::analyze_file_with_alerts(&capture.file.path, Default::default()) {
+        match analyze::analyze_file_with_alerts(&capture.file.path, entry.alerts.clone()) {
             Ok((_, alerts)) => out.extend(
                 alerts
                     .iter()
                     .filter(|a| a.severity >= Severity::Low)
+                    .filter(|a| !entry.expected.iter().any(|e| e.covers(a)))
                     .map(|a| format!("no alert expected: {}", a.line(&entry.names))),
             ),
             Err(e) => out.push(format!("cannot read {path} for alerts: {e}")),
@@ -572,6 +634,34 @@ mod tests {
     }
 
     #[test]
+    fn an_expected_alert_is_exempt_by_id_and_sides_only() {
+        let text = "name = \"t\"\n[hosts.a]\n[hosts.b]\n[[links]]\n\
+                    ends = [\"a:eth0 10.0.0.1/24\", \"b:eth0 10.0.0.2/24\"]\ncapture = true\n\
+                    [[expect]]\nalert = \"tcp-port-scan a > b\"\n\
+                    [[expect]]\nalert = \"arp-scan a > *\"\n";
+        let plan = scenario::parse(text, Origin::File("x.toml".into())).expect("valid");
+        let exempt = Exempt::all(&plan);
+        let alert = |id: &'static str, src: &str, dst: Party| analyze::alerts::Alert {
+            id,
+            severity: Severity::High,
+            src: Party::Ip(src.parse().unwrap()),
+            dst,
+            first: Duration::ZERO,
+            last: Duration::ZERO,
+            count: 1,
+            evidence: String::new(),
+            frames: Vec::new(),
+        };
+        let b = Party::Ip("10.0.0.2".parse().unwrap());
+        let covered = |a: &analyze::alerts::Alert| exempt.iter().any(|e| e.covers(a));
+        assert!(covered(&alert("tcp-port-scan", "10.0.0.1", b)));
+        assert!(covered(&alert("arp-scan", "10.0.0.1", Party::Many)));
+        // Another direction, another id: not expected.
+        assert!(!covered(&alert("tcp-port-scan", "10.0.0.2", b)));
+        assert!(!covered(&alert("tcp-odd-flags", "10.0.0.1", b)));
+    }
+
+    #[test]
     fn judge_reads_a_child_report() {
         let entry = Entry {
             name: "x".into(),
@@ -579,6 +669,8 @@ mod tests {
             arg: "scenarios/x.toml".into(),
             waits: Duration::ZERO,
             names: analyze::Names::new(),
+            alerts: Thresholds::new(),
+            expected: Vec::new(),
         };
         let snapshot = snapshot::Comparison::Differs {
             diff: "-tcp a > b:21\n+tcp a > b:2121\n".into(),

@@ -124,6 +124,11 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         sysctls.push(("net/ipv4/icmp_ratelimit", "0"));
         if host.ipv6 {
             sysctls.push(("net/ipv6/icmp/ratelimit", "0"));
+            // What a lab's IPv6 wire shows is what its steps send: no duplicate address
+            // detection (an address is usable at once, with no probes), no router
+            // solicitations, and no address made up from a random MAC (a link-local address
+            // is one the scenario gives). Interfaces made later take `default`.
+            sysctls.extend(IPV6_QUIET.iter().copied());
         }
         if host.forward {
             sysctls.push(("net/ipv4/ip_forward", "1"));
@@ -168,8 +173,8 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         .links
         .iter()
         .flat_map(|l| l.ends.iter())
-        .filter_map(|e| {
-            e.addr.map(|c| LabAddress {
+        .flat_map(|e| {
+            e.addr.iter().chain(&e.extra).map(|c| LabAddress {
                 host: e.host,
                 iface: e.iface.clone(),
                 addr: c.addr,
@@ -230,7 +235,7 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         for end in [a, b] {
             let host = lab.host(end.host);
             let index = index_of(host, &end.iface).await?;
-            if let Some(cidr) = end.addr {
+            for cidr in end.addr.iter().chain(&end.extra) {
                 add_address(host, index, cidr.addr, cidr.prefix, &end.iface).await?;
             }
             set_up(host, index, &format!("bring {} up", end.iface)).await?;
@@ -276,6 +281,20 @@ pub const NEIGHBOUR_TIMERS: &[(&str, &str)] = &[
     ("retrans_time_ms", "1000"),
     ("mcast_solicit", "3"),
     ("ucast_solicit", "3"),
+];
+
+/// The IPv6 settings of a host with IPv6 on: what its wire shows is what its steps send. No
+/// duplicate address detection (an address is usable at once, with no probes), no router
+/// solicitations, and no address made up from a random MAC (a link-local address is one the
+/// scenario gives). Interfaces made later take `default`.
+const IPV6_QUIET: &[(&str, &str)] = &[
+    ("net/ipv6/conf/all/accept_dad", "0"),
+    ("net/ipv6/conf/default/accept_dad", "0"),
+    ("net/ipv6/conf/all/dad_transmits", "0"),
+    ("net/ipv6/conf/default/dad_transmits", "0"),
+    ("net/ipv6/conf/all/router_solicitations", "0"),
+    ("net/ipv6/conf/default/router_solicitations", "0"),
+    ("net/ipv6/conf/default/addr_gen_mode", "1"),
 ];
 
 /// The interface index of the first link's first end; link `i` has this plus `2 i` and `2 i + 1`.

@@ -145,7 +145,119 @@ fn attack_programs_raise_the_catalogue_alerts() {
             .any(|l| l.starts_with("medium tcp-port-scan") && l.contains("10.0.0.66 > 10.0.1.2")),
         "{text}"
     );
+    // With a display filter the alerts are those of the frames it keeps: ARP alone raises
+    // only ARP alerts; the port-0 probes alone are no port scan.
+    let filtered = |expr: &str| -> Vec<String> {
+        let o = labctl(&[
+            "show",
+            capture.to_str().unwrap(),
+            "--alerts",
+            "--json",
+            "-Y",
+            expr,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let doc: Value = serde_json::from_slice(&o.stdout).expect("alerts json");
+        let mut ids: Vec<String> = doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    assert_eq!(filtered("arp"), ["arp-gratuitous", "arp-scan"]);
+    assert_eq!(filtered("tcp.port == 0"), ["tcp-port-zero"]);
     let _ = std::fs::remove_dir_all(capture.parent().unwrap());
+}
+
+/// An alert expectation holds only when its alert was raised between its sides, and
+/// `labctl test` exempts from the no-alert check only what a lab expects.
+#[test]
+fn alert_expectations_are_checked_and_exempt_only_their_alerts() {
+    require_tools();
+    let dir = std::env::temp_dir().join(format!("labctl-alerts-expect-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lab = |name: &str, expects: &str| {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"{name}\"\nsnapshot = false\n[hosts.attacker]\n[hosts.server]\n[[links]]\n\
+                 ends = [\"attacker:eth0 10.0.0.66/24\", \"server:eth0 10.0.0.2/24\"]\n\
+                 capture = \"server\"\n[[steps]]\nhost = \"attacker\"\n\
+                 exec = [\"hping3\", \"-S\", \"-c\", \"2\", \"-i\", \"u100000\", \"10.0.0.2\"]\n\
+                 timeout = \"30s\"\n{expects}"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    // The probes go to port 0 from the attacker: the expectation holds that way round only.
+    let right = lab(
+        "zero-right",
+        "[[expect]]\nalert = \"tcp-port-zero attacker > server\"\ncount = 2\n",
+    );
+    let wrong = lab(
+        "zero-wrong",
+        "[[expect]]\nalert = \"tcp-port-zero server > attacker\"\n\
+         [[expect]]\nalert = \"tcp-port-scan attacker > server\"\n",
+    );
+    let out = dir.join("out");
+    let run = |path: &Path| {
+        let o = labctl(&[
+            "run",
+            path.to_str().unwrap(),
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let report: Value = serde_json::from_slice(&o.stdout).expect("a report");
+        (o.status.code(), report)
+    };
+    let (code, report) = run(&right);
+    assert_eq!(code, Some(0), "{}", report["checks"]);
+    let (code, report) = run(&wrong);
+    assert_eq!(code, Some(1), "{}", report["checks"]);
+    let details: Vec<String> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["detail"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(details.len(), 2, "{details:?}");
+    assert!(
+        details[0].starts_with("not between those sides"),
+        "{details:?}"
+    );
+    assert_eq!(
+        details[1],
+        "no tcp-port-scan alert; alerts seen: tcp-port-zero"
+    );
+    // The suite: the lab that expects the alert passes; without the expectation it fails.
+    let none = lab("zero-unexpected", "");
+    let suite = |path: &Path| {
+        labctl(&[
+            "test",
+            path.to_str().unwrap(),
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    assert!(suite(&right).status.success());
+    let o = suite(&none);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("no alert expected: medium tcp-port-zero"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

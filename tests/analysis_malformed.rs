@@ -7,50 +7,22 @@ mod kit;
 
 use std::path::{Path, PathBuf};
 
+use kit::capfile::{SHB, idb_body, pcap_header, pcap_record, raw_block, shb_body};
 use kit::frames::{self, CLIENT, SERVER, Wire};
 use kit::scratch;
 use labctl::analyze::{self, ShowArgs, ShowError, ShowView};
 use labctl::wire::{self, WireError};
 
-fn le32(v: u32) -> [u8; 4] {
-    v.to_le_bytes()
-}
-
-fn pcap_header(snaplen: u32) -> Vec<u8> {
-    let mut v = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    v.extend(le32(snaplen));
-    v.extend(le32(1));
-    v
-}
-
 fn record(caplen: u32, orig: u32, data: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    for x in [1u32, 0, caplen, orig] {
-        v.extend(le32(x));
-    }
-    v.extend_from_slice(data);
-    v
-}
-
-fn block(kind: u32, len: u32, body: &[u8], trailer: u32) -> Vec<u8> {
-    let mut v = le32(kind).to_vec();
-    v.extend(le32(len));
-    v.extend_from_slice(body);
-    v.extend(le32(trailer));
-    v
+    pcap_record(1, caplen, orig, data)
 }
 
 fn shb() -> Vec<u8> {
-    let mut body = le32(0x1A2B_3C4D).to_vec();
-    body.extend([1, 0, 0, 0]);
-    body.extend([0xff; 8]);
-    block(0x0A0D_0D0A, 28, &body, 28)
+    raw_block(SHB, 28, &shb_body(), 28)
 }
 
 fn idb() -> Vec<u8> {
-    let mut body = vec![1, 0, 0, 0];
-    body.extend(le32(65535));
-    block(1, 20, &body, 20)
+    raw_block(1, 20, &idb_body(1, 65535), 20)
 }
 
 /// (name, bytes, expected offset, a word the message must contain)
@@ -68,7 +40,7 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, u64, &'static str)> {
             "wrong-magic",
             [
                 [0xd4, 0xc3, 0xb2, 0xa2].as_slice(),
-                &pcap_header(65535)[4..],
+                &pcap_header(65535, 1)[4..],
             ]
             .concat(),
             0,
@@ -76,40 +48,40 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, u64, &'static str)> {
         ),
         (
             "truncated-file-header",
-            pcap_header(65535)[..10].to_vec(),
+            pcap_header(65535, 1)[..10].to_vec(),
             0,
             "truncated",
         ),
     ];
-    let mut f = pcap_header(65535);
+    let mut f = pcap_header(65535, 1);
     f.extend(&good);
     f.extend(&record(4, 4, b"ab")[..7]);
     v.push(("truncated-record-header", f, 44, "truncated record header"));
-    let mut f = pcap_header(65535);
+    let mut f = pcap_header(65535, 1);
     f.extend(&good);
     f.extend(record(100, 100, b"only a few bytes"));
     v.push(("truncated-record", f, 44, "truncated record"));
     // Above the snapshot length is read (as libpcap does) up to 262144 bytes; above both
     // it is a corrupt length.
-    let mut f = pcap_header(64);
+    let mut f = pcap_header(64, 1);
     f.extend(&good);
     f.extend(record(262_145, 262_145, &[0; 65]));
     v.push(("caplen-above-snaplen-and-maximum", f, 44, "snapshot length"));
-    let mut f = pcap_header(0);
+    let mut f = pcap_header(0, 1);
     f.extend(record(0x7fff_ffff, 0x7fff_ffff, b""));
     v.push(("absurd-caplen", f, 24, "larger"));
     let mut f = shb();
     f.extend(idb());
-    f.extend(block(6, 33, &[0; 21], 33));
+    f.extend(raw_block(6, 33, &[0; 21], 33));
     v.push(("pcapng-length-not-multiple-of-4", f, 48, "multiple of 4"));
     let mut f = shb();
-    f.extend(block(1, 8, &[], 8));
+    f.extend(raw_block(1, 8, &[], 8));
     v.push(("pcapng-length-too-small", f, 28, "shorter"));
     let mut f = shb();
-    f.extend(block(1, 20, &[1, 0, 0, 0, 0xff, 0xff, 0, 0], 24));
+    f.extend(raw_block(1, 20, &[1, 0, 0, 0, 0xff, 0xff, 0, 0], 24));
     v.push(("pcapng-trailer-mismatch", f, 28, "trailing length"));
     let mut f = shb();
-    let mut b = block(6, 64, &[0; 52], 64);
+    let mut b = raw_block(6, 64, &[0; 52], 64);
     b.truncate(40);
     f.extend(b);
     v.push(("pcapng-truncated-block", f, 28, "truncated pcapng block"));
@@ -117,14 +89,14 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, u64, &'static str)> {
     let mut body = vec![0; 20];
     body[12] = 4;
     body.extend(b"abcd");
-    f.extend(block(6, 36, &body, 36));
+    f.extend(raw_block(6, 36, &body, 36));
     v.push(("pcapng-packet-before-interface", f, 28, "interface 0"));
     let mut f = shb();
     f.extend(idb());
     let mut body = vec![0; 20];
     body[12] = 200;
     body.extend(b"abcd");
-    f.extend(block(6, 36, &body, 36));
+    f.extend(raw_block(6, 36, &body, 36));
     v.push(("pcapng-caplen-past-block", f, 48, "past the end"));
     let mut f = shb();
     f[8..12].copy_from_slice(&[9, 9, 9, 9]);
@@ -133,9 +105,7 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, u64, &'static str)> {
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(format!("{name}.pcap"));
-    std::fs::write(&p, bytes).expect("write corpus file");
-    p
+    kit::capfile::write(dir, &format!("{name}.pcap"), bytes)
 }
 
 #[test]
@@ -168,7 +138,7 @@ fn every_bad_file_is_refused_with_its_offset() {
 #[test]
 fn caplen_above_snaplen_is_read() {
     let dir = scratch("above-snaplen");
-    let mut f = pcap_header(64);
+    let mut f = pcap_header(64, 1);
     f.extend(record(4, 4, b"abcd"));
     f.extend(record(65, 65, &[0; 65]));
     let path = write(&dir, "caplen-above-snaplen", &f);

@@ -7,7 +7,7 @@
 mod kit;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use kit::{scratch, sniff::*, tshark::*};
 use labctl::analyze::{self, Analysis, ConnOutcome, Dir, Proto, table};
@@ -130,18 +130,39 @@ fn assert_follow(path: &Path, stream: usize) {
     }
 }
 
-#[test]
-fn bulk_transfer_matches_tshark() {
-    let dir = scratch("bulk");
+/// Every comparison of a TCP capture with tshark: the conversation table, the streams, the
+/// endpoints, and the turns of stream `follow`.
+fn assert_tcp_matches_tshark(path: &Path, a: &Analysis, follow: usize) {
+    assert_conv_table(path, a, Proto::Tcp);
+    assert_streams_exact(path, a, Proto::Tcp);
+    assert_endpoints(path, a);
+    assert_follow(path, follow);
+}
+
+/// TCP traffic made by `traffic` on a loopback listener, captured by tcpdump on `iface` into
+/// `NAME.pcap` of a scratch directory: the capture and its analysis.
+fn captured_tcp(
+    name: &str,
+    iface: &str,
+    traffic: impl FnOnce(std::net::TcpListener),
+) -> (PathBuf, Analysis) {
+    let dir = scratch(name);
     let (l, port) = listener();
-    let cap = Sniffer::tcpdump("lo", &format!("tcp port {port}"), &dir.join("bulk.pcap"));
-    bulk(l, 3_000_000);
+    let cap = Sniffer::tcpdump(
+        iface,
+        &format!("tcp port {port}"),
+        &dir.join(format!("{name}.pcap")),
+    );
+    traffic(l);
     let path = cap.stop();
     let a = analyze::analyze_file(&path).expect("analyze");
-    assert_conv_table(&path, &a, Proto::Tcp);
-    assert_streams_exact(&path, &a, Proto::Tcp);
-    assert_endpoints(&path, &a);
-    assert_follow(&path, 0);
+    (path, a)
+}
+
+#[test]
+fn bulk_transfer_matches_tshark() {
+    let (path, a) = captured_tcp("bulk", "lo", |l| bulk(l, 3_000_000));
+    assert_tcp_matches_tshark(&path, &a, 0);
     let c = &a.conversations[0];
     assert_eq!(c.payload_bytes, [3_000_000, 3]);
     let t = c.tcp.as_ref().expect("tcp");
@@ -151,17 +172,9 @@ fn bulk_transfer_matches_tshark() {
 
 #[test]
 fn many_short_connections_match_tshark() {
-    let dir = scratch("short");
-    let (l, port) = listener();
-    let cap = Sniffer::tcpdump("lo", &format!("tcp port {port}"), &dir.join("short.pcap"));
-    short_connections(l, 40);
-    let path = cap.stop();
-    let a = analyze::analyze_file(&path).expect("analyze");
+    let (path, a) = captured_tcp("short", "lo", |l| short_connections(l, 40));
     assert_eq!(a.conversations.len(), 40);
-    assert_conv_table(&path, &a, Proto::Tcp);
-    assert_streams_exact(&path, &a, Proto::Tcp);
-    assert_endpoints(&path, &a);
-    assert_follow(&path, 7);
+    assert_tcp_matches_tshark(&path, &a, 7);
     for (i, c) in a.conversations.iter().enumerate() {
         assert_eq!(c.transcript[0].bytes, format!("hello {i}\r\n").as_bytes());
         assert_eq!(
@@ -220,11 +233,7 @@ fn udp_and_icmp_errors_match_tshark() {
 
 #[test]
 fn cooked_capture_matches_tshark() {
-    let dir = scratch("cooked");
-    let (l, port) = listener();
-    let cap = Sniffer::tcpdump("any", &format!("tcp port {port}"), &dir.join("any.pcap"));
-    short_connections(l, 5);
-    let path = cap.stop();
+    let (path, a) = captured_tcp("cooked", "any", |l| short_connections(l, 5));
     let capture = wire::read_file(&path).expect("read");
     assert!(
         matches!(
@@ -234,11 +243,7 @@ fn cooked_capture_matches_tshark() {
         "tcpdump -i any should write a cooked capture, got {}",
         capture.frames[0].linktype
     );
-    let a = analyze::analyze_file(&path).expect("analyze");
-    assert_conv_table(&path, &a, Proto::Tcp);
-    assert_streams_exact(&path, &a, Proto::Tcp);
-    assert_endpoints(&path, &a);
-    assert_follow(&path, 2);
+    assert_tcp_matches_tshark(&path, &a, 2);
 }
 
 #[test]
@@ -262,11 +267,8 @@ fn pcapng_capture_matches_tshark() {
     let capture = wire::read_file(&path).expect("read");
     assert_eq!(capture.format, FileFormat::PcapNg);
     let a = analyze::analyze_file(&path).expect("analyze");
-    assert_conv_table(&path, &a, Proto::Tcp);
     assert_conv_table(&path, &a, Proto::Udp);
-    assert_streams_exact(&path, &a, Proto::Tcp);
-    assert_endpoints(&path, &a);
-    assert_follow(&path, 3);
+    assert_tcp_matches_tshark(&path, &a, 3);
     // Timestamps must agree with tshark's to the microsecond.
     let epoch = tshark(
         &path,

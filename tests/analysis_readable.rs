@@ -8,6 +8,9 @@ mod kit;
 
 use std::path::{Path, PathBuf};
 
+use kit::capfile::{
+    SHB, block, idb_body, le32, options, pcap_header, pcap_record, shb_body, write,
+};
 use kit::frames::{CLIENT, SERVER, Wire};
 use kit::tshark::tshark;
 use kit::{labctl, scratch};
@@ -25,73 +28,27 @@ fn wire() -> Wire {
     w
 }
 
-fn le32(v: u32) -> [u8; 4] {
-    v.to_le_bytes()
-}
-
-fn pcap_header(snaplen: u32, linktype: u32) -> Vec<u8> {
-    let mut v = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    v.extend(le32(snaplen));
-    v.extend(le32(linktype));
-    v
-}
-
-fn pcap_record(sec: u32, data: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    for x in [sec, 0, data.len() as u32, data.len() as u32] {
-        v.extend(le32(x));
-    }
-    v.extend_from_slice(data);
-    v
-}
-
 /// A classic pcap of `wire`'s frames under the given header fields.
 fn pcap(snaplen: u32, linktype: u32) -> Vec<u8> {
     let mut f = pcap_header(snaplen, linktype);
     for (i, frame) in wire().frames.iter().enumerate() {
-        f.extend(pcap_record(1_700_000_000 + i as u32, &frame.data));
+        let len = frame.data.len() as u32;
+        f.extend(pcap_record(1_700_000_000 + i as u32, len, len, &frame.data));
     }
     f
 }
 
-/// pcapng options: code, length, value padded to 4, then opt_endofopt.
-fn options(opts: &[(u16, &[u8])]) -> Vec<u8> {
-    let mut v = Vec::new();
-    for (code, value) in opts {
-        v.extend(code.to_le_bytes());
-        v.extend((value.len() as u16).to_le_bytes());
-        v.extend_from_slice(value);
-        v.resize(v.len().next_multiple_of(4), 0);
-    }
-    v.extend([0, 0, 0, 0]);
-    v
-}
-
-fn block(kind: u32, body: &[u8]) -> Vec<u8> {
-    let len = 12 + body.len().next_multiple_of(4) as u32;
-    let mut v = le32(kind).to_vec();
-    v.extend(le32(len));
-    v.extend_from_slice(body);
-    v.resize(v.len().next_multiple_of(4), 0);
-    v.extend(le32(len));
-    v
-}
-
 fn shb(comment: &str) -> Vec<u8> {
-    let mut body = le32(0x1A2B_3C4D).to_vec();
-    body.extend([1, 0, 0, 0]);
-    body.extend([0xff; 8]);
+    let mut body = shb_body();
     body.extend(options(&[
         (1, comment.as_bytes()),
         (3, b"a test's own bytes"),
     ]));
-    block(0x0A0D_0D0A, &body)
+    block(SHB, &body)
 }
 
 fn idb(linktype: u16, snaplen: u32, name: &str, tsresol: u8) -> Vec<u8> {
-    let mut body = linktype.to_le_bytes().to_vec();
-    body.extend([0, 0]);
-    body.extend(le32(snaplen));
+    let mut body = idb_body(linktype, snaplen);
     body.extend(options(&[
         (2, name.as_bytes()),
         (9, &[tsresol]),
@@ -149,18 +106,9 @@ fn pcapng_mixed() -> Vec<u8> {
     f
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).expect("write capture");
-    p
-}
-
 /// The files, each with the name it is reported under.
 fn corpus(dir: &Path) -> Vec<(&'static str, PathBuf)> {
-    let mut above = pcap_header(13, 1);
-    for (i, frame) in wire().frames.iter().enumerate() {
-        above.extend(pcap_record(1_700_000_000 + i as u32, &frame.data));
-    }
+    let above = pcap(13, 1);
     let w = wire();
     let nanos = dir.join("nanos.pcap");
     w.write_pcap(&nanos, false, true);

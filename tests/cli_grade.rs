@@ -8,25 +8,12 @@
 
 mod kit;
 
-use kit::{labctl, scratch};
-use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use kit::grading::reference;
+use kit::{assert_exit, described, labctl, scratch};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const LAB: &str = "homework-redirect";
-
-fn reference() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference")
-}
-
-fn all(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// The gradebook's rows after the header, as (submission, score, max, error). Only the
 /// submission and the error are quoted; the points in between are plain numbers.
@@ -59,22 +46,14 @@ fn one_submission_exits_0_for_full_marks_and_1_for_points_lost() {
         .arg(reference())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("score 12/12"),
-        "{}",
-        all(&o)
-    );
+    assert_exit(&o, 0);
+    kit::assert_stdout_has(&o, "score 13/13");
 
     let empty = scratch("cli-grade-single").join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let o = labctl().args(["grade", LAB]).arg(&empty).output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("score 0/12"),
-        "{}",
-        all(&o)
-    );
+    assert_exit(&o, 1);
+    kit::assert_stdout_has(&o, "score 0/13");
 }
 
 #[test]
@@ -92,28 +71,16 @@ fn a_batch_where_every_submission_is_graded_exits_0_whatever_the_scores() {
         .args(["--jobs", "2"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     let csv = std::fs::read_to_string(&book).unwrap();
     let rows = rows(&csv);
-    assert_eq!(rows.len(), 2, "{csv}");
+    let fields: Vec<[&str; 4]> = rows
+        .iter()
+        .map(|r| [&r.0[..], &r.1[..], &r.2[..], &r.3[..]])
+        .collect();
     assert_eq!(
-        (
-            &rows[0].0[..],
-            &rows[0].1[..],
-            &rows[0].2[..],
-            &rows[0].3[..]
-        ),
-        ("empty", "0", "12", ""),
-        "{csv}"
-    );
-    assert_eq!(
-        (
-            &rows[1].0[..],
-            &rows[1].1[..],
-            &rows[1].2[..],
-            &rows[1].3[..]
-        ),
-        ("reference", "12", "12", ""),
+        fields,
+        [["empty", "0", "13", ""], ["reference", "13", "13", ""]],
         "{csv}"
     );
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -167,26 +134,25 @@ fn a_batch_with_a_submission_that_cannot_be_graded_exits_1() {
             let _ = batch.kill();
             panic!(
                 "the batch never ran two graders at once: {}",
-                all(&batch.wait_with_output().unwrap())
+                described(&batch.wait_with_output().unwrap())
             );
         }
         std::thread::sleep(Duration::from_millis(2));
     }
     std::fs::remove_dir(&vanishing).unwrap();
     let o = batch.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert_exit(&o, 1);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("3/3 graded"), "{stderr}");
-    assert!(stderr.contains("ERROR"), "{stderr}");
+    kit::assert_contains(&stderr, &["3/3 graded", "ERROR"]);
     let csv = std::fs::read_to_string(&book).unwrap();
     let rows = rows(&csv);
     assert_eq!(rows.len(), 3, "{csv}");
     assert_eq!(rows[0].0, "empty");
     assert_eq!((&rows[0].1[..], &rows[0].3[..]), ("0", ""), "{csv}");
     assert_eq!(rows[1].0, "reference");
-    assert_eq!((&rows[1].1[..], &rows[1].3[..]), ("12", ""), "{csv}");
+    assert_eq!((&rows[1].1[..], &rows[1].3[..]), ("13", ""), "{csv}");
     assert_eq!(rows[2].0, "vanishing");
-    assert_eq!((&rows[2].1[..], &rows[2].2[..]), ("0", "12"), "{csv}");
+    assert_eq!((&rows[2].1[..], &rows[2].2[..]), ("0", "13"), "{csv}");
     assert!(rows[2].3.contains("not graded"), "{csv}");
     assert!(
         rows[2].3.contains("vanishing"),

@@ -12,7 +12,7 @@
 
 mod kit;
 
-use kit::{labctl, scratch};
+use kit::{labctl, scratch, stage_names};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -233,12 +233,7 @@ fn the_json_report_of_homework_redirect() {
     assert_eq!(report["scenario"], "homework-redirect");
     assert_eq!(report["passed"], true);
     assert_eq!(report["out"], out.to_str().unwrap());
-    let stages: Vec<&str> = report["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let stages = stage_names(&report);
     assert_eq!(
         stages,
         [

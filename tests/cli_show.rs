@@ -196,11 +196,7 @@ fn two_views_at_once_are_refused() {
         &data("homework-redirect.pcap"),
         &["--flows", "--conversations"],
     );
-    assert_eq!(o.status.code(), Some(2));
+    kit::assert_exit(&o, 2);
     assert!(o.stdout.is_empty());
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("cannot be used with"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    kit::assert_stderr_has(&o, "cannot be used with");
 }

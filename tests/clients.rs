@@ -54,19 +54,16 @@ async fn ftp_client_lab_session() {
     assert_eq!(report.data_addrs.len(), 2);
     let text = report.report.transcript_text();
     let port = report.data_addrs[1].port();
-    assert!(
-        text.contains(&format!(
-            "<- 227 Entering Passive Mode (127,0,0,1,{},{}).\n== data connection to 127.0.0.1:{port}\n",
-            port >> 8,
-            port & 0xff
-        )),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "-> RETR README\n<- 150 Opening BINARY mode data connection for README (15 bytes).\n"
-        ),
-        "{text}"
+    kit::assert_contains(
+        &text,
+        &[
+            &format!(
+                "<- 227 Entering Passive Mode (127,0,0,1,{},{}).\n== data connection to 127.0.0.1:{port}\n",
+                port >> 8,
+                port & 0xff
+            ),
+            "-> RETR README\n<- 150 Opening BINARY mode data connection for README (15 bytes).\n",
+        ],
     );
     assert!(text.ends_with("-> QUIT\n<- 221 Goodbye.\n"), "{text}");
 }

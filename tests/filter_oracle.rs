@@ -166,6 +166,21 @@ const CORPUS: &[&str] = &[
     "dhcp.option.ip_address_lease_time == 3600",
     "dhcp.option.request_list_item == 3",
     "dhcp.ip.client == 10.0.0.100",
+    // IPv6 and ICMPv6 (the ipv6-ndp lab): NDP, echo, packet too big, fragments.
+    "icmpv6.type == 135",
+    "icmpv6.type == 136",
+    "icmpv6.type == 128 || icmpv6.type == 129",
+    "icmpv6.type == 2",
+    "icmpv6.code == 0",
+    "ipv6.dst == ff02::1:ff00:fe",
+    "ipv6.addr == 2001:db8:1::/64",
+    "ipv6.src == fe80::1",
+    "ipv6.hlim == 255",
+    "ipv6.hlim < 64",
+    "ipv6.flow == 0",
+    "ipv6.nxt == 44",
+    // ICMP errors about echo requests (the ping and traceroute-icmp labs).
+    "icmp.type == 11 && icmp.code == 0",
 ];
 
 /// Display filters for the loopback captures: bulk data, window scaling, many streams.

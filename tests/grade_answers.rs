@@ -7,78 +7,20 @@
 //! "exact"` on a rule check, `accept = [...]` and `bases` on an answer), from a copy of a lab
 //! in a scratch `./labs`. Needs root, as the other grade tests.
 
-mod grade_support;
+mod kit;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use grade_support::{check, grade, labctl, lost, require, scratch};
-
-/// A network namespace held by `sleep`, killed on drop.
-struct Ns(Child);
-
-impl Ns {
-    fn new() -> Ns {
-        let own = std::fs::read_link("/proc/self/ns/net").unwrap();
-        let ns = Ns(Command::new("unshare")
-            .args(["--net", "sleep", "600"])
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("cannot run unshare: install util-linux"));
-        let proc = format!("/proc/{}", ns.0.id());
-        let start = Instant::now();
-        while !(std::fs::read_to_string(format!("{proc}/comm")).is_ok_and(|c| c.trim() == "sleep")
-            && std::fs::read_link(format!("{proc}/ns/net")).is_ok_and(|l| l != own))
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "unshare --net made no network namespace: these tests need root"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        ns
-    }
-
-    /// `program` run inside the namespace.
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("nsenter");
-        c.args(["-t", &self.0.id().to_string(), "-n", program]);
-        c
-    }
-
-    fn ok(&self, program: &str, args: &[&str]) -> String {
-        let out = self.command(program).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{program} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A child killed when dropped, so a failing test leaves no server or tcpdump behind.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use kit::grading::{check, grade, graded, lost};
+use kit::process::Killed;
+use kit::{Netns, labctl, require, scratch};
 
 /// A client and a server namespace joined by a veth link, `eth0` on both sides.
-fn pair(server_addr: &str) -> (Ns, Ns) {
+fn pair(server_addr: &str) -> (Netns, Netns) {
     for (p, pkg) in [
         ("tcpdump", "tcpdump"),
         ("ip", "iproute2"),
@@ -88,51 +30,11 @@ fn pair(server_addr: &str) -> (Ns, Ns) {
     ] {
         require(p, pkg);
     }
-    let (client, server) = (Ns::new(), Ns::new());
-    let out = Command::new("ip")
-        .args(["link", "add", "eth0", "netns", &client.0.id().to_string()])
-        .args(["type", "veth", "peer", "name", "eth0", "netns"])
-        .arg(server.0.id().to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ip link add veth: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for (ns, addr) in [(&client, "10.0.0.1/24"), (&server, server_addr)] {
-        ns.ok("ip", &["addr", "add", addr, "dev", "eth0"]);
-        ns.ok("ip", &["link", "set", "eth0", "up"]);
-        ns.ok("ip", &["link", "set", "lo", "up"]);
-    }
-    (client, server)
-}
-
-/// `tcpdump -i eth0 -w pcap FILTER` on `ns`, returned once it captures.
-fn tcpdump(ns: &Ns, pcap: &Path, filter: &str) -> Killed {
-    let mut child = ns
-        .command("tcpdump")
-        .args(["-i", "eth0", "--immediate-mode", "-U", "-w"])
-        .arg(pcap)
-        .args(filter.split_whitespace())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut said = String::new();
-    while !said.contains("listening on") {
-        let mut line = String::new();
-        assert!(err.read_line(&mut line).unwrap() > 0, "tcpdump: {said}");
-        said.push_str(&line);
-    }
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    Killed(child)
+    Netns::pair(server_addr)
 }
 
 /// Stops tcpdump as Ctrl-C does, once the capture shows `done`.
-fn stop(mut tcpdump: Killed, pcap: &Path, done: impl Fn(&labctl::analyze::Analysis) -> bool) {
+fn stop(tcpdump: Killed, pcap: &Path, done: impl Fn(&labctl::analyze::Analysis) -> bool) {
     let start = Instant::now();
     while !labctl::analyze::analyze_file(pcap).is_ok_and(|a| done(&a)) {
         assert!(
@@ -142,16 +44,11 @@ fn stop(mut tcpdump: Killed, pcap: &Path, done: impl Fn(&labctl::analyze::Analys
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(tcpdump.0.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    assert!(tcpdump.0.wait().unwrap().success(), "tcpdump exit");
+    assert!(tcpdump.interrupt().success(), "tcpdump exit");
 }
 
 /// Retries `program args` in `ns` until it succeeds: the server is up.
-fn until_ok(ns: &Ns, program: &str, args: &[&str]) {
+fn until_ok(ns: &Netns, program: &str, args: &[&str]) {
     let start = Instant::now();
     while !ns
         .command(program)
@@ -269,7 +166,7 @@ fn dig_capture(dir: &Path, name: &str, mx: &str) -> PathBuf {
     }
     until_ok(&server, "dig", &dig(&["+tcp"]));
     let pcap = dir.join(format!("{name}.pcap"));
-    let capturing = tcpdump(&server, &pcap, "port 53");
+    let capturing = server.tcpdump("eth0", &pcap, "port 53");
     let udp = client.ok("dig", &dig(&[]));
     let tcp = client.ok("dig", &dig(&["+tcp"]));
     for out in [&udp, &tcp] {
@@ -370,7 +267,7 @@ struct Control {
 }
 
 impl Control {
-    fn open(client: &Ns) -> Control {
+    fn open(client: &Netns) -> Control {
         let mut child = client
             .command("nc")
             .args(["10.0.0.21", "21"])
@@ -488,7 +385,7 @@ fn ftp_capture(dir: &Path) -> (PathBuf, FtpPorts) {
     );
     until_ok(&client, "nc", &["-z", "10.0.0.21", "21"]);
     let pcap = dir.join("ftp.pcap");
-    let capturing = tcpdump(&server, &pcap, "tcp");
+    let capturing = server.tcpdump("eth0", &pcap, "tcp");
 
     // The server takes the first free passive port, so a port held by one control connection
     // makes the next PASV elsewhere announce another.
@@ -688,21 +585,12 @@ fn copy_files(from: &Path, to: &Path) {
 
 /// `labctl grade LAB ARGS --json` run from `cwd`, asserting exit 0 (full marks) or 1.
 fn grade_from(cwd: &Path, lab: &str, args: &[&Path]) -> serde_json::Value {
-    let out = labctl()
-        .current_dir(cwd)
-        .args(["grade", lab, "--json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON grade ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let full = g["score"] == g["max"];
-    assert_eq!(out.status.code(), Some(if full { 0 } else { 1 }), "{g:#}");
-    g
+    graded(
+        labctl()
+            .current_dir(cwd)
+            .args(["grade", lab, "--json"])
+            .args(args),
+    )
 }
 
 /// The lab's reference submission with `file` replaced by `text`.
@@ -749,7 +637,7 @@ fn a_rule_check_with_accept_exact_wants_the_rule_as_written() {
     );
     assert_eq!(
         grade_from(&cwd, lab, &[Path::new("--reference")])["score"],
-        12
+        13
     );
     // (rules, what the exact copy loses and says; the built-in lab gives full marks).
     let cases = [
@@ -778,7 +666,7 @@ fn a_rule_check_with_accept_exact_wants_the_rule_as_written() {
         let dir = cwd.join(format!("sub{i}"));
         let sub = reference_with(&dir, lab, "commands.sh", &homework_rules(rules));
         let g = grade(lab, &sub);
-        assert_eq!(g["score"], 12, "equivalent by default: {rules}: {g:#}");
+        assert_eq!(g["score"], 13, "equivalent by default: {rules}: {g:#}");
         let g = grade_from(&cwd, lab, &[&sub]);
         assert_eq!(lost(&g), [*name], "{rules}: {g:#}");
         assert_eq!(check(&g, name).1, *says);

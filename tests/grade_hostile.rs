@@ -17,7 +17,7 @@ const GOOD: &str = "nc -l -p 27664 > dump.txt\n\
     sudo iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664\n";
 
 fn reference_pcap() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference/homework.pcap")
+    kit::grading::reference().join("homework.pcap")
 }
 
 /// What the host has that a submission must not change: its rules and its links.
@@ -84,8 +84,7 @@ fn hostile_commands_run_nothing_touch_nothing_and_are_graded() {
     // The right rule was applied despite everything around it.
     assert_eq!(g["score"], 12, "{g:#}");
     let notes = g["notes"].to_string();
-    assert!(notes.contains("not UTF-8 on line 13"), "{notes}");
-    assert!(notes.contains("shell expansion"), "{notes}");
+    kit::assert_contains(&notes, &["not UTF-8 on line 13", "shell expansion"]);
 }
 
 #[test]
@@ -110,7 +109,7 @@ fn links_fifos_and_garbage_captures_reveal_nothing_and_still_get_a_score() {
     );
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(!all.contains("SECRET-MARKER"), "{all}");
-    assert!(all.contains("score 0/12"), "{all}");
+    assert!(all.contains("score 0/13"), "{all}");
     let g = grade(LAB, &sub);
     assert!(
         check(&g, "capture-file").1.contains("is a symbolic link"),
@@ -127,6 +126,12 @@ fn links_fifos_and_garbage_captures_reveal_nothing_and_still_get_a_score() {
     let fifo = dir.join("fifo");
     std::fs::create_dir_all(&fifo).unwrap();
     std::fs::write(fifo.join("commands.sh"), GOOD).unwrap();
+    // The display filter is still tried on the lab's capture.
+    std::fs::write(
+        fifo.join("answers.toml"),
+        "filter = \"tcp.port in {21, 27664}\"\n",
+    )
+    .unwrap();
     nix::unistd::mkfifo(&fifo.join("homework.pcap"), nix::sys::stat::Mode::S_IRWXU).unwrap();
     let g = grade(LAB, &fifo);
     assert_eq!(
@@ -187,17 +192,17 @@ fn a_batch_grades_every_submission_into_one_gradebook() {
         rows[0],
         "submission,score,max,\"redirect-works\",\"answered-from-21\",\"rule-table\",\
          \"rule-chain\",\"rule-match\",\"listener\",\"capture-file\",\"capture-27664\",\
-         \"capture-21\",error"
+         \"capture-21\",\"display-filter\",error"
     );
     assert_eq!(rows.len(), 4, "{csv}");
     let score = |row: &str| row.split(',').nth(1).unwrap().to_string();
     // Sorted by directory name: empty, hostile, reference.
     assert!(rows[1].starts_with("\"empty\","), "{csv}");
     assert_eq!(score(rows[1]), "0", "{csv}");
-    assert!(rows[1].ends_with(",0,0,0,0,0,0,0,0,0,"), "{csv}");
+    assert!(rows[1].ends_with(",0,0,0,0,0,0,0,0,0,0,"), "{csv}");
     assert!(rows[2].starts_with("\"hostile\","), "{csv}");
     assert_eq!(score(rows[2]), "12", "{csv}");
     assert!(rows[3].starts_with("\"reference\","), "{csv}");
-    assert_eq!(score(rows[3]), "12", "{csv}");
+    assert_eq!(score(rows[3]), "13", "{csv}");
     assert_eq!(std::fs::read_dir(&marker).unwrap().count(), 0);
 }

@@ -7,8 +7,8 @@
 
 mod kit;
 
-use kit::grading::{class, shard_files};
-use kit::{labctl, require, scratch};
+use kit::grading::{class, reference, shard_files};
+use kit::{assert_exit, described, labctl, require, root, scratch};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -16,23 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const LAB: &str = "homework-redirect";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn reference() -> PathBuf {
-    root().join("labs/homework-redirect/reference")
-}
-
-fn all(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object().expect("an object").keys().cloned().collect()
@@ -49,7 +32,7 @@ fn json_of(args: &[&str], dir: &Path) -> (Output, Value) {
         .args(args)
         .output()
         .unwrap();
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", all(&o)));
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", described(&o)));
     (o, v)
 }
 
@@ -85,13 +68,13 @@ const GRADESCOPE_VISIBILITY: &[&str] = &["hidden", "after_due_date", "after_publ
 
 #[test]
 fn gradescope_results_have_the_published_fields() {
-    for (dir, score) in [(reference(), 12), (scratch("gs-empty"), 0)] {
+    for (dir, score) in [(reference(), 13), (scratch("gs-empty"), 0)] {
         let (o, v) = json_of(&["--format", "gradescope"], &dir);
         assert_eq!(
             o.status.code(),
-            Some(if score == 12 { 0 } else { 1 }),
+            Some(if score == 13 { 0 } else { 1 }),
             "{}",
-            all(&o)
+            described(&o)
         );
         let top = keys(&v);
         assert!(top.is_subset(&set(GRADESCOPE_TOP)), "{top:?}");
@@ -99,7 +82,7 @@ fn gradescope_results_have_the_published_fields() {
         assert_eq!(v["score"], score);
         assert!(v["execution_time"].is_u64());
         let tests = v["tests"].as_array().unwrap();
-        assert_eq!(tests.len(), 9);
+        assert_eq!(tests.len(), 10);
         let mut total = 0;
         for t in tests {
             let k = keys(t);
@@ -192,13 +175,13 @@ fn json_is_format_json_and_the_platform_formats_grade_one_submission() {
         .arg(scratch("gs-two"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", all(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("one directory at a time"));
+    assert_exit(&o, 2);
+    kit::assert_stderr_has(&o, "one directory at a time");
 }
 
 /// The class as a Canvas gradebook export lists it.
 const ROSTER: &str = "Student,ID,SIS User ID,SIS Login ID,Section,Lab 1 (77)\n\
-    \x20   Points Possible,,,,,12\n\
+    \x20   Points Possible,,,,,13\n\
     \"Doe, Alice\",101,S1,alice,A,\n\
     Bob Roe,102,S2,bob,B,\n\
     Carol Poe,103,S3,carol,A,\n\
@@ -235,7 +218,7 @@ fn canvas_and_moodle_gradebooks() {
         ],
         &book,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     let csv = std::fs::read_to_string(&book).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
@@ -244,9 +227,9 @@ fn canvas_and_moodle_gradebooks() {
             .replace("Redirect a port with iptables", &title()),
         "{csv}"
     );
-    assert_eq!(lines[1], "    Points Possible,,,,,12");
+    assert_eq!(lines[1], "    Points Possible,,,,,13");
     assert_eq!(
-        lines[2], "\"Doe, Alice\",\"101\",\"S1\",\"alice\",\"A\",12",
+        lines[2], "\"Doe, Alice\",\"101\",\"S1\",\"alice\",\"A\",13",
         "{csv}"
     );
     assert!(
@@ -265,10 +248,10 @@ fn canvas_and_moodle_gradebooks() {
         &["--gradebook-format", "moodle", "--jobs", "2"],
         &book,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     let csv = std::fs::read_to_string(&book).unwrap();
     assert!(
-        csv.starts_with("username,grade,feedback\n\"alice\",12,\"redirect-works 3/3: "),
+        csv.starts_with("username,grade,feedback\n\"alice\",13,\"redirect-works 3/3: "),
         "{csv}"
     );
     assert!(csv.contains("\n\"dave\",0,\"redirect-works 0/3: "), "{csv}");
@@ -331,7 +314,7 @@ fn a_roster_that_does_not_fit_is_refused_before_anything_is_graded() {
             ],
             &book,
         );
-        assert_eq!(o.status.code(), Some(2), "{}", all(&o));
+        assert_exit(&o, 2);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
             err.contains(path.to_str().unwrap()) && err.contains(place) && err.contains(says),
@@ -341,8 +324,8 @@ fn a_roster_that_does_not_fit_is_refused_before_anything_is_graded() {
         assert!(!book.exists());
     }
     let o = grade_batch(&dirs, &["--gradebook-format", "canvas"], &dir.join("x.csv"));
-    assert_eq!(o.status.code(), Some(2), "{}", all(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("needs --roster"));
+    assert_exit(&o, 2);
+    kit::assert_stderr_has(&o, "needs --roster");
 }
 
 #[test]
@@ -352,7 +335,7 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
     let dirs = class(&dir);
     let single = dir.join("single.csv");
     let o = grade_batch(&dirs, &["--jobs", "2"], &single);
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
 
     let results = dir.join("results");
     let o = Command::new(parallel)
@@ -366,7 +349,7 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
         .env("LABCTL_SHARDS", "4")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     let files = shard_files(&results);
     // Sorted alice bob carol dave mallory zoe: shard 0 has alice and mallory.
     let shard0 = std::fs::read_to_string(&files[0]).unwrap();
@@ -407,7 +390,7 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
             .unwrap()
     };
     let o = merge(&files, &merged);
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     assert_eq!(
         std::fs::read(&merged).unwrap(),
         std::fs::read(&single).unwrap(),
@@ -421,12 +404,8 @@ fn four_shards_run_by_gnu_parallel_merge_into_the_one_run_gradebook() {
         let book = dir.join("refused.csv");
         let _ = std::fs::remove_file(&book);
         let o = merge(&files, &book);
-        assert_eq!(o.status.code(), Some(1), "{says}: {}", all(&o));
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains(says),
-            "{says}: {}",
-            all(&o)
-        );
+        assert_exit(&o, 1);
+        kit::assert_stderr_has(&o, says);
         assert!(!book.exists());
     };
     refused(files[..3].to_vec(), "shard 3/4 is missing");
@@ -530,7 +509,7 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
     let cause = "user.max_user_namespaces = 0";
     for args in [&["run", LAB][..], &["test", LAB][..]] {
         let o = restricted(args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all(&o));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", described(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
             err.contains("unshare(CLONE_NEWUSER") && err.contains("ENOSPC"),
@@ -549,7 +528,7 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
     let reference = reference();
     let r = reference.to_str().unwrap();
     let o = restricted(&["grade", LAB, r, "--json"]);
-    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert_exit(&o, 1);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.matches(cause).count(), 1, "the cause, once: {err}");
     let g: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -568,11 +547,11 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
             .all(|c| c["passed"] == true),
         "{g:#}"
     );
-    assert_eq!(g["score"], 8);
+    assert_eq!(g["score"], 9);
     assert!(g["lab_not_run"].as_str().unwrap().contains(cause));
 
     let o = restricted(&["grade", LAB, r, "--format", "gradescope"]);
-    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert_exit(&o, 1);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let first = &v["tests"][0];
     assert_eq!(first["status"], "failed");
@@ -580,10 +559,10 @@ fn a_host_without_user_namespaces_names_the_cause_and_grades_what_needs_no_lab()
         first["output"].as_str().unwrap().contains("not run"),
         "{v:#}"
     );
-    assert_eq!(v["score"], 8);
+    assert_eq!(v["score"], 9);
 
     let o = restricted(&["grade", LAB, r, "--format", "prairielearn"]);
-    assert_eq!(o.status.code(), Some(1), "{}", all(&o));
+    assert_exit(&o, 1);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["gradable"], false, "{v:#}");
     assert!(v["format_errors"][0].as_str().unwrap().contains(cause));

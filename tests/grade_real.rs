@@ -45,7 +45,7 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
     let g = grade(LAB, &sub);
     assert_eq!(
         (g["score"].as_u64(), g["max"].as_u64()),
-        (Some(12), Some(12)),
+        (Some(13), Some(13)),
         "{g:#}"
     );
     assert!(g["notes"].as_array().unwrap().is_empty(), "{g:#}");
@@ -70,7 +70,7 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
         Some((&pcapng, "capture.pcapng")),
     );
     let g = grade(LAB, &sub);
-    assert_eq!(g["score"], 12, "{g:#}");
+    assert_eq!(g["score"], 13, "{g:#}");
     let notes = g["notes"].to_string();
     assert!(
         notes.contains("\\\"enp0s3\\\"") && notes.contains("applied to eth0"),
@@ -97,7 +97,7 @@ fn correct_submissions_get_full_marks_whatever_the_capture_tool() {
 
     let none = submission(&dir.join("none"), &commands(&line(&rule)), None);
     let g = grade(LAB, &none);
-    assert_eq!(g["score"], 8, "{g:#}");
+    assert_eq!(g["score"], 9, "{g:#}");
     assert_eq!(lost(&g), ["capture-file", "capture-27664", "capture-21"]);
     assert!(
         check(&g, "capture-file")
@@ -132,7 +132,7 @@ fn rule_mistake(
         ports: &[27664, 21],
         message: true,
         expect: Expect {
-            score: Some(5),
+            score: Some(6),
             lost: Some(vec![
                 "redirect-works",
                 "answered-from-21",
@@ -162,7 +162,7 @@ fn capture_mistake(
         ports,
         message,
         expect: Expect {
-            score: Some(9),
+            score: Some(10),
             lost: Some(vec!["capture-27664", "capture-21"]),
             says: vec![(at_fault, Says::Has(says))],
         },
@@ -255,9 +255,9 @@ fn the_reference_solution_scores_full_marks_and_bad_command_lines_exit_2() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("score 12/12"), "{text}");
+    assert!(text.contains("score 13/13"), "{text}");
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("tests=\"9\" failures=\"0\""), "{xml}");
+    assert!(xml.contains("tests=\"10\" failures=\"0\""), "{xml}");
 
     for args in [
         &["grade", "no-such-lab", "."][..],

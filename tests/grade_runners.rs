@@ -19,28 +19,15 @@
 mod kit;
 
 use kit::grading::{class, shard_files};
-use kit::{Netns, labctl, require, run, scratch, text};
+use kit::{Netns, assert_exit, described, labctl, require, root, run, scratch, text};
 use serde_json::Value;
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LAB: &str = "homework-redirect";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn all(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    )
-}
 
 /// The text of `docs/...` file `rel`, after asserting README shows it verbatim in a fenced
 /// block of `lang`; with it, the paragraph README puts just before that block.
@@ -80,7 +67,7 @@ fn class_graded_alone(work: &Path) -> Vec<u8> {
         .arg(&single)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     let book = std::fs::read(&single).unwrap();
     assert_eq!(text(&book).lines().count(), 7, "{}", text(&book));
     book
@@ -125,7 +112,7 @@ fn merged_equals(work: &Path, results: &Path, single: &[u8]) {
         .arg(&merged)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     assert_same(&std::fs::read(&merged).unwrap(), single);
 }
 
@@ -192,7 +179,7 @@ impl Cluster {
             .arg(&key)
             .output()
             .unwrap();
-        assert!(o.status.success(), "mungekey: {}", all(&o));
+        assert!(o.status.success(), "mungekey: {}", described(&o));
         let socket = dir.join("run/munge.sock");
         let arg = |flag: &str, p: &str| format!("--{flag}={}", dir.join(p).display());
         cluster.daemon(
@@ -399,11 +386,17 @@ fn the_readme_slurm_script_as_an_array_of_four_merges_into_the_one_machine_grade
         submit.env_remove(v);
     }
     let o = run(submit, None, Duration::from_secs(300));
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", all(&o), cluster.logs());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n{}",
+        described(&o),
+        cluster.logs()
+    );
     assert!(
         text(&o.stdout).starts_with("Submitted batch job "),
         "{}",
-        all(&o)
+        described(&o)
     );
     merged_equals(&dir, &work.join("results"), &single);
 }
@@ -460,7 +453,7 @@ fn the_readme_kubernetes_indexed_job_run_for_each_index_merges_into_the_one_mach
             .env("LABCTL_SHARDS", "4")
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(0), "index {index}: {}", all(&o));
+        assert_eq!(o.status.code(), Some(0), "index {index}: {}", described(&o));
     }
     merged_equals(&dir, &dir.join("results"), &single);
 }
@@ -506,10 +499,10 @@ fn the_readme_github_actions_matrix_run_for_each_shard_merges_into_the_one_machi
     for shard in matrix {
         let line = step.replace("${{ matrix.shard }}", &shard.to_string());
         let o = shell(&dir, &line).output().unwrap();
-        assert_eq!(o.status.code(), Some(0), "shard {shard}: {}", all(&o));
+        assert_eq!(o.status.code(), Some(0), "shard {shard}: {}", described(&o));
     }
     shard_files(&dir.join("results"));
     let o = shell(&dir, merge_step).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    assert_exit(&o, 0);
     assert_same(&std::fs::read(dir.join("grades.csv")).unwrap(), &single);
 }

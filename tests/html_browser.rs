@@ -8,6 +8,8 @@
 //! Pages: a real run of homework-redirect (REDIRECT: port 21 on the wire), a real run of
 //! filter-drop-router (unanswered SYNs), and `labctl show --html` of a fixed capture.
 
+mod kit;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -17,13 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket};
 
-fn labctl() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use kit::{labctl, root};
 
 /// Where pages and screenshots stay after the test, for people and CI artifacts.
 fn artifacts(test: &str) -> PathBuf {

@@ -6,7 +6,7 @@ mod kit;
 use std::process::Command;
 use std::time::Duration;
 
-use kit::{Running, require, run, start_udp_tcp, text};
+use kit::{Running, assert_contains, require, run, start_udp_tcp, succeeded};
 use labctl::services::dns::{DnsConfig, Zone, serve};
 
 const ZONE: &str = "\
@@ -45,40 +45,23 @@ fn dig(server: &Running, args: &[&str]) -> String {
     cmd.arg("@127.0.0.1")
         .args(["-p", &server.addr.port().to_string(), "+time=3", "+tries=1"])
         .args(args);
-    let out = run(cmd, None, Duration::from_secs(20));
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "dig failed: {stdout}{}",
-        text(&out.stderr)
-    );
-    stdout
+    succeeded("dig", &run(cmd, None, Duration::from_secs(20)))
 }
 
 #[test]
 fn dig_mx_over_udp() {
     let server = start();
     let out = dig(&server, &["mx", "example.test"]);
-    assert!(out.contains("status: NOERROR"), "{out}");
-    assert!(out.contains("flags: qr aa rd;"), "{out}");
-    assert!(
-        out.contains("ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 2"),
-        "{out}"
-    );
-    assert!(
-        out.contains("example.test.\t\t3600\tIN\tMX\t10 mail.example.test."),
-        "{out}"
-    );
-    assert!(
-        out.contains("mail.example.test.\t3600\tIN\tA\t10.0.0.25"),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!(
-            "SERVER: 127.0.0.1#{}(127.0.0.1) (UDP)",
-            server.addr.port()
-        )),
-        "{out}"
+    assert_contains(
+        &out,
+        &[
+            "status: NOERROR",
+            "flags: qr aa rd;",
+            "ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 2",
+            "example.test.\t\t3600\tIN\tMX\t10 mail.example.test.",
+            "mail.example.test.\t3600\tIN\tA\t10.0.0.25",
+            &format!("SERVER: 127.0.0.1#{}(127.0.0.1) (UDP)", server.addr.port()),
+        ],
     );
 }
 
@@ -86,30 +69,23 @@ fn dig_mx_over_udp() {
 fn dig_answers_with_edns() {
     let server = start();
     let out = dig(&server, &["a", "web.example.test"]);
-    assert!(
-        out.contains("; EDNS: version: 0, flags:; udp: 1232"),
-        "{out}"
-    );
+    assert_contains(&out, &["; EDNS: version: 0, flags:; udp: 1232"]);
     let out = dig(&server, &["+noedns", "a", "web.example.test"]);
     assert!(!out.contains("OPT PSEUDOSECTION"), "{out}");
-    assert!(
-        out.contains("web.example.test.\t3600\tIN\tA\t10.0.0.80"),
-        "{out}"
-    );
+    assert_contains(&out, &["web.example.test.\t3600\tIN\tA\t10.0.0.80"]);
 }
 
 #[test]
 fn dig_over_tcp() {
     let server = start();
     let out = dig(&server, &["+tcp", "a", "www.example.test"]);
-    assert!(out.contains("(TCP)"), "{out}");
-    assert!(
-        out.contains("www.example.test.\t3600\tIN\tCNAME\tweb.example.test."),
-        "{out}"
-    );
-    assert!(
-        out.contains("web.example.test.\t3600\tIN\tA\t10.0.0.80"),
-        "{out}"
+    assert_contains(
+        &out,
+        &[
+            "(TCP)",
+            "www.example.test.\t3600\tIN\tCNAME\tweb.example.test.",
+            "web.example.test.\t3600\tIN\tA\t10.0.0.80",
+        ],
     );
 }
 
@@ -117,11 +93,13 @@ fn dig_over_tcp() {
 fn dig_nxdomain() {
     let server = start();
     let out = dig(&server, &["a", "nope.example.test"]);
-    assert!(out.contains("status: NXDOMAIN"), "{out}");
-    assert!(out.contains("AUTHORITY SECTION"), "{out}");
-    assert!(
-        out.contains("IN\tSOA\tns1.example.test. hostmaster.example.test. 2024010101"),
-        "{out}"
+    assert_contains(
+        &out,
+        &[
+            "status: NXDOMAIN",
+            "AUTHORITY SECTION",
+            "IN\tSOA\tns1.example.test. hostmaster.example.test. 2024010101",
+        ],
     );
 }
 
@@ -129,16 +107,16 @@ fn dig_nxdomain() {
 fn dig_outside_the_zone_is_refused() {
     let server = start();
     let out = dig(&server, &["a", "www.example.com"]);
-    assert!(out.contains("status: REFUSED"), "{out}");
+    assert_contains(&out, &["status: REFUSED"]);
 }
 
 #[test]
 fn dig_reverse_lookup() {
     let server = start();
     let out = dig(&server, &["-x", "10.0.0.25"]);
-    assert!(
-        out.contains("25.0.0.10.in-addr.arpa.\t3600\tIN\tPTR\tmail.example.test."),
-        "{out}"
+    assert_contains(
+        &out,
+        &["25.0.0.10.in-addr.arpa.\t3600\tIN\tPTR\tmail.example.test."],
     );
 }
 
@@ -146,6 +124,5 @@ fn dig_reverse_lookup() {
 fn dig_retries_a_truncated_answer_over_tcp() {
     let server = start();
     let out = dig(&server, &["+noedns", "a", "big.example.test"]);
-    assert!(out.contains("Truncated, retrying in TCP mode."), "{out}");
-    assert!(out.contains("ANSWER: 100,"), "{out}");
+    assert_contains(&out, &["Truncated, retrying in TCP mode.", "ANSWER: 100,"]);
 }

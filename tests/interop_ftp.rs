@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kit::{Running, require, run, scratch, start_tcp, text};
+use kit::{Running, assert_contains, curl, require, run, scratch, start_tcp, succeeded, text};
 use labctl::services::ftp::{FtpConfig, serve};
 use labctl::services::tree::{DirTree, FileTree, MemTree};
 
@@ -31,10 +31,18 @@ fn start() -> (Running, Arc<MemTree>) {
     (running, tree)
 }
 
-fn curl(args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(require("curl", "curl"));
-    cmd.args(["-sS", "--max-time", "20"]).args(args);
-    run(cmd, None, Duration::from_secs(30))
+/// lftp in passive mode without TLS, logged in as anonymous on `port`, running `commands`
+/// after `settings`; fails the test unless it succeeds.
+fn lftp(flags: &[&str], settings: &str, port: u16, commands: &str) -> std::process::Output {
+    let script = format!(
+        "set ftp:passive-mode on; {settings}set ftp:ssl-allow no; set net:max-retries 1; \
+         set net:timeout 10; open -u anonymous,guest -p {port} 127.0.0.1; {commands}; quit"
+    );
+    let mut cmd = Command::new(require("lftp", "lftp"));
+    cmd.args(flags).arg("-c").arg(script);
+    let out = run(cmd, None, Duration::from_secs(40));
+    succeeded("lftp", &out);
+    out
 }
 
 #[test]
@@ -42,15 +50,15 @@ fn curl_retr_with_epsv() {
     let (server, _) = start();
     let url = format!("ftp://{}/debian/README", server.addr);
     let out = curl(&["-v", "--ftp-pasv", &url]);
-    assert!(out.status.success(), "curl failed: {}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), README);
-    let log = text(&out.stderr);
-    assert!(log.contains("> EPSV"), "{log}");
-    assert!(
-        log.contains("< 229 Entering Extended Passive Mode (|||"),
-        "{log}"
+    assert_eq!(succeeded("curl", &out), README);
+    assert_contains(
+        &text(&out.stderr),
+        &[
+            "> EPSV",
+            "< 229 Entering Extended Passive Mode (|||",
+            "< 226 Transfer complete.",
+        ],
     );
-    assert!(log.contains("< 226 Transfer complete."), "{log}");
 }
 
 #[test]
@@ -58,15 +66,11 @@ fn curl_retr_with_pasv_when_epsv_is_disabled() {
     let (server, _) = start();
     let url = format!("ftp://{}/debian/blob.bin", server.addr);
     let out = curl(&["-v", "--ftp-pasv", "--disable-epsv", &url]);
-    assert!(out.status.success(), "curl failed: {}", text(&out.stderr));
+    succeeded("curl", &out);
     assert_eq!(out.stdout, binary_blob());
     let log = text(&out.stderr);
-    assert!(log.contains("> PASV"), "{log}");
     assert!(!log.contains("> EPSV"), "{log}");
-    assert!(
-        log.contains("< 227 Entering Passive Mode (127,0,0,1,"),
-        "{log}"
-    );
+    assert_contains(&log, &["> PASV", "< 227 Entering Passive Mode (127,0,0,1,"]);
 }
 
 #[test]
@@ -74,10 +78,9 @@ fn curl_lists_a_directory() {
     let (server, _) = start();
     let url = format!("ftp://{}/debian/", server.addr);
     let out = curl(&["--ftp-pasv", &url]);
-    assert!(out.status.success(), "curl failed: {}", text(&out.stderr));
     // curl turns the listing's CRLF line ends into local ones, as an ASCII transfer should.
     assert_eq!(
-        text(&out.stdout),
+        succeeded("curl", &out),
         "-rw-r--r--    1 ftp      ftp                66 Jan  1  2024 README\n\
          -rw-r--r--    1 ftp      ftp             70000 Jan  1  2024 blob.bin\n"
     );
@@ -89,11 +92,7 @@ fn curl_missing_file_is_550() {
     let url = format!("ftp://{}/debian/NOPE", server.addr);
     let out = curl(&["-v", "--ftp-pasv", &url]);
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("< 550 "),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_contains(&text(&out.stderr), &["< 550 "]);
 }
 
 #[test]
@@ -103,8 +102,10 @@ fn curl_uploads_with_stor() {
     let file = dir.join("report.txt");
     std::fs::write(&file, "uploaded by curl\n").unwrap();
     let url = format!("ftp://{}/incoming/", server.addr);
-    let out = curl(&["--ftp-pasv", "-T", file.to_str().unwrap(), &url]);
-    assert!(out.status.success(), "curl failed: {}", text(&out.stderr));
+    succeeded(
+        "curl",
+        &curl(&["--ftp-pasv", "-T", file.to_str().unwrap(), &url]),
+    );
     assert_eq!(
         tree.read("/incoming/report.txt").unwrap(),
         b"uploaded by curl\n"
@@ -128,7 +129,7 @@ fn curl_named_user_wrong_password_is_530() {
         &format!("ftp://alice:wrong@{}/f", server.addr),
     ]);
     assert!(!bad.status.success());
-    assert!(text(&bad.stderr).contains("< 530 Login incorrect."));
+    assert_contains(&text(&bad.stderr), &["< 530 Login incorrect."]);
 }
 
 #[test]
@@ -136,32 +137,17 @@ fn lftp_passive_session() {
     let (server, _) = start();
     let dir = scratch("ftp-lftp");
     let dest = dir.join("README");
-    let script = format!(
-        "set ftp:passive-mode on; set ftp:ssl-allow no; set net:max-retries 1; \
-         set net:timeout 10; open -u anonymous,guest -p {} 127.0.0.1; pwd; cd debian; ls; \
-         get README -o {}; quit",
-        server.addr.port(),
-        dest.display()
-    );
-    let mut cmd = Command::new(require("lftp", "lftp"));
-    cmd.arg("-c").arg(script);
-    let out = run(cmd, None, Duration::from_secs(40));
-    assert!(
-        out.status.success(),
-        "lftp failed: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let stdout = text(&out.stdout);
+    let port = server.addr.port();
+    let get = format!("pwd; cd debian; ls; get README -o {}", dest.display());
+    let out = lftp(&[], "", port, &get);
     // `pwd` prints the session URL, `ls` the listing.
-    assert!(
-        stdout.contains(&format!(
-            "ftp://anonymous:guest@127.0.0.1:{}",
-            server.addr.port()
-        )),
-        "{stdout}"
+    assert_contains(
+        &text(&out.stdout),
+        &[
+            &format!("ftp://anonymous:guest@127.0.0.1:{port}"),
+            " 66 Jan  1  2024 README",
+        ],
     );
-    assert!(stdout.contains(" 66 Jan  1  2024 README"), "{stdout}");
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), README);
 }
 
@@ -170,27 +156,16 @@ fn lftp_passive_without_epsv() {
     let (server, _) = start();
     let dir = scratch("ftp-lftp-pasv");
     let dest = dir.join("blob.bin");
-    let script = format!(
-        "set ftp:passive-mode on; set ftp:prefer-epsv no; set ftp:ssl-allow no; \
-         set net:max-retries 1; set net:timeout 10; \
-         open -u anonymous,guest -p {} 127.0.0.1; get debian/blob.bin -o {}; quit",
+    let get = format!("get debian/blob.bin -o {}", dest.display());
+    let out = lftp(
+        &["-d"],
+        "set ftp:prefer-epsv no; ",
         server.addr.port(),
-        dest.display()
+        &get,
     );
-    let mut cmd = Command::new(require("lftp", "lftp"));
-    cmd.arg("-d").arg("-c").arg(script);
-    let out = run(cmd, None, Duration::from_secs(40));
-    assert!(
-        out.status.success(),
-        "lftp failed: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let trace = text(&out.stderr);
-    assert!(trace.contains("---> PASV"), "{trace}");
-    assert!(
-        trace.contains("<--- 227 Entering Passive Mode (127,0,0,1,"),
-        "{trace}"
+    assert_contains(
+        &text(&out.stderr),
+        &["---> PASV", "<--- 227 Entering Passive Mode (127,0,0,1,"],
     );
     assert_eq!(std::fs::read(&dest).unwrap(), binary_blob());
 }
@@ -213,25 +188,18 @@ fn ftp_program_in_passive_mode() {
         &server.addr.port().to_string(),
     ]);
     let out = run(cmd, Some(script.as_bytes()), Duration::from_secs(40));
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "ftp failed: {stdout}{}",
-        text(&out.stderr)
+    // tnftp prints the path parsed from the 257 reply ("Remote directory").
+    assert_contains(
+        &succeeded("ftp", &out),
+        &[
+            "230 Login successful.",
+            "Remote directory: /\n",
+            "250 Directory successfully changed.",
+            "150 Here comes the directory listing.",
+            " 66 Jan  1  2024 README",
+            "226 Transfer complete.",
+        ],
     );
-    assert!(stdout.contains("230 Login successful."), "{stdout}");
-    // tnftp prints the path parsed from the 257 reply.
-    assert!(stdout.contains("Remote directory: /\n"), "{stdout}");
-    assert!(
-        stdout.contains("250 Directory successfully changed."),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("150 Here comes the directory listing."),
-        "{stdout}"
-    );
-    assert!(stdout.contains(" 66 Jan  1  2024 README"), "{stdout}");
-    assert!(stdout.contains("226 Transfer complete."), "{stdout}");
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), README);
 }
 
@@ -246,13 +214,14 @@ fn curl_from_a_real_root_directory() {
         "--ftp-pasv",
         &format!("ftp://{}/pub/notes.txt", server.addr),
     ]);
-    assert!(out.status.success(), "curl failed: {}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "from disk\n");
+    assert_eq!(succeeded("curl", &out), "from disk\n");
     let file = root.join("up.txt");
     std::fs::write(&file, "uploaded\n").unwrap();
     let url = format!("ftp://{}/pub/", server.addr);
-    let out = curl(&["--ftp-pasv", "-T", file.to_str().unwrap(), &url]);
-    assert!(out.status.success(), "curl failed: {}", text(&out.stderr));
+    succeeded(
+        "curl",
+        &curl(&["--ftp-pasv", "-T", file.to_str().unwrap(), &url]),
+    );
     assert_eq!(
         std::fs::read_to_string(root.join("pub/up.txt")).unwrap(),
         "uploaded\n"

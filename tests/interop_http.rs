@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kit::{Running, require, run, run_held, start_tcp, text};
+use kit::{Running, assert_contains, curl, require, run_held, start_tcp, text};
 use labctl::services::http::{HttpConfig, serve};
 use labctl::services::tree::{FileTree, MemTree};
 
@@ -30,16 +30,8 @@ fn start() -> Running {
     start_tcp(move |listener, shutdown| serve(listener, config, shutdown))
 }
 
-fn curl(args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(require("curl", "curl"));
-    cmd.args(["-sS", "--max-time", "20"]).args(args);
-    run(cmd, None, Duration::from_secs(30))
-}
-
 fn nc(server: &Running, input: &str) -> String {
-    let mut cmd = Command::new(require("nc", "netcat-openbsd"));
-    cmd.args(["-N", "127.0.0.1", &server.addr.port().to_string()]);
-    text(&run(cmd, Some(input.as_bytes()), Duration::from_secs(20)).stdout)
+    kit::nc(server.addr.port(), input)
 }
 
 #[test]
@@ -72,11 +64,13 @@ fn curl_head_has_length_and_no_body() {
     ]);
     let head = text(&out.stdout);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(
-        head.contains(&format!("content-length: {}\r\n", PAGE.len())),
-        "{head}"
+    assert_contains(
+        &head,
+        &[
+            &format!("content-length: {}\r\n", PAGE.len()),
+            "server: labctl\r\n",
+        ],
     );
-    assert!(head.contains("server: labctl\r\n"), "{head}");
     assert!(head.ends_with("\r\n\r\n"), "{head}");
 }
 
@@ -122,7 +116,7 @@ fn curl_sees_404_and_405() {
         response.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
         "{response}"
     );
-    assert!(response.contains("allow: GET, HEAD\r\n"), "{response}");
+    assert_contains(&response, &["allow: GET, HEAD\r\n"]);
 }
 
 #[test]
@@ -151,7 +145,7 @@ fn nc_two_requests_on_one_connection() {
          GET /nope HTTP/1.1\r\nHost: www.example.test\r\n\r\n",
     );
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
-    assert!(out.contains("HTTP/1.1 404 Not Found\r\n"), "{out}");
+    assert_contains(&out, &["HTTP/1.1 404 Not Found\r\n"]);
 }
 
 #[test]
@@ -178,13 +172,9 @@ fn telnet_lab_request() {
         Duration::from_secs(3),
         Duration::from_secs(20),
     );
-    let stdout = text(&out.stdout);
-    assert!(stdout.contains("Connected to 127.0.0.1."), "{stdout}");
-    assert!(stdout.contains("HTTP/1.1 200 OK"), "{stdout}");
-    assert!(stdout.contains(PAGE), "{stdout}");
-    assert!(
-        text(&out.stderr).contains("Connection closed by foreign host."),
-        "{}",
-        text(&out.stderr)
+    assert_contains(
+        &text(&out.stdout),
+        &["Connected to 127.0.0.1.", "HTTP/1.1 200 OK", PAGE],
     );
+    assert_contains(&text(&out.stderr), &["Connection closed by foreign host."]);
 }

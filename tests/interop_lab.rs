@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use kit::{labctl, labctl_json, require, scratch};
+use kit::{assert_contains, labctl, labctl_json, require, scratch};
 
 const CLIENTS: &[(&str, &str)] = &[
     ("curl", "curl"),
@@ -61,6 +61,17 @@ fn step(title: &str) -> (String, String) {
     (stdout, stderr)
 }
 
+/// The built-in client step titled `title`, after checking it came out ok.
+fn builtin(title: &str) -> &'static Value {
+    let steps = lab().report["steps"].as_array().expect("steps");
+    let s = steps
+        .iter()
+        .find(|s| s["title"] == title)
+        .unwrap_or_else(|| panic!("no step {title:?}"));
+    assert_eq!(s["outcome"], "ok", "{s:#}");
+    s
+}
+
 #[test]
 fn every_check_of_the_lab_passes() {
     let report = &lab().report;
@@ -83,10 +94,9 @@ fn curl_gets_the_page() {
 fn curl_ftp_with_epsv() {
     let (stdout, stderr) = step("curl -sS -v --ftp-pasv ftp://");
     assert_eq!(stdout, "Debian mirror of the lab.\n");
-    assert!(stderr.contains("> EPSV"), "{stderr}");
-    assert!(
-        stderr.contains("< 229 Entering Extended Passive Mode (|||40000|)"),
-        "{stderr}"
+    assert_contains(
+        &stderr,
+        &["> EPSV", "< 229 Entering Extended Passive Mode (|||40000|)"],
     );
 }
 
@@ -94,10 +104,9 @@ fn curl_ftp_with_epsv() {
 fn curl_ftp_with_pasv_names_the_servers_lab_address() {
     let (stdout, stderr) = step("curl -sS -v --ftp-pasv --disable-epsv");
     assert_eq!(stdout, "Debian mirror of the lab.\n");
-    assert!(stderr.contains("> PASV"), "{stderr}");
-    assert!(
-        stderr.contains("< 227 Entering Passive Mode (10,0,0,2,156,64)"),
-        "{stderr}"
+    assert_contains(
+        &stderr,
+        &["> PASV", "< 227 Entering Passive Mode (10,0,0,2,156,64)"],
     );
 }
 
@@ -116,43 +125,44 @@ fn tnftp_fetches_in_passive_mode() {
 #[test]
 fn swaks_delivers_to_the_mailbox() {
     let (stdout, _) = step("swaks");
-    assert!(stdout.contains("<-  250 2.0.0 Ok: queued as"), "{stdout}");
-    assert!(stdout.contains("<-  221 2.0.0 Bye"), "{stdout}");
+    assert_contains(
+        &stdout,
+        &["<-  250 2.0.0 Ok: queued as", "<-  221 2.0.0 Bye"],
+    );
     let mailbox = std::fs::read_to_string(lab().out.join("hosts/server/mailbox")).unwrap();
     assert!(mailbox.starts_with("From alice@example.test "), "{mailbox}");
-    assert!(mailbox.contains("Subject: from swaks"), "{mailbox}");
-    assert!(
-        mailbox.contains("Sent by swaks inside the lab."),
-        "{mailbox}"
+    assert_contains(
+        &mailbox,
+        &["Subject: from swaks", "Sent by swaks inside the lab."],
     );
 }
 
 #[test]
 fn dig_over_udp_gets_the_mx() {
     let (stdout, _) = step("dig @server example.test MX");
-    assert!(stdout.contains("status: NOERROR"), "{stdout}");
-    assert!(
-        stdout.contains("example.test.\t\t3600\tIN\tMX\t10 mail.example.test."),
-        "{stdout}"
+    assert_contains(
+        &stdout,
+        &[
+            "status: NOERROR",
+            "example.test.\t\t3600\tIN\tMX\t10 mail.example.test.",
+            "(UDP)",
+        ],
     );
-    assert!(stdout.contains("(UDP)"), "{stdout}");
 }
 
 #[test]
 fn dig_over_tcp() {
     let (stdout, _) = step("dig @server +tcp");
-    assert!(
-        stdout.contains("www.example.test.\t3600\tIN\tA\t10.0.0.2"),
-        "{stdout}"
+    assert_contains(
+        &stdout,
+        &["www.example.test.\t3600\tIN\tA\t10.0.0.2", "(TCP)"],
     );
-    assert!(stdout.contains("(TCP)"), "{stdout}");
 }
 
 #[test]
 fn dig_nxdomain() {
     let (stdout, _) = step("dig @server nosuch");
-    assert!(stdout.contains("status: NXDOMAIN"), "{stdout}");
-    assert!(stdout.contains("AUTHORITY: 1"), "{stdout}");
+    assert_contains(&stdout, &["status: NXDOMAIN", "AUTHORITY: 1"]);
 }
 
 #[test]
@@ -164,19 +174,15 @@ fn nc_reads_the_smtp_banner() {
 #[test]
 fn telnet_reads_the_ftp_banner() {
     let (stdout, _) = step("telnet server 21");
-    assert!(stdout.contains("Connected to server."), "{stdout}");
-    assert!(stdout.contains("220 (labctl FTP)"), "{stdout}");
-    assert!(stdout.contains("221 Goodbye."), "{stdout}");
+    assert_contains(
+        &stdout,
+        &["Connected to server.", "220 (labctl FTP)", "221 Goodbye."],
+    );
 }
 
 #[test]
 fn builtin_smtp_finds_the_mail_host_by_mx() {
-    let steps = lab().report["steps"].as_array().unwrap();
-    let s = steps
-        .iter()
-        .find(|s| s["title"] == "smtp mx example.test (resolver server)")
-        .expect("smtp step");
-    assert_eq!(s["outcome"], "ok", "{s:#}");
+    let s = builtin("smtp mx example.test (resolver server)");
     let transcript: Vec<&str> = s["transcript"]
         .as_array()
         .unwrap()
@@ -195,28 +201,14 @@ fn builtin_smtp_finds_the_mail_host_by_mx() {
 
 #[test]
 fn builtin_http_sends_the_urls_host() {
-    let steps = lab().report["steps"].as_array().unwrap();
-    let s = steps
-        .iter()
-        .find(|s| s["title"] == "http GET http://www.example.test/index.html")
-        .expect("http step");
-    assert_eq!(s["outcome"], "ok", "{s:#}");
+    let s = builtin("http GET http://www.example.test/index.html");
     assert_eq!(s["received"], "<h1>served inside the lab</h1>\n");
-    let transcript = s["transcript"].to_string();
-    assert!(
-        transcript.contains("-> Host: www.example.test"),
-        "{transcript}"
-    );
+    assert_contains(&s["transcript"].to_string(), &["-> Host: www.example.test"]);
 }
 
 #[test]
 fn virtual_hosts_are_chosen_by_the_host_header() {
-    let steps = lab().report["steps"].as_array().unwrap();
-    let s = steps
-        .iter()
-        .find(|s| s["title"] == "http GET http://docs.example.test/")
-        .expect("http step");
-    assert_eq!(s["outcome"], "ok", "{s:#}");
+    let s = builtin("http GET http://docs.example.test/");
     assert_eq!(s["received"], "<h1>the docs site</h1>\n");
     let (stdout, _) = step("curl -sS -H Host: DOCS.example.test");
     assert_eq!(stdout, "<h1>the docs site</h1>\n");

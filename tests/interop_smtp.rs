@@ -5,7 +5,7 @@ mod kit;
 use std::process::Command;
 use std::time::Duration;
 
-use kit::{Running, require, run, scratch, start_tcp, text};
+use kit::{Running, assert_contains, nc, require, run, scratch, start_tcp, succeeded};
 use labctl::services::smtp::{SmtpConfig, serve};
 
 fn start(name: &str) -> (Running, std::path::PathBuf) {
@@ -47,39 +47,28 @@ fn swaks_delivers_into_the_mailbox() {
             "Hello from swaks.\n.leading dot\nFrom the start",
         ],
     );
-    let transcript = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "swaks failed: {transcript}{}",
-        text(&out.stderr)
+    assert_contains(
+        &succeeded("swaks", &out),
+        &[
+            "<-  220 mail.example.test ESMTP labctl",
+            "<-  250-PIPELINING",
+            "<-  354 End data with <CR><LF>.<CR><LF>",
+            "<-  250 2.0.0 Ok: queued as 00000001",
+            "<-  221 2.0.0 Bye",
+        ],
     );
-    assert!(
-        transcript.contains("<-  220 mail.example.test ESMTP labctl"),
-        "{transcript}"
-    );
-    assert!(transcript.contains("<-  250-PIPELINING"), "{transcript}");
-    assert!(
-        transcript.contains("<-  354 End data with <CR><LF>.<CR><LF>"),
-        "{transcript}"
-    );
-    assert!(
-        transcript.contains("<-  250 2.0.0 Ok: queued as 00000001"),
-        "{transcript}"
-    );
-    assert!(transcript.contains("<-  221 2.0.0 Bye"), "{transcript}");
     let mbox = std::fs::read_to_string(&mailbox).unwrap();
     assert!(
         mbox.starts_with("From student@client.example.test "),
         "{mbox}"
     );
-    assert!(
-        mbox.contains("Delivered-To: teacher@example.test\n"),
-        "{mbox}"
-    );
-    assert!(mbox.contains("Subject: lab\n"), "{mbox}");
-    assert!(
-        mbox.contains("\nHello from swaks.\n.leading dot\n>From the start\n"),
-        "{mbox}"
+    assert_contains(
+        &mbox,
+        &[
+            "Delivered-To: teacher@example.test\n",
+            "Subject: lab\n",
+            "\nHello from swaks.\n.leading dot\n>From the start\n",
+        ],
     );
 }
 
@@ -89,15 +78,9 @@ fn swaks_with_pipelining_and_two_messages() {
     for n in 1..=2 {
         let body = format!("message {n}");
         let out = swaks(&server, &["--pipeline", "--body", &body]);
-        let transcript = text(&out.stdout);
-        assert!(
-            out.status.success(),
-            "swaks failed: {transcript}{}",
-            text(&out.stderr)
-        );
-        assert!(
-            transcript.contains(&format!("queued as 0000000{n}")),
-            "{transcript}"
+        assert_contains(
+            &succeeded("swaks", &out),
+            &[&format!("queued as 0000000{n}")],
         );
     }
     let mbox = std::fs::read_to_string(&mailbox).unwrap();
@@ -110,10 +93,10 @@ fn swaks_quit_after_rcpt() {
     let (server, _) = start("smtp-swaks-quit");
     // --quit-after RCPT exercises an early QUIT: the server must answer 221 and close.
     let out = swaks(&server, &["--quit-after", "RCPT"]);
-    let transcript = text(&out.stdout);
-    assert!(out.status.success(), "{transcript}");
-    assert!(transcript.contains("<-  250 2.1.5 Ok"), "{transcript}");
-    assert!(transcript.contains("<-  221 2.0.0 Bye"), "{transcript}");
+    assert_contains(
+        &succeeded("swaks", &out),
+        &["<-  250 2.1.5 Ok", "<-  221 2.0.0 Bye"],
+    );
 }
 
 #[test]
@@ -128,11 +111,8 @@ fn nc_by_hand_dialogue() {
                  typed in nc\r\n\
                  .\r\n\
                  QUIT\r\n";
-    let mut cmd = Command::new(require("nc", "netcat-openbsd"));
-    cmd.args(["-N", "127.0.0.1", &server.addr.port().to_string()]);
-    let out = run(cmd, Some(typed.as_bytes()), Duration::from_secs(20));
     assert_eq!(
-        text(&out.stdout),
+        nc(server.addr.port(), typed),
         "220 mail.example.test ESMTP labctl\r\n\
          250 mail.example.test\r\n\
          250 2.1.0 Ok\r\n\

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use kit::{labctl, labctl_json, require, scratch};
+use kit::{labctl, labctl_json, require, scratch, stage_names};
 
 fn run_json(args: &[&str]) -> (Output, serde_json::Value) {
     labctl_json(labctl().args(args).arg("--json"))
@@ -460,12 +460,7 @@ fn kept_lab_opens_a_shell_in_each_host_until_ctrl_c() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["passed"], true);
-    let stages: Vec<&str> = report["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let stages = stage_names(&report);
     assert!(stages.contains(&"kept"), "{stages:?}");
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -68,6 +68,36 @@ fn garbage(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// Runs `CLIENTS` sessions at once (session `n` is `session(n)`) and waits for all of them.
+async fn concurrently<F, Fut>(session: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let sessions: Vec<_> = (0..CLIENTS).map(|n| tokio::spawn(session(n))).collect();
+    for s in sessions {
+        s.await.unwrap();
+    }
+}
+
+/// All the server sends on `s` until it closes, within the limit.
+async fn read_all(mut s: TcpStream) -> String {
+    let mut out = Vec::new();
+    timeout(LIMIT, s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Sends `bytes` on a new connection, half-closes it, and returns all the server answers.
+async fn half_closed(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    s.shutdown().await.unwrap();
+    read_all(s).await
+}
+
 /// A line-protocol client: reads whole reply lines.
 struct LineClient {
     reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
@@ -160,12 +190,7 @@ async fn ftp_session(addr: SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ftp_serves_200_concurrent_clients() {
     let server = ftp_server().await;
-    let sessions: Vec<_> = (0..CLIENTS)
-        .map(|_| tokio::spawn(ftp_session(server.addr)))
-        .collect();
-    for s in sessions {
-        s.await.unwrap();
-    }
+    concurrently(|_| ftp_session(server.addr)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,14 +210,7 @@ async fn ftp_survives_garbage_half_close_and_reset() {
     let server = ftp_server().await;
     abuse(server.addr).await;
     // Half-closed: the commands sent before the FIN are still answered.
-    let mut s = TcpStream::connect(server.addr).await.unwrap();
-    s.write_all(b"NOOP\r\nQUIT").await.unwrap();
-    s.shutdown().await.unwrap();
-    let mut out = String::new();
-    timeout(LIMIT, s.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
+    let out = half_closed(server.addr, b"NOOP\r\nQUIT").await;
     assert_eq!(out, "220 (labctl FTP)\r\n200 NOOP ok.\r\n221 Goodbye.\r\n");
     ftp_session(server.addr).await;
 }
@@ -224,12 +242,7 @@ async fn ftp_closes_an_idle_control_connection_with_421() {
     let mut config = ftp::FtpConfig::new(Arc::new(MemTree::empty()));
     config.idle_timeout = Duration::from_millis(200);
     let server = start(move |l, rx| ftp::serve(l, config, stopped(rx))).await;
-    let mut s = TcpStream::connect(server.addr).await.unwrap();
-    let mut out = String::new();
-    timeout(LIMIT, s.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
+    let out = read_all(TcpStream::connect(server.addr).await.unwrap()).await;
     assert_eq!(out, "220 (labctl FTP)\r\n421 Timeout.\r\n");
 }
 
@@ -268,12 +281,7 @@ async fn smtp_session(addr: SocketAddr, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_serves_200_concurrent_clients_without_interleaving() {
     let (server, mailbox) = smtp_server("smtp200").await;
-    let sessions: Vec<_> = (0..CLIENTS)
-        .map(|n| tokio::spawn(smtp_session(server.addr, n)))
-        .collect();
-    for s in sessions {
-        s.await.unwrap();
-    }
+    concurrently(|n| smtp_session(server.addr, n)).await;
     let mbox = std::fs::read_to_string(&mailbox).unwrap();
     for n in 0..CLIENTS {
         assert!(
@@ -301,14 +309,7 @@ async fn smtp_answers_a_64k_line_and_goes_on() {
 async fn smtp_survives_garbage_half_close_and_reset() {
     let (server, _) = smtp_server("smtpabuse").await;
     abuse(server.addr).await;
-    let mut s = TcpStream::connect(server.addr).await.unwrap();
-    s.write_all(b"NOOP\r\nQUIT").await.unwrap();
-    s.shutdown().await.unwrap();
-    let mut out = String::new();
-    timeout(LIMIT, s.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
+    let out = half_closed(server.addr, b"NOOP\r\nQUIT").await;
     assert_eq!(
         out,
         "220 mail.example.test ESMTP labctl\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n"
@@ -321,12 +322,7 @@ async fn smtp_closes_an_idle_connection_with_421() {
     let mut config = smtp::SmtpConfig::new("mail.example.test", "/dev/null");
     config.idle_timeout = Duration::from_millis(200);
     let server = start(move |l, rx| smtp::serve(l, config, stopped(rx))).await;
-    let mut s = TcpStream::connect(server.addr).await.unwrap();
-    let mut out = String::new();
-    timeout(LIMIT, s.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
+    let out = read_all(TcpStream::connect(server.addr).await.unwrap()).await;
     assert_eq!(
         out,
         "220 mail.example.test ESMTP labctl\r\n\
@@ -353,12 +349,7 @@ async fn http_server() -> Server {
 async fn http_exchange(addr: SocketAddr, request: &[u8]) -> String {
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(request).await.unwrap();
-    let mut out = Vec::new();
-    timeout(LIMIT, s.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    String::from_utf8_lossy(&out).into_owned()
+    read_all(s).await
 }
 
 async fn http_get(addr: SocketAddr) {
@@ -374,12 +365,7 @@ async fn http_get(addr: SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_serves_200_concurrent_clients() {
     let server = http_server().await;
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| tokio::spawn(http_get(server.addr)))
-        .collect();
-    for c in clients {
-        c.await.unwrap();
-    }
+    concurrently(|_| http_get(server.addr)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,16 +397,11 @@ async fn http_survives_garbage_half_close_and_reset() {
         "{out}"
     );
     // Half-closed after a complete request: the response still arrives.
-    let mut s = TcpStream::connect(server.addr).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: www.example.test\r\n\r\n")
-        .await
-        .unwrap();
-    s.shutdown().await.unwrap();
-    let mut out = String::new();
-    timeout(LIMIT, s.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
+    let out = half_closed(
+        server.addr,
+        b"GET / HTTP/1.1\r\nHost: www.example.test\r\n\r\n",
+    )
+    .await;
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
     http_get(server.addr).await;
 }
@@ -475,12 +456,7 @@ async fn dns_tcp_serves_200_concurrent_clients_and_survives_abuse() {
     s.write_all(&[0xff, 0xff, 1, 2, 3]).await.unwrap();
     s.set_zero_linger().unwrap();
     drop(s);
-    let clients: Vec<_> = (0..CLIENTS as u16)
-        .map(|id| tokio::spawn(dns_tcp_query(server.addr, id)))
-        .collect();
-    for c in clients {
-        c.await.unwrap();
-    }
+    concurrently(|id| dns_tcp_query(server.addr, id as u16)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -501,23 +477,18 @@ async fn dns_udp_survives_garbage_and_answers_200_clients() {
         let r = Message::from_vec(&buf[..n]).unwrap();
         assert_eq!(r.metadata.response_code, ResponseCode::FormErr);
     }
-    let clients: Vec<_> = (0..CLIENTS as u16)
-        .map(|id| {
-            tokio::spawn(async move {
-                let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-                s.send_to(&mx_query(id), addr).await.unwrap();
-                let mut buf = vec![0u8; 4096];
-                let (n, _) = timeout(LIMIT, s.recv_from(&mut buf))
-                    .await
-                    .unwrap()
-                    .unwrap();
-                let r = Message::from_vec(&buf[..n]).unwrap();
-                assert_eq!(r.metadata.id, id);
-                assert_eq!(r.answers.len(), 1);
-            })
-        })
-        .collect();
-    for c in clients {
-        c.await.unwrap();
-    }
+    concurrently(|id| async move {
+        let id = id as u16;
+        let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        s.send_to(&mx_query(id), addr).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let (n, _) = timeout(LIMIT, s.recv_from(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let r = Message::from_vec(&buf[..n]).unwrap();
+        assert_eq!(r.metadata.id, id);
+        assert_eq!(r.answers.len(), 1);
+    })
+    .await;
 }

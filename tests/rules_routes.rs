@@ -7,7 +7,7 @@
 mod kit;
 
 use kit::Netns;
-use labctl::rules::{RouteCmd, parse_route};
+use labctl::rules::{Route, RouteCmd, parse_route};
 
 fn lab() -> Netns {
     let ns = Netns::new();
@@ -66,36 +66,32 @@ fn ip_accepts_every_parsed_route_and_the_vpn_lab_moves_the_path() {
         ("ip -6 route del default", None),
         ("ip route del default", None),
     ];
+    // What `ip route show exact` lists for the route's destination, in its family.
+    let listed = |r: &Route| {
+        let family = if r.family() == labctl::rules::Family::V6 {
+            "-6"
+        } else {
+            "-4"
+        };
+        ns.ok(
+            "ip",
+            &[family, "route", "show", "exact", &r.dest().to_string()],
+        )
+    };
     for &(line, expected_dev) in steps {
         let cmd = parse_route(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
         let out = ns.ok("ip", &cmd.argv());
         match (&cmd, expected_dev) {
             (RouteCmd::Get(_), Some(dev)) => assert_eq!(dev_of(&out), dev, "{line:?}: {out}"),
             (RouteCmd::Add(r) | RouteCmd::Replace(r), _) => {
-                let family = if r.family() == labctl::rules::Family::V6 {
-                    "-6"
-                } else {
-                    "-4"
-                };
-                let listed = ns.ok(
-                    "ip",
-                    &[family, "route", "show", "exact", &r.dest().to_string()],
-                );
+                let listed = listed(r);
                 assert!(!listed.trim().is_empty(), "{line:?}: not listed");
                 if let Some(dev) = r.dev() {
                     assert!(listed.contains(&format!("dev {dev}")), "{line:?}: {listed}");
                 }
             }
             (RouteCmd::Del(r), _) => {
-                let family = if r.family() == labctl::rules::Family::V6 {
-                    "-6"
-                } else {
-                    "-4"
-                };
-                let listed = ns.ok(
-                    "ip",
-                    &[family, "route", "show", "exact", &r.dest().to_string()],
-                );
+                let listed = listed(r);
                 assert!(listed.trim().is_empty(), "{line:?}: still listed: {listed}");
             }
             _ => panic!("{line:?}: a get step needs an expected device"),

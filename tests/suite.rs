@@ -8,7 +8,7 @@ mod kit;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use kit::scratch;
+use kit::{assert_exit, described, scratch};
 
 const SCENARIO: &str = "tests/scenarios/redirect-check.toml";
 const SNAPSHOT: &str = "tests/scenarios/snapshots/redirect-check.snap";
@@ -22,15 +22,6 @@ fn labctl(args: &[&str], out: &Path) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The redirect scenario with `from` replaced by `to`, beside a copy of its snapshot.
@@ -57,7 +48,7 @@ fn every_shipped_scenario_passes() {
         &["--jobs", "2", "--junit", junit.to_str().unwrap()],
         &dir.join("runs"),
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exit(&o, 0);
     let stdout = String::from_utf8_lossy(&o.stdout);
     for name in [
         "homework-redirect",
@@ -73,10 +64,12 @@ fn every_shipped_scenario_passes() {
     }
     assert!(stdout.contains(" 0 failed, 0 could not run"), "{stdout}");
     // The progress line, one line per lab when stderr is not a terminal.
-    assert!(String::from_utf8_lossy(&o.stderr).contains("test routing-vpn ok"));
+    kit::assert_stderr_has(&o, "test routing-vpn ok");
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("failures=\"0\" errors=\"0\""), "{xml}");
-    assert!(xml.contains("name=\"routing-vpn\""), "{xml}");
+    kit::assert_contains(
+        &xml,
+        &["failures=\"0\" errors=\"0\"", "name=\"routing-vpn\""],
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -89,35 +82,23 @@ fn a_redirect_to_the_wrong_port_fails_with_a_diff() {
         &[file.to_str().unwrap(), "--junit", junit.to_str().unwrap()],
         &dir.join("runs"),
     );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("FAIL  redirect-check"), "{stdout}");
     // The client is refused: the step and the dump file say so, and the flows differ.
-    assert!(
-        stdout.contains("expected connected, got refused"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("flows differ from the expected snapshot"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(
-            "-#1 tcp client:* > server:21  handshake complete  close fin client-first  outcome established"
-        ),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(
-            "+#1 tcp client:* > server:21  handshake syn-only  close rst server  outcome refused"
-        ),
-        "{stdout}"
+    kit::assert_contains(
+        &stdout,
+        &[
+            "expected connected, got refused",
+            "flows differ from the expected snapshot",
+            "-#1 tcp client:* > server:21  handshake complete  close fin client-first  outcome established",
+            "+#1 tcp client:* > server:21  handshake syn-only  close rst server  outcome refused",
+        ],
     );
     // No colour codes when stdout is not a terminal.
     assert!(!stdout.contains('\u{1b}'), "{stdout}");
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("failures=\"1\""), "{xml}");
-    assert!(xml.contains("<failure message="), "{xml}");
+    kit::assert_contains(&xml, &["failures=\"1\"", "<failure message="]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -130,7 +111,7 @@ fn a_missing_rule_fails_with_a_diff_and_json() {
         "",
     );
     let o = labctl(&[file.to_str().unwrap(), "--json"], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["failed"], 1);
     let scenario = &json["scenarios"][0];
@@ -149,12 +130,8 @@ fn a_missing_rule_fails_with_a_diff_and_json() {
 fn unknown_scenarios_and_bad_files_are_exit_2_before_any_lab() {
     let dir = scratch("bad-input");
     let o = labctl(&["homework-redirect", "no-such-lab"], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("no scenario named \"no-such-lab\""),
-        "{}",
-        text(&o)
-    );
+    assert_exit(&o, 2);
+    kit::assert_stderr_has(&o, "no scenario named \"no-such-lab\"");
     assert!(
         !dir.join("runs").exists(),
         "a lab ran before the input was checked"
@@ -162,14 +139,10 @@ fn unknown_scenarios_and_bad_files_are_exit_2_before_any_lab() {
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "name = \"bad\"\n[hosts.a]\nforwrd = true\n").unwrap();
     let o = labctl(&[bad.to_str().unwrap()], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("bad.toml:3:1"),
-        "{}",
-        text(&o)
-    );
+    assert_exit(&o, 2);
+    kit::assert_stderr_has(&o, "bad.toml:3:1");
     let o = labctl(&["--jobs", "0"], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_exit(&o, 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -179,15 +152,11 @@ fn bless_writes_the_snapshot_beside_the_scenario_and_says_where() {
     let file = broken(&dir, "--to-ports 27664", "--to-ports 27665");
     let o = labctl(&[file.to_str().unwrap(), "--bless"], &dir.join("runs"));
     // The snapshot is rewritten; the failed step and file check still fail the run.
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     let written = dir.join("snapshots/redirect-check.snap");
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains(&format!(
-            "wrote the expected snapshot {}",
-            written.display()
-        )),
-        "{}",
-        text(&o)
+    kit::assert_stdout_has(
+        &o,
+        &format!("wrote the expected snapshot {}", written.display()),
     );
     let snap = std::fs::read_to_string(&written).unwrap();
     assert!(snap.starts_with("---\n"), "{snap}");
@@ -197,11 +166,11 @@ fn bless_writes_the_snapshot_beside_the_scenario_and_says_where() {
     );
     // Now the flows match: only the step and file checks fail, without a diff.
     let o = labctl(&[file.to_str().unwrap()], &dir.join("runs2"));
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_exit(&o, 1);
     assert!(
         !String::from_utf8_lossy(&o.stdout).contains("flows differ"),
         "{}",
-        text(&o)
+        described(&o)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -221,13 +190,13 @@ fn bless_of_a_matching_built_in_outside_the_repository_writes_nothing() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exit(&o, 0);
     assert!(
         !String::from_utf8_lossy(&o.stdout).contains("wrote the expected snapshot"),
         "{}",
-        text(&o)
+        described(&o)
     );
-    assert!(!dir.join("scenarios").exists(), "{}", text(&o));
+    assert!(!dir.join("scenarios").exists(), "{}", described(&o));
     assert_eq!(std::fs::read(&shipped).unwrap(), before);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -242,12 +211,8 @@ fn a_missing_snapshot_fails_unless_the_scenario_says_snapshot_false() {
     let file = dir.join("redirect-check.toml");
     std::fs::write(&file, &text_of).unwrap();
     let o = labctl(&[file.to_str().unwrap()], &dir.join("runs"));
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("no expected snapshot"),
-        "{}",
-        text(&o)
-    );
+    assert_exit(&o, 1);
+    kit::assert_stdout_has(&o, "no expected snapshot");
     let run = kit::labctl()
         .args(["run"])
         .arg(&file)
@@ -258,7 +223,7 @@ fn a_missing_snapshot_fails_unless_the_scenario_says_snapshot_false() {
     assert!(
         String::from_utf8_lossy(&run.stdout).contains("flows not compared: no expected snapshot"),
         "{}",
-        text(&run)
+        described(&run)
     );
     let off = text_of.replacen(
         "name = \"redirect-check\"",
@@ -268,13 +233,13 @@ fn a_missing_snapshot_fails_unless_the_scenario_says_snapshot_false() {
     assert_ne!(off, text_of);
     std::fs::write(&file, off).unwrap();
     let o = labctl(&[file.to_str().unwrap()], &dir.join("runs2"));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exit(&o, 0);
     let o = labctl(&[file.to_str().unwrap(), "--bless"], &dir.join("runs3"));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exit(&o, 0);
     assert!(
         !dir.join("snapshots").exists(),
         "nothing to bless: {}",
-        text(&o)
+        described(&o)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -36,6 +36,11 @@
 //! `initiator` and `responder` instead. A transcript of one line is shown after the byte count; a longer one on its own lines
 //! below, at most 24 lines of at most 96 bytes, then `... N more bytes`. The direction line of
 //! a transcript whose FTP port was masked counts the masked bytes and says `(ports masked)`.
+//!
+//! [`render_flows_shown`] is the same view for a person (`labctl show --flows`): nothing is
+//! masked (ports, FTP announcements, HTTP dates are as on the wire), each DNS exchange has its
+//! response time (`time 0.002547`, seconds, Wireshark's `dns.time`), and each FTP control
+//! connection lists the data ports it announced (`ftp data port 40000 (pasv) used by #2`).
 
 use std::fmt::Write as _;
 
@@ -44,9 +49,23 @@ use super::{Addr, Analysis, Conversation, Dir, FtpMode, IcmpError, Names, Proto}
 
 /// Renders the flow snapshot. See the module documentation.
 pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
+    render(analysis, names, false)
+}
+
+/// Renders the flows as `labctl show --flows` shows them: real ports, DNS response times and
+/// FTP data ports. See the module documentation.
+pub fn render_flows_shown(analysis: &Analysis, names: &Names) -> String {
+    render(analysis, names, true)
+}
+
+/// The flows; `real` for a person, not a snapshot: nothing masked, times and ports added.
+fn render(analysis: &Analysis, names: &Names, real: bool) -> String {
     let mut out = String::new();
     for fact in &analysis.arp {
         let _ = writeln!(out, "{}", arp_line(fact, names));
+    }
+    for fact in &analysis.ndp {
+        let _ = writeln!(out, "{}", ndp_line(fact, names));
     }
     for fact in &analysis.dhcp {
         let _ = writeln!(out, "{}", super::dhcp::line(fact, names));
@@ -67,7 +86,7 @@ pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
     let mut seen_errors: Vec<String> = Vec::new();
     for (_, item) in items {
         match item {
-            Item::Conv(c) => conversation(&mut out, analysis, c, names),
+            Item::Conv(c) => conversation(&mut out, analysis, c, names, real),
             Item::Icmp(e) => {
                 let line = format!(
                     "icmp {} > {}  {}{}  quoting {}",
@@ -75,7 +94,7 @@ pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
                     names.host(&e.to),
                     e.description,
                     mtu(e),
-                    quoted_flow(e, names)
+                    quoted_flow(e, names, real)
                 );
                 if !seen_errors.contains(&line) {
                     let _ = writeln!(out, "{line}");
@@ -97,12 +116,20 @@ pub fn render_flows(analysis: &Analysis, names: &Names) -> String {
             .iter()
             .flat_map(|e| [e.from, e.to]),
     );
-    let hops: Vec<String> = analysis
+    let mut hops: Vec<String> = Vec::new();
+    for e in analysis
         .endpoints
         .iter()
         .filter(|e| named.contains(&e.addr))
-        .filter_map(|e| e.hops.map(|h| format!("{} {h}", names.host(&e.addr))))
-        .collect();
+    {
+        // A host seen by two addresses (IPv6 link-local and global) at the same distance is
+        // one entry.
+        if let Some(h) = e.hops.map(|h| format!("{} {h}", names.host(&e.addr))) {
+            if !hops.contains(&h) {
+                hops.push(h);
+            }
+        }
+    }
     if !hops.is_empty() {
         let _ = writeln!(out, "hops {}", hops.join("  "));
     }
@@ -128,17 +155,40 @@ fn arp_line(fact: &super::ArpFact, names: &Names) -> String {
     }
 }
 
+fn ndp_line(fact: &super::NdpFact, names: &Names) -> String {
+    match fact {
+        super::NdpFact::Solicit {
+            asker,
+            target,
+            group,
+        } => format!(
+            "ndp {} asks for {} {target}  to {}",
+            names.host(asker),
+            names.host(target),
+            names.host(group)
+        ),
+        // Addresses, which the scenario gives, tell a link-local exchange from a global one.
+        super::NdpFact::Advert { owner, to } => {
+            format!(
+                "ndp {} answers {}  for {owner}",
+                names.host(owner),
+                names.host(to)
+            )
+        }
+    }
+}
+
 fn mtu(e: &IcmpError) -> String {
     e.mtu.map(|m| format!(" mtu {m}")).unwrap_or_default()
 }
 
-fn quoted_flow(e: &IcmpError, names: &Names) -> String {
+fn quoted_flow(e: &IcmpError, names: &Names, real: bool) -> String {
     let proto = crate::wire::names::ip_proto(e.quoted_proto)
         .map_or_else(|| format!("proto-{}", e.quoted_proto), str::to_string);
     if matches!(e.quoted_proto, 6 | 17) {
         format!(
             "{proto} {} > {}",
-            endpoint(&e.quoted_src, names, true),
+            endpoint(&e.quoted_src, names, !real),
             endpoint(&e.quoted_dst, names, false)
         )
     } else {
@@ -150,9 +200,9 @@ fn quoted_flow(e: &IcmpError, names: &Names) -> String {
     }
 }
 
-/// `host:port`, the port hidden as `*` when it is an initiator's ephemeral port.
-fn endpoint(a: &Addr, names: &Names, initiator: bool) -> String {
-    if initiator && a.port >= 1024 {
+/// `host:port`, the port hidden as `*` when `mask` is set and it is ephemeral.
+fn endpoint(a: &Addr, names: &Names, mask: bool) -> String {
+    if mask && a.port >= 1024 {
         names.host_port(&a.ip, "*")
     } else {
         names.host_port(&a.ip, &a.port.to_string())
@@ -170,10 +220,17 @@ fn sides(c: &Conversation, names: &Names) -> [String; 2] {
     }
 }
 
-fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: &Names) {
+fn conversation(
+    out: &mut String,
+    analysis: &Analysis,
+    c: &Conversation,
+    names: &Names,
+    real: bool,
+) {
     let number = c.index + 1;
-    let src = endpoint(&c.initiator, names, true);
+    let src = endpoint(&c.initiator, names, !real);
     let dst = match c.ftp_data {
+        Some(_) if real => endpoint(&c.responder, names, false),
         Some(f) => {
             let tag = match f.mode {
                 FtpMode::Pasv => "<pasv>",
@@ -192,6 +249,9 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
             let mut head = format!("#{number} tcp {src} > {dst}");
             if let Some(f) = c.ftp_data {
                 let _ = write!(head, "  ftp-data of #{}", f.control + 1);
+                if real {
+                    let _ = write!(head, " ({})", mode_name(f.mode));
+                }
             }
             let handshake = t.handshake.name();
             let _ = write!(
@@ -201,7 +261,10 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
             );
             let _ = writeln!(out, "{head}  outcome {}", t.outcome.name());
             for dir in [Dir::Forward, Dir::Reverse] {
-                direction(out, c, dir, &side, "bytes", None);
+                direction(out, c, dir, &side, "bytes", None, real);
+            }
+            if real {
+                ftp_ports(out, analysis, c);
             }
         }
         Proto::Udp => {
@@ -213,7 +276,15 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
             for dir in [Dir::Forward, Dir::Reverse] {
                 let d = c.packets[dir.idx()];
                 let unit = if d == 1 { "datagram" } else { "datagrams" };
-                direction(out, c, dir, &side, "bytes", Some(format!("{d} {unit}")));
+                direction(
+                    out,
+                    c,
+                    dir,
+                    &side,
+                    "bytes",
+                    Some(format!("{d} {unit}")),
+                    real,
+                );
             }
         }
         Proto::Icmp => {
@@ -243,9 +314,47 @@ fn conversation(out: &mut String, analysis: &Analysis, c: &Conversation, names: 
         }
     }
     for x in &c.dns {
-        let _ = writeln!(out, "  dns {} -> {}", x.questions_text(), x.response_text());
+        let time = match x.response_time {
+            Some(t) if real => format!("  time {:.6}", t.as_secs_f64()),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  dns {} -> {}{time}",
+            x.questions_text(),
+            x.response_text()
+        );
     }
-    let _ = analysis;
+}
+
+fn mode_name(mode: FtpMode) -> &'static str {
+    match mode {
+        FtpMode::Pasv => "pasv",
+        FtpMode::Epsv => "epsv",
+        FtpMode::Port => "port",
+        FtpMode::Eprt => "eprt",
+    }
+}
+
+/// The data ports an FTP control connection announced, each with the data connection that
+/// used it.
+fn ftp_ports(out: &mut String, analysis: &Analysis, c: &Conversation) {
+    for (mode, port) in &c.ftp_ports {
+        let used: Vec<String> = analysis
+            .conversations
+            .iter()
+            .filter(|d| {
+                d.ftp_data
+                    .is_some_and(|f| f.control == c.index && f.port == *port && f.mode == *mode)
+            })
+            .map(|d| format!("#{}", d.index + 1))
+            .collect();
+        let used = match used.is_empty() {
+            true => "not used".to_string(),
+            false => format!("used by {}", used.join(", ")),
+        };
+        let _ = writeln!(out, "  ftp data port {port} ({})  {used}", mode_name(*mode));
+    }
 }
 
 fn direction(
@@ -255,6 +364,7 @@ fn direction(
     side: &[String; 2],
     unit: &str,
     count: Option<String>,
+    real: bool,
 ) {
     let d = dir.idx();
     let (from, to) = match dir {
@@ -263,7 +373,10 @@ fn direction(
     };
     let t = &c.transcript[d];
     let http = t.bytes.starts_with(b"HTTP/1.") || crate::wire::app::looks_like_http(&t.bytes);
-    let (masked, resized) = mask_volatile(&t.bytes, c.ftp_control, http);
+    let (masked, resized) = match real {
+        true => (t.bytes.clone(), false),
+        false => mask_volatile(&t.bytes, c.ftp_control, http),
+    };
     let mut bytes = c.payload_bytes[d];
     let mut note = "";
     if resized {

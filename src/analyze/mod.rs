@@ -27,6 +27,7 @@
 //! on ACK timing. Nothing here depends on the crate outside `wire`.
 
 pub mod alerts;
+mod detail;
 pub mod dhcp;
 #[doc(hidden)]
 pub mod fixture;
@@ -49,7 +50,7 @@ use serde::Serialize;
 use crate::wire::{self, FrameRef, Packet, WireError};
 
 pub use dhcp::DhcpFact;
-pub use flows::render_flows;
+pub use flows::{render_flows, render_flows_shown};
 pub use packets::{PacketLines, render_packets};
 pub use show::{ShowArgs, ShowError, ShowView, show};
 pub use track::{Analyzer, FollowChunk};
@@ -239,6 +240,9 @@ pub struct TcpFacts {
     pub missing_bytes: [u64; 2],
     /// MSS announced in the SYN / SYN-ACK, per direction.
     pub mss: [Option<u16>; 2],
+    /// The handshake's round-trip time as Wireshark's `tcp.analysis.initial_rtt`: from the
+    /// conversation's first frame to the initiator's ACK of the SYN-ACK.
+    pub rtt: Option<Duration>,
 }
 
 /// The first bytes of one direction's payload, in stream order.
@@ -434,6 +438,9 @@ pub struct Conversation {
     pub ftp_data: Option<FtpData>,
     /// Set on an FTP control connection that announced data ports.
     pub ftp_control: bool,
+    /// The data ports an FTP control connection announced (PASV and EPSV replies, PORT and
+    /// EPRT commands), in order.
+    pub ftp_ports: Vec<(FtpMode, u16)>,
 }
 
 impl Conversation {
@@ -466,8 +473,39 @@ pub struct Endpoint {
     /// Largest TTL seen on its packets.
     pub max_ttl: Option<u8>,
     /// Hops between it and the capture point: its likely initial TTL (32, 64, 128 or 255)
-    /// minus the TTL seen.
+    /// minus the largest TTL seen, traceroute probes left out (a host that sent only probes
+    /// is placed by them; unknown when they do not agree).
     pub hops: Option<u8>,
+    /// Its likely initial TTL, from packets that are not traceroute probes.
+    pub initial_ttl: Option<u8>,
+    /// The operating system family that starts packets with that TTL: 64 Linux/Unix, 128
+    /// Windows, 255 network gear.
+    pub os: Option<String>,
+    /// The DSCP values it sent, by name (`CS0`, `AF11`, `EF`), lowest first.
+    pub dscp: Vec<String>,
+    /// The ECN codepoints it sent, by name (`Not-ECT`, `ECT(1)`, `ECT(0)`, `CE`).
+    pub ecn: Vec<String>,
+    /// How it numbers IPv4 identifications: `incrementing`, `random` or `zero`; `None` for
+    /// too few datagrams or IPv6 only.
+    pub ip_id: Option<String>,
+}
+
+/// Every IP frame between two addresses, whatever it carries (fragments each count), as
+/// Wireshark's IPv4 and IPv6 conversation tabs count them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IpPair {
+    /// The source of the first frame.
+    pub a: IpAddr,
+    /// The other address.
+    pub b: IpAddr,
+    /// Frames per direction ([a to b, b to a]).
+    pub packets: [u64; 2],
+    /// Frame bytes per direction.
+    pub bytes: [u64; 2],
+    /// Time of the first frame.
+    pub start: Duration,
+    /// Time of the last frame.
+    pub end: Duration,
 }
 
 /// What an ARP packet said, without MAC addresses (they change run to run).
@@ -495,6 +533,29 @@ pub enum ArpFact {
     },
 }
 
+/// What a neighbour discovery packet said (IPv6's ARP), without link-layer addresses.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum NdpFact {
+    /// A neighbour solicitation to a multicast group (the solicited-node address of
+    /// `target`): `asker` wants `target`'s MAC.
+    Solicit {
+        /// Sender address.
+        asker: IpAddr,
+        /// Address asked about.
+        target: IpAddr,
+        /// The group it went to.
+        group: IpAddr,
+    },
+    /// A neighbour advertisement: `owner` tells `to` its MAC.
+    Advert {
+        /// The address advertised.
+        owner: IpAddr,
+        /// Recipient.
+        to: IpAddr,
+    },
+}
+
 /// Everything learned from one capture.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Analysis {
@@ -508,10 +569,15 @@ pub struct Analysis {
     pub conversations: Vec<Conversation>,
     /// IP endpoints, by address.
     pub endpoints: Vec<Endpoint>,
+    /// IP address pairs (Wireshark's IPv4 and IPv6 conversations), in first-seen order.
+    pub ip_pairs: Vec<IpPair>,
     /// Distinct ARP facts in first-seen order (unicast re-probes left out: their timing varies).
     pub arp: Vec<ArpFact>,
     /// ARP facts, each with the frame number that first showed it.
     pub arp_frames: Vec<u64>,
+    /// Distinct neighbour discovery facts in first-seen order (unicast solicitations, the
+    /// kernel re-checking a neighbour, left out as unicast ARP is).
+    pub ndp: Vec<NdpFact>,
     /// ICMP errors whose quoted datagram belongs to no captured conversation.
     pub unmatched_icmp_errors: Vec<IcmpError>,
     /// Every DHCP message, in capture order.

@@ -7,7 +7,9 @@
 //! direction's initial sequence number (0 for the SYN itself), window, options and payload
 //! length; a recognised application message (DNS, FTP, SMTP, HTTP) follows after the length.
 //! The renderer keeps one initial sequence number per TCP direction, so memory grows with the
-//! number of flows, not packets.
+//! number of flows, not packets. Verbose lines (`-v`) add after TIME the time since the
+//! previous line shown (`+0.000123`, Wireshark's `frame.time_delta_displayed`): a caller that
+//! renders frames it does not show says which it shows with [`PacketLines::shown`].
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -24,6 +26,8 @@ pub struct PacketLines {
     names: Names,
     verbose: bool,
     first: Option<Duration>,
+    /// Time of the last frame shown, for the delta of the next.
+    last_shown: Option<Duration>,
     isn: HashMap<(IpAddr, u16, IpAddr, u16), u32>,
 }
 
@@ -37,7 +41,9 @@ pub fn render_packets<'a>(
         .into_iter()
         .map(|f| {
             let pkt = wire::dissect(f.linktype, f.data);
-            lines.line(&f, &pkt)
+            let line = lines.line(&f, &pkt);
+            lines.shown(f.ts);
+            line
         })
         .collect()
 }
@@ -52,8 +58,8 @@ impl PacketLines {
     }
 
     /// Also shows the IP header, as `tcpdump -v` does: `(tos 0x0, ttl 64, id 4660, offset 0,
-    /// flags [DF], proto tcp (6), length 60)` for IPv4, `(class 0x0, hlim 64, next-header
-    /// udp (17), payload length 20)` for IPv6.
+    /// flags [DF], proto tcp (6), length 60)` for IPv4, `(class 0x0, flowlabel 0x0, hlim 64,
+    /// next-header udp (17), payload length 20)` for IPv6.
     pub fn verbose(mut self, on: bool) -> PacketLines {
         self.verbose = on;
         self
@@ -75,12 +81,24 @@ impl PacketLines {
             )
         } else {
             format!(
-                " (class {tos:#x}, hlim {}, next-header {proto} ({}), payload length {})",
+                " (class {tos:#x}, flowlabel {:#x}, hlim {}, next-header {proto} ({}), payload length {})",
+                ip.flow_label,
                 ip.ttl,
                 ip.proto,
                 ip.len.saturating_sub(40)
             )
         }
+    }
+
+    /// The frame at `ts` was shown: the next line's delta counts from it.
+    pub fn shown(&mut self, ts: Duration) {
+        self.last_shown = Some(ts);
+    }
+
+    /// Seconds since the last frame shown (0 for the first), for a frame at `ts`.
+    pub fn delta(&self, ts: Duration) -> Duration {
+        self.last_shown
+            .map_or(Duration::ZERO, |t| ts.saturating_sub(t))
     }
 
     fn hp(&self, ip: &IpAddr, port: u16) -> String {
@@ -97,6 +115,10 @@ impl PacketLines {
             rel.as_secs(),
             rel.subsec_micros()
         );
+        if self.verbose {
+            let d = self.delta(frame.ts);
+            let _ = write!(s, "+{}.{:06} ", d.as_secs(), d.subsec_micros());
+        }
         match &pkt.net {
             Net::Arp(a) => {
                 let what = if a.is_gratuitous() {
@@ -154,7 +176,7 @@ impl PacketLines {
                             "{fam} {} > {}: {}",
                             self.names.host(&ip.src),
                             self.names.host(&ip.dst),
-                            self.icmp(i)
+                            self.icmp(i, pkt.payload_of(frame.data))
                         );
                     }
                     Transport::None => {
@@ -249,12 +271,24 @@ impl PacketLines {
         s
     }
 
-    fn icmp(&self, i: &wire::Icmp) -> String {
+    /// An ICMP message; `body` is what follows its first 8 bytes.
+    fn icmp(&self, i: &wire::Icmp, body: &[u8]) -> String {
         let mut s = format!(
             "{} {}",
             if i.v6 { "ICMP6" } else { "ICMP" },
             wire::names::icmp_describe(i.v6, i.icmp_type, i.code)
         );
+        // Neighbour discovery names its target address first, as tcpdump prints it.
+        let target = body.get(..16).and_then(|t| <[u8; 16]>::try_from(t).ok());
+        match (i.v6, i.icmp_type, target) {
+            (true, 135, Some(t)) => {
+                let _ = write!(s, ", who has {}", self.names.host(&IpAddr::from(t)));
+            }
+            (true, 136, Some(t)) => {
+                let _ = write!(s, ", tgt is {}", self.names.host(&IpAddr::from(t)));
+            }
+            _ => {}
+        }
         if i.echo().is_some() {
             let _ = write!(s, ", id {}, seq {}", i.echo_id(), i.echo_seq());
         }
@@ -369,6 +403,44 @@ mod tests {
         let line = PacketLines::new(Wire::names()).verbose(true).line(&f, &pkt);
         assert!(
             line.contains("IP (tos 0x0, ttl 64, id 0, offset 0, flags [DF], proto tcp (6), length 40) client.40000"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn verbose_ipv6_shows_class_flow_label_and_hop_limit_and_ndp_its_target() {
+        // Class 0xb8 (DSCP 46), flow label 0x12345, hop limit 255: a neighbour solicitation.
+        let target: std::net::Ipv6Addr = "2001:db8::fe".parse().unwrap();
+        let mut v = vec![0x6b, 0x81, 0x23, 0x45, 0, 24, 58, 255];
+        v.extend_from_slice(
+            &"2001:db8::1"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        v.extend_from_slice(
+            &"ff02::1:ff00:fe"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        v.extend_from_slice(&[135, 0, 0, 0, 0, 0, 0, 0]);
+        v.extend_from_slice(&target.octets());
+        let mut frame = vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x86, 0xdd];
+        frame.extend_from_slice(&v);
+        let mut w = Wire::new();
+        w.push(frame);
+        let f = w.frames[0].as_ref();
+        let pkt = wire::dissect(f.linktype, f.data);
+        let mut names = Names::new();
+        names.insert(IpAddr::V6(target), "router");
+        let line = PacketLines::new(names).verbose(true).line(&f, &pkt);
+        assert!(
+            line.ends_with(
+                "IP6 (class 0xb8, flowlabel 0x12345, hlim 255, next-header icmpv6 (58), payload \
+                 length 24) 2001:db8::1 > ff02::1:ff00:fe: ICMP6 neighbor-solicitation (135/0), \
+                 who has router"
+            ),
             "{line}"
         );
     }

@@ -9,7 +9,11 @@
 //! the other frames had never been captured, then a display filter, which sees every frame
 //! the capture filter kept (its `tcp.stream` and sequence analysis need them). `--follow N`
 //! names Wireshark's stream N of the whole capture and shows the chunks of matching frames.
-//! `count` prints only the number of matching frames.
+//! `count` prints only the number of matching frames. `--conversations` takes `--by ip|tcp|udp`
+//! and `--sort bytes|packets` ([`table::ConvView`]); `-v` packet lines carry the time since the
+//! previous line shown; `--flows` is the person's rendering (real ports, DNS response times,
+//! FTP data ports), not the snapshot's. `--detail N` (in `detail`) prints every header field of
+//! one frame; `-x` adds each frame's bytes to the packet lines or the detail.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -38,6 +42,8 @@ pub enum ShowView {
     Flows,
     /// `--alerts`: suspicious traffic, one line per alert.
     Alerts,
+    /// `--detail N`: every header field of frame N with its bytes (see `detail`).
+    Detail(u64),
 }
 
 /// `labctl show`'s command line: the file, at most one view flag (none is the packet lines),
@@ -82,6 +88,20 @@ pub struct ShowArgs {
     /// Print only the number of matching frames
     #[arg(long)]
     pub count: bool,
+    /// Every header field of frame N (from 1) with its value and bytes, as tshark -V
+    #[arg(long, value_name = "N", group = "view",
+          conflicts_with_all = ["display_filter", "capture_filter", "count", "html"])]
+    pub detail: Option<u64>,
+    /// Add each frame's bytes in hex and ASCII, as tshark -x (packet lines or --detail)
+    #[arg(short = 'x')]
+    pub hex: bool,
+    /// With --conversations: address pairs (ip, as Wireshark's IPv4/IPv6 tabs), or only tcp
+    /// or udp conversations
+    #[arg(long, value_name = "KIND", requires = "conversations")]
+    pub by: Option<table::ConvBy>,
+    /// With --conversations: the busiest first, by bytes or packets
+    #[arg(long, value_name = "KEY", requires = "conversations")]
+    pub sort: Option<table::ConvSort>,
 }
 
 impl ShowArgs {
@@ -104,6 +124,13 @@ impl ShowArgs {
             display_filter: None,
             capture_filter: None,
             count: false,
+            detail: match view {
+                ShowView::Detail(n) => Some(n),
+                _ => None,
+            },
+            hex: false,
+            by: None,
+            sort: None,
         }
     }
 
@@ -115,6 +142,7 @@ impl ShowArgs {
             (_, _, Some(n), _) => ShowView::Follow(n),
             (_, _, _, true) => ShowView::Flows,
             _ if self.alerts => ShowView::Alerts,
+            _ if self.detail.is_some() => ShowView::Detail(self.detail.expect("checked")),
             _ => ShowView::Packets,
         }
     }
@@ -133,6 +161,14 @@ pub enum ShowError {
         stream: usize,
         /// How many there are.
         count: usize,
+    },
+    /// `--detail N` named a frame the capture does not have.
+    #[error("no frame {frame}: the capture has {count} frames (numbered from 1)")]
+    NoFrame {
+        /// The frame asked for.
+        frame: u64,
+        /// How many there are.
+        count: u64,
     },
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
@@ -176,8 +212,14 @@ impl ShowError {
 struct PacketJson<'a> {
     frame: u64,
     time: f64,
+    /// With `-v`: seconds since the previous frame shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<f64>,
     length: u32,
     line: &'a str,
+    /// With `-x`: the frame's bytes, as `tshark -x` lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hex: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -270,6 +312,9 @@ fn select(
 
 /// Writes the view `args` asks for to `out`. See the module documentation.
 pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
+    if let ShowView::Detail(n) = args.view() {
+        return super::detail::detail_out(args, n, out);
+    }
     let Filters {
         mut capture,
         display,
@@ -301,8 +346,26 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
     }
     let view = args.view();
     if view == ShowView::Alerts {
-        drop(reader);
-        let (_, alerts) = super::analyze_file_with_alerts(&args.file, Default::default())?;
+        // Detection and the conversations it reads (failed TCP attempts) see only the frames
+        // the filters keep, in one pass, as if the capture held nothing else.
+        let mut analyzer = Analyzer::new();
+        let mut detector = super::alerts::Detector::new(Default::default());
+        while let Some(frame) = reader.next_frame()? {
+            let pkt = wire::dissect(frame.linktype, frame.data);
+            if select(
+                &mut capture,
+                &mut matcher,
+                &frame,
+                &pkt,
+                &args.capture_filter,
+            )? == Some(true)
+            {
+                analyzer.push_dissected(&frame, &pkt);
+                detector.push(&frame, &pkt);
+            }
+        }
+        let analysis = analyzer.finish();
+        let alerts = detector.finish(&analysis);
         return alerts_out(out, &alerts, args);
     }
     match view {
@@ -328,17 +391,24 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                 if !keep {
                     continue;
                 }
+                let delta = args.verbose.then(|| lines.delta(frame.ts).as_secs_f64());
+                lines.shown(frame.ts);
                 if args.json {
                     let row = PacketJson {
                         frame: frame.number,
                         time: frame.ts.saturating_sub(t0).as_secs_f64(),
+                        delta,
                         length: frame.orig_len,
                         line: &line,
+                        hex: args.hex.then(|| wire::detail::hex_dump(frame.data)),
                     };
                     serde_json::to_writer(&mut *out, &row)?;
                     writeln!(out)?;
                 } else {
                     writeln!(out, "{line}")?;
+                    if args.hex {
+                        super::detail::hex_lines(out, frame.data)?;
+                    }
                 }
             }
             // A file libpcap reads only by overlooking its own header deserves a word, but
@@ -378,17 +448,26 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                 }
             }
             let (analysis, mut chunks) = analyzer.finish_follow();
+            let conv_view = table::ConvView {
+                by: args.by,
+                sort: args.sort,
+            };
             if matcher.is_some() {
                 chunks.retain(|c| kept.contains(&c.frame));
             }
             match view {
                 ShowView::Conversations if args.json => {
-                    serde_json::to_writer_pretty(&mut *out, &table::conversation_rows(&analysis))?;
+                    let rows: Vec<_> =
+                        table::conversation_rows_in(&analysis, conv_view, &Names::new())
+                            .into_iter()
+                            .map(|(row, _, _)| row)
+                            .collect();
+                    serde_json::to_writer_pretty(&mut *out, &rows)?;
                     writeln!(out)?;
                 }
-                ShowView::Conversations => {
-                    out.write_all(table::conversations_text(&analysis, &args.names).as_bytes())?
-                }
+                ShowView::Conversations => out.write_all(
+                    table::conversations_text_in(&analysis, conv_view, &args.names).as_bytes(),
+                )?,
                 ShowView::Endpoints if args.json => {
                     serde_json::to_writer_pretty(&mut *out, &table::endpoint_rows(&analysis))?;
                     writeln!(out)?;
@@ -397,7 +476,7 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                     out.write_all(table::endpoints_text(&analysis, &args.names).as_bytes())?
                 }
                 ShowView::Flows => {
-                    let flows = super::render_flows(&analysis, &args.names);
+                    let flows = super::render_flows_shown(&analysis, &args.names);
                     if args.json {
                         serde_json::to_writer_pretty(&mut *out, &FlowsJson { flows: &flows })?;
                         writeln!(out)?;
@@ -441,7 +520,7 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                         follow_text(out, n, &a, &b, &chunks)?;
                     }
                 }
-                ShowView::Packets | ShowView::Alerts => {}
+                ShowView::Packets | ShowView::Alerts | ShowView::Detail(_) => {}
             }
         }
     }
@@ -510,6 +589,7 @@ mod tests {
             ShowView::Follow(3),
             ShowView::Flows,
             ShowView::Alerts,
+            ShowView::Detail(4),
         ] {
             assert_eq!(ShowArgs::new("x.pcap".into(), view).view(), view);
         }

@@ -4,13 +4,46 @@
 //! wire, `start` is seconds since the first frame of the capture and `duration` seconds from a
 //! conversation's first to last frame; side A is the initiator. An endpoint sending to itself
 //! (loopback) counts each frame once sent and once received, as tshark's `endpoints,ip` does.
-//! Rows keep the analysis order: conversations first-seen, endpoints by first appearance.
+//! Rows keep the analysis order (conversations first-seen, endpoints by first appearance)
+//! unless a [`ConvView`] sorts them, busiest first, ties in that order. By `ip`, a row is an
+//! address pair with every IP frame between them (Wireshark's IPv4 and IPv6 tabs); by `tcp` or
+//! `udp`, the conversations of that protocol. A TCP row carries the handshake's round-trip
+//! time as Wireshark's `tcp.analysis.initial_rtt` (SYN to the ACK of the SYN-ACK).
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Analysis, Names};
+use super::{Analysis, Names, Proto};
+
+/// Which conversations a table lists (`--by`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConvBy {
+    /// Address pairs, every IP frame (Wireshark's IPv4 and IPv6 tabs).
+    Ip,
+    /// TCP conversations.
+    Tcp,
+    /// UDP conversations.
+    Udp,
+}
+
+/// The order of a table (`--sort`): the busiest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConvSort {
+    /// Most frame bytes (both ways) first.
+    Bytes,
+    /// Most frames (both ways) first.
+    Packets,
+}
+
+/// How the conversation table is cut and ordered; the default is every conversation in
+/// first-seen order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConvView {
+    pub by: Option<ConvBy>,
+    pub sort: Option<ConvSort>,
+}
 
 /// One row of the conversation table (the `--conversations --json` shape).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -33,6 +66,9 @@ pub struct ConversationRow {
     pub start: f64,
     /// Seconds from the conversation's first frame to its last.
     pub duration: f64,
+    /// TCP: seconds from the first frame to the ACK that completed the handshake.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<f64>,
 }
 
 /// One row of the endpoint table (the `--endpoints --json` shape).
@@ -54,25 +90,100 @@ pub struct EndpointRow {
     pub rx_bytes: u64,
     /// Hops from the capture point, from the TTL.
     pub hops: Option<u8>,
+    /// Likely initial TTL (32, 64, 128, 255).
+    pub initial_ttl: Option<u8>,
+    /// The operating system family that starts packets with that TTL.
+    pub os: Option<String>,
+    /// DSCP values sent, by name.
+    pub dscp: Vec<String>,
+    /// ECN codepoints sent, by name.
+    pub ecn: Vec<String>,
+    /// IPv4 identification pattern: incrementing, random or zero.
+    pub ip_id: Option<String>,
 }
 
 /// The conversation rows, raw addresses.
 pub fn conversation_rows(a: &Analysis) -> Vec<ConversationRow> {
-    let origin = a.first_ts.unwrap_or_default();
-    a.conversations
-        .iter()
-        .map(|c| ConversationRow {
-            proto: c.proto.to_string(),
-            a: c.initiator.to_string(),
-            b: c.responder.to_string(),
-            packets_a_to_b: c.packets[0],
-            bytes_a_to_b: c.bytes[0],
-            packets_b_to_a: c.packets[1],
-            bytes_b_to_a: c.bytes[1],
-            start: c.start.saturating_sub(origin).as_secs_f64(),
-            duration: c.duration().as_secs_f64(),
-        })
+    conversation_rows_in(a, ConvView::default(), &Names::new())
+        .into_iter()
+        .map(|(row, _, _)| row)
         .collect()
+}
+
+/// The rows `view` asks for, each with its two sides named by `names`.
+pub fn conversation_rows_in(
+    a: &Analysis,
+    view: ConvView,
+    names: &Names,
+) -> Vec<(ConversationRow, String, String)> {
+    let origin = a.first_ts.unwrap_or_default();
+    // One row from what pairs and conversations both have: (first, last) times, counts per
+    // direction.
+    let row = |proto: String, ends: [String; 2], times: [Duration; 2], packets, bytes, rtt| {
+        let [a, b] = ends;
+        let [first, last]: [Duration; 2] = times;
+        let [packets_a_to_b, packets_b_to_a]: [u64; 2] = packets;
+        let [bytes_a_to_b, bytes_b_to_a]: [u64; 2] = bytes;
+        ConversationRow {
+            proto,
+            a,
+            b,
+            packets_a_to_b,
+            bytes_a_to_b,
+            packets_b_to_a,
+            bytes_b_to_a,
+            start: first.saturating_sub(origin).as_secs_f64(),
+            duration: last.saturating_sub(first).as_secs_f64(),
+            rtt,
+        }
+    };
+    let mut rows: Vec<(ConversationRow, String, String)> = match view.by {
+        Some(ConvBy::Ip) => a
+            .ip_pairs
+            .iter()
+            .map(|p| {
+                let proto = if p.a.is_ipv4() { "ip" } else { "ipv6" };
+                let ends = [p.a.to_string(), p.b.to_string()];
+                let r = row(
+                    proto.into(),
+                    ends,
+                    [p.start, p.end],
+                    p.packets,
+                    p.bytes,
+                    None,
+                );
+                (r, names.host(&p.a), names.host(&p.b))
+            })
+            .collect(),
+        by => a
+            .conversations
+            .iter()
+            .filter(|c| match by {
+                Some(ConvBy::Tcp) => c.proto == Proto::Tcp,
+                Some(ConvBy::Udp) => c.proto == Proto::Udp,
+                _ => true,
+            })
+            .map(|c| {
+                let rtt = c.tcp.as_ref().and_then(|t| t.rtt).map(|d| d.as_secs_f64());
+                let ends = [c.initiator.to_string(), c.responder.to_string()];
+                let times = [c.start, c.start + c.duration()];
+                let r = row(c.proto.to_string(), ends, times, c.packets, c.bytes, rtt);
+                let named = |e: &super::Addr| names.host_port(&e.ip, &e.port.to_string());
+                (r, named(&c.initiator), named(&c.responder))
+            })
+            .collect(),
+    };
+    // A stable sort: ties keep their first-seen order.
+    match view.sort {
+        Some(ConvSort::Bytes) => {
+            rows.sort_by_key(|(r, _, _)| std::cmp::Reverse(r.bytes_a_to_b + r.bytes_b_to_a))
+        }
+        Some(ConvSort::Packets) => {
+            rows.sort_by_key(|(r, _, _)| std::cmp::Reverse(r.packets_a_to_b + r.packets_b_to_a))
+        }
+        None => {}
+    }
+    rows
 }
 
 /// The endpoint rows.
@@ -88,13 +199,23 @@ pub fn endpoint_rows(a: &Analysis) -> Vec<EndpointRow> {
             rx_packets: e.rx_packets,
             rx_bytes: e.rx_bytes,
             hops: e.hops,
+            initial_ttl: e.initial_ttl,
+            os: e.os.clone(),
+            dscp: e.dscp.clone(),
+            ecn: e.ecn.clone(),
+            ip_id: e.ip_id.clone(),
         })
         .collect()
 }
 
 /// The conversation table as text, hosts named.
 pub fn conversations_text(a: &Analysis, names: &Names) -> String {
-    let origin = a.first_ts.unwrap_or_default();
+    conversations_text_in(a, ConvView::default(), names)
+}
+
+/// The table `view` asks for as text, hosts named; a TCP conversation's handshake round-trip
+/// time in the last column.
+pub fn conversations_text_in(a: &Analysis, view: ConvView, names: &Names) -> String {
     let mut rows = vec![
         [
             "proto",
@@ -106,21 +227,23 @@ pub fn conversations_text(a: &Analysis, names: &Names) -> String {
             "B>A bytes",
             "start",
             "duration",
+            "rtt",
         ]
         .map(String::from)
         .to_vec(),
     ];
-    for c in &a.conversations {
+    for (r, a, b) in conversation_rows_in(a, view, names) {
         rows.push(vec![
-            c.proto.to_string(),
-            names.host_port(&c.initiator.ip, &c.initiator.port.to_string()),
-            names.host_port(&c.responder.ip, &c.responder.port.to_string()),
-            c.packets[0].to_string(),
-            c.bytes[0].to_string(),
-            c.packets[1].to_string(),
-            c.bytes[1].to_string(),
-            format!("{:.6}", c.start.saturating_sub(origin).as_secs_f64()),
-            format!("{:.6}", c.duration().as_secs_f64()),
+            r.proto,
+            a,
+            b,
+            r.packets_a_to_b.to_string(),
+            r.bytes_a_to_b.to_string(),
+            r.packets_b_to_a.to_string(),
+            r.bytes_b_to_a.to_string(),
+            format!("{:.6}", r.start),
+            format!("{:.6}", r.duration),
+            r.rtt.map_or_else(|| "-".into(), |s| format!("{s:.6}")),
         ]);
     }
     columns(&rows)
@@ -130,7 +253,19 @@ pub fn conversations_text(a: &Analysis, names: &Names) -> String {
 pub fn endpoints_text(a: &Analysis, names: &Names) -> String {
     let mut rows = vec![
         [
-            "address", "packets", "bytes", "tx pkts", "tx bytes", "rx pkts", "rx bytes", "hops",
+            "address",
+            "packets",
+            "bytes",
+            "tx pkts",
+            "tx bytes",
+            "rx pkts",
+            "rx bytes",
+            "hops",
+            "initial ttl",
+            "os",
+            "dscp",
+            "ecn",
+            "ip id",
         ]
         .map(String::from)
         .to_vec(),
@@ -151,6 +286,11 @@ pub fn endpoints_text(a: &Analysis, names: &Names) -> String {
             e.rx_packets.to_string(),
             e.rx_bytes.to_string(),
             e.hops.map_or_else(|| "-".into(), |h| h.to_string()),
+            e.initial_ttl.map_or_else(|| "-".into(), |t| t.to_string()),
+            e.os.clone().unwrap_or_else(|| "-".into()),
+            or_dash(e.dscp.join(",")),
+            or_dash(e.ecn.join(",")),
+            e.ip_id.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
     let mut text = columns(&rows);
@@ -179,6 +319,10 @@ fn capture_side(a: &Analysis, names: &Names) -> String {
         near.join(", "),
         far.join(", ")
     )
+}
+
+fn or_dash(s: String) -> String {
+    if s.is_empty() { "-".into() } else { s }
 }
 
 /// Left-aligned columns separated by two spaces, no trailing spaces.

@@ -7,6 +7,7 @@
 //! fails. Expectations are judged through [`EXPECT_CHECKS`], one row per kind of the scenario's
 //! expectation registry.
 
+pub mod alerts;
 pub mod filter;
 pub mod net;
 pub mod snapshot;
@@ -77,6 +78,8 @@ pub struct Seen<'a> {
     pub net: net::NetSeen<'a>,
     /// What each capture's display-filter expectations counted in the analysis pass.
     pub filtered: &'a [filter::FilterCounts<'a>],
+    /// The alerts of each capture, when the plan has alert expectations.
+    pub alerts: &'a alerts::AlertsSeen,
 }
 
 /// How one kind of expectation is judged: the check side of the expectation registry
@@ -132,6 +135,11 @@ pub const EXPECT_CHECKS: &[ExpectCheck] = &[
         kind: "filter",
         rank: 3,
         judge: filter::judge,
+    },
+    ExpectCheck {
+        kind: "alert",
+        rank: 3,
+        judge: alerts::judge,
     },
 ];
 
@@ -364,6 +372,7 @@ mod tests {
                 counters: &[],
             },
             filtered: &[],
+            alerts: &Default::default(),
         };
         for (key, example) in expect_kinds() {
             let text = format!("{base}[[expect]]\n{example}\n");
@@ -373,7 +382,7 @@ mod tests {
             assert_eq!(judged.passed, key == "no_flow", "{key}: {judged:?}");
             let title = judged.name.split_whitespace().next().unwrap_or_default();
             let want = match key {
-                "rule" | "file" | "conversation" | "dns" | "capture" | "filter" => key,
+                "rule" | "file" | "conversation" | "dns" | "capture" | "filter" | "alert" => key,
                 _ => "flows",
             };
             assert_eq!(title, want, "{key}: {judged:?}");

@@ -6,9 +6,11 @@
 //! is an error.
 
 mod counters;
+mod craft;
 mod dhcp;
 mod listening;
 mod net;
+mod ping;
 mod program;
 mod protocol;
 mod telnet;
@@ -149,6 +151,14 @@ pub const DRIVE_KINDS: &[DriveKind] = &[
         drive: |lab, step, result| net::drive(lab, step, result).boxed_local(),
     },
     DriveKind {
+        kind: "craft",
+        drive: |lab, step, result| craft::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
+        kind: "ping",
+        drive: |lab, step, result| ping::drive(lab, step, result).boxed_local(),
+    },
+    DriveKind {
         kind: "dhcp",
         drive: |lab, step, result| dhcp::drive(lab, step, result).boxed_local(),
     },
@@ -156,7 +166,7 @@ pub const DRIVE_KINDS: &[DriveKind] = &[
 
 /// What a drive function says when given a step of another kind, which [`run_step`] never
 /// does (it picks the row by the step's kind).
-const ROUTED: &str = "the drive table routes only its own kind here";
+pub(super) const ROUTED: &str = "the drive table routes only its own kind here";
 
 /// `wait = "DURATION"`.
 async fn wait(step: &StepPlan) -> Result<(), ProgramError> {

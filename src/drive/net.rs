@@ -4,12 +4,11 @@
 //! Sockets are created inside the host (`netns.run`) and used from the runtime or from a plain
 //! thread that never changes namespace: a socket keeps the namespace it was created in.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
 
 use crate::rules::RouteCmd;
@@ -39,15 +38,16 @@ pub(super) async fn drive(
     let Action::Net(action) = &step.action else {
         unreachable!("{ROUTED}")
     };
-    run(lab, step.host, action, result).await
+    run(lab, step, action, result).await
 }
 
 async fn run(
     lab: &Lab,
-    host_id: usize,
+    step: &StepPlan,
     action: &NetAction,
     result: &mut StepResult,
 ) -> Result<(), super::ProgramError> {
+    let host_id = step.host;
     let host = lab.host(host_id);
     match action {
         NetAction::Udp {
@@ -61,9 +61,15 @@ async fn run(
             dest,
             max_hops,
             hops,
+            icmp,
+            queries,
             ..
         } => {
-            traceroute(lab, host, *dest, *max_hops, hops.as_deref(), result).await;
+            // An ICMP trace's echo identifier is the step's line, as ping's: the same every
+            // run, and two traces of one run are two conversations.
+            let id = (*icmp).then(|| u16::try_from(step.line).unwrap_or(u16::MAX));
+            let how = (*dest, id, *queries);
+            traceroute(lab, host, how, *max_hops, hops.as_deref(), result).await;
         }
         NetAction::Route {
             command, expect, ..
@@ -193,45 +199,99 @@ fn udp_outcome(e: &io::Error) -> StepOutcome {
     }
 }
 
-/// One line of traceroute's answer.
+/// One probe of traceroute: who answered it (nobody within the wait: `None`), the ICMP type
+/// and code of the answer, and the time from the probe to its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Probe {
+    from: Option<IpAddr>,
+    icmp: (u8, u8),
+    rtt: Duration,
+}
+
+/// One TTL of traceroute: its probes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Hop {
     ttl: u8,
-    from: Option<IpAddr>,
-    /// ICMP type and code of the answer.
-    icmp: (u8, u8),
-    /// From the probe sent to its answer.
-    rtt: Duration,
+    probes: Vec<Probe>,
+}
+
+impl Hop {
+    /// The first address that answered a probe of this TTL.
+    fn from(&self) -> Option<IpAddr> {
+        self.probes.iter().find_map(|p| p.from)
+    }
+}
+
+/// How traceroute probes: UDP datagrams to high ports (errors come back on a raw ICMP
+/// socket), or ICMP echo requests (as `traceroute -I`, answered by the destination's reply).
+enum Prober {
+    Udp { udp: UdpSocket, raw: OwnedFd },
+    Icmp(super::ping::Echoer),
+}
+
+impl Prober {
+    /// Sends probe number `n` (counted from 0 over the whole trace) with `ttl`, and waits.
+    fn probe(&self, dest: IpAddr, ttl: u8, n: u16) -> io::Result<Probe> {
+        match self {
+            Prober::Udp { udp, raw } => udp_probe(udp, raw, dest, ttl, TRACEROUTE_PORT + n),
+            Prober::Icmp(echoer) => {
+                let echo = echoer.probe(n + 1, Some(ttl), 32, PROBE_WAIT)?;
+                let (from, icmp) = match echo.answer {
+                    super::ping::Answer::Reply { from, .. } => {
+                        (Some(from), if dest.is_ipv6() { (129, 0) } else { (0, 0) })
+                    }
+                    super::ping::Answer::Error { from, icmp, .. } => (Some(from), icmp),
+                    super::ping::Answer::Silence => (None, (0, 0)),
+                };
+                Ok(Probe {
+                    from,
+                    icmp,
+                    rtt: echo.rtt,
+                })
+            }
+        }
+    }
 }
 
 async fn traceroute(
     lab: &Lab,
     host: &Host,
-    dest: IpAddr,
+    (dest, icmp, queries): (IpAddr, Option<u16>, u8),
     max_hops: u8,
     expected: Option<&[String]>,
     r: &mut StepResult,
 ) {
-    let IpAddr::V4(_) = dest else {
-        return fail(r, "the built-in traceroute speaks IPv4".into());
-    };
-    let made = host.netns.run(|| -> io::Result<(UdpSocket, OwnedFd)> {
-        let udp = UdpSocket::bind("0.0.0.0:0")?;
-        let raw = socket(
-            AddressFamily::Inet,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-            SockProtocol::Icmp,
-        )?;
-        Ok((udp, raw))
-    });
-    let (udp, raw) = match made {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return fail(r, format!("cannot create the probe sockets: {e}")),
-        Err(e) => return fail(r, e.to_string()),
+    let prober = if let Some(id) = icmp {
+        match super::ping::Echoer::open(host, dest, id) {
+            Ok(e) => Prober::Icmp(e),
+            Err(e) => return fail(r, e),
+        }
+    } else {
+        let IpAddr::V4(_) = dest else {
+            return fail(
+                r,
+                "the built-in UDP traceroute speaks IPv4 (mode = \"icmp\" speaks both)".into(),
+            );
+        };
+        let made = host.netns.run(|| -> io::Result<(UdpSocket, OwnedFd)> {
+            let udp = UdpSocket::bind("0.0.0.0:0")?;
+            let raw = socket(
+                AddressFamily::Inet,
+                SockType::Raw,
+                SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+                SockProtocol::Icmp,
+            )?;
+            Ok((udp, raw))
+        });
+        match made {
+            Ok(Ok((udp, raw))) => Prober::Udp { udp, raw },
+            Ok(Err(e)) => return fail(r, format!("cannot create the probe sockets: {e}")),
+            Err(e) => return fail(r, e.to_string()),
+        }
     };
     // Blocking waits on a plain thread; the sockets already belong to the host.
-    let probed = tokio::task::spawn_blocking(move || probe_path(udp, raw, dest, max_hops)).await;
+    let probed =
+        tokio::task::spawn_blocking(move || probe_path(&prober, dest, max_hops, queries)).await;
     let hops = match probed {
         Ok(Ok(hops)) => hops,
         Ok(Err(e)) => return fail(r, format!("traceroute: {e}")),
@@ -239,24 +299,17 @@ async fn traceroute(
     };
     let mut names = Vec::new();
     for hop in &hops {
-        let line = match hop.from {
-            Some(addr) => {
-                let name = lab.name_of(addr).unwrap_or("?").to_string();
-                // As traceroute prints it: the time from the probe to its answer.
-                let ms = hop.rtt.as_secs_f64() * 1000.0;
-                let line = format!("{:2}  {name} ({addr})  {ms:.3} ms", hop.ttl);
-                names.push(name);
-                line
-            }
-            None => {
-                names.push("*".into());
-                format!("{:2}  *", hop.ttl)
-            }
-        };
-        r.received.push_str(&line);
+        let name = hop.from().map_or("*".to_string(), |a| {
+            lab.name_of(a).unwrap_or("?").to_string()
+        });
+        r.received.push_str(&hop_line(hop, &name));
         r.received.push('\n');
+        names.push(name);
     }
-    let reached = hops.last().is_some_and(|h| h.from == Some(dest));
+    if queries > 1 {
+        r.received.push_str(&mtr_summary(&hops, &names));
+    }
+    let reached = hops.last().is_some_and(|h| h.from() == Some(dest));
     r.detail = format!(
         "{} {}: {}",
         hops.len(),
@@ -279,55 +332,114 @@ async fn traceroute(
     }
 }
 
-fn probe_path(udp: UdpSocket, raw: OwnedFd, dest: IpAddr, max_hops: u8) -> io::Result<Vec<Hop>> {
-    let local_port = udp.local_addr()?.port();
-    let mut raw = std::fs::File::from(raw);
+/// A hop as traceroute prints it: the TTL, who answered, each probe's time or `*`.
+fn hop_line(hop: &Hop, name: &str) -> String {
+    let mut line = format!("{:2} ", hop.ttl);
+    if let Some(addr) = hop.from() {
+        line.push_str(&format!(" {name} ({addr}) "));
+    }
+    for p in &hop.probes {
+        match p.from {
+            // As traceroute prints it: the time from the probe to its answer.
+            Some(_) => line.push_str(&format!(" {:.3} ms ", p.rtt.as_secs_f64() * 1000.0)),
+            None => line.push_str(" *"),
+        }
+    }
+    line.trim_end().to_string()
+}
+
+/// mtr's report: per hop, the share of probes lost, how many were sent, and the best, average
+/// and worst round trip of those answered.
+fn mtr_summary(hops: &[Hop], names: &[String]) -> String {
+    let width = names.iter().map(String::len).max().unwrap_or(1).max(4);
+    let mut out = format!(
+        "    {:width$}  {:>6}  {:>3}  {:>5}  {:>5}  {:>5}\n",
+        "HOST", "Loss%", "Snt", "Best", "Avg", "Wrst"
+    );
+    for (hop, name) in hops.iter().zip(names) {
+        let answered: Vec<f64> = hop
+            .probes
+            .iter()
+            .filter(|p| p.from.is_some())
+            .map(|p| p.rtt.as_secs_f64() * 1000.0)
+            .collect();
+        let sent = hop.probes.len();
+        let loss = (sent - answered.len()) as f64 * 100.0 / sent.max(1) as f64;
+        let mut line = format!("{:2}. {name:width$}  {loss:5.1}%  {sent:3}", hop.ttl);
+        if !answered.is_empty() {
+            let best = answered.iter().copied().fold(f64::INFINITY, f64::min);
+            let worst = answered.iter().copied().fold(0.0, f64::max);
+            let avg = answered.iter().sum::<f64>() / answered.len() as f64;
+            line.push_str(&format!("  {best:5.2}  {avg:5.2}  {worst:5.2}"));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn probe_path(prober: &Prober, dest: IpAddr, max_hops: u8, queries: u8) -> io::Result<Vec<Hop>> {
     let mut hops = Vec::new();
+    let mut n: u16 = 0;
     for ttl in 1..=max_hops {
-        let port = TRACEROUTE_PORT + u16::from(ttl) - 1;
-        udp.set_ttl(u32::from(ttl))?;
-        // The clock starts before the send: on veth the answer is often made within it.
-        let sent = Instant::now();
-        udp.send_to(&[0x40; 32], SocketAddr::new(dest, port))?;
-        let deadline = sent + PROBE_WAIT;
         let mut hop = Hop {
             ttl,
-            from: None,
-            icmp: (0, 0),
-            rtt: Duration::ZERO,
+            probes: Vec::new(),
         };
-        let mut buf = [0u8; 1500];
-        loop {
-            // Once the wait is over, an answer already queued still counts: this thread
-            // waking up late on a busy machine is not a silent hop.
-            let left = deadline.saturating_duration_since(Instant::now());
-            let ms = match left.is_zero() {
-                true => 0,
-                false => u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX),
-            };
-            let mut fds = [PollFd::new(raw.as_fd(), PollFlags::POLLIN)];
-            if nix::poll::poll(&mut fds, PollTimeout::from(ms))? == 0 {
-                break;
-            }
-            let n = match raw.read(&mut buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-            };
-            if let Some((from, icmp)) = answer_to(&buf[..n], dest, local_port, port) {
-                hop.from = Some(from);
-                hop.icmp = icmp;
-                hop.rtt = sent.elapsed();
-                break;
-            }
+        for _ in 0..queries {
+            hop.probes.push(prober.probe(dest, ttl, n)?);
+            n += 1;
         }
-        let done = hop.from == Some(dest) || hop.icmp.0 == 3;
+        // Reached, or told it cannot be (destination unreachable, ICMP or ICMPv6).
+        let done = hop.probes.iter().any(|p| {
+            p.from == Some(dest)
+                || (p.from.is_some() && p.icmp.0 == if dest.is_ipv6() { 1 } else { 3 })
+        });
         hops.push(hop);
         if done {
             break;
         }
     }
     Ok(hops)
+}
+
+/// One UDP probe with `ttl` to `dest:port`, and its answer on the raw ICMP socket.
+fn udp_probe(
+    udp: &UdpSocket,
+    raw: &OwnedFd,
+    dest: IpAddr,
+    ttl: u8,
+    port: u16,
+) -> io::Result<Probe> {
+    let local_port = udp.local_addr()?.port();
+    udp.set_ttl(u32::from(ttl))?;
+    // The clock starts before the send: on veth the answer is often made within it.
+    let sent = Instant::now();
+    udp.send_to(&[0x40; 32], SocketAddr::new(dest, port))?;
+    let deadline = sent + PROBE_WAIT;
+    let mut probe = Probe {
+        from: None,
+        icmp: (0, 0),
+        rtt: Duration::ZERO,
+    };
+    let mut buf = [0u8; 1500];
+    loop {
+        if !super::ping::readable_by(raw, deadline)? {
+            break;
+        }
+        let n = match nix::unistd::read(raw, &mut buf) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EAGAIN) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some((from, icmp)) = answer_to(&buf[..n], dest, local_port, port) {
+            probe.from = Some(from);
+            probe.icmp = icmp;
+            probe.rtt = sent.elapsed();
+            break;
+        }
+    }
+    Ok(probe)
 }
 
 /// If `packet` (an IPv4 packet read from a raw ICMP socket) is an ICMP error about our probe
@@ -472,6 +584,52 @@ mod tests {
             panic!("{p:?}")
         };
         assert!(arp.is_gratuitous());
+    }
+
+    #[test]
+    fn hops_print_as_traceroute_and_sum_up_as_mtr() {
+        let ms = Duration::from_micros;
+        let probe = |from: Option<&str>, us| Probe {
+            from: from.map(|f| f.parse().unwrap()),
+            icmp: (11, 0),
+            rtt: ms(us),
+        };
+        let hops = [
+            Hop {
+                ttl: 1,
+                probes: vec![
+                    probe(Some("10.0.0.254"), 100),
+                    probe(Some("10.0.0.254"), 300),
+                ],
+            },
+            Hop {
+                ttl: 2,
+                probes: vec![probe(None, 0), probe(None, 0)],
+            },
+            Hop {
+                ttl: 3,
+                probes: vec![probe(None, 0), probe(Some("10.0.2.8"), 500)],
+            },
+        ];
+        assert_eq!(
+            hop_line(&hops[0], "r1"),
+            " 1  r1 (10.0.0.254)  0.100 ms  0.300 ms"
+        );
+        assert_eq!(hop_line(&hops[1], "*"), " 2  * *");
+        assert_eq!(
+            hop_line(&hops[2], "server"),
+            " 3  server (10.0.2.8)  * 0.500 ms"
+        );
+        let names = ["r1".to_string(), "*".to_string(), "server".to_string()];
+        assert_eq!(
+            mtr_summary(&hops, &names),
+            concat!(
+                "    HOST     Loss%  Snt   Best    Avg   Wrst\n",
+                " 1. r1        0.0%    2   0.10   0.20   0.30\n",
+                " 2. *       100.0%    2\n",
+                " 3. server   50.0%    2   0.50   0.50   0.50\n",
+            )
+        );
     }
 
     #[test]

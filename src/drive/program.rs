@@ -21,7 +21,7 @@ pub enum ProgramError {
 /// Debian packages of the programs scenarios commonly run.
 fn package_of(program: &str) -> Option<&'static str> {
     Some(match program {
-        "iptables" | "iptables-save" => "iptables",
+        "iptables" | "iptables-save" | "iptables-restore" => "iptables",
         "nc" => "netcat-openbsd",
         "telnet" => "telnet",
         "curl" => "curl",

@@ -197,7 +197,13 @@ pub fn dhcp(
             });
             (probe.then(|| "arp".to_string()), "what follows the ACK")
         }
-        Fact::PasvPort | Fact::MxHost => unreachable!("not a DHCP fact"),
+        Fact::PasvPort
+        | Fact::MxHost
+        | Fact::AttackerIp
+        | Fact::AttackerMac
+        | Fact::ScanKind
+        | Fact::OpenPorts
+        | Fact::PoisonedBinding => unreachable!("not a DHCP fact"),
     };
     let Some(right) = right else {
         return Err(missing(what));

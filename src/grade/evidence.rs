@@ -5,9 +5,12 @@
 use std::fs::File;
 use std::net::IpAddr;
 
+use crate::analyze::FrameSink;
 use crate::analyze::{Analysis, Analyzer, Conversation, Names};
 use crate::report::Report;
-use crate::wire::{CaptureReader, WireError};
+use crate::wire::{self, CaptureReader, WireError};
+
+use super::attack::{Attack, Tracer};
 
 use super::submission::{FileProblem, Submission, shown};
 
@@ -20,10 +23,15 @@ pub struct CaptureSeen {
     pub analysis: Option<Analysis>,
     /// Why the capture could not be read to its end, in the student's terms.
     pub problem: Option<String>,
+    /// What an attack left in it, read when the rubric asks (see [`super::attack`]).
+    pub attack: Option<Attack>,
+    /// The file, for a check that reads it again (a student's display filter).
+    pub file: Option<File>,
 }
 
 impl CaptureSeen {
-    pub fn read(submission: &mut Submission) -> CaptureSeen {
+    /// Reads the submission's capture; `attacks` also reads what an attack left in it.
+    pub fn read(submission: &mut Submission, attacks: bool) -> CaptureSeen {
         let capture = match &mut submission.capture {
             Err((name, problem)) => {
                 let problem = match (&*name, &*problem) {
@@ -42,6 +50,8 @@ impl CaptureSeen {
                     name: name.clone(),
                     analysis: None,
                     problem: Some(problem),
+                    attack: None,
+                    file: None,
                 };
             }
             Ok(c) => c,
@@ -57,31 +67,45 @@ impl CaptureSeen {
                         "your capture {} cannot be read ({e})",
                         shown(&name)
                     )),
+                    attack: None,
+                    file: None,
                 };
             }
         };
-        let (analysis, problem) = analyse(file);
+        let again = capture.file.try_clone().ok();
+        let (analysis, attack, problem) = analyse(file, attacks);
         CaptureSeen {
+            file: again,
             problem: problem.map(|p| format!("your capture {} {p}", shown(&name))),
             name: Some(name),
             analysis,
+            attack,
         }
     }
 }
 
-/// Streams a capture through the analysis; a problem part way keeps what was read before it.
-fn analyse(file: File) -> (Option<Analysis>, Option<String>) {
+/// Streams a capture through the analysis (and, with `attacks`, the [`Tracer`] of an
+/// attack's facts, in the same pass); a problem part way keeps what was read before it.
+fn analyse(file: File, attacks: bool) -> (Option<Analysis>, Option<Attack>, Option<String>) {
     let mut reader = match CaptureReader::new(std::io::BufReader::new(file)) {
         Ok(r) => r,
-        Err(e) => return (None, Some(describe(&e))),
+        Err(e) => return (None, None, Some(describe(&e))),
     };
     let mut analyzer = Analyzer::new();
+    let mut tracer = attacks.then(Tracer::default);
     let mut frames = 0u64;
     let problem = loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 frames += 1;
-                analyzer.push(&frame);
+                match &mut tracer {
+                    None => analyzer.push(&frame),
+                    Some(t) => {
+                        let pkt = wire::dissect(frame.linktype, frame.data);
+                        analyzer.push_dissected(&frame, &pkt);
+                        t.push(&frame, &pkt);
+                    }
+                }
             }
             Ok(None) => break None,
             Err(e) => break Some(describe(&e)),
@@ -91,7 +115,9 @@ fn analyse(file: File) -> (Option<Analysis>, Option<String>) {
         (None, 0) => Some("holds no packets: start the capture before the exercise".into()),
         (p, _) => p,
     };
-    (Some(analyzer.finish()), problem)
+    let analysis = analyzer.finish();
+    let attack = tracer.map(|t| t.finish(&analysis));
+    (Some(analysis), attack, problem)
 }
 
 fn describe(e: &WireError) -> String {

@@ -81,10 +81,14 @@ fn evidence(kind: &Kind, reference_port: Option<u16>) -> Option<(Source, Pick)> 
         Kind::Answer {
             fact: Fact::MxHost, ..
         } => Some((Source::Student, Pick::Dns)),
+        // What an attack left is in many conversations, none of them the answer's.
+        Kind::Answer { fact, .. } if fact.of_attack().is_some() => None,
         // Every other fact is a DHCP one, read from the messages to and from port 67.
         Kind::Answer { .. } => Some((Source::Student, Pick::Port(67))),
-        Kind::LabFile { .. } | Kind::Listener { .. } | Kind::Command { .. } | Kind::CaptureFile => {
-            None
-        }
+        Kind::LabFile { .. }
+        | Kind::Listener { .. }
+        | Kind::Command { .. }
+        | Kind::CaptureFile
+        | Kind::Filter { .. } => None,
     }
 }

@@ -16,10 +16,12 @@
 //! without following links.
 
 pub mod answers;
+pub mod attack;
 pub mod batch;
 pub mod builtin;
 pub mod commands;
 pub mod evidence;
+pub mod filtercheck;
 pub mod formats;
 pub mod gradebook;
 pub mod html;
@@ -263,7 +265,9 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: Option<&Path>) -> Result<G
         Ok(bytes) => (Commands::read(bytes), None),
         Err(p) => (
             Commands::default(),
-            Some(format!("commands.sh {}", p.describe())),
+            rubric
+                .reads_commands()
+                .then(|| format!("commands.sh {}", p.describe())),
         ),
     };
     let student = student_plan(rubric, &commands);
@@ -297,9 +301,14 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: Option<&Path>) -> Result<G
         ));
     }
 
+    // A lab's reference solution may come without a capture: the lab's own capture of the
+    // run with the reference rules stands for it.
+    let is_reference =
+        std::fs::canonicalize(dir).ok() == std::fs::canonicalize(rubric.dir.join("reference")).ok();
+    let stand_in = is_reference && matches!(submission.capture, Err((None, _)));
     let report = match out {
-        Some(out) => Some(run::execute(&student.plan, out).await?),
-        None => None,
+        Some(out) if rubric.runs_lab() || stand_in => Some(run::execute(&student.plan, out).await?),
+        _ => None,
     };
     let mut refused = student.refused.clone();
     for &(line, index) in &student.applied {
@@ -321,19 +330,12 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: Option<&Path>) -> Result<G
     for (addr, host) in student.plan.addresses() {
         names.insert(addr, host);
     }
-    // A lab's reference solution may come without a capture: the lab's own capture of the
-    // run with the reference rules stands for it.
-    let is_reference =
-        std::fs::canonicalize(dir).ok() == std::fs::canonicalize(rubric.dir.join("reference")).ok();
-    if is_reference
-        && matches!(submission.capture, Err((None, _)))
-        && let Some(first) = report.as_ref().and_then(|r| r.captures.first())
-    {
+    if stand_in && let Some(first) = report.as_ref().and_then(|r| r.captures.first()) {
         submission.use_capture(&first.file.path, rubric.capture_max_bytes);
         notes.push("the lab's own capture of this run was graded as the capture".into());
     }
     let lab = report.map(|report| LabSeen::new(report, names));
-    let capture = CaptureSeen::read(&mut submission);
+    let capture = CaptureSeen::read(&mut submission, rubric.reads_attacks());
     let answers = match &submission.answers {
         None => Err("no answers.toml in your submission".to_string()),
         Some(Err(p)) => Err(format!("answers.toml {}", p.describe())),

@@ -6,7 +6,8 @@
 //! student's rule as written (`rule-table`, `rule-chain`, `rule-match`), the lab run with the
 //! student's rules (`lab-file`, `lab-conversation`), the other commands (`listener`), the
 //! student's own capture (`capture-file`, `capture-conversation`, `capture-dns`,
-//! `capture-ftp-data`) or their answers (`answer`).
+//! `capture-ftp-data`) or their answers (`answer`, and `filter`: a display filter judged by
+//! the frames it selects).
 //!
 //! Contract: [`load`] resolves every name against the scenario (hosts, files, conversations),
 //! parses the reference rule, and refuses anything it does not know, naming the file and the
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::GradeError;
+use super::attack::AttackFact;
 use super::commands::Loose;
 use crate::rules::{Rule, parse_rule};
 use crate::scenario::{self, HostId, Plan};
@@ -34,6 +36,41 @@ pub struct Rubric {
     /// Captures larger than this are refused unread.
     pub capture_max_bytes: u64,
     pub checks: Vec<Check>,
+}
+
+impl Rubric {
+    /// Whether grading must run the lab: the rubric applies the student's rules, or a check
+    /// reads the lab's run. A lab graded on the student's capture and answers alone does not.
+    pub fn runs_lab(&self) -> bool {
+        self.rules.is_some()
+            || self.checks.iter().any(|c| {
+                matches!(
+                    c.kind,
+                    Kind::RuleTable { .. }
+                        | Kind::RuleChain { .. }
+                        | Kind::RuleMatch { .. }
+                        | Kind::LabFile { .. }
+                        | Kind::LabConversation { .. }
+                )
+            })
+    }
+
+    /// Whether a check reads commands.sh (so a missing one is worth a note).
+    pub fn reads_commands(&self) -> bool {
+        self.rules.is_some()
+            || self
+                .checks
+                .iter()
+                .any(|c| matches!(c.kind, Kind::Listener { .. } | Kind::Command { .. }))
+    }
+
+    /// Whether a check reads what an attack left in the student's capture (which costs the
+    /// detection pass, so only such labs pay for it).
+    pub fn reads_attacks(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(&c.kind, Kind::Answer { fact, .. } if fact.of_attack().is_some()))
+    }
 }
 
 /// Where the student's iptables lines go, and what the reference rule is.
@@ -125,6 +162,10 @@ pub enum Kind {
         #[serde(default)]
         bases: Vec<u32>,
     },
+    /// answers.toml holds `key`, a display filter that selects exactly the frames of the TCP
+    /// conversations to `ports` (no ARP, nothing else), on the student's capture and the
+    /// lab's: judged by the frames it selects, not by how it is written.
+    Filter { key: String, ports: Vec<u16> },
 }
 
 /// How a rule check compares the student's rule with the reference.
@@ -166,6 +207,40 @@ pub enum Fact {
     DhcpRelay,
     /// What follows the first ACK: `arp` when the client probes the address it was given.
     DhcpAfterAck,
+    /// The address a port scan came from.
+    AttackerIp,
+    /// The Ethernet source address of the scanner's packets.
+    AttackerMac,
+    /// How the scan probed: syn, connect, null, fin or xmas.
+    ScanKind,
+    /// The ports that answered the scan with SYN-ACK.
+    OpenPorts,
+    /// An ARP binding an attacker changed: `IP is-at MAC`.
+    PoisonedBinding,
+}
+
+impl Fact {
+    /// The fact as read from what an attack left in the capture, for the facts that are.
+    pub fn of_attack(self) -> Option<AttackFact> {
+        match self {
+            Fact::PasvPort
+            | Fact::MxHost
+            | Fact::DhcpOffered
+            | Fact::DhcpServerId
+            | Fact::DhcpServerName
+            | Fact::DhcpLease
+            | Fact::DhcpRenewal
+            | Fact::DhcpRebinding
+            | Fact::DhcpAckDelivery
+            | Fact::DhcpRelay
+            | Fact::DhcpAfterAck => None,
+            Fact::AttackerIp => Some(AttackFact::AttackerIp),
+            Fact::AttackerMac => Some(AttackFact::AttackerMac),
+            Fact::ScanKind => Some(AttackFact::ScanKind),
+            Fact::OpenPorts => Some(AttackFact::OpenPorts),
+            Fact::PoisonedBinding => Some(AttackFact::PoisonedBinding),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,6 +405,11 @@ pub fn parse(lab: &str, dir: &Path, text: &str) -> Result<Rubric, String> {
                 {
                     return Err(format!("{at}: accept lists strings or numbers, not {v}"));
                 }
+            }
+            Kind::Filter { ports, .. } if ports.is_empty() => {
+                return Err(format!(
+                    "{at}: a filter check needs the ports it should select"
+                ));
             }
             _ => {}
         }

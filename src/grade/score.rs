@@ -8,6 +8,7 @@ use crate::text::quote;
 use crate::rules::Rule;
 
 use super::answers;
+use super::attack;
 use super::commands::{Commands, Iptables, Line, Loose};
 use super::evidence::{CaptureSeen, LabSeen, ip, normal_host, pasv_ports};
 use super::rubric::{Check, Fact, Kind, Rubric, RulesSpec, split_conversation};
@@ -105,6 +106,7 @@ pub fn score(check: &Check, ev: &Evidence) -> (bool, Option<String>) {
             accept,
             bases,
         } => answer(ev, key, *fact, accept, bases),
+        Kind::Filter { key, ports } => super::filtercheck::check(ev, key, ports),
     };
     match verdict {
         Ok(()) => (true, None),
@@ -618,6 +620,14 @@ fn answer(ev: &Evidence, key: &str, fact: Fact, accept: &[toml::Value], bases: &
         };
     }
     let a = analysis(ev)?;
+    if let Some(fact) = fact.of_attack() {
+        let attack = ev
+            .capture
+            .attack
+            .as_ref()
+            .ok_or_else(|| "no capture to look at".to_string())?;
+        return attack::judge(attack, fact, key, &given);
+    }
     match fact {
         Fact::PasvPort => answers::pasv(a, key, &given, number(&given)),
         Fact::MxHost => answers::mx(a, key, &given),

@@ -54,6 +54,9 @@ pub struct Report {
     pub steps: Vec<StepResult>,
     pub captures: Vec<CaptureView>,
     pub flows: String,
+    /// What the snapshot compares when it is not the flows (`snapshot = "alerts"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_text: Option<String>,
     pub snapshot: Comparison,
     /// Every check; when the scenario has an expected snapshot (`snapshot` is not
     /// [`Comparison::Missing`]), the last is the snapshot's (see [`Report::snapshot_check`]).
@@ -170,6 +173,12 @@ impl Report {
         for line in self.flows.lines() {
             let _ = writeln!(out, "  {line}");
         }
+        if let Some(text) = &self.snapshot_text {
+            let _ = writeln!(out, "\n{}", bold("snapshot (alerts)"));
+            for line in text.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
         let _ = writeln!(out, "\n{}", bold("checks"));
         for check in &self.checks {
             let mark = if check.passed {
@@ -254,6 +263,7 @@ mod tests {
                 steps: Vec::new(),
                 captures: Vec::new(),
                 flows: "tcp a > b\n".into(),
+                snapshot_text: None,
                 snapshot,
                 checks,
                 passed: false,

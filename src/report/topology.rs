@@ -70,14 +70,19 @@ impl Topology {
                 })
             })
             .collect();
-        let rules =
-            plan.rules
-                .iter()
-                .map(|r| (r.host, &r.rule))
-                .chain(plan.steps.iter().filter_map(|s| match &s.action {
-                    Action::Iptables(rule) => Some((s.host, rule)),
-                    _ => None,
-                }));
+        let rules = plan
+            .rules
+            .iter()
+            .map(|r| (r.host, &r.rule))
+            .chain(
+                plan.rule_files
+                    .iter()
+                    .flat_map(|f| f.commands.iter().map(move |c| (f.host, &c.rule))),
+            )
+            .chain(plan.steps.iter().filter_map(|s| match &s.action {
+                Action::Iptables(rule) => Some((s.host, rule)),
+                _ => None,
+            }));
         let redirects = rules
             .filter(|(_, rule)| matches!(rule.target(), Some(Target::Redirect { .. })))
             .map(|(host, rule)| {

@@ -41,6 +41,24 @@ pub struct Packet {
     pub flags: u8,
 }
 
+#[cfg(test)]
+impl Packet {
+    /// What the tests walk: a new connection's SYN from 10.0.0.1:40000 to 10.0.0.2, in eth0.
+    pub(crate) fn test_syn(dport: u16) -> Packet {
+        Packet {
+            proto: Protocol::Tcp,
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            sport: 40000,
+            dport,
+            in_iface: Some("eth0".into()),
+            out_iface: None,
+            state: ConnState::New,
+            flags: super::TcpFlags::SYN,
+        }
+    }
+}
+
 /// A rule as it sits in a chain, with the line of the command that put it there.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -408,7 +426,7 @@ pub enum Mismatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{TcpFlags, parse_rule};
+    use crate::rules::parse_rule;
 
     fn set(lines: &[&str]) -> Ruleset {
         let mut r = Ruleset::new();
@@ -419,17 +437,7 @@ mod tests {
     }
 
     fn syn(dport: u16) -> Packet {
-        Packet {
-            proto: Protocol::Tcp,
-            src: "10.0.0.1".parse().unwrap(),
-            dst: "10.0.0.2".parse().unwrap(),
-            sport: 40000,
-            dport,
-            in_iface: Some("eth0".into()),
-            out_iface: None,
-            state: ConnState::New,
-            flags: TcpFlags::SYN,
-        }
+        Packet::test_syn(dport)
     }
 
     fn decided(r: &Ruleset, p: &Packet) -> Option<usize> {

@@ -14,6 +14,9 @@
 //!   `--jump`, `--to-port` ...) are accepted, and a leading `sudo` and `iptables`.
 //! - [`eval`] builds a rule set command by command and walks a packet through it: what a
 //!   student's rules mean for the lab's traffic, whatever their form.
+//! - [`parse_restore`] reads a rules file as `iptables-save` writes it (`*filter`, chain
+//!   policies, user chains, rules, `COMMIT`), each rule with [`parse_rule`], into the commands
+//!   it makes, checked against an [`eval::Ruleset`] as iptables-restore would check them.
 //! - [`parse_route`] reads one `ip route add|del|replace|get` command and returns a
 //!   [`RouteCmd`] for the topology stage to apply through netlink.
 //! - [`script_commands`] splits a file of commands (a student's submission) into single
@@ -32,6 +35,7 @@ mod iptables;
 mod lex;
 mod names;
 mod parse;
+mod restore;
 mod route;
 
 pub use iface::{Iface, IfaceError};
@@ -43,6 +47,7 @@ pub use iptables::{
 pub(crate) use lex::suggest;
 pub use lex::{ScriptCommand, script_commands};
 pub use parse::parse_rule;
+pub use restore::{RestoreCommand, RestoreError, parse_restore};
 pub use route::{Family, IpNet, Route, RouteCmd, RouteError, parse_route};
 
 /// A rule or route that cannot be parsed: where, which word, and what was expected.
@@ -84,6 +89,12 @@ impl ParseError {
             expected: expected.into(),
             suggestion: None,
         }
+    }
+
+    /// The same error, suggesting the one of `known` nearest to `word` (if one is near).
+    pub(crate) fn near(mut self, word: &str, known: &[&str]) -> ParseError {
+        self.suggestion = lex::suggest(word, known).map(str::to_owned);
+        self
     }
 }
 

@@ -460,20 +460,7 @@ pub fn parse_route(line: &str) -> Result<RouteCmd, RouteError> {
     } else {
         dest
     };
-    if let Some(f) = family
-        && f != dest.family()
-    {
-        return Err(err(
-            &dest_tok,
-            format!(
-                "destination {} is {} but the command says -{}",
-                q(&dest_tok.text),
-                dest.family().name(),
-                if f == Family::V4 { 4 } else { 6 }
-            ),
-            format!("an {} destination", f.name()),
-        ));
-    }
+    same_family(family, &dest, &dest_tok, "destination")?;
     for (addr, tok) in [&via, &src].into_iter().flatten() {
         if Family::of(addr) != dest.family() {
             return Err(err(
@@ -537,24 +524,34 @@ fn parse_get(
             "one address, e.g. 8.8.8.8 or 8.8.8.8/32",
         ));
     }
-    if let Some(f) = family
-        && f != net.family()
-    {
-        return Err(err(
-            &tok,
-            format!(
-                "address {} is {} but the command says -{}",
-                q(&tok.text),
-                net.family().name(),
-                if f == Family::V4 { 4 } else { 6 }
-            ),
-            format!("an {} address", f.name()),
-        ));
-    }
+    same_family(family, &net, &tok, "address")?;
     if let Some(extra) = rest.next() {
         return Err(unexpected(&extra, &extra.text, true));
     }
     Ok(RouteCmd::Get(net.addr))
+}
+
+/// Refuses `net` (written as `tok`, the command's `what`) when the command names the other
+/// family with -4 or -6.
+fn same_family(
+    family: Option<Family>,
+    net: &IpNet,
+    tok: &Token,
+    what: &str,
+) -> Result<(), ParseError> {
+    match family {
+        Some(f) if f != net.family() => Err(err(
+            tok,
+            format!(
+                "{what} {} is {} but the command says -{}",
+                q(&tok.text),
+                net.family().name(),
+                if f == Family::V4 { 4 } else { 6 }
+            ),
+            format!("an {} {what}", f.name()),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn default_route(family: Family) -> IpNet {
@@ -637,9 +634,7 @@ fn parse_dest(tok: &Token, family: Option<Family>) -> Result<IpNet, ParseError> 
         None => (text, None),
     };
     let addr = addr_text.parse::<IpAddr>().map_err(|_| {
-        let mut e = err(tok, format!("invalid destination {}", q(text)), expected);
-        e.suggestion = lex::suggest(text, &["default"]).map(str::to_owned);
-        e
+        err(tok, format!("invalid destination {}", q(text)), expected).near(text, &["default"])
     })?;
     let bits = Family::of(&addr).bits();
     let prefix = match len_text {

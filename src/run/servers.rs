@@ -52,6 +52,15 @@ pub struct Started {
 }
 
 impl Started {
+    /// Interrupts every program service (SIGINT, then SIGKILL) while the captures still
+    /// record, so what a program does as it stops (arpspoof re-announcing the true bindings
+    /// it poisoned) is on the wire; [`Started::stop`] then has no program left to stop.
+    pub async fn stop_programs(&mut self) {
+        for running in self.programs.drain(..) {
+            running.stop().await;
+        }
+    }
+
     /// Stops every server (listeners closed, open connections aborted) and every program
     /// service (SIGINT, then SIGKILL), and waits for them.
     pub async fn stop(self) {

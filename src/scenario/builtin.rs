@@ -1,5 +1,6 @@
 //! The scenarios built into the binary: every `scenarios/*.toml` of the source tree, with its
-//! expected snapshot from `scenarios/snapshots/`, embedded at build time by `build.rs`.
+//! expected snapshot from `scenarios/snapshots/`, embedded at build time by `build.rs`, and
+//! the files they name (every other file under `scenarios/`, such as a rules file).
 
 /// A scenario embedded in the binary.
 pub struct Builtin {
@@ -9,6 +10,14 @@ pub struct Builtin {
 }
 
 include!(concat!(env!("OUT_DIR"), "/builtin_scenarios.rs"));
+
+/// A file a built-in scenario names (a rules file), by its path relative to `scenarios/`.
+pub fn builtin_file(path: &str) -> Option<&'static str> {
+    BUILTIN_FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
+}
 
 #[cfg(test)]
 mod tests {

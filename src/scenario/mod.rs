@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use builtin::{BUILTIN, Builtin};
+pub use builtin::{BUILTIN, Builtin, builtin_file};
 pub use error::ScenarioError;
 #[cfg(test)]
 pub(crate) use parse::{expect_kinds, step_kinds};
@@ -40,11 +40,20 @@ pub struct Plan {
     pub routes: Vec<RoutePlan>,
     pub services: Vec<ServicePlan>,
     pub rules: Vec<RulePlan>,
+    /// Rules files (`[[rules]] file = "rules.v4"`), each loaded between the `rules` it sits
+    /// among in the scenario.
+    pub rule_files: Vec<RulesFilePlan>,
     pub steps: Vec<StepPlan>,
     pub expects: Vec<Expect>,
     /// Whether the run's flows are compared with an expected snapshot (`snapshot = false` at
     /// the top of the file says no; `labctl test` fails a scenario that says yes and has none).
     pub snapshot: bool,
+    /// `snapshot = "alerts"`: the snapshot is the run's alerts (severity, id, who against
+    /// whom), not its flows, for labs whose tools randomise ports, order and timing.
+    pub snapshot_alerts: bool,
+    /// The alert thresholds of the detection pass: the catalogue's, changed by the scenario's
+    /// `[alerts]` table (`arp-scan.targets = 20`).
+    pub alerts: crate::catalogue::Thresholds,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +136,8 @@ pub struct LinkEnd {
     pub host: HostId,
     pub iface: String,
     pub addr: Option<Cidr>,
+    /// Further addresses after the first (an IPv6 link-local address beside a global one).
+    pub extra: Vec<Cidr>,
     /// Whether a capture runs on this end.
     pub capture: bool,
 }
@@ -229,6 +240,22 @@ pub struct RulePlan {
     pub rule: Rule,
 }
 
+/// An `iptables-save` file loaded into a host with `iptables-restore --noflush` before the
+/// first step: the kernel gets the file as written, in one transaction per table, and the
+/// plan keeps every command it makes, read and checked like single rules.
+#[derive(Debug, Clone)]
+pub struct RulesFilePlan {
+    pub host: HostId,
+    /// As the scenario names it (`rules.v4`), for the report.
+    pub name: String,
+    /// The file as written: what iptables-restore reads.
+    pub text: String,
+    /// The commands it makes, in order (policies as `-P`, user chains as `-N`, rules).
+    pub commands: Vec<crate::rules::RestoreCommand>,
+    /// How many of the plan's single `rules` are applied before it (the scenario's order).
+    pub after: usize,
+}
+
 /// Where a client connects: a host (its first address) or a literal address, and a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -283,6 +310,53 @@ pub enum Action {
     /// Network steps (UDP probe, traceroute, routes, links, sysctls, ARP announcements):
     /// see [`NetAction`].
     Net(NetAction),
+    /// Frames built by labctl and sent through libpcap, for attacks no Debian program makes.
+    Craft(CraftAction),
+    /// The built-in `ping`: ICMP (or ICMPv6) echo requests from a raw socket of the host.
+    Ping(PingPlan),
+}
+
+/// A `craft` step: what to build, and the two link ends it goes between.
+#[derive(Debug, Clone)]
+pub struct CraftAction {
+    pub what: CraftKind,
+    /// The interface of the step's host it leaves by.
+    pub iface: String,
+    /// The host and interface it is addressed to (its MAC address is read from the lab).
+    pub target: HostId,
+    pub target_iface: String,
+    pub target_addr: IpAddr,
+}
+
+/// The frames a `craft` step can build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CraftKind {
+    /// Ten IPv4 datagrams (EtherType 0x0800) whose version nibble is not 4, of 120 to 1271
+    /// bytes, as in the document's capture ("Bogus IPv4 version").
+    BogusIpVersion,
+}
+
+/// `ping = "HOST"`: `count` echo requests of `size` data bytes, one after the other (the next
+/// leaves `interval` after the previous one's answer or silence), with hop limit `ttl`. Each
+/// echo ends as a reply, an ICMP error about it (TTL exceeded, unreachable, packet too big)
+/// or silence after `wait`.
+#[derive(Debug, Clone)]
+pub struct PingPlan {
+    pub dest: IpAddr,
+    /// As written, for the title.
+    pub text: String,
+    pub count: u16,
+    /// Data bytes after the 8-byte ICMP header, as `ping -s`.
+    pub size: usize,
+    /// TTL (hop limit) of the requests; the kernel's default when not given.
+    pub ttl: Option<u8>,
+    pub interval: Duration,
+    /// How long each echo waits for its answer.
+    pub wait: Duration,
+    /// Echo identifier: fixed by the plan (the step's line), so runs send the same bytes.
+    pub id: u16,
+    /// Text the step's answer lines must contain (`time exceeded from r1`).
+    pub expect: Option<String>,
 }
 
 /// Steps that act on the network layer rather than drive an application protocol.
@@ -298,12 +372,17 @@ pub enum NetAction {
     },
     /// Built-in traceroute: one UDP probe per TTL from 1 up, to ports 33434 and up, as the
     /// `traceroute` program sends them; each hop is the source of the ICMP error that comes
-    /// back. `hops`, when given, is the list of host names the path must show.
+    /// back. `hops`, when given, is the list of host names the path must show. With `icmp`
+    /// (`mode = "icmp"`, as `traceroute -I`) the probes are ICMP echo requests and the last hop
+    /// answers with an echo reply. `queries` probes go to each hop, summed up per hop as mtr
+    /// does (loss, best, average and worst round trip).
     Traceroute {
         dest: IpAddr,
         text: String,
         max_hops: u8,
         hops: Option<Vec<String>>,
+        icmp: bool,
+        queries: u8,
     },
     /// `ip route add|del|replace|get` in the host; `get` prints the route the kernel chose and
     /// `expect` is text it must contain (`dev vpn0`).
@@ -411,6 +490,27 @@ impl StepPlan {
             line,
         }
     }
+
+    /// A rules file loaded as a step: `iptables-restore --noflush` reading the file. Without
+    /// `--noflush` it would flush each table it names, and with it the single rules applied
+    /// before the file.
+    pub fn restore(file: &RulesFilePlan) -> StepPlan {
+        StepPlan {
+            kind: "exec",
+            host: file.host,
+            title: format!("iptables-restore --noflush < {}", file.name),
+            programs: vec!["iptables-restore".to_string()],
+            action: Action::Exec {
+                argv: vec!["iptables-restore".to_string(), "--noflush".to_string()],
+                timeout: Duration::from_secs(10),
+                stdin: file.text.clone().into_bytes(),
+                hold_stdin: false,
+                signal: None,
+            },
+            expect: StepOutcome::Ok,
+            line: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -472,6 +572,14 @@ pub enum Expect {
         frames: Count,
         line: usize,
     },
+    /// An alert of the detection pass on some capture of the run:
+    /// `alert = "tcp-port-scan attacker > server"`, with `severity`, `count` or `at_least`.
+    Alert {
+        what: AlertExpect,
+        /// As written.
+        text: String,
+        line: usize,
+    },
     /// Wire and kernel facts: rule counters, lines of the flows, packet-level facts of a
     /// capture. See [`NetExpect`].
     Net {
@@ -496,8 +604,30 @@ impl Expect {
                 NetExpect::Capture { .. } => "capture",
             },
             Expect::Filter { .. } => "filter",
+            Expect::Alert { .. } => "alert",
         }
     }
+}
+
+/// What an alert expectation asks for: the catalogue id, who against whom, and optionally
+/// the severity and how many packets or events the alert counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertExpect {
+    pub id: &'static str,
+    pub src: AlertSide,
+    pub dst: AlertSide,
+    pub severity: Option<crate::catalogue::Severity>,
+    pub count: Option<Count>,
+}
+
+/// One side of an expected alert, as written: a host (any of its addresses or MAC
+/// addresses), an address, a MAC address, or `*` (anyone, and the many of a sweep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertSide {
+    Host(HostId),
+    Ip(IpAddr),
+    Mac([u8; 6]),
+    Any,
 }
 
 /// A count that must be exact or reach a minimum.
@@ -626,8 +756,10 @@ impl Plan {
         self.links
             .iter()
             .flat_map(|l| l.ends.iter())
-            .filter_map(|end| {
+            .flat_map(|end| {
                 end.addr
+                    .iter()
+                    .chain(&end.extra)
                     .map(|cidr| (cidr.addr, self.hosts[end.host].name.as_str()))
             })
     }

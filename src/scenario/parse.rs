@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use super::*;
 
+mod alerts;
 mod dhcp;
 mod expects;
 mod filter;
@@ -23,6 +24,7 @@ mod program;
 mod protocol;
 mod raw;
 mod resolve;
+mod rules;
 mod steps;
 mod switch;
 mod values;
@@ -104,7 +106,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         let err = cx.err(span, msg.clone());
         if msg.starts_with("unknown field") {
             err.with_hint(
-                "see `labctl help scenario` or scenarios/*.toml for the keys a scenario takes",
+                "the known keys are listed above; README's \"Writing a scenario\" says what each takes",
             )
         } else if msg.starts_with("invalid type: map, expected a sequence") {
             // `[hosts.client.routes]` opens a table where a list belongs.
@@ -225,6 +227,12 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         }
     }
     switch::ports(&cx, &raw.switches, &hosts, &resolver, &mut links)?;
+    // An IPv6 address on an end turns IPv6 on in its host.
+    for end in links.iter().flat_map(|l| &l.ends) {
+        if end.addr.iter().chain(&end.extra).any(|c| c.addr.is_ipv6()) {
+            hosts[end.host].ipv6 = true;
+        }
+    }
     let resolver = Resolver::new(&cx, &hosts, &links);
 
     let mut routes = Vec::new();
@@ -312,14 +320,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         });
     }
 
-    let mut rules = Vec::new();
-    for rule in &raw.rules {
-        let host = resolver.host_value(&rule.host)?;
-        rules.push(RulePlan {
-            host,
-            rule: parse_iptables(&cx, &rule.iptables)?,
-        });
-    }
+    let (rules, rule_files) = rules::rules(&cx, &raw.rules, &resolver, &origin)?;
 
     let keys: GivenKeys = toml::from_str(text).expect("the document was read once already");
     let mut steps = Vec::new();
@@ -334,6 +335,20 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         expects.push(parse_expect(&cx, expect, &given, &resolver)?);
     }
 
+    let (snapshot, snapshot_alerts) = match &raw.snapshot {
+        None => (true, false),
+        Some(s) => match s.get_ref() {
+            toml::Value::Boolean(b) => (*b, false),
+            toml::Value::String(a) if a == "alerts" => (true, true),
+            _ => {
+                return Err(cx
+                    .err(s.span(), "snapshot takes true, false or \"alerts\"")
+                    .with_hint(
+                        "snapshot = \"alerts\" compares the run's alerts instead of its flows",
+                    ));
+            }
+        },
+    };
     Ok(Plan {
         name,
         summary: raw.summary,
@@ -343,9 +358,12 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         routes,
         services,
         rules,
+        rule_files,
         steps,
         expects,
-        snapshot: raw.snapshot.unwrap_or(true),
+        snapshot,
+        snapshot_alerts,
+        alerts: alerts::thresholds(&cx, &raw.alerts)?,
     })
 }
 
@@ -377,6 +395,23 @@ equals = "hi\r\n"
 
     fn err(text: &str) -> ScenarioError {
         parse(text, Origin::File("x.toml".into())).expect_err("must fail")
+    }
+
+    #[test]
+    fn an_end_takes_several_addresses_and_ipv6_turns_its_host_on() {
+        let text = "name = \"t\"\n[hosts.a]\n[hosts.b]\n[[links]]\n\
+                    ends = [\"a:eth0 2001:db8::1/64 fe80::1/64\", \"b:eth0 2001:db8::2/64\"]\n";
+        let plan = parse(text, Origin::File("x.toml".into())).unwrap();
+        let a = &plan.links[0].ends[0];
+        assert_eq!(a.addr.unwrap().to_string(), "2001:db8::1/64");
+        assert_eq!(a.extra.len(), 1);
+        assert_eq!(a.extra[0].to_string(), "fe80::1/64");
+        assert!(plan.hosts.iter().all(|h| h.ipv6));
+        let names: Vec<String> = plan.addresses().map(|(a, h)| format!("{h} {a}")).collect();
+        assert_eq!(names, ["a 2001:db8::1", "a fe80::1", "b 2001:db8::2"]);
+        let e = err(&text.replace("fe80::1/64", "fe80::1/200"));
+        assert!(e.msg.starts_with("bad prefix length \"200\""), "{e}");
+        assert_eq!(e.col, 32, "{e}");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! here depends on the rest of the crate.
 
 pub mod app;
+pub mod detail;
 pub mod dhcp;
 pub mod dissect;
 pub mod names;

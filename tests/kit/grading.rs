@@ -9,14 +9,26 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::process::Killed;
 use super::{Netns, labctl, labctl_json, require};
+
+/// The reference submission of homework-redirect, the lab most grading tests grade.
+pub fn reference() -> PathBuf {
+    super::root().join("labs/homework-redirect/reference")
+}
 
 /// Grades `dir` and returns the JSON grade, asserting exit 0 (full marks) or 1 (points lost).
 pub fn grade(lab: &str, dir: &Path) -> serde_json::Value {
-    let (out, grade) = labctl_json(labctl().args(["grade", lab]).arg(dir).arg("--json"));
+    graded(labctl().args(["grade", lab]).arg(dir).arg("--json"))
+}
+
+/// Runs a `labctl grade ... --json` command line and returns the JSON grade, asserting exit 0
+/// (full marks) or 1 (points lost).
+pub fn graded(command: &mut Command) -> serde_json::Value {
+    let (out, grade) = labctl_json(command);
     let full = grade["score"] == grade["max"];
     assert_eq!(
         out.status.code(),
@@ -84,31 +96,7 @@ pub fn record(dir: &Path, session: &Session) -> PathBuf {
     ] {
         require(p, pkg);
     }
-    let client = Netns::root();
-    let server = Netns::root();
-    let link = std::process::Command::new("ip")
-        .args([
-            "link",
-            "add",
-            "eth0",
-            "netns",
-            &client.pid(),
-            "type",
-            "veth",
-        ])
-        .args(["peer", "name", "eth0", "netns", &server.pid()])
-        .output()
-        .unwrap();
-    assert!(
-        link.status.success(),
-        "ip link add veth: {}",
-        String::from_utf8_lossy(&link.stderr)
-    );
-    for (ns, addr) in [(&client, "10.0.0.1/24"), (&server, "10.0.0.2/24")] {
-        ns.ok("ip", &["addr", "add", addr, "dev", "eth0"]);
-        ns.ok("ip", &["link", "set", "eth0", "up"]);
-        ns.ok("ip", &["link", "set", "lo", "up"]);
-    }
+    let (client, server) = Netns::pair("10.0.0.2/24");
     let dump = std::fs::File::create(dir.join("dump.txt")).unwrap();
     let nc = server
         .command("nc")
@@ -123,26 +111,7 @@ pub fn record(dir: &Path, session: &Session) -> PathBuf {
         Capture::Eth0 => "eth0",
         Capture::Any => "any",
     };
-    let tcpdump = server
-        .command("tcpdump")
-        .args(["-i", iface, "--immediate-mode", "-U", "-w"])
-        .arg(&pcap)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut tcpdump = Killed(tcpdump);
-    // tcpdump says "listening on ..." once it captures (after a warning about the link type
-    // of `-i any`).
-    let mut err = BufReader::new(tcpdump.0.stderr.take().unwrap());
-    let mut said = String::new();
-    while !said.contains("listening on") {
-        let mut line = String::new();
-        assert!(err.read_line(&mut line).unwrap() > 0, "tcpdump: {said}");
-        said.push_str(&line);
-    }
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let tcpdump = server.tcpdump(iface, &pcap, "");
     wait_listening(&nc.0, 27664);
 
     let mut expected = Vec::new();
@@ -163,24 +132,9 @@ pub fn record(dir: &Path, session: &Session) -> PathBuf {
         expected.push(port);
     }
     wait_captured(&pcap, expected.len());
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(tcpdump.0.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    assert!(tcpdump.0.wait().unwrap().success(), "tcpdump exit");
+    assert!(tcpdump.interrupt().success(), "tcpdump exit");
     drop(nc);
     pcap
-}
-
-/// A child killed when dropped, so a failing test leaves no nc or tcpdump behind.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Waits until the process has a TCP socket listening on `port` (in its namespace).
@@ -287,10 +241,13 @@ fn wait_captured(pcap: &Path, n: usize) {
     }
 }
 
-/// A submission directory with commands.sh and, if given, a capture under `name`.
+/// A homework-redirect submission directory with commands.sh, the reference's answers.toml
+/// (the display filter) and, if given, a capture under `name`.
 pub fn submission(dir: &Path, commands: &str, capture: Option<(&Path, &str)>) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("commands.sh"), commands).unwrap();
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/homework-redirect/reference");
+    std::fs::copy(reference.join("answers.toml"), dir.join("answers.toml")).unwrap();
     if let Some((from, name)) = capture {
         std::fs::copy(from, dir.join(name)).unwrap();
     }
@@ -388,7 +345,7 @@ pub fn class(dir: &Path) -> Vec<PathBuf> {
         let d = dir.join(name);
         std::fs::create_dir_all(&d).unwrap();
         if matches!(name, "zoe" | "alice" | "carol") {
-            for f in ["commands.sh", "homework.pcap"] {
+            for f in ["commands.sh", "homework.pcap", "answers.toml"] {
                 std::fs::copy(reference.join(f), d.join(f)).unwrap();
             }
         }

@@ -3,8 +3,11 @@
 //! lives in the library (`labctl::analyze::fixture`, re-exported here as [`frames`]) so the
 //! unit tests and the fuzz targets share it too.
 //!
-//! - [`bin`]: the labctl binary, and running it for its JSON;
-//! - [`process`]: running a client program with a deadline;
+//! - [`bin`]: the labctl binary and the repository root, running it for its JSON, and what a
+//!   run said;
+//! - [`capfile`]: capture files built byte by byte, well formed or broken;
+//! - [`process`]: running a client program with a deadline, `curl` and `nc`, and checking
+//!   what it printed;
 //! - [`scratch`]: a fresh scratch directory per test;
 //! - [`require`]: the programs a test needs, found by the product's own lookup rule, failing
 //!   (never skipping) with the Debian package to install;
@@ -16,6 +19,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod bin;
+pub mod capfile;
 pub mod grading;
 pub mod netns;
 pub mod process;
@@ -26,10 +30,13 @@ pub mod servers;
 pub mod sniff;
 pub mod tshark;
 
-pub use bin::{labctl, labctl_json};
+pub use bin::{
+    assert_exit, assert_stderr_has, assert_stdout_has, described, labctl, labctl_json, root,
+    run_refused, stage_names,
+};
 pub use labctl::analyze::fixture as frames;
 pub use netns::Netns;
-pub use process::{run, run_held, text};
+pub use process::{assert_contains, curl, nc, run, run_held, succeeded, text};
 pub use require::require;
 pub use scratch::scratch;
 pub use servers::{Running, Shutdown, start_tcp, start_udp_tcp};

@@ -3,10 +3,16 @@
 //! `sleep` started with `unshare` and killed on drop.
 //!
 //! [`Netns::new`] is unprivileged (a user namespace maps us to root inside); [`Netns::root`]
-//! needs real root, and its interfaces can be joined to another namespace's with a veth link.
+//! needs real root, and its interfaces can be joined to another namespace's with a veth link:
+//! [`Netns::pair`] makes a client and a server so joined, and [`Netns::tcpdump`] captures
+//! inside one.
 
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::process::Killed;
 
 pub struct Netns {
     holder: Child,
@@ -32,6 +38,62 @@ impl Netns {
             false,
             "unshare --net did not make a network namespace: these tests need root",
         )
+    }
+
+    /// Two root namespaces, a client and a server, joined by a veth link named `eth0` on both
+    /// sides: the client is 10.0.0.1/24, the server `server_addr`; every link is up.
+    pub fn pair(server_addr: &str) -> (Netns, Netns) {
+        let (client, server) = (Netns::root(), Netns::root());
+        let out = Command::new("ip")
+            .args([
+                "link",
+                "add",
+                "eth0",
+                "netns",
+                &client.pid(),
+                "type",
+                "veth",
+            ])
+            .args(["peer", "name", "eth0", "netns", &server.pid()])
+            .output()
+            .expect("cannot run ip: install iproute2");
+        assert!(
+            out.status.success(),
+            "ip link add veth: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for (ns, addr) in [(&client, "10.0.0.1/24"), (&server, server_addr)] {
+            ns.ok("ip", &["addr", "add", addr, "dev", "eth0"]);
+            ns.ok("ip", &["link", "set", "eth0", "up"]);
+            ns.ok("ip", &["link", "set", "lo", "up"]);
+        }
+        (client, server)
+    }
+
+    /// `tcpdump -i IFACE -w PCAP FILTER` inside the namespace, returned once it captures
+    /// (tcpdump says "listening on", after a warning about the link type of `-i any`); stop
+    /// it with [`Killed::interrupt`].
+    pub fn tcpdump(&self, iface: &str, pcap: &Path, filter: &str) -> Killed {
+        let mut child = self
+            .command("tcpdump")
+            .args(["-i", iface, "--immediate-mode", "-U", "-w"])
+            .arg(pcap)
+            .args(filter.split_whitespace())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run tcpdump in the namespace");
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut said = String::new();
+        while !said.contains("listening on") {
+            let mut line = String::new();
+            assert!(err.read_line(&mut line).unwrap() > 0, "tcpdump: {said}");
+            said.push_str(&line);
+        }
+        // Kept draining, so tcpdump never blocks or dies on a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        Killed(child)
     }
 
     fn hold(flags: &[&str], user: bool, failed: &str) -> Netns {

@@ -202,9 +202,14 @@ pub fn assert_conversations(path: &Path, proto: &str, ours: &serde_json::Value) 
     }
 }
 
-/// labctl's endpoint rows (`show --endpoints --json`) must match tshark's `-z endpoints,ip`.
+/// labctl's endpoint rows (`show --endpoints --json`) must match tshark's `-z endpoints,ip`
+/// and `-z endpoints,ipv6` (tshark has a table per IP version, labctl one for both).
 pub fn assert_endpoint_rows(path: &Path, ours: &serde_json::Value) {
-    let theirs = parse_endpoints(&tshark(path, &["-q", "-z", "endpoints,ip"]));
+    let mut theirs = parse_endpoints(&tshark(path, &["-q", "-z", "endpoints,ip"]));
+    theirs.extend(parse_endpoints(&tshark(
+        path,
+        &["-q", "-z", "endpoints,ipv6"],
+    )));
     let ours = ours.as_array().expect("endpoint rows");
     assert_eq!(
         ours.len(),

@@ -88,15 +88,21 @@ fn nightly() -> Command {
     c
 }
 
-fn ensure_nightly() -> Result<()> {
-    let present = Command::new("rustup")
-        .args(["run", "nightly", "rustc", "--version"])
-        .env_remove("RUSTUP_TOOLCHAIN")
+/// Whether `command` runs and exits 0, its output thrown away: a tool is there.
+fn present(command: &mut Command) -> bool {
+    command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if present {
+        .is_ok_and(|s| s.success())
+}
+
+fn ensure_nightly() -> Result<()> {
+    if present(
+        Command::new("rustup")
+            .args(["run", "nightly", "rustc", "--version"])
+            .env_remove("RUSTUP_TOOLCHAIN"),
+    ) {
         return Ok(());
     }
     status(
@@ -106,13 +112,7 @@ fn ensure_nightly() -> Result<()> {
 }
 
 fn ensure_cargo_fuzz() -> Result<()> {
-    let present = nightly()
-        .args(["fuzz", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if present {
+    if present(nightly().args(["fuzz", "--version"])) {
         return Ok(());
     }
     let started = Instant::now();

@@ -5,7 +5,7 @@
 //! - `ci`: install the test tools, then format check, clippy with warnings denied, every test,
 //!   every fuzz target built and run 20 s.
 //!   This is what `.ci/run` calls.
-//! - `bench [homework|suite|grade|analysis|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
+//! - `bench [homework|suite|grade|analysis|alerts|filter|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
 //!   [--seconds S]`: the wall time of `labctl run homework-redirect` (median of N runs); the
 //!   wall time of the whole suite (`labctl test --jobs 2`, best of 3) against the protocol
 //!   timers its labs wait for; the analysis benchmark: real loopback traffic captured once into
@@ -14,12 +14,19 @@
 //!   `tshark -q -z conv,tcp`, with peak memory and packets per second (the `analysis_bench`
 //!   example, built in release mode); the servers benchmark: SMTP mail transactions and HTTP
 //!   requests per second with `--clients` concurrent clients (default 50) for `--seconds` each
-//!   (the `protocol_bench` example). Each target met prints "ok", each missed "MISSED";
+//!   (the `protocol_bench` example); the filter benchmark: `labctl show BIG -Y 'tcp.len > 1000'
+//!   --count` against `tshark -Y ... | wc -l` on the analysis benchmark's bulk capture, wall
+//!   time and peak memory (`filterbench.rs`). Each target met prints "ok", each missed "MISSED";
 //!   with `--check` a missed target makes the command exit 1 (not in CI: machines differ).
 //! - `bench grade [--submissions N] [--jobs J]`: N homework submissions (default 100, one in
 //!   four with a mistake) graded in one batch (`labctl grade homework-redirect DIR...
 //!   --gradebook --jobs J`, default 4), submissions per second.
-//! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove its flows never change;
+//! - `bench alerts [--mb MB] [--scan N]`: conversations and alerts together over the bulk
+//!   capture against conversations alone (target: at most 1.5 times the time, at most 64 MiB),
+//!   and both over N synthetic SYN probes (default one million one-packet flows), packets per
+//!   second.
+//! - `repeat [SCENARIO|all] [N]`: run a scenario N times and prove every check passes and its
+//!   snapshot (the flows, or the alerts of a `snapshot = "alerts"` lab) never changes;
 //!   `all` runs the whole suite (`labctl test`) N times, every run compared with the snapshots.
 //! - `stress [ROUNDS]`: a busy machine on purpose: 8 `labctl test --jobs 4` at once (release
 //!   build), ROUNDS rounds in a row (default 3), every suite green in every round. Prints each
@@ -36,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+mod filterbench;
 mod fuzz;
 
 /// What `labctl run` itself needs on the machine.
@@ -66,6 +74,7 @@ const TEST_PACKAGES: &[&str] = &[
     "hping3",
     "arping",
     "dsniff",
+    "ptunnel",
     // The HTML report's test loads pages in a real browser, headless.
     "chromium",
     // tests/dhcp_interop.rs: udhcpc, dhclient and dnsmasq against labctl's server and client.
@@ -87,7 +96,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|grade|analysis|servers] [--check] [--runs N] [--mb MB] [--small N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N] | stress [ROUNDS] | fuzz [TARGET] [--seconds N]"
+                "usage: cargo xtask run [SCENARIO] [ARGS...] | ci | bench [homework|suite|grade|analysis|alerts|filter|servers] [--check] [--runs N] [--mb MB] [--small N] [--scan N] [--clients N] [--seconds S] | repeat [SCENARIO|all] [N] | stress [ROUNDS] | fuzz [TARGET] [--seconds N]"
             );
             return ExitCode::from(2);
         }
@@ -188,6 +197,27 @@ fn build_release() -> Result<PathBuf> {
     Ok(root().join("target/release/labctl"))
 }
 
+fn build_debug() -> Result<PathBuf> {
+    status(
+        "cargo build",
+        cargo().args(["build", "--quiet", "--bin", "labctl"]),
+    )?;
+    Ok(root().join("target/debug/labctl"))
+}
+
+/// A count of runs or rounds given on the command line (`default` without one): a whole
+/// number, at least 1.
+fn count(arg: Option<&String>, default: usize, what: &str) -> Result<usize> {
+    match arg {
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("bad {what} count {n:?}")),
+        None => Ok(default),
+    }
+}
+
 fn run(args: &[String]) -> Result<ExitCode> {
     ensure_packages(RUN_PACKAGES)?;
     let labctl = build_release()?;
@@ -275,6 +305,16 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     {
         missed.push("analysis");
     }
+    if wanted("alerts")
+        && !bench_alerts(flag(args, "--mb", 300)?, flag(args, "--scan", 1_000_000)?)?
+    {
+        missed.push("alerts");
+    }
+    if wanted("filter")
+        && !filterbench::bench_filter(flag(args, "--mb", 300)?, flag(args, "--small", 1_000_000)?)?
+    {
+        missed.push("filter");
+    }
     if wanted("servers")
         && !bench_servers(flag(args, "--clients", 50)?, flag(args, "--seconds", 3)?)?
     {
@@ -312,41 +352,35 @@ fn example_met(what: &str, command: &mut Command) -> Result<bool> {
     Ok(!text.contains("MISSED"))
 }
 
+/// `cargo run --release --example NAME --`, to be given the example's arguments.
+fn release_example(name: &str) -> Command {
+    let mut c = cargo();
+    c.args([
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "labctl",
+        "--example",
+        name,
+        "--",
+    ]);
+    c
+}
+
 /// SMTP mail transactions and HTTP requests per second with concurrent clients, against the
 /// servers in-process on loopback (`examples/protocol_bench.rs`).
 fn bench_servers(clients: usize, seconds: usize) -> Result<bool> {
     example_met(
         &format!("protocol_bench {clients} clients, {seconds} s each"),
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "labctl",
-                "--example",
-                "protocol_bench",
-                "--",
-            ])
-            .args([clients.to_string(), seconds.to_string()]),
+        release_example("protocol_bench").args([clients.to_string(), seconds.to_string()]),
     )
 }
 
 fn analysis_example(args: &[&str]) -> Result<bool> {
     example_met(
         &format!("analysis_bench {}", args.join(" ")),
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "labctl",
-                "--example",
-                "analysis_bench",
-                "--",
-            ])
-            .args(args),
+        release_example("analysis_bench").args(args),
     )
 }
 
@@ -358,6 +392,16 @@ fn bench_analysis(mb: usize, small: usize) -> Result<bool> {
         analysis_example(&["generate", &dir_s, &mb.to_string(), &small.to_string()])?;
     }
     analysis_example(&["measure", &dir_s])
+}
+
+/// The alert detection's cost over the bulk capture, and its speed over a scan capture.
+fn bench_alerts(mb: usize, scan: usize) -> Result<bool> {
+    let dir = root().join("target").join("bench");
+    let dir_s = dir.to_string_lossy().into_owned();
+    if !dir.join("bulk.pcap").exists() {
+        analysis_example(&["generate", &dir_s, &mb.to_string(), "1000"])?;
+    }
+    analysis_example(&["alerts", &dir_s, &scan.to_string()])
 }
 
 fn bench_homework(runs: usize) -> Result<bool> {
@@ -516,15 +560,8 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
         .first()
         .cloned()
         .unwrap_or_else(|| "homework-redirect".into());
-    let runs: usize = match args.get(1) {
-        Some(n) => n.parse().map_err(|_| format!("bad run count {n:?}"))?,
-        None => 50,
-    };
-    status(
-        "cargo build",
-        cargo().args(["build", "--quiet", "--bin", "labctl"]),
-    )?;
-    let labctl = root().join("target/debug/labctl");
+    let runs = count(args.get(1), 50, "run")?;
+    let labctl = build_debug()?;
     let dir = scratch("repeat");
     let mut first: Option<String> = None;
     for i in 0..runs {
@@ -539,8 +576,20 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
         if s.code() == Some(2) || s.code().is_none() {
             return Err(format!("run {i} of {scenario} could not happen ({s})"));
         }
-        let flows =
-            std::fs::read_to_string(out.join("flows.txt")).map_err(|e| format!("run {i}: {e}"))?;
+        if s.code() == Some(1) {
+            eprintln!(
+                "run {i} of {scenario} failed a check; artifacts in {}",
+                out.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        // What the snapshot compares: the alerts of a `snapshot = "alerts"` lab, else the flows.
+        let compared = ["snapshot.txt", "flows.txt"]
+            .map(|f| out.join(f))
+            .into_iter()
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| out.join("flows.txt"));
+        let flows = std::fs::read_to_string(&compared).map_err(|e| format!("run {i}: {e}"))?;
         match &first {
             None => first = Some(flows),
             Some(f) if *f == flows => {}
@@ -553,21 +602,14 @@ fn repeat(args: &[String]) -> Result<ExitCode> {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    println!("{scenario}: the same flows in all {runs} runs");
+    println!("{scenario}: the same snapshot and every check passed in all {runs} runs");
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the whole suite N times: every run of every scenario must match its snapshot.
 fn repeat_all(runs: Option<&String>) -> Result<ExitCode> {
-    let runs: usize = match runs {
-        Some(n) => n.parse().map_err(|_| format!("bad run count {n:?}"))?,
-        None => 5,
-    };
-    status(
-        "cargo build",
-        cargo().args(["build", "--quiet", "--bin", "labctl"]),
-    )?;
-    let labctl = root().join("target/debug/labctl");
+    let runs = count(runs, 5, "run")?;
+    let labctl = build_debug()?;
     let dir = scratch("repeat-all");
     for i in 0..runs {
         let s = Command::new(&labctl)
@@ -595,14 +637,7 @@ const STRESS_JOBS: &str = "4";
 
 /// 8 suites at once, round after round; every suite must pass in every round.
 fn stress(args: &[String]) -> Result<ExitCode> {
-    let rounds: usize = match args.first() {
-        Some(n) => n
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("bad round count {n:?}"))?,
-        None => 3,
-    };
+    let rounds = count(args.first(), 3, "round")?;
     let labctl = build_release()?;
     let dir = scratch("stress");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -1,4 +1,4 @@
-//! IPv4 reassembly: fragments are held by datagram (source, destination, protocol,
+//! IPv4 and IPv6 reassembly: fragments are held by datagram (source, destination, protocol,
 //! identification) and the one that completes a datagram carries it into the conversations,
 //! as Wireshark does.
 //!
@@ -74,20 +74,35 @@ impl Analyzer {
             let n = piece.len().min(total - off);
             datagram[off..off + n].copy_from_slice(&piece[..n]);
         }
-        let (IpAddr::V4(src), IpAddr::V4(dst)) = (ip.src, ip.dst) else {
-            return;
+        let mut whole = Vec::with_capacity(40 + total);
+        let written = match (ip.src, ip.dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => etherparse::Ipv4Header::new(
+                total as u16,
+                ip.ttl,
+                etherparse::IpNumber(ip.proto),
+                src.octets(),
+                dst.octets(),
+            )
+            .is_ok_and(|mut h| {
+                // The datagram's own identification, which the endpoint table reads.
+                h.identification = ip.id as u16;
+                h.write(&mut whole).is_ok()
+            }),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => u16::try_from(total).is_ok_and(|len| {
+                etherparse::Ipv6Header {
+                    payload_length: len,
+                    next_header: etherparse::IpNumber(ip.proto),
+                    hop_limit: ip.ttl,
+                    source: src.octets(),
+                    destination: dst.octets(),
+                    ..Default::default()
+                }
+                .write(&mut whole)
+                .is_ok()
+            }),
+            _ => false,
         };
-        let Ok(header) = etherparse::Ipv4Header::new(
-            total as u16,
-            ip.ttl,
-            etherparse::IpNumber(ip.proto),
-            src.octets(),
-            dst.octets(),
-        ) else {
-            return;
-        };
-        let mut whole = Vec::with_capacity(20 + total);
-        if header.write(&mut whole).is_err() {
+        if !written {
             return;
         }
         whole.extend_from_slice(&datagram);

@@ -48,7 +48,9 @@ impl Analyzer {
                 alt,
                 port,
             });
-            self.out.conversations[i].ftp_control = true;
+            let c = &mut self.out.conversations[i];
+            c.ftp_control = true;
+            c.ftp_ports.push((mode, port));
         }
     }
 

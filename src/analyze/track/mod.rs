@@ -18,6 +18,7 @@
 mod dns;
 mod fragments;
 mod ftp;
+mod hosts;
 mod tcp;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,12 +29,13 @@ use crate::wire::{self, App, FrameRef, Net, Packet, Transport};
 
 use super::{
     Addr, Analysis, ArpFact, Close, ConnOutcome, Conversation, Dir, DnsExchange, Echo, Endpoint,
-    FtpData, FtpMode, Handshake, IcmpError, Proto, TcpFacts,
+    FtpData, FtpMode, Handshake, IcmpError, IpPair, NdpFact, Proto, TcpFacts,
 };
 
 use dns::dns_exchange;
 use fragments::{FragGroup, FragKey};
 use ftp::FtpExpect;
+use hosts::HostState;
 pub use tcp::FollowChunk;
 use tcp::TcpState;
 
@@ -69,13 +71,23 @@ pub struct Analyzer {
     index: HashMap<Key, usize, FastHash>,
     /// The conversation of the previous packet: bulk traffic hits it almost every time.
     last_conv: Option<(Key, usize)>,
-    /// The endpoints of the previous packet (source, destination, their indexes).
-    last_pair: Option<(IpAddr, IpAddr, usize, usize)>,
+    /// The endpoints of the previous packet (source, destination, their indexes, the index
+    /// of their pair).
+    last_pair: Option<(IpAddr, IpAddr, usize, usize, usize)>,
+    /// IP pairs by their endpoints' indexes, lower first.
+    pairs: HashMap<(usize, usize), usize, FastHash>,
+    /// Per endpoint, what its packets say about it.
+    hosts: Vec<HostState>,
+    /// Per conversation, the last IPv4 identification each way.
+    conv_ids: Vec<[Option<u16>; 2]>,
+    /// The endpoint index of the last packet's sender.
+    sender: usize,
     tcp: Vec<Option<TcpState>>,
     per_proto: [usize; 3],
     endpoints: HashMap<IpAddr, usize, FastHash>,
     arp_seen: HashSet<ArpFact>,
     dhcp_clients: super::dhcp::Clients,
+    ndp_seen: HashSet<NdpFact>,
     ftp: Vec<FtpExpect>,
     follow: Option<usize>,
     followed: Vec<FollowChunk>,
@@ -133,15 +145,6 @@ impl FastHasher {
     }
 }
 
-fn initial_ttl(ttl: u8) -> u8 {
-    match ttl {
-        0..=32 => 32,
-        33..=64 => 64,
-        65..=128 => 128,
-        _ => 255,
-    }
-}
-
 impl Analyzer {
     /// A fresh analyzer.
     pub fn new() -> Analyzer {
@@ -170,8 +173,8 @@ impl Analyzer {
         match &pkt.net {
             Net::Arp(arp) => self.arp(frame, arp, pkt),
             Net::Ip(ip) => {
-                self.endpoint(ip.src, ip.dst, frame.orig_len, ip.ttl);
-                if ip.version == 4 && ip.is_fragment() {
+                self.endpoint(ip, frame, pkt);
+                if ip.is_fragment() {
                     self.fragment(frame, ip, pkt);
                     return;
                 }
@@ -179,6 +182,9 @@ impl Analyzer {
                 match &pkt.transport {
                     Transport::Tcp(t) => self.tcp(frame, ip, t, payload, pkt),
                     Transport::Udp(u) => self.udp(frame, ip, u, payload, pkt),
+                    Transport::Icmp(i) if i.v6 && matches!(i.icmp_type, 135 | 136) => {
+                        self.ndp(ip, i, payload)
+                    }
                     Transport::Icmp(i) => self.icmp(frame, ip, i),
                     Transport::None => {}
                 }
@@ -196,6 +202,9 @@ impl Analyzer {
     pub fn finish_follow(mut self) -> (Analysis, Vec<FollowChunk>) {
         for i in 0..self.out.conversations.len() {
             self.settle(i);
+        }
+        for (e, h) in self.out.endpoints.iter_mut().zip(&self.hosts) {
+            h.finish(e);
         }
         (self.out, self.followed)
     }
@@ -231,35 +240,79 @@ impl Analyzer {
         }
     }
 
+    /// A neighbour solicitation or advertisement; `body` is the message after its first 8
+    /// bytes, which begins with the target address.
+    fn ndp(&mut self, ip: &wire::IpInfo, icmp: &wire::Icmp, body: &[u8]) {
+        let Some(target) = body.get(..16).and_then(|t| <[u8; 16]>::try_from(t).ok()) else {
+            return;
+        };
+        let target = IpAddr::from(target);
+        let fact = match icmp.icmp_type {
+            135 if ip.dst.is_multicast() => NdpFact::Solicit {
+                asker: ip.src,
+                target,
+                group: ip.dst,
+            },
+            136 => NdpFact::Advert {
+                owner: target,
+                to: ip.dst,
+            },
+            _ => return,
+        };
+        if self.ndp_seen.insert(fact.clone()) {
+            self.out.ndp.push(fact);
+        }
+    }
+
     fn endpoint_index(&mut self, addr: IpAddr) -> usize {
         let eps = &mut self.out.endpoints;
+        let hosts = &mut self.hosts;
         *self.endpoints.entry(addr).or_insert_with(|| {
             eps.push(blank_endpoint(addr));
+            hosts.push(HostState::default());
             eps.len() - 1
         })
     }
 
-    fn endpoint(&mut self, src: IpAddr, dst: IpAddr, len: u32, ttl: u8) {
-        let len = u64::from(len);
+    fn endpoint(&mut self, ip: &wire::IpInfo, frame: &FrameRef<'_>, pkt: &Packet) {
+        let (src, dst, ttl) = (ip.src, ip.dst, ip.ttl);
+        let len = u64::from(frame.orig_len);
         // Most packets belong to the same pair of hosts as the one before.
-        let (s, d) = match self.last_pair {
-            Some((a, b, ia, ib)) if a == src && b == dst => (ia, ib),
-            Some((a, b, ia, ib)) if a == dst && b == src => (ib, ia),
+        let (s, d, p) = match self.last_pair {
+            Some((a, b, ia, ib, p)) if a == src && b == dst => (ia, ib, p),
+            Some((a, b, ia, ib, p)) if a == dst && b == src => (ib, ia, p),
             _ => {
                 let s = self.endpoint_index(src);
                 let d = self.endpoint_index(dst);
-                self.last_pair = Some((src, dst, s, d));
-                (s, d)
+                let pairs = &mut self.out.ip_pairs;
+                let p = *self.pairs.entry((s.min(d), s.max(d))).or_insert_with(|| {
+                    pairs.push(IpPair {
+                        a: src,
+                        b: dst,
+                        packets: [0; 2],
+                        bytes: [0; 2],
+                        start: frame.ts,
+                        end: frame.ts,
+                    });
+                    pairs.len() - 1
+                });
+                self.last_pair = Some((src, dst, s, d, p));
+                (s, d, p)
             }
         };
+        let pair = &mut self.out.ip_pairs[p];
+        let way = usize::from(pair.a != src);
+        pair.packets[way] += 1;
+        pair.bytes[way] += len;
+        pair.end = pair.end.max(frame.ts);
+        self.hosts[s].sent(ip, pkt);
+        self.sender = s;
         let eps = &mut self.out.endpoints;
         let e = &mut eps[s];
         e.tx_packets += 1;
         e.tx_bytes += len;
         e.min_ttl = Some(e.min_ttl.map_or(ttl, |m| m.min(ttl)));
         e.max_ttl = Some(e.max_ttl.map_or(ttl, |m| m.max(ttl)));
-        let max = e.max_ttl.unwrap_or(ttl);
-        e.hops = Some(initial_ttl(max) - max);
         eps[d].rx_packets += 1;
         eps[d].rx_bytes += len;
     }
@@ -324,6 +377,7 @@ impl Analyzer {
             dns: Vec::new(),
             ftp_data: None,
             ftp_control: false,
+            ftp_ports: Vec::new(),
         });
         self.tcp.push((proto == Proto::Tcp).then(TcpState::default));
         if proto == Proto::Tcp {
@@ -332,7 +386,12 @@ impl Analyzer {
         index
     }
 
-    fn count(&mut self, i: usize, dir: Dir, frame: &FrameRef<'_>, ttl: u8) {
+    fn count(&mut self, i: usize, dir: Dir, frame: &FrameRef<'_>, ip: &wire::IpInfo) {
+        let ttl = ip.ttl;
+        if i >= self.conv_ids.len() {
+            self.conv_ids.resize(i + 1, [None; 2]);
+        }
+        self.hosts[self.sender].id(ip, &mut self.conv_ids[i][dir.idx()]);
         let c = &mut self.out.conversations[i];
         let d = dir.idx();
         c.packets[d] += 1;
@@ -353,7 +412,7 @@ impl Analyzer {
     ) {
         let (src, dst) = ends(ip, u.src_port, u.dst_port);
         let (i, dir, _) = self.conversation(Proto::Udp, src, dst, frame);
-        self.count(i, dir, frame, ip.ttl);
+        self.count(i, dir, frame, ip);
         let c = &mut self.out.conversations[i];
         c.payload_bytes[dir.idx()] += u64::from(u.payload_len);
         c.transcript[dir.idx()].push(payload);
@@ -381,7 +440,7 @@ impl Analyzer {
             } else {
                 dir
             };
-            self.count(i, dir, frame, ip.ttl);
+            self.count(i, dir, frame, ip);
             if let Some(e) = self.out.conversations[i].echo.as_mut() {
                 match kind {
                     wire::dissect::EchoKind::Request => e.requests += 1,
@@ -396,17 +455,20 @@ impl Analyzer {
         let Some(q) = &icmp.quoted else {
             return;
         };
+        // An echo conversation is keyed by its identifier on both ends (see `ends`).
+        let echo_id = q.echo.map(|(id, _)| id);
         let qsrc = Addr {
             ip: q.src,
-            port: q.src_port.unwrap_or(0),
+            port: q.src_port.or(echo_id).unwrap_or(0),
         };
         let qdst = Addr {
             ip: q.dst,
-            port: q.dst_port.unwrap_or(0),
+            port: q.dst_port.or(echo_id).unwrap_or(0),
         };
         let proto = match q.proto {
             6 => Some(Proto::Tcp),
             17 => Some(Proto::Udp),
+            1 | 58 if echo_id.is_some() => Some(Proto::Icmp),
             _ => None,
         };
         let conv = proto.and_then(|p| self.index.get(&Key::new(p, qsrc, qdst)).copied());
@@ -449,6 +511,11 @@ fn blank_endpoint(addr: IpAddr) -> Endpoint {
         min_ttl: None,
         max_ttl: None,
         hops: None,
+        initial_ttl: None,
+        os: None,
+        dscp: Vec::new(),
+        ecn: Vec::new(),
+        ip_id: None,
     }
 }
 
@@ -524,6 +591,138 @@ mod tests {
         assert!(
             table.ends_with("capture taken next to client; server 3 hops away\n"),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn time_exceeded_about_a_ping_ties_to_its_echo_conversation() {
+        let mut w = Wire::new();
+        let mut request = Vec::new();
+        etherparse::PacketBuilder::ipv4(CLIENT, SERVER, 1)
+            .icmpv4_echo_request(77, 1)
+            .write(&mut request, b"ping")
+            .unwrap();
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(CLIENT, SERVER, 1)
+            .icmpv4_echo_request(77, 1)
+            .write(&mut v, b"ping")
+            .unwrap();
+        w.push(v);
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2; 6], [1; 6])
+            .ipv4([10, 0, 0, 254], CLIENT, 64)
+            .icmpv4_raw(11, 0, [0; 4])
+            .write(&mut v, &request[..28])
+            .unwrap();
+        w.push(v);
+        let a = w.analyze();
+        assert!(a.unmatched_icmp_errors.is_empty());
+        let c = &a.conversations[0];
+        assert_eq!(c.proto, Proto::Icmp);
+        assert_eq!(c.icmp_errors.len(), 1);
+        assert_eq!(
+            c.icmp_errors[0].description,
+            "time-exceeded ttl-exceeded (11/0)"
+        );
+    }
+
+    /// An Ethernet frame with an IPv6 header from `src` to `dst` (next header `next`, hop
+    /// limit 255) and `payload`.
+    fn ipv6(src: &str, dst: &str, next: u8, extra: &[u8], payload: &[u8]) -> Vec<u8> {
+        let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
+            (src.parse().unwrap(), dst.parse().unwrap());
+        let mut v = vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x86, 0xdd];
+        let len = (extra.len() + payload.len()) as u16;
+        v.extend_from_slice(&[0x60, 0, 0, 0]);
+        v.extend_from_slice(&len.to_be_bytes());
+        v.extend_from_slice(&[next, 255]);
+        v.extend_from_slice(&s.octets());
+        v.extend_from_slice(&d.octets());
+        v.extend_from_slice(extra);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn neighbour_discovery_is_facts_like_arp() {
+        let target: std::net::Ipv6Addr = "2001:db8::fe".parse().unwrap();
+        let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+        ns.extend_from_slice(&target.octets());
+        let mut na = vec![136, 0, 0, 0, 0x60, 0, 0, 0];
+        na.extend_from_slice(&target.octets());
+        let mut w = Wire::new();
+        w.push(ipv6("2001:db8::1", "ff02::1:ff00:fe", 58, &[], &ns));
+        w.push(ipv6("2001:db8::fe", "2001:db8::1", 58, &[], &na));
+        // A unicast solicitation (the kernel re-checking a neighbour) is no fact.
+        w.push(ipv6("2001:db8::1", "2001:db8::fe", 58, &[], &ns));
+        // Nor is a message cut short.
+        w.push(ipv6("2001:db8::1", "ff02::1:ff00:fe", 58, &[], &ns[..12]));
+        let a = w.analyze();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            a.ndp,
+            [
+                NdpFact::Solicit {
+                    asker: ip("2001:db8::1"),
+                    target: ip("2001:db8::fe"),
+                    group: ip("ff02::1:ff00:fe"),
+                },
+                NdpFact::Advert {
+                    owner: ip("2001:db8::fe"),
+                    to: ip("2001:db8::1"),
+                }
+            ]
+        );
+        assert!(a.conversations.is_empty());
+        let mut names = crate::analyze::Names::new();
+        names.insert(ip("2001:db8::1"), "client");
+        names.insert(ip("2001:db8::fe"), "router");
+        let flows = crate::analyze::render_flows(&a, &names);
+        assert!(
+            flows.starts_with(
+                "ndp client asks for router 2001:db8::fe  to ff02::1:ff00:fe\n\
+                 ndp router answers client  for 2001:db8::fe\n"
+            ),
+            "{flows}"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_echo_in_fragments_is_reassembled() {
+        // Echo request id 7 seq 1 with 24 data bytes, in two fragments of 16 bytes each.
+        let mut echo = vec![128, 0, 0, 0, 0, 7, 0, 1];
+        echo.extend_from_slice(&[0x10; 24]);
+        let frag = |offset: u16, more: bool| {
+            let field = offset | u16::from(more);
+            let mut h = vec![58, 0];
+            h.extend_from_slice(&field.to_be_bytes());
+            h.extend_from_slice(&[0, 0, 0, 9]);
+            h
+        };
+        let mut w = Wire::new();
+        w.push(ipv6(
+            "2001:db8::1",
+            "2001:db8::9",
+            44,
+            &frag(0, true),
+            &echo[..16],
+        ));
+        w.push(ipv6(
+            "2001:db8::1",
+            "2001:db8::9",
+            44,
+            &frag(16, false),
+            &echo[16..],
+        ));
+        let a = w.analyze();
+        assert_eq!(a.conversations.len(), 1, "{a:?}");
+        assert_eq!(
+            a.conversations[0].echo,
+            Some(Echo {
+                requests: 1,
+                replies: 0
+            })
         );
     }
 

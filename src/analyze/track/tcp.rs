@@ -68,6 +68,7 @@ pub(super) struct TcpState {
     retrans: [u32; 2],
     ooo: [u32; 2],
     mss: [Option<u16>; 2],
+    rtt: Option<Duration>,
 }
 
 impl TcpState {
@@ -111,7 +112,7 @@ impl Analyzer {
             std::mem::swap(&mut c.initiator, &mut c.responder);
             dir = Dir::Reverse;
         }
-        self.count(i, dir, frame, ip.ttl);
+        self.count(i, dir, frame, ip);
         let d = dir.idx();
         let following = self.follow == Some(self.out.conversations[i].stream);
         let Some(st) = self.tcp[i].as_mut() else {
@@ -135,6 +136,7 @@ impl Analyzer {
             let peer_base = st.dirs[1].base;
             if peer_base.is_some_and(|b| t.ack == b.wrapping_add(1)) {
                 st.final_ack = true;
+                st.rtt = Some(frame.ts.saturating_sub(self.out.conversations[i].start));
             }
         }
         if flags.rst() && st.close.rst.is_none() {
@@ -324,6 +326,7 @@ impl Analyzer {
                 out_of_order: st.ooo,
                 missing_bytes: missing,
                 mss: st.mss,
+                rtt: st.rtt,
             });
         } else {
             c.outcome = if c.packets[1] > 0 {

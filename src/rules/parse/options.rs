@@ -215,20 +215,11 @@ impl Parser {
         };
         let slot = &mut self.matches[index].value;
         match (slot, value) {
-            (Match::Tcp(t), MatchValue::Ports(p)) => {
-                let field = if canon == "--sport" {
-                    &mut t.sport
-                } else {
-                    &mut t.dport
-                };
-                set_once(field, negated, p).ok_or_else(twice)?;
-            }
-            (Match::Udp(u), MatchValue::Ports(p)) => {
-                let field = if canon == "--sport" {
-                    &mut u.sport
-                } else {
-                    &mut u.dport
-                };
+            (
+                Match::Tcp(TcpMatch { sport, dport, .. }) | Match::Udp(UdpMatch { sport, dport }),
+                MatchValue::Ports(p),
+            ) => {
+                let field = if canon == "--sport" { sport } else { dport };
                 set_once(field, negated, p).ok_or_else(twice)?;
             }
             (Match::Tcp(t), MatchValue::Flags(f)) => {

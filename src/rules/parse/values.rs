@@ -113,13 +113,12 @@ pub(super) fn parse_policy(table: Table, tok: &Token) -> Result<Policy, ParseErr
         "ACCEPT" => Policy::Accept,
         "DROP" => Policy::Drop,
         other => {
-            let mut e = err(
+            return Err(err(
                 tok,
                 format!("invalid policy {}", q(other)),
                 "ACCEPT or DROP",
-            );
-            e.suggestion = lex::suggest(other, &["ACCEPT", "DROP"]).map(str::to_owned);
-            return Err(e);
+            )
+            .near(other, &["ACCEPT", "DROP"]));
         }
     };
     if table == Table::Nat && policy == Policy::Drop {
@@ -216,13 +215,12 @@ pub(super) fn parse_port(tok: &Token) -> Result<u16, ParseError> {
         });
     }
     names::service_port(text).ok_or_else(|| {
-        let mut e = err(
+        err(
             tok,
             format!("unknown port or service {}", q(text)),
             "a port number 0-65535 or a service name such as ssh, smtp, http",
-        );
-        e.suggestion = lex::suggest(text, &names::service_names()).map(str::to_owned);
-        e
+        )
+        .near(text, &names::service_names())
     })
 }
 
@@ -295,14 +293,13 @@ pub(super) fn parse_flags(tok: &Token) -> Result<u8, ParseError> {
             _ => match TcpFlags::NAMES.iter().find(|(n, _)| *n == upper) {
                 Some(&(_, b)) => b,
                 None => {
-                    let mut e = err(
+                    let all = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ALL", "NONE"];
+                    return Err(err(
                         &item,
                         format!("unknown tcp flag {}", q(name)),
                         "flags among FIN, SYN, RST, PSH, ACK, URG, ALL, NONE",
-                    );
-                    let all = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ALL", "NONE"];
-                    e.suggestion = lex::suggest(name, &all).map(str::to_owned);
-                    return Err(e);
+                    )
+                    .near(name, &all));
                 }
             },
         };
@@ -324,13 +321,12 @@ pub(super) fn parse_icmp_type(tok: &Token) -> Result<IcmpType, ParseError> {
         None => byte(text).map(|kind| IcmpType { kind, code: None }),
     };
     parsed.ok_or_else(|| {
-        let mut e = err(
+        err(
             tok,
             format!("unknown icmp type {}", q(text)),
             "an ICMP type name such as echo-request, a number 0-255, or TYPE/CODE like 3/1",
-        );
-        e.suggestion = lex::suggest(text, &names::icmp_type_names()).map(str::to_owned);
-        e
+        )
+        .near(text, &names::icmp_type_names())
     })
 }
 

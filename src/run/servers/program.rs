@@ -23,7 +23,8 @@ use crate::topology::Host;
 /// How long a program service may take to listen on its `ready` port.
 const READY_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a program has to exit after SIGINT before it is killed.
-const STOP_GRACE: Duration = Duration::from_secs(2);
+// arpspoof re-announces the true bindings three times, a second apart, after SIGINT.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// A started program service.
 pub struct Running {

@@ -130,7 +130,7 @@ fn word_span(cx: &Ctx, s: &Spanned<String>, word: &str) -> Range<usize> {
 }
 
 /// A host name or an address, as traceroute and `route get` take them.
-fn resolve_dest(
+pub(super) fn resolve_dest(
     cx: &Ctx,
     s: &Spanned<String>,
     word: &str,
@@ -141,7 +141,8 @@ fn resolve_dest(
 
 /// The network step kinds of the registry (`link` has a file of its own).
 pub(super) const UDP: StepKind = kind("udp", &["send", "size"]);
-pub(super) const TRACEROUTE: StepKind = kind("traceroute", &["max_hops", "hops"]);
+pub(super) const TRACEROUTE: StepKind =
+    kind("traceroute", &["max_hops", "hops", "mode", "queries"]);
 pub(super) const ROUTE: StepKind = kind("route", &["expect_reply"]);
 pub(super) const HOST_GONE: StepKind = kind("host_gone", &[]);
 pub(super) const ANNOUNCE: StepKind = kind("announce", &[]);
@@ -189,7 +190,9 @@ pub(super) fn title(net: &NetAction, host_name: &str) -> String {
         NetAction::Udp {
             target, payload, ..
         } => format!("udp {} ({} bytes)", target.text, payload.len()),
-        NetAction::Traceroute { text, .. } => format!("traceroute {text}"),
+        NetAction::Traceroute { text, icmp, .. } => {
+            format!("traceroute {}{text}", if *icmp { "-I " } else { "" })
+        }
         NetAction::Route { text, .. } => format!("ip route {text}"),
         NetAction::Link { iface, up } => {
             format!("ip link set {iface} {}", if *up { "up" } else { "down" })
@@ -243,12 +246,36 @@ fn step(
                     .with_hint("between 1 and 30")
                 })?,
         };
+        let icmp = match &raw.mode {
+            None => false,
+            Some(m) => match m.get_ref().as_str() {
+                "udp" => false,
+                "icmp" => true,
+                other => {
+                    return Err(cx
+                        .err(cx.inner(m), format!("unknown traceroute mode {other:?}"))
+                        .with_hint("mode = \"udp\" (the default, as traceroute) or \"icmp\" (as traceroute -I)"));
+                }
+            },
+        };
+        let queries = match &raw.queries {
+            None => 1,
+            Some(q) => u8::try_from(*q.get_ref())
+                .ok()
+                .filter(|q| (1..=10).contains(q))
+                .ok_or_else(|| {
+                    cx.err(q.span(), format!("queries {} is out of range", q.get_ref()))
+                        .with_hint("probes per hop, 1 to 10 (traceroute sends 3)")
+                })?,
+        };
         return Ok((
             net(NetAction::Traceroute {
                 dest: addr,
                 text,
                 max_hops,
                 hops: raw.hops.clone(),
+                icmp,
+                queries,
             }),
             StepOutcome::Ok,
         ));

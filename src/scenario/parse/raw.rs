@@ -26,9 +26,12 @@ pub(super) struct RawScenario {
     pub(super) steps: Vec<Spanned<RawStep>>,
     #[serde(default)]
     pub(super) expect: Vec<Spanned<RawExpect>>,
-    /// `false`: the run's flows are not compared with a snapshot.
+    /// `false`: the run's flows are not compared with a snapshot; `"alerts"`: its alerts are.
     #[serde(default)]
-    pub(super) snapshot: Option<bool>,
+    pub(super) snapshot: Option<Spanned<toml::Value>>,
+    /// `[alerts] arp-scan.targets = 20`: alert id -> threshold key -> value.
+    #[serde(default)]
+    pub(super) alerts: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
 }
 
 /// The keys each step and each expectation gives, in the file's order: what the step and
@@ -115,7 +118,10 @@ pub(super) struct RawService {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRule {
     pub(super) host: Spanned<String>,
-    pub(super) iptables: Spanned<String>,
+    /// One rule, in iptables syntax.
+    pub(super) iptables: Option<Spanned<String>>,
+    /// An iptables-save file beside the scenario (see `rules`).
+    pub(super) file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +178,15 @@ pub(super) struct RawStep {
     pub(super) host_gone: Option<Spanned<bool>>,
     pub(super) announce: Option<Spanned<String>>,
     pub(super) sysctl: Option<Spanned<String>>,
+    /// `craft = "bogus-ip-version > HOST"`: frames no program sends (see `steps/craft.rs`).
+    pub(super) craft: Option<Spanned<String>>,
+    // The built-in ping (`steps/ping.rs`); traceroute takes `mode` and `queries` too.
+    pub(super) ping: Option<Spanned<String>>,
+    pub(super) count: Option<Spanned<i64>>,
+    pub(super) ttl: Option<Spanned<i64>>,
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) mode: Option<Spanned<String>>,
+    pub(super) queries: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -209,4 +224,7 @@ pub(super) struct RawExpect {
     pub(super) count: Option<Spanned<i64>>,
     pub(super) at_least: Option<Spanned<i64>>,
     pub(super) none: Option<Spanned<bool>>,
+    // An alert of the detection pass, parsed in `alerts.rs`.
+    pub(super) alert: Option<Spanned<String>>,
+    pub(super) severity: Option<Spanned<String>>,
 }

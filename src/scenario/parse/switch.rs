@@ -84,6 +84,7 @@ pub(super) fn ports(
                 host: id,
                 iface: format!("p{}", n + 1),
                 addr: None,
+                extra: Vec::new(),
                 capture: false,
             };
             links.push(LinkPlan {

@@ -162,7 +162,7 @@ pub(super) fn parse_end(
 ) -> Result<LinkEnd, ScenarioError> {
     let inner = cx.inner(end);
     let text = end.get_ref();
-    let hint = "a link end is \"HOST:IFACE\" or \"HOST:IFACE ADDRESS/PREFIX\", e.g. \"client:eth0 10.0.0.1/24\"";
+    let hint = "a link end is \"HOST:IFACE\" or \"HOST:IFACE ADDRESS/PREFIX ...\", e.g. \"client:eth0 10.0.0.1/24\" or \"client:eth0 2001:db8::1/64 fe80::1/64\"";
     let (host_iface, cidr) = match text.split_once(' ') {
         Some((h, c)) => (h, Some(c.trim())),
         None => (text.as_str(), None),
@@ -188,17 +188,23 @@ pub(super) fn parse_end(
             )
             .with_hint("an interface name has 1 to 15 letters, digits, '-', '_' or '.'"));
     }
-    let addr = match cidr {
-        None => None,
-        Some(c) => {
-            let start = inner.start + text.len() - c.len();
-            Some(parse_cidr(c).map_err(|msg| cx.err(start..start + c.len(), msg).with_hint(hint))?)
+    // Addresses are separated by spaces; the first is the one a host name stands for.
+    let mut addrs = Vec::new();
+    if let Some(c) = cidr {
+        let base = inner.start + text.len() - c.len();
+        for word in c.split_whitespace() {
+            let start = base + word.as_ptr() as usize - c.as_ptr() as usize;
+            let cidr = parse_cidr(word)
+                .map_err(|msg| cx.err(start..start + word.len(), msg).with_hint(hint))?;
+            addrs.push(cidr);
         }
-    };
+    }
+    let mut addrs = addrs.into_iter();
     Ok(LinkEnd {
         host,
         iface: iface.to_string(),
-        addr,
+        addr: addrs.next(),
+        extra: addrs.collect(),
         capture: false,
     })
 }

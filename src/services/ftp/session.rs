@@ -429,32 +429,37 @@ mod tests {
         (out, data)
     }
 
+    /// Sends each command as [`dialogue`] does and checks all the replies it gets (those of
+    /// the transfer it starts too); returns the data sent.
+    fn exchange(session: &mut Session, pairs: &[(&str, &str)]) -> Vec<Vec<u8>> {
+        let mut data = Vec::new();
+        for (command, want) in pairs {
+            let (got, sent) = dialogue(session, &[command]);
+            assert_eq!(got, *want, "the reply to {command:?}");
+            data.extend(sent);
+        }
+        data
+    }
+
     #[test]
     fn ftp_by_hand_lab_dialogue() {
         let mut s = session();
         assert_eq!(s.greeting(), "220 (labctl FTP)\r\n");
-        let (out, data) = dialogue(
+        let data = exchange(
             &mut s,
             &[
-                "USER anonymous",
-                "PASS anonymous",
-                "PWD",
-                "CWD debian",
-                "PASV",
-                "RETR README",
-                "QUIT",
+                ("USER anonymous", "331 Please specify the password.\r\n"),
+                ("PASS anonymous", "230 Login successful.\r\n"),
+                ("PWD", "257 \"/\" is the current directory\r\n"),
+                ("CWD debian", "250 Directory successfully changed.\r\n"),
+                ("PASV", "227 Entering Passive Mode (10,0,0,2,156,64).\r\n"),
+                (
+                    "RETR README",
+                    "150 Opening ASCII mode data connection for README (15 bytes).\r\n\
+                     226 Transfer complete.\r\n",
+                ),
+                ("QUIT", "221 Goodbye.\r\n"),
             ],
-        );
-        assert_eq!(
-            out,
-            "331 Please specify the password.\r\n\
-             230 Login successful.\r\n\
-             257 \"/\" is the current directory\r\n\
-             250 Directory successfully changed.\r\n\
-             227 Entering Passive Mode (10,0,0,2,156,64).\r\n\
-             150 Opening ASCII mode data connection for README (15 bytes).\r\n\
-             226 Transfer complete.\r\n\
-             221 Goodbye.\r\n"
         );
         assert_eq!(data, [b"Debian archive\n".to_vec()]);
     }
@@ -495,26 +500,16 @@ mod tests {
 
     #[test]
     fn named_user_and_wrong_password() {
-        let mut s = session();
-        let (out, _) = dialogue(
-            &mut s,
+        exchange(
+            &mut session(),
             &[
-                "USER alice",
-                "PASS wrong",
-                "PWD",
-                "USER alice",
-                "PASS s3cret",
-                "PWD",
+                ("USER alice", "331 Please specify the password.\r\n"),
+                ("PASS wrong", "530 Login incorrect.\r\n"),
+                ("PWD", "530 Please login with USER and PASS.\r\n"),
+                ("USER alice", "331 Please specify the password.\r\n"),
+                ("PASS s3cret", "230 Login successful.\r\n"),
+                ("PWD", "257 \"/\" is the current directory\r\n"),
             ],
-        );
-        assert_eq!(
-            out,
-            "331 Please specify the password.\r\n\
-             530 Login incorrect.\r\n\
-             530 Please login with USER and PASS.\r\n\
-             331 Please specify the password.\r\n\
-             230 Login successful.\r\n\
-             257 \"/\" is the current directory\r\n"
         );
     }
 
@@ -538,56 +533,42 @@ mod tests {
 
     #[test]
     fn commands_before_login() {
-        let mut s = session();
-        let (out, _) = dialogue(&mut s, &["SYST", "FEAT", "NOOP", "LIST", "RETR x"]);
-        assert_eq!(
-            out,
-            "215 UNIX Type: L8\r\n\
-             211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n UTF8\r\n211 End\r\n\
-             200 NOOP ok.\r\n\
-             530 Please login with USER and PASS.\r\n\
-             530 Please login with USER and PASS.\r\n"
+        exchange(
+            &mut session(),
+            &[
+                ("SYST", "215 UNIX Type: L8\r\n"),
+                (
+                    "FEAT",
+                    "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n UTF8\r\n211 End\r\n",
+                ),
+                ("NOOP", "200 NOOP ok.\r\n"),
+                ("LIST", "530 Please login with USER and PASS.\r\n"),
+                ("RETR x", "530 Please login with USER and PASS.\r\n"),
+            ],
         );
     }
 
     #[test]
     fn navigation_and_missing_paths() {
-        let mut s = session();
-        let (out, _) = dialogue(
-            &mut s,
+        let changed = "250 Directory successfully changed.\r\n";
+        exchange(
+            &mut session(),
             &[
-                "USER anonymous",
-                "PASS x",
-                "CWD nowhere",
-                "CWD welcome.msg",
-                "CWD /debian/pool",
-                "PWD",
-                "CDUP",
-                "PWD",
-                "CDUP",
-                "CDUP",
-                "PWD",
-                "SIZE debian/README",
-                "SIZE debian",
-                "SIZE nope",
+                ("USER anonymous", "331 Please specify the password.\r\n"),
+                ("PASS x", "230 Login successful.\r\n"),
+                ("CWD nowhere", "550 Failed to change directory.\r\n"),
+                ("CWD welcome.msg", "550 Failed to change directory.\r\n"),
+                ("CWD /debian/pool", changed),
+                ("PWD", "257 \"/debian/pool\" is the current directory\r\n"),
+                ("CDUP", changed),
+                ("PWD", "257 \"/debian\" is the current directory\r\n"),
+                ("CDUP", changed),
+                ("CDUP", changed),
+                ("PWD", "257 \"/\" is the current directory\r\n"),
+                ("SIZE debian/README", "213 15\r\n"),
+                ("SIZE debian", "550 Could not get file size.\r\n"),
+                ("SIZE nope", "550 Could not get file size.\r\n"),
             ],
-        );
-        assert_eq!(
-            out,
-            "331 Please specify the password.\r\n\
-             230 Login successful.\r\n\
-             550 Failed to change directory.\r\n\
-             550 Failed to change directory.\r\n\
-             250 Directory successfully changed.\r\n\
-             257 \"/debian/pool\" is the current directory\r\n\
-             250 Directory successfully changed.\r\n\
-             257 \"/debian\" is the current directory\r\n\
-             250 Directory successfully changed.\r\n\
-             250 Directory successfully changed.\r\n\
-             257 \"/\" is the current directory\r\n\
-             213 15\r\n\
-             550 Could not get file size.\r\n\
-             550 Could not get file size.\r\n"
         );
     }
 
@@ -762,13 +743,15 @@ mod tests {
             "530 Please login with USER and PASS.\r\n"
         );
         dialogue(&mut s, &["USER ftp", "PASS x"]);
-        assert_eq!(
-            s.handle(&line("XYZZY")).reply,
-            "502 Command not implemented.\r\n"
-        );
-        assert_eq!(
-            s.handle(&line("PORT 10,0,0,1,4,1")).reply,
-            "502 Active mode is not supported, use PASV or EPSV.\r\n"
+        exchange(
+            &mut s,
+            &[
+                ("XYZZY", "502 Command not implemented.\r\n"),
+                (
+                    "PORT 10,0,0,1,4,1",
+                    "502 Active mode is not supported, use PASV or EPSV.\r\n",
+                ),
+            ],
         );
         assert_eq!(s.handle(&line("QUIT")).then, Then::Close);
     }

@@ -27,6 +27,9 @@ pub struct Quoted {
     pub dst_port: Option<u16>,
     /// TCP sequence number, when quoted.
     pub tcp_seq: Option<u32>,
+    /// Identifier and sequence number of a quoted ICMP or ICMPv6 echo request (an error about
+    /// a ping or an ICMP traceroute probe).
+    pub echo: Option<(u16, u16)>,
 }
 
 /// ICMP or ICMPv6 fields.
@@ -151,6 +154,14 @@ fn quoted(bytes: &[u8]) -> Option<Quoted> {
         src_port: ports.then(|| u16::from_be_bytes([p[0], p[1]])),
         dst_port: ports.then(|| u16::from_be_bytes([p[2], p[3]])),
         tcp_seq: (proto == 6 && p.len() >= 8).then(|| u32::from_be_bytes([p[4], p[5], p[6], p[7]])),
+        echo: (matches!((proto, p.first()), (1, Some(8)) | (58, Some(128))) && p.len() >= 8).then(
+            || {
+                (
+                    u16::from_be_bytes([p[4], p[5]]),
+                    u16::from_be_bytes([p[6], p[7]]),
+                )
+            },
+        ),
     })
 }
 

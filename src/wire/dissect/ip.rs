@@ -48,6 +48,8 @@ pub struct IpInfo {
     pub frag_offset: u32,
     /// Length of the IP packet on the wire, header included.
     pub len: u32,
+    /// The IPv6 flow label (0 for IPv4).
+    pub flow_label: u32,
 }
 
 impl IpInfo {
@@ -74,6 +76,7 @@ pub(super) fn v4(v4: &LaxIpv4Slice<'_>, data: &[u8]) -> (usize, IpInfo) {
         mf: h.more_fragments(),
         frag_offset: u32::from(h.fragments_offset().value()) * 8,
         len: u32::from(h.total_len()),
+        flow_label: 0,
     };
     (offset_in(data, hs), info)
 }
@@ -96,6 +99,7 @@ pub(super) fn v6(v6: &LaxIpv6Slice<'_>, data: &[u8]) -> (usize, IpInfo) {
         mf: false,
         frag_offset: 0,
         len: IPV6_HEADER_LEN as u32 + u32::from(h.payload_length()),
+        flow_label: h.flow_label().value(),
     };
     let start = offset_in(data, hs);
     // The extension chain is walked here rather than with etherparse's iterator: fuzzing

@@ -47,6 +47,7 @@ pub(super) const EXPECT_KINDS: &[ExpectKind] = &[
     net::NO_FLOW,
     net::CAPTURE,
     super::filter::KIND,
+    super::alerts::KIND,
 ];
 
 /// What a kind's parser is given: the expectation as written.
@@ -166,7 +167,7 @@ mod tests {
         assert_eq!(
             e.msg,
             "an expectation needs exactly one of file, conversation, dns, rule, flow, no_flow, \
-             capture, filter"
+             capture, filter, alert"
         );
         assert!(
             e.hint
@@ -183,7 +184,7 @@ mod tests {
         assert_eq!(
             e.msg,
             "an expectation needs exactly one of file, conversation, dns, rule, flow, no_flow, \
-             capture, filter"
+             capture, filter, alert"
         );
         let e = err("equals = \"x\"");
         assert_eq!(e.msg, "equals goes with file");

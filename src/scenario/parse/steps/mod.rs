@@ -12,11 +12,13 @@
 //! Contract: [`parse_step`] returns a [`StepPlan`] or the first problem at its place in the
 //! file; a key that belongs to no kind was already refused by serde.
 
+mod craft;
 mod dhcp;
 mod exec;
 mod iptables;
 mod link;
 mod listening;
+mod ping;
 mod telnet;
 mod wait;
 
@@ -80,6 +82,8 @@ pub(super) const STEP_KINDS: &[StepKind] = &[
     net::ANNOUNCE,
     net::SYSCTL,
     listening::KIND,
+    craft::KIND,
+    ping::KIND,
     dhcp::KIND,
 ];
 
@@ -239,7 +243,8 @@ mod tests {
             Some(
                 "a step has exactly one of: telnet = \"HOST:PORT\", iptables = \"RULE\", \
                  exec = [\"PROGRAM\", ...], wait = \"DURATION\", ftp, smtp, http, dns, udp, \
-                 traceroute, route, link, host_gone, announce, sysctl, listening, dhcp = \"IFACE\""
+                 traceroute, route, link, host_gone, announce, sysctl, listening, \
+                 craft = \"bogus-ip-version > HOST\", ping = \"HOST\", dhcp = \"IFACE\""
             )
         );
         let e = err("wait = \"1s\"\nsend = \"x\"");
