@@ -169,6 +169,15 @@ fn dhcp(pkt: &Packet) -> Option<&crate::wire::dhcp::Message> {
     }
 }
 
+/// An untagged Ethernet frame of EtherType 0x0800 whose datagram the dissector refused (a
+/// version nibble other than 4, a header length below 20): Wireshark's IPv4 dissector still
+/// claims it (and reports the bogus version), so `ip` matches it as in tshark.
+fn bogus_ipv4(f: &Frame<'_>) -> bool {
+    matches!(f.pkt.link, Link::Ethernet { vlan: None, .. })
+        && matches!(f.pkt.net, Net::None)
+        && f.frame.data.get(12..14) == Some(&[0x08, 0x00][..])
+}
+
 fn has_proto(p: Proto, f: &Frame<'_>) -> bool {
     let pkt = f.pkt;
     let tcp_payload = tcp(pkt).filter(|t| t.payload_len > 0);
@@ -177,7 +186,7 @@ fn has_proto(p: Proto, f: &Frame<'_>) -> bool {
         Proto::Frame => true,
         Proto::Eth => matches!(pkt.link, Link::Ethernet { .. }),
         Proto::Arp => matches!(pkt.net, Net::Arp(_)),
-        Proto::Ip => ip(pkt).is_some_and(|i| i.version == 4),
+        Proto::Ip => ip(pkt).is_some_and(|i| i.version == 4) || bogus_ipv4(f),
         Proto::Ipv6 => ip(pkt).is_some_and(|i| i.version == 6),
         Proto::Icmp => icmp(pkt).is_some_and(|i| !i.v6),
         Proto::Icmpv6 => icmp(pkt).is_some_and(|i| i.v6),

@@ -315,8 +315,12 @@ impl Tracker {
                 _ => None,
             });
         }
+        // As Wireshark: a direction's windows are scaled by its own SYN's shift, unless the
+        // other side's SYN was seen without the option (then neither side scales); a peer
+        // whose SYN was never captured does not turn scaling off.
         let shift = match (fwd.wscale, rev.wscale) {
             (Some(s), Some(_)) if !flags.syn() && fwd.syn_seen && rev.syn_seen => s,
+            (Some(s), None) if !flags.syn() && fwd.syn_seen && !rev.syn_seen => s,
             _ => 0,
         };
         let window = u64::from(t.window) << shift;

@@ -232,7 +232,7 @@ pub fn student_plan(rubric: &Rubric, commands: &Commands) -> StudentPlan {
 /// Grades the submission in `dir`: runs the lab with the student's rules (artifacts under
 /// `out`), analyses both captures and scores every check. Runs inside the sandbox.
 pub async fn grade(rubric: &Rubric, dir: &Path, out: &Path) -> Result<Grade, RunError> {
-    Ok(graded(rubric, dir, Some(out)).await?.grade)
+    Ok(graded(rubric, dir, Some(out), false).await?.grade)
 }
 
 /// Grades the submission in `dir` on a host where the lab cannot run (`cause` says why):
@@ -242,7 +242,7 @@ pub fn grade_without_lab(rubric: &Rubric, dir: &Path, cause: String) -> Result<G
         .build()
         .map_err(|e| Error::msg(format!("cannot start the runtime: {e}")))?;
     let mut grade = runtime
-        .block_on(graded(rubric, dir, None))
+        .block_on(graded(rubric, dir, None, false))
         .map_err(GradeError::LabNotRun)?
         .grade;
     grade.lab_not_run = Some(cause);
@@ -252,14 +252,20 @@ pub fn grade_without_lab(rubric: &Rubric, dir: &Path, cause: String) -> Result<G
 /// A grade with what it was given from: the lab run and the submission, for the HTML page.
 pub struct Graded {
     pub grade: Grade,
-    /// The lab run; `None` when the lab could not run on this host.
+    /// The lab run; `None` when the lab could not run on this host, or did not need to.
     pub lab: Option<LabSeen>,
     pub submission: Submission,
 }
 
 /// [`grade`], keeping the lab run and the submission. With no `out`, the lab does not run and
-/// its checks are marked not run.
-pub async fn graded(rubric: &Rubric, dir: &Path, out: Option<&Path>) -> Result<Graded, RunError> {
+/// its checks are marked not run. With `out`, it runs when a check needs it or when `page` (the
+/// HTML page, which draws the lab's run) asks for it.
+pub async fn graded(
+    rubric: &Rubric,
+    dir: &Path,
+    out: Option<&Path>,
+    page: bool,
+) -> Result<Graded, RunError> {
     let mut submission = Submission::read(dir, rubric.capture_max_bytes);
     let (commands, commands_problem) = match &submission.commands {
         Ok(bytes) => (Commands::read(bytes), None),
@@ -307,7 +313,9 @@ pub async fn graded(rubric: &Rubric, dir: &Path, out: Option<&Path>) -> Result<G
         std::fs::canonicalize(dir).ok() == std::fs::canonicalize(rubric.dir.join("reference")).ok();
     let stand_in = is_reference && matches!(submission.capture, Err((None, _)));
     let report = match out {
-        Some(out) if rubric.runs_lab() || stand_in => Some(run::execute(&student.plan, out).await?),
+        Some(out) if page || rubric.runs_lab() || stand_in => {
+            Some(run::execute(&student.plan, out).await?)
+        }
         _ => None,
     };
     let mut refused = student.refused.clone();
@@ -544,7 +552,7 @@ pub fn main(args: &GradeArgs) -> Result<Verdict, Error> {
         // The page is drawn before the artifacts go: it reads the lab's captures.
         let result = match &args.html {
             None => grade(&rubric, &dirs[0], &out).await.map(|g| (g, None)),
-            Some(_) => graded(&rubric, &dirs[0], Some(&out))
+            Some(_) => graded(&rubric, &dirs[0], Some(&out), true)
                 .await
                 .map(|g| (g.grade.clone(), html::page(&rubric, &g))),
         };
