@@ -47,6 +47,8 @@ pub struct Point {
     pub host: HostId,
     pub iface: String,
     pub path: PathBuf,
+    /// A BPF expression: only the frames it matches are kept, filtered in the kernel.
+    pub filter: Option<String>,
 }
 
 /// A finished capture.
@@ -84,11 +86,12 @@ pub fn start(lab: &Lab, points: &[Point]) -> Result<Running, CaptureError> {
         let worker_stop = stop.clone();
         let (done_tx, done) = mpsc::channel();
         let (name, iface, path) = (host.name.clone(), point.iface.clone(), point.path.clone());
+        let filter = point.filter.clone();
         // The thread is not joined: it ends on its own once its socket is closed.
         let _detached =
             host.netns
                 .spawn(format!("capture {name}:{iface}"), move || {
-                    match capture(name, iface, path, ready_tx, worker_stop) {
+                    match capture(name, iface, path, filter, ready_tx, worker_stop) {
                         Ok((file, socket)) => {
                             let _ = done_tx.send(Ok(file));
                             drop(socket);
@@ -148,6 +151,7 @@ fn capture(
     host: String,
     iface: String,
     path: PathBuf,
+    filter: Option<String>,
     ready: mpsc::Sender<Result<(), CaptureError>>,
     stop: Arc<AtomicBool>,
 ) -> Result<(CaptureFile, pcap::Capture<pcap::Active>), CaptureError> {
@@ -157,7 +161,7 @@ fn capture(
         source,
     };
     let opened = (|| {
-        let capture = pcap::Capture::from_device(iface.as_str())?
+        let mut capture = pcap::Capture::from_device(iface.as_str())?
             .immediate_mode(true)
             .snaplen(262_144)
             // Immediate mode uses a ring of frames as large as the biggest packet an offloading
@@ -167,6 +171,9 @@ fn capture(
             .buffer_size(if iface == "lo" { 16 << 20 } else { 8 << 20 })
             .open()?
             .setnonblock()?;
+        if let Some(expr) = &filter {
+            capture.filter(expr, true)?;
+        }
         let savefile = capture.savefile(&path)?;
         Ok((capture, savefile))
     })();
@@ -198,6 +205,16 @@ fn capture(
         if target.is_none() && stop.load(Ordering::Acquire) {
             let counted = interface_packets(&iface).saturating_sub(baseline);
             target = Some((counted, Instant::now() + FLUSH_DEADLINE));
+        }
+        // A filtered capture keeps only some of the interface's packets: it waits instead for
+        // what the kernel's filter let through to the socket, from libpcap's own counters
+        // (read again each round, as late packets still pass the filter).
+        if let (Some((counted, deadline)), true) = (target, filter.is_some()) {
+            let kept = capture
+                .stats()
+                .map(|s| u64::from(s.received.saturating_sub(s.dropped)))
+                .unwrap_or(recorded);
+            target = Some((kept.min(counted), deadline));
         }
         if let Some((counted, deadline)) = target {
             if recorded >= counted || Instant::now() >= deadline {

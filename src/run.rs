@@ -151,18 +151,19 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
     let points: Vec<capture::Point> = plan
         .links
         .iter()
-        .flat_map(|l| l.ends.iter())
-        .filter(|e| e.capture)
-        .map(|e| (e.host, e.iface.as_str()))
+        .flat_map(|l| l.ends.iter().map(move |e| (e, l.capture_filter.as_ref())))
+        .filter(|(e, _)| e.capture)
+        .map(|(e, filter)| (e.host, e.iface.as_str(), filter))
         .chain(
             (0..plan.hosts.len())
                 .filter(|h| plan.hosts[*h].lo.capture)
-                .map(|h| (h, "lo")),
+                .map(|h| (h, "lo", None)),
         )
-        .map(|(host, iface)| capture::Point {
+        .map(|(host, iface, filter)| capture::Point {
             host,
             iface: iface.to_string(),
             path: out.join(format!("{}-{iface}.pcap", plan.hosts[host].name)),
+            filter: filter.cloned(),
         })
         .collect();
     let running = capture::start(&lab, &points)?;

@@ -147,6 +147,9 @@ pub struct LinkEnd {
 pub struct LinkPlan {
     pub ends: [LinkEnd; 2],
     pub mtu: Option<u32>,
+    /// `capture_filter = "BPF"`: the link's captures keep only what it matches (compiled by
+    /// libpcap when the scenario loads).
+    pub capture_filter: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -206,7 +206,24 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
                 }
             },
         }
-        links.push(LinkPlan { ends: [a, b], mtu });
+        let capture_filter = match &link.capture_filter {
+            None => None,
+            Some(f) => {
+                crate::filter::CaptureFilter::new(f.get_ref()).map_err(|e| {
+                    cx.err(
+                        cx.inner(f),
+                        format!("bad capture filter {:?}: {}", f.get_ref(), e.problem),
+                    )
+                    .with_hint("capture_filter takes a BPF expression, as tcpdump: \"tcp port 21\"")
+                })?;
+                Some(f.get_ref().clone())
+            }
+        };
+        links.push(LinkPlan {
+            ends: [a, b],
+            mtu,
+            capture_filter,
+        });
     }
     // Interface names are unique per host.
     let mut seen = BTreeMap::new();

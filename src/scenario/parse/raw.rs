@@ -65,6 +65,8 @@ pub(super) struct RawLink {
     pub(super) ends: Spanned<Vec<Spanned<String>>>,
     pub(super) mtu: Option<Spanned<i64>>,
     pub(super) capture: Option<Spanned<toml::Value>>,
+    /// A BPF expression the link's captures keep only the matching frames of.
+    pub(super) capture_filter: Option<Spanned<String>>,
 }
 
 /// A Linux bridge joining link ends of hosts (see `switch`).

@@ -90,6 +90,7 @@ pub(super) fn ports(
             links.push(LinkPlan {
                 ends: [end, port_end],
                 mtu: None,
+                capture_filter: None,
             });
         }
         for capture in &switch.capture {
