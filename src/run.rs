@@ -137,6 +137,7 @@ pub async fn execute_with(plan: &Plan, out: &Path, options: &Options) -> Result<
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     }
     install_hosts_file(plan, out)?;
+    install_resolv_conf(plan, out)?;
     stages.done(
         "sandbox",
         format!(
@@ -507,6 +508,30 @@ fn install_hosts_file(plan: &Plan, out: &Path) -> Result<(), RunError> {
     let path = out.join("etc-hosts");
     std::fs::write(&path, text).map_err(io_err(&path))?;
     let target = Path::new("/etc/hosts");
+    if target.is_file() {
+        sandbox::bind_file(&path, target)?;
+    }
+    Ok(())
+}
+
+/// Lab hosts get a resolver file of their own: the lab's DNS servers (those on port 53), or
+/// none. A real client run in the lab (dhclient's script, a student's `resolvconf`) then writes
+/// to the run's copy, never to the machine's `/etc/resolv.conf`, and no lookup reaches for the
+/// machine's resolvers.
+fn install_resolv_conf(plan: &Plan, out: &Path) -> Result<(), RunError> {
+    let mut text = String::from("# the lab's resolver file (written by labctl for this run)\n");
+    for service in &plan.services {
+        if matches!(service.kind, crate::scenario::ServiceKind::Dns { .. }) && service.port == 53 {
+            for (addr, host) in plan.addresses() {
+                if host == plan.hosts[service.host].name && addr.is_ipv4() {
+                    text.push_str(&format!("nameserver {addr}\n"));
+                }
+            }
+        }
+    }
+    let path = out.join("etc-resolv.conf");
+    std::fs::write(&path, text).map_err(io_err(&path))?;
+    let target = Path::new("/etc/resolv.conf");
     if target.is_file() {
         sandbox::bind_file(&path, target)?;
     }
