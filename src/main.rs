@@ -44,6 +44,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let result = match Cli::parse().command {
         Command::Run(args) => labctl::run::main(&args),
         Command::List => list(),
@@ -70,6 +71,28 @@ fn main() -> ExitCode {
     // Inside the sandbox, the outer process exits with this code at once.
     sandbox::finish(code);
     ExitCode::from(code)
+}
+
+/// A reader that stops early (`labctl show capture.pcap | head`) is not a failure of labctl's:
+/// the output it no longer wants is dropped and the command ends as any pipe writer does, with
+/// SIGPIPE's exit status (128 + 13), instead of a panic. Every other panic is reported as
+/// usual. SIGPIPE itself stays ignored: a lab writes to its programs' standard input, and a
+/// program that exits early must not end the run.
+fn quiet_broken_pipe() {
+    const BROKEN_PIPE_EXIT: u8 = 141;
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            sandbox::finish(BROKEN_PIPE_EXIT);
+            std::process::exit(i32::from(BROKEN_PIPE_EXIT));
+        }
+        report(info);
+    }));
 }
 
 fn list() -> Result<Verdict, Error> {
