@@ -5,7 +5,7 @@
 //! Contract: state per host is a few counters and at most [`MAX_PROBES`] traceroute probes, so
 //! memory grows with hosts, not packets. The distance is the host's likely initial TTL (32,
 //! 64, 128 or 255) minus the largest TTL seen on its packets, leaving out traceroute probes
-//! (UDP to ports 33434 and up, ICMP echo requests with a TTL below 32), whose TTL the sender
+//! (UDP to ports 33434 and up and ICMP echo requests, each with a TTL below 32), whose TTL the sender
 //! sets on purpose. A host seen only through its probes is placed by them: a probe's port (or
 //! echo sequence number) gives its position, and with `q` probes per TTL, the TTL it was sent
 //! with is `position / q + 1`; the distance is that minus the TTL seen, when one `q` from 1 to
@@ -43,8 +43,12 @@ pub(super) struct HostState {
 /// A traceroute probe's position in its run, if the packet is one.
 fn probe(ip: &wire::IpInfo, pkt: &Packet) -> Option<u32> {
     match &pkt.transport {
+        // A reply to a client whose ephemeral port falls in the range is no probe: a probe
+        // leaves with the small TTL of its hop.
         Transport::Udp(u)
-            if u.dst_port >= TRACEROUTE_PORT && u.dst_port < TRACEROUTE_PORT + 512 =>
+            if u.dst_port >= TRACEROUTE_PORT
+                && u.dst_port < TRACEROUTE_PORT + 512
+                && ip.ttl < 32 =>
         {
             Some(u32::from(u.dst_port - TRACEROUTE_PORT))
         }
@@ -239,6 +243,21 @@ mod tests {
         assert_eq!(ids(&[65534, 65535, 0, 1]).as_deref(), Some("incrementing"));
         assert_eq!(ids(&[9, 40000, 123, 5000]).as_deref(), Some("random"));
         assert_eq!(ids(&[77]), None);
+    }
+
+    #[test]
+    fn a_reply_to_an_ephemeral_port_in_the_probe_range_is_no_probe() {
+        use crate::analyze::fixture::{CLIENT, SERVER, Wire};
+        let mut w = Wire::new();
+        w.udp(CLIENT, SERVER, 33440, 53, b"query");
+        w.udp(SERVER, CLIENT, 53, 33440, b"answer");
+        let a = w.analyze();
+        let server = a
+            .endpoints
+            .iter()
+            .find(|e| e.addr == std::net::IpAddr::from(SERVER))
+            .expect("the server is an endpoint");
+        assert_eq!(server.hops, Some(0));
     }
 
     #[test]
