@@ -164,8 +164,9 @@ pub(in crate::scenario::parse) fn parse_step(
     }
     let host = match (&raw.host, kind.hostless) {
         (Some(h), _) => resolver.host_value(h)?,
-        (None, true) => 0,
-        (None, false) => {
+        // A step without `host` runs in the first host, which a scenario may lack.
+        (None, true) if !resolver.hosts().is_empty() => 0,
+        (None, _) => {
             return Err(cx
                 .err(here, "this step needs a host")
                 .with_hint("host = \"NAME\": the host the step runs in"));
@@ -285,6 +286,17 @@ mod tests {
             }
         ));
         assert_eq!(plan.steps[1].programs, ["nc"]);
+    }
+
+    /// Found by the scenario fuzz target: a hostless step in a scenario with no host at all.
+    #[test]
+    fn a_hostless_step_without_any_host_is_an_error() {
+        let e = parse(
+            "name = \"t\"\n[[steps]]\nwait = \"1s\"\n",
+            Origin::File("x.toml".into()),
+        )
+        .expect_err("no host to run in");
+        assert_eq!(e.msg, "this step needs a host");
     }
 
     #[test]
