@@ -116,12 +116,19 @@ fn render(analysis: &Analysis, names: &Names, real: bool) -> String {
             .iter()
             .flat_map(|e| [e.from, e.to]),
     );
-    let mut hops: Vec<String> = Vec::new();
-    for e in analysis
+    // Endpoints come by address; a link-local IPv6 address is drawn from a random MAC, so
+    // those come last and by host name, keeping the line the same from run to run.
+    let mut shown: Vec<_> = analysis
         .endpoints
         .iter()
         .filter(|e| named.contains(&e.addr))
-    {
+        .collect();
+    shown.sort_by_cached_key(|e| match e.addr {
+        std::net::IpAddr::V6(a) if a.is_unicast_link_local() => Some(names.host(&e.addr)),
+        _ => None,
+    });
+    let mut hops: Vec<String> = Vec::new();
+    for e in shown {
         // A host seen by two addresses (IPv6 link-local and global) at the same distance is
         // one entry.
         if let Some(h) = e.hops.map(|h| format!("{} {h}", names.host(&e.addr))) {
