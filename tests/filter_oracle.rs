@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use kit::netns::Netns;
 use kit::{require, scratch, sniff::*};
 
 /// Display filters, as a course writes them. Not here because labctl still differs from
-/// tshark on them: `udp` on the frame that completes a fragmented datagram (tshark shows the
-/// reassembled UDP there), `http.host` when a request's head came in several segments
+/// tshark on them: `http.host` when a request's head came in several segments
 /// (tshark reassembles the head and shows it on the last one), and
 /// `tcp.analysis.retransmission` on these merged lab captures: the switch labs capture the
 /// same connection at two ports, so it appears twice microseconds apart, and on one FIN of the
@@ -27,6 +27,7 @@ use kit::{require, scratch, sniff::*};
 /// loopback captures below.
 const CORPUS: &[&str] = &[
     "tcp",
+    "udp",
     "arp",
     "icmp",
     "ip",
@@ -72,6 +73,12 @@ const CORPUS: &[&str] = &[
     "ip.proto == 1",
     "ip.len > 1000",
     "ip.version == 4",
+    "ip.version == 6",
+    "ip.version",
+    // The fragment that completes a datagram shows the reassembled UDP or ICMP.
+    "udp.length > 1000",
+    "udp && ip.flags.mf == 0 && ip.frag_offset > 0",
+    "icmp && ip.frag_offset > 0",
     "ip.flags.df == 1",
     "ip.flags.df == 0",
     "ip.flags.mf == 1",
@@ -362,6 +369,54 @@ fn display_filters_count_as_tshark_on_lab_captures() {
 #[test]
 fn display_filters_count_as_tshark_on_loopback_captures() {
     assert_display_counts(loopback_capture(), LOOPBACK_CORPUS);
+}
+
+/// Display filters for fragmented datagrams: the fragment that completes one shows the
+/// reassembled ICMP, ICMPv6 or UDP, the others only IP.
+const FRAGMENT_CORPUS: &[&str] = &[
+    "icmp",
+    "icmp.type == 8",
+    "icmp.type == 0",
+    "icmpv6",
+    "icmpv6.type == 128",
+    "udp",
+    "udp.length > 2000",
+    "udp.port == 9",
+    "ip.flags.mf == 1",
+    "ip.frag_offset > 0",
+    "icmp && ip.frag_offset > 0",
+    "ip && !icmp",
+    "ipv6.nxt == 44",
+    "ipv6 && !icmpv6",
+    "frame.len > 1000",
+];
+
+/// Pings and datagrams of 3000 bytes over a 1280-byte link, IPv4 and IPv6, captured with
+/// tcpdump on the sender's side.
+fn fragments_capture() -> PathBuf {
+    let dir = scratch("filter-fragments");
+    let pcap = dir.join("fragments.pcap");
+    let (client, server) = Netns::pair("10.0.0.2/24");
+    for (ns, addr) in [(&client, "2001:db8::1/64"), (&server, "2001:db8::2/64")] {
+        ns.ok("ip", &["link", "set", "eth0", "mtu", "1280"]);
+        ns.ok("ip", &["-6", "addr", "add", addr, "dev", "eth0", "nodad"]);
+    }
+    let cap = client.tcpdump("eth0", &pcap, "");
+    client.ok("ping", &["-c", "3", "-i", "0.2", "-s", "3000", "10.0.0.2"]);
+    client.ok("ping", &["-6", "-c", "3", "-i", "0.2", "-s", "3000", "2001:db8::2"]);
+    let big = "x".repeat(3000);
+    for to in ["10.0.0.2", "2001:db8::2"] {
+        client.ok("sh", &["-c", &format!("printf {big} | nc -u -w1 -q0 {to} 9 || true")]);
+    }
+    cap.interrupt();
+    pcap
+}
+
+#[test]
+fn display_filters_count_as_tshark_on_fragmented_datagrams() {
+    require("tshark", "tshark");
+    require("tcpdump", "tcpdump");
+    assert_display_counts(&fragments_capture(), FRAGMENT_CORPUS);
 }
 
 #[test]

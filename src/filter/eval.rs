@@ -8,8 +8,9 @@
 //! Values are produced one at a time into a callback, so evaluation allocates nothing except
 //! for DNS resource records, which are decoded only when a filter asks for them.
 //!
-//! Fragments: a frame holding a fragment of an IP datagram shows no transport layer, as in
-//! Wireshark, which shows the transport layer on the reassembled datagram only.
+//! Fragments: as in Wireshark, a frame holding a fragment of an IP datagram shows its own IP
+//! header and no transport layer, except the fragment that completes the datagram, which
+//! shows the reassembled datagram's transport and application layers ([`Frame::up`]).
 
 use std::net::IpAddr;
 
@@ -25,6 +26,17 @@ pub(crate) struct Frame<'a> {
     pub frame: &'a FrameRef<'a>,
     pub pkt: &'a Packet,
     pub facts: &'a Facts,
+    /// For the fragment that completes a datagram: the reassembled datagram, dissected, and
+    /// its bytes.
+    pub up: Option<(&'a Packet, &'a [u8])>,
+}
+
+impl<'a> Frame<'a> {
+    /// The packet whose transport and application layers the frame shows, and its bytes:
+    /// the reassembled datagram on the fragment that completes one, else the frame itself.
+    pub(crate) fn upper(&self) -> (&'a Packet, &'a [u8]) {
+        self.up.unwrap_or((self.pkt, self.frame.data))
+    }
 }
 
 /// One value of a field.
@@ -169,35 +181,35 @@ fn dhcp(pkt: &Packet) -> Option<&crate::wire::dhcp::Message> {
     }
 }
 
-/// An untagged Ethernet frame of EtherType 0x0800 whose datagram the dissector refused (a
-/// version nibble other than 4, a header length below 20): Wireshark's IPv4 dissector still
-/// claims it (and reports the bogus version), so `ip` matches it as in tshark.
-fn bogus_ipv4(f: &Frame<'_>) -> bool {
+/// An untagged Ethernet frame of EtherType 0x0800: Wireshark's IPv4 dissector claims it
+/// whatever its datagram holds (a bogus version nibble, a header length below 20, an IPv6
+/// header it hands on to the IPv6 dissector), so `ip` matches it as in tshark.
+fn ipv4_ethertype(f: &Frame<'_>) -> bool {
     matches!(f.pkt.link, Link::Ethernet { vlan: None, .. })
-        && matches!(f.pkt.net, Net::None)
         && f.frame.data.get(12..14) == Some(&[0x08, 0x00][..])
 }
 
 fn has_proto(p: Proto, f: &Frame<'_>) -> bool {
     let pkt = f.pkt;
-    let tcp_payload = tcp(pkt).filter(|t| t.payload_len > 0);
-    let q = || quoted(pkt, f.frame.data);
+    let (lp, ld) = f.upper();
+    let tcp_payload = tcp(lp).filter(|t| t.payload_len > 0);
+    let q = || quoted(lp, ld);
     match p {
         Proto::Frame => true,
         Proto::Eth => matches!(pkt.link, Link::Ethernet { .. }),
         Proto::Arp => matches!(pkt.net, Net::Arp(_)),
-        Proto::Ip => ip(pkt).is_some_and(|i| i.version == 4) || bogus_ipv4(f),
+        Proto::Ip => ip(pkt).is_some_and(|i| i.version == 4) || ipv4_ethertype(f),
         Proto::Ipv6 => ip(pkt).is_some_and(|i| i.version == 6),
-        Proto::Icmp => icmp(pkt).is_some_and(|i| !i.v6),
-        Proto::Icmpv6 => icmp(pkt).is_some_and(|i| i.v6),
-        Proto::Tcp => tcp(pkt).is_some() || q().is_some_and(|q| q.proto == 6 && q.ports.is_some()),
-        Proto::Udp => udp(pkt).is_some() || q().is_some_and(|q| q.proto == 17 && q.ports.is_some()),
-        Proto::Dns => dns(pkt).is_some(),
+        Proto::Icmp => icmp(lp).is_some_and(|i| !i.v6),
+        Proto::Icmpv6 => icmp(lp).is_some_and(|i| i.v6),
+        Proto::Tcp => tcp(lp).is_some() || q().is_some_and(|q| q.proto == 6 && q.ports.is_some()),
+        Proto::Udp => udp(lp).is_some() || q().is_some_and(|q| q.proto == 17 && q.ports.is_some()),
+        Proto::Dns => dns(lp).is_some(),
         Proto::Ftp => tcp_payload.is_some_and(|t| t.src_port == 21 || t.dst_port == 21),
         Proto::FtpData => f.facts.ftp_data,
-        Proto::Http => !lines(pkt, AppProto::Http).is_empty(),
+        Proto::Http => !lines(lp, AppProto::Http).is_empty(),
         Proto::Smtp => tcp_payload.is_some_and(|t| smtp_port(t.src_port) || smtp_port(t.dst_port)),
-        Proto::Dhcp => udp(pkt).is_some_and(|u| {
+        Proto::Dhcp => udp(lp).is_some_and(|u| {
             u.payload_len > 0 && matches!((u.src_port, u.dst_port), (67 | 68, 67 | 68))
         }),
     }
@@ -233,15 +245,16 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
     use Field as F;
     let pkt = f.pkt;
     let data = f.frame.data;
+    let (lp, ld) = f.upper();
     let ip4 = ip(pkt).filter(|i| i.version == 4);
     let ip6 = ip(pkt).filter(|i| i.version == 6);
-    let q = quoted(pkt, data);
+    let q = quoted(lp, ld);
     let q4 = q.filter(|q| !q.v6);
     let q6 = q.filter(|q| q.v6);
     let qtcp = q.filter(|q| q.proto == 6 && q.ports.is_some());
     let qudp = q.filter(|q| q.proto == 17 && q.ports.is_some());
-    let t = tcp(pkt);
-    let u = udp(pkt);
+    let t = tcp(lp);
+    let u = udp(lp);
     let mac = |m: crate::wire::Mac| V::M(m.0);
     let arp = match &pkt.net {
         Net::Arp(a) => Some(a),
@@ -300,7 +313,16 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
             ip4.map(|i| V::U(i.len.into())),
             q4.map(|q| V::U(q.len.into())),
         ),
-        F::IpVersion => two(k, ip4.map(|_| V::U(4)), q4.map(|_| V::U(4))),
+        F::IpVersion => {
+            // The IPv6 dissector sets `ip.version` too; a datagram the IPv4 dissector claims
+            // by its EtherType shows its version nibble, whatever it is.
+            let claimed = ip4.is_none() && ipv4_ethertype(f);
+            let nibble = claimed
+                .then(|| data.get(net_offset(f)?).map(|b| u64::from(b >> 4)))
+                .flatten();
+            two(k, ip4.map(|_| V::U(4)), nibble.map(V::U))
+                || two(k, ip6.map(|_| V::U(6)), q4.map(|_| V::U(4)))
+        }
         F::IpDf => two(
             k,
             ip4.map(|i| V::U(i.df.into())),
@@ -359,7 +381,7 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
         F::IcmpType | F::IcmpCode | F::Icmp6Type | F::Icmp6Code => {
             let v6 = matches!(field, F::Icmp6Type | F::Icmp6Code);
             let code = matches!(field, F::IcmpCode | F::Icmp6Code);
-            let own = icmp(pkt)
+            let own = icmp(lp)
                 .filter(|i| i.v6 == v6)
                 .map(|i| if code { i.code } else { i.icmp_type });
             let inner_proto = if v6 { 58 } else { 1 };
@@ -455,11 +477,11 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
             u.and(f.facts.udp_stream).map(V::U),
             qudp.and(f.facts.quoted_stream).map(V::U),
         ),
-        F::DnsId => dns(pkt).is_some_and(|d| k(V::U(d.id.into()))),
+        F::DnsId => dns(lp).is_some_and(|d| k(V::U(d.id.into()))),
         F::DnsQryName => {
-            dns(pkt).is_some_and(|d| d.questions.iter().any(|q| k(V::S(dns_name(&q.name)))))
+            dns(lp).is_some_and(|d| d.questions.iter().any(|q| k(V::S(dns_name(&q.name)))))
         }
-        F::DnsQryType => dns(pkt).is_some_and(|d| {
+        F::DnsQryType => dns(lp).is_some_and(|d| {
             d.questions.iter().any(|q| {
                 let n = DNS_TYPES
                     .iter()
@@ -473,18 +495,18 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
                 n.is_some_and(|n| k(V::U(n)))
             })
         }),
-        F::DnsResponse => dns(pkt).is_some_and(|d| k(V::U(d.response.into()))),
-        F::DnsRcode => dns(pkt).is_some_and(|d| {
+        F::DnsResponse => dns(lp).is_some_and(|d| k(V::U(d.response.into()))),
+        F::DnsRcode => dns(lp).is_some_and(|d| {
             d.response
                 && DNS_RCODES
                     .iter()
                     .find(|(n, _)| *n == d.rcode)
                     .is_some_and(|(_, v)| k(V::U(*v)))
         }),
-        F::DnsA | F::DnsRespName => dns(pkt).is_some() && dns_records(field, pkt, data, k),
+        F::DnsA | F::DnsRespName => dns(lp).is_some() && dns_records(field, lp, ld, k),
         F::FtpCommand | F::FtpArg => {
             let to_server = t.is_some_and(|t| t.dst_port == 21);
-            let first = lines(pkt, AppProto::Ftp).first().filter(|_| to_server);
+            let first = lines(lp, AppProto::Ftp).first().filter(|_| to_server);
             first.is_some_and(|l| {
                 let (cmd, arg) = l.split_once(' ').unwrap_or((l, ""));
                 if field == F::FtpCommand {
@@ -496,13 +518,13 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
         }
         F::FtpCode => {
             let from_server = t.is_some_and(|t| t.src_port == 21);
-            let first = lines(pkt, AppProto::Ftp).first().filter(|_| from_server);
+            let first = lines(lp, AppProto::Ftp).first().filter(|_| from_server);
             first
                 .and_then(|l| reply_code(l))
                 .is_some_and(|c| k(V::U(c)))
         }
         F::HttpMethod | F::HttpUri | F::HttpCode => {
-            let first = lines(pkt, AppProto::Http).first();
+            let first = lines(lp, AppProto::Http).first();
             first.is_some_and(|l| {
                 let mut words = l.split(' ');
                 let a = words.next().unwrap_or("");
@@ -523,7 +545,7 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
             } else {
                 "user-agent"
             };
-            lines(pkt, AppProto::Http).iter().skip(1).any(|l| {
+            lines(lp, AppProto::Http).iter().skip(1).any(|l| {
                 l.split_once(':')
                     .is_some_and(|(h, v)| h.eq_ignore_ascii_case(name) && k(V::S(v.trim())))
             })
@@ -532,7 +554,7 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
             let to_server = t.is_some_and(|t| smtp_port(t.dst_port));
             to_server
                 && !f.facts.smtp_body
-                && lines(pkt, AppProto::Smtp).iter().any(|l| {
+                && lines(lp, AppProto::Smtp).iter().any(|l| {
                     let cmd = l.split(' ').next().unwrap_or("");
                     !cmd.is_empty() && k(V::S(cmd))
                 })
@@ -549,11 +571,11 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
         | F::DhcpRouter
         | F::DhcpLease
         | F::DhcpHostName
-        | F::DhcpRequestItem => dhcp(pkt).is_some_and(|m| dhcp_field(field, m, k)),
+        | F::DhcpRequestItem => dhcp(lp).is_some_and(|m| dhcp_field(field, m, k)),
         F::SmtpCode => {
             let from_server = t.is_some_and(|t| smtp_port(t.src_port));
             from_server
-                && lines(pkt, AppProto::Smtp)
+                && lines(lp, AppProto::Smtp)
                     .iter()
                     .any(|l| reply_code(l).is_some_and(|c| k(V::U(c))))
         }

@@ -18,7 +18,8 @@
 //! A [`Matcher`] must see every frame of the capture in order, matching or not, because
 //! `tcp.stream`, relative sequence numbers and `tcp.analysis.retransmission` depend on the
 //! frames before. One compiled predicate per frame; nothing is allocated per frame except
-//! when a filter names DNS resource-record fields.
+//! when a filter names DNS resource-record fields, and on the fragment that completes an IP
+//! datagram, which shows the reassembled datagram above IP as in Wireshark.
 
 mod bpf;
 mod eval;
@@ -30,7 +31,8 @@ mod state;
 
 use std::fmt;
 
-use crate::wire::{FrameRef, Packet};
+use crate::wire::reassembly::Reassembler;
+use crate::wire::{FrameRef, LinkType, Net, Packet, dissect};
 
 pub use bpf::CaptureFilter;
 
@@ -109,6 +111,7 @@ impl DisplayFilter {
         Matcher {
             filter: self,
             tracker: Tracker::new(self.needs),
+            fragments: Reassembler::default(),
         }
     }
 }
@@ -146,19 +149,31 @@ fn visit(e: &Expr, n: &mut Needs) {
 pub struct Matcher<'f> {
     filter: &'f DisplayFilter,
     tracker: Tracker,
+    fragments: Reassembler,
 }
 
 impl Matcher<'_> {
     /// Whether the next frame matches; `pkt` must be `frame` dissected. Call it for every
     /// frame, in capture order.
     pub fn matches(&mut self, frame: &FrameRef<'_>, pkt: &Packet) -> bool {
-        let facts = self.tracker.observe(frame, pkt);
+        // The fragment that completes a datagram shows the reassembled one above IP.
+        let whole = match &pkt.net {
+            Net::Ip(ip) if ip.is_fragment() => {
+                let data = frame.data.get(pkt.ip_payload.clone()).unwrap_or(&[]);
+                self.fragments.push(ip, data).map(|d| d.bytes)
+            }
+            _ => None,
+        };
+        let up_pkt = whole.as_deref().map(|b| dissect(LinkType::Raw, b));
+        let up = up_pkt.as_ref().zip(whole.as_deref());
+        let facts = self.tracker.observe(frame, pkt, up);
         eval::eval(
             &self.filter.expr,
             &eval::Frame {
                 frame,
                 pkt,
                 facts: &facts,
+                up,
             },
         )
     }

@@ -167,7 +167,13 @@ impl Tracker {
     }
 
     /// The facts of the next frame. See the module documentation.
-    pub(crate) fn observe(&mut self, frame: &FrameRef<'_>, pkt: &Packet) -> Facts {
+    /// `up` is the reassembled datagram on the fragment that completes one, and its bytes.
+    pub(crate) fn observe(
+        &mut self,
+        frame: &FrameRef<'_>,
+        pkt: &Packet,
+        up: Option<(&Packet, &[u8])>,
+    ) -> Facts {
         let now = ns(frame.ts);
         let first = *self.first_ns.get_or_insert(now);
         let prev = self.prev_ns.replace(now).unwrap_or(now);
@@ -177,8 +183,9 @@ impl Tracker {
             ..Facts::default()
         };
         let Some(ip) = eval::ip(pkt) else { return f };
+        let (pkt, data) = up.unwrap_or((pkt, frame.data));
         if self.needs.tcp || self.needs.udp {
-            if let Some(q) = eval::quoted(pkt, frame.data) {
+            if let Some(q) = eval::quoted(pkt, data) {
                 if let Some((sp, dp)) = q.ports {
                     let k = key(q.src, sp, q.dst, dp);
                     f.quoted_stream = match q.proto {

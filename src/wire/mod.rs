@@ -10,6 +10,7 @@
 //!   ICMP/ICMPv6 with the quoted header, TCP/UDP, DNS, DHCP ([`dhcp`], also written by the
 //!   server and client) and FTP/SMTP/HTTP command lines).
 //!   Headers come from etherparse, DNS from hickory-proto.
+//! - [`reassembly`]: IP fragments held until the one that completes their datagram.
 //!
 //! Invariants: nothing here panics on any input (fuzzed); payloads are never copied by the
 //! dissector, a [`Packet`] only names the byte range of its payload inside the frame; nothing
@@ -21,6 +22,7 @@ pub mod dhcp;
 pub mod dissect;
 pub mod names;
 pub mod reader;
+pub mod reassembly;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -33,7 +33,6 @@ use super::{
 };
 
 use dns::dns_exchange;
-use fragments::{FragGroup, FragKey};
 use ftp::FtpExpect;
 use hosts::HostState;
 pub use tcp::FollowChunk;
@@ -91,8 +90,7 @@ pub struct Analyzer {
     ftp: Vec<FtpExpect>,
     follow: Option<usize>,
     followed: Vec<FollowChunk>,
-    frags: HashMap<FragKey, FragGroup, FastHash>,
-    frag_order: std::collections::VecDeque<FragKey>,
+    frags: wire::reassembly::Reassembler,
 }
 
 /// A multiply-rotate hasher (as in rustc's FxHash): the keys are addresses and ports from
