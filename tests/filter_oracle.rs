@@ -403,10 +403,19 @@ fn fragments_capture() -> PathBuf {
     }
     let cap = client.tcpdump("eth0", &pcap, "");
     client.ok("ping", &["-c", "3", "-i", "0.2", "-s", "3000", "10.0.0.2"]);
-    client.ok("ping", &["-6", "-c", "3", "-i", "0.2", "-s", "3000", "2001:db8::2"]);
+    client.ok(
+        "ping",
+        &["-6", "-c", "3", "-i", "0.2", "-s", "3000", "2001:db8::2"],
+    );
     let big = "x".repeat(3000);
     for to in ["10.0.0.2", "2001:db8::2"] {
-        client.ok("sh", &["-c", &format!("printf {big} | nc -u -w1 -q0 {to} 9 || true")]);
+        client.ok(
+            "sh",
+            &[
+                "-c",
+                &format!("printf {big} | nc -u -w1 -q0 {to} 9 || true"),
+            ],
+        );
     }
     cap.interrupt();
     pcap

@@ -288,26 +288,48 @@ impl Filters {
     }
 }
 
-/// Whether a frame passes both filters; `None` when the capture filter drops it, so the
-/// display filter never sees it.
-fn select(
-    capture: &mut Option<CaptureFilter>,
-    display: &mut Option<crate::filter::Matcher<'_>>,
-    frame: &FrameRef<'_>,
-    pkt: &wire::Packet,
-    text: &Option<String>,
-) -> Result<Option<bool>, ShowError> {
-    if let Some(c) = capture {
-        let keep = c.matches(frame).map_err(|error| ShowError::Filter {
-            kind: "capture",
-            text: text.clone().unwrap_or_default(),
-            error,
-        })?;
-        if !keep {
-            return Ok(None);
+/// The filters of one `labctl show` applied over its capture, frame after frame.
+struct Selection<'f> {
+    capture: Option<CaptureFilter>,
+    display: Option<crate::filter::Matcher<'f>>,
+    text: &'f Option<String>,
+}
+
+impl Selection<'_> {
+    /// Calls `each` with every frame, dissected, and whether it passes both filters: `None`
+    /// when the capture filter drops it, so the display filter never sees it.
+    fn walk(
+        &mut self,
+        reader: &mut wire::CaptureReader<std::fs::File>,
+        mut each: impl FnMut(&FrameRef<'_>, &wire::Packet, Option<bool>) -> Result<(), ShowError>,
+    ) -> Result<(), ShowError> {
+        while let Some(frame) = reader.next_frame()? {
+            let pkt = wire::dissect(frame.linktype, frame.data);
+            let keep = self.select(&frame, &pkt)?;
+            each(&frame, &pkt, keep)?;
         }
+        Ok(())
     }
-    Ok(Some(display.as_mut().is_none_or(|m| m.matches(frame, pkt))))
+
+    fn select(
+        &mut self,
+        frame: &FrameRef<'_>,
+        pkt: &wire::Packet,
+    ) -> Result<Option<bool>, ShowError> {
+        if let Some(c) = &mut self.capture {
+            let keep = c.matches(frame).map_err(|error| ShowError::Filter {
+                kind: "capture",
+                text: self.text.clone().unwrap_or_default(),
+                error,
+            })?;
+            if !keep {
+                return Ok(None);
+            }
+        }
+        Ok(Some(
+            self.display.as_mut().is_none_or(|m| m.matches(frame, pkt)),
+        ))
+    }
 }
 
 /// Writes the view `args` asks for to `out`. See the module documentation.
@@ -315,27 +337,20 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
     if let ShowView::Detail(n) = args.view() {
         return super::detail::detail_out(args, n, out);
     }
-    let Filters {
-        mut capture,
-        display,
-    } = Filters::compile(args)?;
-    let mut matcher = display.as_ref().map(DisplayFilter::matcher);
+    let Filters { capture, display } = Filters::compile(args)?;
+    let filtered = display.is_some();
+    let mut selection = Selection {
+        capture,
+        display: display.as_ref().map(DisplayFilter::matcher),
+        text: &args.capture_filter,
+    };
     let mut reader = wire::open(&args.file)?;
     if args.count {
         let mut n = 0u64;
-        while let Some(frame) = reader.next_frame()? {
-            let pkt = wire::dissect(frame.linktype, frame.data);
-            if select(
-                &mut capture,
-                &mut matcher,
-                &frame,
-                &pkt,
-                &args.capture_filter,
-            )? == Some(true)
-            {
-                n += 1;
-            }
-        }
+        selection.walk(&mut reader, |_, _, keep| {
+            n += u64::from(keep == Some(true));
+            Ok(())
+        })?;
         if args.json {
             serde_json::to_writer(&mut *out, &CountJson { count: n })?;
             writeln!(out)?;
@@ -350,20 +365,13 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
         // the filters keep, in one pass, as if the capture held nothing else.
         let mut analyzer = Analyzer::new();
         let mut detector = super::alerts::Detector::new(Default::default());
-        while let Some(frame) = reader.next_frame()? {
-            let pkt = wire::dissect(frame.linktype, frame.data);
-            if select(
-                &mut capture,
-                &mut matcher,
-                &frame,
-                &pkt,
-                &args.capture_filter,
-            )? == Some(true)
-            {
-                analyzer.push_dissected(&frame, &pkt);
-                detector.push(&frame, &pkt);
+        selection.walk(&mut reader, |frame, pkt, keep| {
+            if keep == Some(true) {
+                analyzer.push_dissected(frame, pkt);
+                detector.push(frame, pkt);
             }
-        }
+            Ok(())
+        })?;
         let analysis = analyzer.finish();
         let alerts = detector.finish(&analysis);
         return alerts_out(out, &alerts, args);
@@ -372,24 +380,14 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
         ShowView::Packets => {
             let mut lines = PacketLines::new(args.names.clone()).verbose(args.verbose);
             let mut first = None;
-            while let Some(frame) = reader.next_frame()? {
-                let pkt = wire::dissect(frame.linktype, frame.data);
-                let Some(keep) = select(
-                    &mut capture,
-                    &mut matcher,
-                    &frame,
-                    &pkt,
-                    &args.capture_filter,
-                )?
-                else {
-                    continue;
-                };
+            selection.walk(&mut reader, |frame, pkt, keep| {
+                let Some(keep) = keep else { return Ok(()) };
                 // Every kept frame goes through the renderer, shown or not: its times and
                 // relative sequence numbers count from the capture's first frame and SYN.
-                let line = lines.line(&frame, &pkt);
+                let line = lines.line(frame, pkt);
                 let t0 = *first.get_or_insert(frame.ts);
                 if !keep {
-                    continue;
+                    return Ok(());
                 }
                 let delta = args.verbose.then(|| lines.delta(frame.ts).as_secs_f64());
                 lines.shown(frame.ts);
@@ -410,7 +408,8 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
                         super::detail::hex_lines(out, frame.data)?;
                     }
                 }
-            }
+                Ok(())
+            })?;
             // A file libpcap reads only by overlooking its own header deserves a word, but
             // only when asked for detail: the frames themselves are fine.
             let oversized = reader.oversized();
@@ -426,33 +425,26 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
             }
             // Frames the filters selected, for following a stream through a filter.
             let mut kept = std::collections::HashSet::new();
-            while let Some(frame) = reader.next_frame()? {
-                let pkt = wire::dissect(frame.linktype, frame.data);
-                let keep = select(
-                    &mut capture,
-                    &mut matcher,
-                    &frame,
-                    &pkt,
-                    &args.capture_filter,
-                )?;
+            selection.walk(&mut reader, |frame, pkt, keep| {
                 if following {
                     // Stream N is Wireshark's over every captured frame.
                     if keep.is_some() {
-                        analyzer.push_dissected(&frame, &pkt);
+                        analyzer.push_dissected(frame, pkt);
                     }
-                    if keep == Some(true) && matcher.is_some() {
+                    if keep == Some(true) && filtered {
                         kept.insert(frame.number);
                     }
                 } else if keep == Some(true) {
-                    analyzer.push_dissected(&frame, &pkt);
+                    analyzer.push_dissected(frame, pkt);
                 }
-            }
+                Ok(())
+            })?;
             let (analysis, mut chunks) = analyzer.finish_follow();
             let conv_view = table::ConvView {
                 by: args.by,
                 sort: args.sort,
             };
-            if matcher.is_some() {
+            if filtered {
                 chunks.retain(|c| kept.contains(&c.frame));
             }
             match view {
