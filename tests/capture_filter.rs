@@ -6,7 +6,7 @@
 mod kit;
 
 use kit::tshark::tshark;
-use kit::{assert_exit, assert_stderr_has, labctl, labctl_json, root, scratch};
+use kit::{assert_exit, assert_stderr_has, labctl, root, run_json, scratch};
 
 fn scenario(filter: &str) -> String {
     let text = std::fs::read_to_string(root().join("scenarios/homework-redirect.toml")).unwrap();
@@ -26,14 +26,7 @@ fn a_link_capture_keeps_only_what_its_filter_matches() {
     let path = dir.join("filtered.toml");
     std::fs::write(&path, scenario("tcp port 27664 or tcp port 21")).unwrap();
     let out = dir.join("run");
-    let (o, report) = labctl_json(
-        labctl()
-            .arg("run")
-            .arg(&path)
-            .arg("--out")
-            .arg(&out)
-            .arg("--json"),
-    );
+    let (o, report) = run_json(&path, &out);
     assert_exit(&o, 0);
     let capture = &report["captures"][0];
     assert_eq!(capture["missing"], 0, "{capture:#}");

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use kit::{Netns, labctl, labctl_json, require, scratch, tshark::tshark};
+use kit::{Netns, require, run_json, scratch, tshark::tshark};
 
 /// Writes down each lease the real clients report; stops dhclient (in the foreground, so that
 /// its step ends) once it is bound.
@@ -114,14 +114,7 @@ fn run() -> &'static Run {
         let toml = dir.join("dhcp-interop.toml");
         std::fs::write(&toml, lab).unwrap();
         let out = dir.join("out");
-        let (_, report) = labctl_json(
-            labctl()
-                .arg("run")
-                .arg(&toml)
-                .arg("--json")
-                .arg("--out")
-                .arg(&out),
-        );
+        let (_, report) = run_json(&toml, &out);
         Run { dir, out, report }
     })
 }

@@ -5,7 +5,7 @@
 
 mod kit;
 
-use kit::{assert_exit, labctl, labctl_json, scratch};
+use kit::{assert_exit, run_json, scratch};
 
 const SCENARIO: &str = r#"name = "resolver"
 snapshot = false
@@ -39,14 +39,7 @@ fn a_lab_resolves_through_its_own_dns_and_never_writes_the_machines_resolver() {
     let path = dir.join("resolver.toml");
     std::fs::write(&path, SCENARIO).unwrap();
     let out = dir.join("run");
-    let (o, report) = labctl_json(
-        labctl()
-            .arg("run")
-            .arg(&path)
-            .arg("--out")
-            .arg(&out)
-            .arg("--json"),
-    );
+    let (o, report) = run_json(&path, &out);
     assert_exit(&o, 0);
     assert_eq!(report["steps"][0]["stdout"], "192.0.2.7\n", "{report:#}");
     assert_eq!(

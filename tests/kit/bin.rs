@@ -75,6 +75,18 @@ pub fn run_refused(scenario: &Path, out: &Path, what: &str) -> String {
     stderr
 }
 
+/// `labctl run SCENARIO --out OUT --json`: the output and the report.
+pub fn run_json(scenario: &Path, out: &Path) -> (Output, serde_json::Value) {
+    labctl_json(
+        labctl()
+            .arg("run")
+            .arg(scenario)
+            .arg("--out")
+            .arg(out)
+            .arg("--json"),
+    )
+}
+
 /// Runs `command` (a labctl command line asking for `--json`) and parses its stdout; panics
 /// with the exit code and stderr when stdout is not JSON.
 pub fn labctl_json(command: &mut Command) -> (Output, serde_json::Value) {

@@ -32,7 +32,7 @@ pub mod tshark;
 
 pub use bin::{
     assert_exit, assert_stderr_has, assert_stdout_has, described, labctl, labctl_json, root,
-    run_refused, stage_names,
+    run_json, run_refused, stage_names,
 };
 pub use labctl::analyze::fixture as frames;
 pub use netns::Netns;

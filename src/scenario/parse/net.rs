@@ -719,18 +719,26 @@ packets = 0
         let e = err("[[expect]]\nrule = \"client: -A OUTPUT -j DRP\"\npackets = 1\n");
         assert!(e.msg.contains("unknown target \"DRP\""), "{e}");
         assert_eq!((e.line, e.col), (8, 30), "{e}");
-        let e = err("[[expect]]\nrule = \"client: -A OUTPUT -j DROP\"\n");
-        assert!(e.msg.contains("needs packets"), "{e}");
-        let e = err("[[expect]]\nrule = \"nobody: -A OUTPUT -j DROP\"\npackets = 1\n");
-        assert!(e.msg.contains("unknown host \"nobody\""), "{e}");
-        let e = err("[[expect]]\npackets = 1\n");
-        assert!(e.msg.contains("packets goes with rule"), "{e}");
-        let e = err("[[expect]]\ncapture = \"client:eth0\"\n");
-        assert!(e.msg.contains("at least one fact"), "{e}");
-        let e = err("[[expect]]\ncapture = \"client:eth0\"\nsyns = 2\nsyns_at_least = 2\n");
-        assert!(e.msg.contains("syns and syns_at_least"), "{e}");
-        let e = err("[[expect]]\nflow = \"tcp\"\nfile = \"server:x\"\nequals = \"\"\n");
-        assert!(e.msg.contains("exactly one of"), "{e}");
+        for (body, says) in [
+            ("rule = \"client: -A OUTPUT -j DROP\"", "needs packets"),
+            (
+                "rule = \"nobody: -A OUTPUT -j DROP\"\npackets = 1",
+                "unknown host \"nobody\"",
+            ),
+            ("packets = 1", "packets goes with rule"),
+            ("capture = \"client:eth0\"", "at least one fact"),
+            (
+                "capture = \"client:eth0\"\nsyns = 2\nsyns_at_least = 2",
+                "syns and syns_at_least",
+            ),
+            (
+                "flow = \"tcp\"\nfile = \"server:x\"\nequals = \"\"",
+                "exactly one of",
+            ),
+        ] {
+            let e = err(&format!("[[expect]]\n{body}\n"));
+            assert!(e.msg.contains(says), "{body}: {e}");
+        }
     }
 
     #[test]

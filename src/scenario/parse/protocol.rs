@@ -953,15 +953,24 @@ dialogue = [["USER anonymous", "331"], ["RETR x", "150", "226"]]
         let e = step("ftp = \"server\"\ncommands = [\"pwd\", \"dir\"]");
         assert!(e.msg.contains("bad FTP command \"dir\""), "{e}");
         assert_eq!((e.line, e.col), (10, 21), "{e}");
-        let e = step("smtp = \"mx example.test\"\nfrom = \"a@x\"\nto = [\"b@x\"]\nbody = \"x\"");
-        assert!(e.msg.contains("needs a resolver"), "{e}");
-        let e = step("dns = \"server\"\nquery = \"example.test\"\ntype = \"MXX\"");
-        assert!(e.msg.contains("unknown record type"), "{e}");
-        let e = step("http = \"https://www.example.test/\"");
-        assert!(e.msg.contains("bad URL"), "{e}");
-        let e = step("telnet = \"server:21\"\nfollow_pasv = true");
-        assert!(e.msg.contains("follow_pasv does not go"), "{e}");
-        let e = step("ftp = \"server\"\ndns = \"server\"");
-        assert!(e.msg.contains("exactly one action"), "{e}");
+        for (body, says) in [
+            (
+                "smtp = \"mx example.test\"\nfrom = \"a@x\"\nto = [\"b@x\"]\nbody = \"x\"",
+                "needs a resolver",
+            ),
+            (
+                "dns = \"server\"\nquery = \"example.test\"\ntype = \"MXX\"",
+                "unknown record type",
+            ),
+            ("http = \"https://www.example.test/\"", "bad URL"),
+            (
+                "telnet = \"server:21\"\nfollow_pasv = true",
+                "follow_pasv does not go",
+            ),
+            ("ftp = \"server\"\ndns = \"server\"", "exactly one action"),
+        ] {
+            let e = step(body);
+            assert!(e.msg.contains(says), "{body}: {e}");
+        }
     }
 }
