@@ -590,6 +590,168 @@ pub fn pipe_unread(pipe: BorrowedFd<'_>) -> io::Result<usize> {
     Ok(usize::try_from(unread).unwrap_or(0))
 }
 
+/// Turns off segmentation and receive offloads (TSO, GSO, GRO) on `iface` in the calling
+/// thread's namespace, through the `SIOCETHTOOL` ioctl. The stack then hands the link only
+/// frames that fit its MTU, as a real wire carries, and libpcap sizes its capture ring's slots
+/// by the MTU instead of by 64 KiB offload bursts. Lives here because it is a raw `ioctl`.
+pub fn offloads_off(iface: &str) -> io::Result<()> {
+    const ETHTOOL_STSO: u32 = 0x1f;
+    const ETHTOOL_SGSO: u32 = 0x24;
+    const ETHTOOL_SGRO: u32 = 0x2c;
+    /// `struct ethtool_value`.
+    #[repr(C)]
+    struct EthtoolValue {
+        cmd: u32,
+        data: u32,
+    }
+    let name = iface.as_bytes();
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("bad interface name {iface:?}"),
+        ));
+    }
+    let socket = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    for cmd in [ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO] {
+        let mut value = EthtoolValue { cmd, data: 0 };
+        // SAFETY: an all-zero ifreq is a valid value (a name of NULs, a null union).
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (to, from) in req.ifr_name.iter_mut().zip(name) {
+            *to = *from as libc::c_char;
+        }
+        req.ifr_ifru.ifru_data = (&raw mut value).cast();
+        // SAFETY: SIOCETHTOOL reads the NUL-terminated name and the ethtool_value the union
+        // points to, both valid for the call; the descriptor is owned and open.
+        let r = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCETHTOOL, &raw mut req) };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// One instruction of a classic BPF program: code, jump if true, jump if false, constant.
+pub type BpfInsn = (u16, u8, u8, u32);
+
+/// Opens a packet socket that records every frame crossing interface `ifindex` of the calling
+/// thread's namespace, both directions: `filter` (classic BPF, empty for none) attached before
+/// the socket is bound, so no frame passes unfiltered; up to `rcvbuf` bytes of frames queued
+/// (or `net.core.rmem_max`, whichever is less, without CAP_NET_ADMIN over the machine);
+/// each frame's arrival time (`SCM_TIMESTAMPNS`) and its VLAN tag as the kernel took it off
+/// (`PACKET_AUXDATA`) given with it. Non-blocking. No receive ring is set up: setting one up
+/// waits for an RCU grace period in the kernel, several milliseconds on every capture of every
+/// run. Lives here because the socket options are raw `setsockopt`s.
+pub fn packet_socket(ifindex: u32, filter: &[BpfInsn], rcvbuf: usize) -> io::Result<OwnedFd> {
+    let check = |r: libc::c_int| {
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    };
+    // Protocol 0: the socket receives nothing until it is bound, and binding it once, with
+    // its protocol and interface, registers it without the grace period a rebind costs.
+    // SAFETY: plain socket(2) call; the result is checked and owned at once.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let int_option = |level: libc::c_int, name: libc::c_int, value: libc::c_int| {
+        // SAFETY: the option value is one c_int, valid for the call.
+        check(unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                level,
+                name,
+                (&raw const value).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        })
+    };
+    // Past net.core.rmem_max only with CAP_NET_ADMIN over the machine, which a rootless lab
+    // has not: then as much as rmem_max allows.
+    let rcvbuf = libc::c_int::try_from(rcvbuf).unwrap_or(libc::c_int::MAX);
+    int_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, rcvbuf)
+        .or_else(|_| int_option(libc::SOL_SOCKET, libc::SO_RCVBUF, rcvbuf))?;
+    int_option(libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
+    int_option(libc::SOL_PACKET, libc::PACKET_AUXDATA, 1)?;
+    if !filter.is_empty() {
+        let mut code: Vec<libc::sock_filter> = filter
+            .iter()
+            .map(|&(code, jt, jf, k)| libc::sock_filter { code, jt, jf, k })
+            .collect();
+        let program = libc::sock_fprog {
+            len: u16::try_from(code.len()).map_err(|_| io::Error::other("BPF program too long"))?,
+            filter: code.as_mut_ptr(),
+        };
+        // SAFETY: the program and the instructions it points to are valid for the call; the
+        // kernel copies them.
+        check(unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&raw const program).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+            )
+        })?;
+    }
+    // SAFETY: an all-zero sockaddr_ll is a valid value.
+    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    addr.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    addr.sll_ifindex = libc::c_int::try_from(ifindex)
+        .map_err(|_| io::Error::other("interface index out of range"))?;
+    // SAFETY: `addr` is a sockaddr_ll of the size given, valid for the call.
+    check(unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            (&raw const addr).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    })?;
+    Ok(socket)
+}
+
+/// Frames a packet socket received since the last call and, of those, the ones dropped for
+/// want of room (`PACKET_STATISTICS`, which the kernel resets on each read). Lives here
+/// because it is a raw `getsockopt`.
+pub fn packet_statistics(socket: BorrowedFd<'_>) -> io::Result<(u32, u32)> {
+    let mut stats = libc::tpacket_stats {
+        tp_packets: 0,
+        tp_drops: 0,
+    };
+    let mut len = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
+    // SAFETY: `stats` is writable for `len` bytes; the kernel writes at most that and says
+    // how much in `len`; the descriptor is borrowed for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            (&raw mut stats).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((stats.tp_packets, stats.tp_drops))
+}
+
 /// Checks, in a throw-away child process, that this host allows every call a lab makes: the
 /// namespaces, the id maps, a private mount tree and a write to a network sysctl. The child
 /// makes the calls between fork and exec and then runs `labctl --version`; nothing it does

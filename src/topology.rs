@@ -355,12 +355,16 @@ async fn wait_links(
     }
 }
 
-/// Writes [`NEIGHBOUR_TIMERS`] for `ifaces` of `host`, in one pass inside the namespace.
+/// Turns the segmentation offloads of `ifaces` off (so frames fit the MTU, as on a wire) and
+/// writes [`NEIGHBOUR_TIMERS`] for them, in one pass inside the namespace of `host`.
 fn pin_neighbour_timers(host: &Host, ifaces: Vec<String>, ipv6: bool) -> Result<(), TopologyError> {
     let families: &[&str] = if ipv6 { &["ipv4", "ipv6"] } else { &["ipv4"] };
     host.netns
         .run(move || {
             for iface in &ifaces {
+                if let Err(e) = crate::sandbox::offloads_off(iface) {
+                    return Err((format!("the offloads of {iface} (TSO, GSO, GRO)"), e));
+                }
                 for family in families {
                     for (key, value) in NEIGHBOUR_TIMERS {
                         let key = format!("net/{family}/neigh/{iface}/{key}");
