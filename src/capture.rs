@@ -402,6 +402,28 @@ fn bpf(expr: &str) -> Result<Vec<crate::sandbox::BpfInsn>, pcap::Error> {
         .collect()
 }
 
+/// Sends whole Ethernet frames, as they are, out of `iface` of the calling thread's namespace
+/// (frames no program sends: gratuitous ARP, bogus IP versions), through a packet socket that
+/// keeps nothing it receives.
+pub fn send_frames(iface: &str, frames: &[Vec<u8>]) -> std::io::Result<()> {
+    let index = nix::net::if_::if_nametoindex(iface)?;
+    // BPF_RET 0: every frame refused, none queued.
+    let socket = crate::sandbox::packet_socket(index, &[(0x06, 0, 0, 0)], 0)?;
+    for frame in frames {
+        loop {
+            match nix::sys::socket::send(socket.as_raw_fd(), frame, MsgFlags::empty()) {
+                Ok(_) => break,
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::ENOBUFS) => {
+                    let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLOUT)];
+                    nix::poll::poll(&mut fds, PollTimeout::from(POLL_MS))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// rx + tx packets of `iface` in the calling thread's namespace (`/proc/thread-self/net/dev`).
 fn interface_packets(iface: &str) -> u64 {
     let text = std::fs::read_to_string("/proc/thread-self/net/dev").unwrap_or_default();

@@ -1,4 +1,4 @@
-//! `craft` steps: frames labctl builds and sends through libpcap on the step host's
+//! `craft` steps: frames labctl builds and sends through a packet socket on the step host's
 //! interface, as `announce` does, for attacks no Debian program makes.
 //!
 //! Contract: the frames are addressed to the target's own MAC address and lab address on the
@@ -56,13 +56,9 @@ pub(super) async fn drive(
     };
     let name = craft.iface.clone();
     let count = frames.len();
-    let sent = host.netns.run(move || -> Result<(), pcap::Error> {
-        let mut capture = pcap::Capture::from_device(name.as_str())?.open()?;
-        for f in &frames {
-            capture.sendpacket(f.as_slice())?;
-        }
-        Ok(())
-    });
+    let sent = host
+        .netns
+        .run(move || crate::capture::send_frames(&name, &frames));
     match sent {
         Ok(Ok(())) => {
             r.detail = format!(

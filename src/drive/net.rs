@@ -524,7 +524,7 @@ async fn route(
 }
 
 /// A gratuitous ARP request (sender and target address both the interface's own), sent to
-/// broadcast through libpcap as `arping -U` does.
+/// broadcast through a packet socket as `arping -U` does.
 async fn announce(lab: &Lab, host_id: usize, iface: &str, r: &mut StepResult) {
     let host = lab.host(host_id);
     let Some(addr) = lab
@@ -544,10 +544,9 @@ async fn announce(lab: &Lab, host_id: usize, iface: &str, r: &mut StepResult) {
     };
     let frame = gratuitous_arp(mac, ip.octets());
     let name = iface.to_string();
-    let sent = host.netns.run(move || -> Result<(), pcap::Error> {
-        let mut capture = pcap::Capture::from_device(name.as_str())?.open()?;
-        capture.sendpacket(frame.as_slice())
-    });
+    let sent = host
+        .netns
+        .run(move || crate::capture::send_frames(&name, &[frame]));
     match sent {
         Ok(Ok(())) => r.detail = format!("who-has {ip} tell {ip}, to broadcast"),
         Ok(Err(e)) => fail(r, format!("cannot send on {iface}: {e}")),

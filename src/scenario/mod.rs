@@ -313,7 +313,7 @@ pub enum Action {
     /// Network steps (UDP probe, traceroute, routes, links, sysctls, ARP announcements):
     /// see [`NetAction`].
     Net(NetAction),
-    /// Frames built by labctl and sent through libpcap, for attacks no Debian program makes.
+    /// Frames built by labctl and sent through a packet socket, for attacks no Debian program makes.
     Craft(CraftAction),
     /// The built-in `ping`: ICMP (or ICMPv6) echo requests from a raw socket of the host.
     Ping(PingPlan),
