@@ -590,51 +590,6 @@ pub fn pipe_unread(pipe: BorrowedFd<'_>) -> io::Result<usize> {
     Ok(usize::try_from(unread).unwrap_or(0))
 }
 
-/// Turns off segmentation and receive offloads (TSO, GSO, GRO) on `iface` in the calling
-/// thread's namespace, through the `SIOCETHTOOL` ioctl. The stack then hands the link only
-/// frames that fit its MTU, as a real wire carries, and libpcap sizes its capture ring's slots
-/// by the MTU instead of by 64 KiB offload bursts. Lives here because it is a raw `ioctl`.
-pub fn offloads_off(iface: &str) -> io::Result<()> {
-    const ETHTOOL_STSO: u32 = 0x1f;
-    const ETHTOOL_SGSO: u32 = 0x24;
-    const ETHTOOL_SGRO: u32 = 0x2c;
-    /// `struct ethtool_value`.
-    #[repr(C)]
-    struct EthtoolValue {
-        cmd: u32,
-        data: u32,
-    }
-    let name = iface.as_bytes();
-    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(&0) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("bad interface name {iface:?}"),
-        ));
-    }
-    let socket = nix::sys::socket::socket(
-        nix::sys::socket::AddressFamily::Inet,
-        nix::sys::socket::SockType::Datagram,
-        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-        None,
-    )?;
-    for cmd in [ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO] {
-        let mut value = EthtoolValue { cmd, data: 0 };
-        // SAFETY: an all-zero ifreq is a valid value (a name of NULs, a null union).
-        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-        for (to, from) in req.ifr_name.iter_mut().zip(name) {
-            *to = *from as libc::c_char;
-        }
-        req.ifr_ifru.ifru_data = (&raw mut value).cast();
-        // SAFETY: SIOCETHTOOL reads the NUL-terminated name and the ethtool_value the union
-        // points to, both valid for the call; the descriptor is owned and open.
-        let r = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCETHTOOL, &raw mut req) };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// One instruction of a classic BPF program: code, jump if true, jump if false, constant.
 pub type BpfInsn = (u16, u8, u8, u32);
 

@@ -121,6 +121,12 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         // probes would see some answers and not others. No type is limited at all (ratemask
         // 0 takes them out of both limits); the per-destination limit is off as well.
         sysctls.push(("net/ipv4/icmp_ratemask", "0"));
+        // A new namespace copies the machine's TCP buffer sizes, which tuned machines (and
+        // tools such as Mininet) raise: the window and window scale a SYN advertises come
+        // from them. Labs take the kernel's defaults, so their handshakes read the same on
+        // every machine (window scale 7 wherever net.core.rmem_max is below 8 MiB).
+        sysctls.push(("net/ipv4/tcp_rmem", "4096 131072 6291456"));
+        sysctls.push(("net/ipv4/tcp_wmem", "4096 16384 4194304"));
         sysctls.push(("net/ipv4/icmp_ratelimit", "0"));
         if host.ipv6 {
             sysctls.push(("net/ipv6/icmp/ratelimit", "0"));
@@ -355,16 +361,12 @@ async fn wait_links(
     }
 }
 
-/// Turns the segmentation offloads of `ifaces` off (so frames fit the MTU, as on a wire) and
-/// writes [`NEIGHBOUR_TIMERS`] for them, in one pass inside the namespace of `host`.
+/// Writes [`NEIGHBOUR_TIMERS`] for `ifaces` of `host`, in one pass inside the namespace.
 fn pin_neighbour_timers(host: &Host, ifaces: Vec<String>, ipv6: bool) -> Result<(), TopologyError> {
     let families: &[&str] = if ipv6 { &["ipv4", "ipv6"] } else { &["ipv4"] };
     host.netns
         .run(move || {
             for iface in &ifaces {
-                if let Err(e) = crate::sandbox::offloads_off(iface) {
-                    return Err((format!("the offloads of {iface} (TSO, GSO, GRO)"), e));
-                }
                 for family in families {
                     for (key, value) in NEIGHBOUR_TIMERS {
                         let key = format!("net/{family}/neigh/{iface}/{key}");

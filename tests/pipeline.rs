@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use kit::{labctl, labctl_json, require, scratch, stage_names};
+use kit::{assert_exit, labctl, labctl_json, require, scratch, stage_names};
 
 fn run_json(args: &[&str]) -> (Output, serde_json::Value) {
     labctl_json(labctl().args(args).arg("--json"))
@@ -252,7 +252,16 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
     require("iptables-save", "iptables");
     let before = host_state();
     let dir = scratch("kill");
-    // A small deterministic generator: the moments vary over the whole run, 0 to ~120 ms.
+    // How long a whole run takes on this machine: the moments are drawn within it.
+    let started = std::time::Instant::now();
+    let whole = labctl()
+        .args(["run", "homework-redirect", "--out"])
+        .arg(dir.join("whole"))
+        .output()
+        .unwrap();
+    assert_exit(&whole, 0);
+    let span = started.elapsed().as_micros().max(1) as u64;
+    // A small deterministic generator: the moments vary over the whole run.
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     // Every process of these runs inherits this mark; other tests' runs do not have it.
     let mark = format!("kill-{}", std::process::id());
@@ -263,7 +272,7 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let delay = Duration::from_micros(seed % 120_000);
+        let delay = Duration::from_micros(seed % span);
         let mut child = labctl()
             .args([
                 "run",
@@ -299,7 +308,7 @@ fn sigkill_at_random_moments_leaves_nothing_behind() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    // Most moments fall inside a run (it lasts 20-60 ms, the moments 0-120 ms).
+    // Most moments fall inside a run (the moments are drawn within a whole run's time).
     assert!(
         killed_running >= 5,
         "only {killed_running} of 20 runs were still running when killed ({seen} processes seen)"

@@ -11,9 +11,14 @@ import os
 import sys
 import time
 
+import mininet.net
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 from mininet.nodelib import LinuxBridge
+
+# Mininet raises the machine's TCP buffer sysctls when it starts, which would change the
+# windows every later lab on the machine advertises: left as they are.
+mininet.net.fixLimits = lambda: None
 
 
 def wait_for(check, what, seconds=5.0):
