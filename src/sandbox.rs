@@ -590,6 +590,60 @@ pub fn pipe_unread(pipe: BorrowedFd<'_>) -> io::Result<usize> {
     Ok(usize::try_from(unread).unwrap_or(0))
 }
 
+/// The whole of `file` mapped read-only into memory, for the rest of the process, and
+/// [`unmapped_behind`] to give back what was read: for a one-shot command reading a large
+/// capture, which then reads frames in place instead of copying the file through a buffer.
+/// `None` for what cannot be mapped (a pipe, an empty file); the caller reads it as a stream
+/// instead. The file must not shrink while the process reads it (the kernel would end the
+/// process with SIGBUS): capture files are only appended to. Lives here because mapping
+/// memory is `unsafe`.
+pub fn map_whole(file: &File) -> Option<crate::wire::Mapped> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let len = std::num::NonZeroUsize::new(usize::try_from(meta.len()).ok()?)?;
+    // SAFETY: a private read-only mapping of a regular file, never unmapped, so the slice
+    // below stays valid for the rest of the process; its bytes are only read.
+    let ptr = unsafe {
+        nix::sys::mman::mmap(
+            None,
+            len,
+            nix::sys::mman::ProtFlags::PROT_READ,
+            nix::sys::mman::MapFlags::MAP_PRIVATE,
+            file,
+            0,
+        )
+    }
+    .ok()?;
+    // SAFETY: the mapping just made, `len` bytes long and readable; advice changes no byte.
+    let bytes = unsafe {
+        let _ =
+            nix::sys::mman::madvise(ptr, len.get(), nix::sys::mman::MmapAdvise::MADV_SEQUENTIAL);
+        std::slice::from_raw_parts(ptr.as_ptr().cast::<u8>(), len.get())
+    };
+    Some((bytes, unmapped_behind))
+}
+
+/// Gives back the memory of the whole pages inside `read`, a part of a [`map_whole`] mapping
+/// that will not be read again. The bytes stay readable (a read maps them in again from the
+/// file), so no slice into them is left dangling.
+fn unmapped_behind(read: &'static [u8]) {
+    let page = 4096usize;
+    let start = (read.as_ptr() as usize).next_multiple_of(page);
+    let end = (read.as_ptr() as usize + read.len()) / page * page;
+    if end <= start {
+        return;
+    }
+    if let Some(ptr) = std::ptr::NonNull::new(start as *mut std::ffi::c_void) {
+        // SAFETY: whole pages of a private read-only file mapping that stays mapped; dropping
+        // them only makes the next read fetch them from the file again.
+        let _ = unsafe {
+            nix::sys::mman::madvise(ptr, end - start, nix::sys::mman::MmapAdvise::MADV_DONTNEED)
+        };
+    }
+}
+
 /// One instruction of a classic BPF program: code, jump if true, jump if false, constant.
 pub type BpfInsn = (u16, u8, u8, u32);
 

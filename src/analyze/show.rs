@@ -344,7 +344,8 @@ pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), ShowError> {
         display: display.as_ref().map(DisplayFilter::matcher),
         text: &args.capture_filter,
     };
-    let mut reader = wire::open(&args.file)?;
+    // One pass over a file that may be large: read in place where it can be mapped.
+    let mut reader = wire::open_with(&args.file, crate::sandbox::map_whole)?;
     if args.count {
         let mut n = 0u64;
         selection.walk(&mut reader, |_, _, keep| {

@@ -4,8 +4,9 @@
 //!
 //! - [`reader`]: pcap (micro/nanosecond, either byte order) and pcapng (several sections and
 //!   interfaces, unknown blocks skipped) read as a stream of [`FrameRef`]s through one bounded
-//!   buffer ([`open`], [`CaptureReader`]), or whole into memory ([`read_file`]). A bad file is a
-//!   [`WireError`] carrying the byte offset of the bad record.
+//!   buffer ([`open`], [`CaptureReader`]), in place from a file the caller mapped
+//!   ([`open_with`]), or whole into memory ([`read_file`]). A bad file is a [`WireError`]
+//!   carrying the byte offset of the bad record.
 //! - [`dissect()`]: one frame's bytes -> an owned [`Packet`] summary (link, ARP/IPv4/IPv6,
 //!   ICMP/ICMPv6 with the quoted header, TCP/UDP, DNS, DHCP ([`dhcp`], also written by the
 //!   server and client) and FTP/SMTP/HTTP command lines).
@@ -33,7 +34,8 @@ pub use dissect::{
     dissect,
 };
 pub use reader::{
-    Capture, CaptureReader, FileFormat, Frame, FrameRef, Frames, Oversized, open, read_file,
+    Capture, CaptureReader, FileFormat, Frame, FrameRef, Frames, Mapped, Oversized, open,
+    open_with, read_file,
 };
 
 /// Link-layer header type of a frame (the pcap LINKTYPE_ registry).

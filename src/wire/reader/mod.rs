@@ -159,11 +159,23 @@ pub fn read_file(path: &Path) -> Result<Capture, WireError> {
 
 /// Opens a capture file for streaming.
 pub fn open(path: &Path) -> Result<CaptureReader<File>, WireError> {
+    open_with(path, |_| None)
+}
+
+/// Opens a capture file, read in place from memory when `map` maps it (a one-shot command
+/// reading a large file), else streamed.
+pub fn open_with(
+    path: &Path,
+    map: impl FnOnce(&File) -> Option<Mapped>,
+) -> Result<CaptureReader<File>, WireError> {
     let file = File::open(path).map_err(|source| WireError::Open {
         path: path.to_path_buf(),
         source,
     })?;
-    CaptureReader::new(file)
+    match map(&file) {
+        Some(bytes) => CaptureReader::whole(file, bytes),
+        None => CaptureReader::new(file),
+    }
 }
 
 #[derive(Debug)]
@@ -184,7 +196,7 @@ enum State {
 #[derive(Debug)]
 pub struct CaptureReader<R: Read> {
     src: R,
-    buf: Vec<u8>,
+    buf: Buf,
     /// Valid bytes are `buf[start..end]`; `buf[start]` is at file offset `offset`.
     start: usize,
     end: usize,
@@ -220,16 +232,66 @@ fn rd32(b: &[u8], big: bool) -> u32 {
     }
 }
 
+/// The bytes a reader holds: a window it refills from its source, or a whole file already
+/// in memory (mapped by the caller), read in place with no copy.
+#[derive(Debug)]
+enum Buf {
+    Window(Vec<u8>),
+    Whole(Whole),
+}
+
+/// A whole file in memory, and how to let go of the part already read.
+#[derive(Debug)]
+struct Whole {
+    bytes: &'static [u8],
+    /// Gives back the memory of bytes that will not be read again (they stay readable).
+    release: fn(&'static [u8]),
+    /// Bytes before this offset were given back.
+    released: usize,
+}
+
+/// How much is read between two releases.
+const RELEASE_STEP: usize = 8 << 20;
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buf::Window(v) => v,
+            Buf::Whole(w) => w.bytes,
+        }
+    }
+}
+
+/// A whole file mapped into memory by the caller (see [`open_with`]), and what gives back the
+/// memory of the part already read, so a large file is read in a few MiB.
+pub type Mapped = (&'static [u8], fn(&'static [u8]));
+
 impl<R: Read> CaptureReader<R> {
+    /// Reads a whole capture file already in memory (the file `src`, mapped by the caller),
+    /// frames pointing into it, nothing copied; `src` itself is not read.
+    pub fn whole(src: R, (bytes, release): Mapped) -> Result<Self, WireError> {
+        let whole = Whole {
+            bytes,
+            release,
+            released: 0,
+        };
+        Self::start(src, Buf::Whole(whole), bytes.len(), true)
+    }
+
     /// Reads the file header and prepares to stream frames.
     pub fn new(src: R) -> Result<Self, WireError> {
+        Self::start(src, Buf::Window(vec![0; 1024 * 1024]), 0, false)
+    }
+
+    fn start(src: R, buf: Buf, end: usize, eof: bool) -> Result<Self, WireError> {
         let mut reader = CaptureReader {
             src,
-            buf: vec![0; 1024 * 1024],
+            buf,
             start: 0,
-            end: 0,
+            end,
             offset: 0,
-            eof: false,
+            eof,
             failed: false,
             state: State::PcapNg {
                 big: false,
@@ -328,6 +390,13 @@ impl<R: Read> CaptureReader<R> {
     fn consume(&mut self, n: usize) {
         self.start += n;
         self.offset += n as u64;
+        // No frame handed out earlier is still borrowed here.
+        if let Buf::Whole(w) = &mut self.buf {
+            if self.start - w.released >= RELEASE_STEP {
+                (w.release)(&w.bytes[w.released..self.start]);
+                w.released = self.start;
+            }
+        }
     }
 
     fn truncated(&self, what: &'static str, need: usize) -> WireError {
@@ -342,21 +411,25 @@ impl<R: Read> CaptureReader<R> {
     /// Makes at least `need` bytes available; false when the file ends first.
     fn fill(&mut self, need: usize) -> Result<bool, WireError> {
         while self.available() < need {
+            // A whole file in memory is at its end from the start.
+            let Buf::Window(buf) = &mut self.buf else {
+                return Ok(false);
+            };
             if self.eof {
                 return Ok(false);
             }
-            if self.buf.len() - self.start < need {
+            if buf.len() - self.start < need {
                 // Move the unread tail to the front, and grow only for a record larger
                 // than the buffer: memory follows the largest record, not the file.
-                self.buf.copy_within(self.start..self.end, 0);
+                buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
-                if self.buf.len() < need {
-                    self.buf.resize(need.next_power_of_two(), 0);
+                if buf.len() < need {
+                    buf.resize(need.next_power_of_two(), 0);
                 }
             }
             let end = self.end;
-            match self.src.read(&mut self.buf[end..]) {
+            match self.src.read(&mut buf[end..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -486,6 +559,35 @@ mod tests {
         }
         v.extend_from_slice(data);
         v
+    }
+
+    static RELEASED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn count_release(read: &'static [u8]) {
+        RELEASED.fetch_add(read.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_whole_file_in_memory_reads_as_the_stream_and_gives_back_what_was_read() {
+        let mut file = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], false, 65535, 1);
+        let data = [7u8; 1500];
+        for i in 0..12_000u32 {
+            file.extend(pcap_record(false, i, 0, &data, 1500));
+        }
+        let streamed = frames(&file).unwrap();
+        let bytes: &'static [u8] = Box::leak(file.into_boxed_slice());
+        let whole: Vec<Frame> = CaptureReader::whole(io::empty(), (bytes, count_release))
+            .unwrap()
+            .into_frames()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(whole.len(), 12_000);
+        assert!(whole == streamed);
+        let released = RELEASED.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            released >= RELEASE_STEP && released <= bytes.len(),
+            "{released}"
+        );
     }
 
     pub(super) fn frames(bytes: &[u8]) -> Result<Vec<Frame>, WireError> {
