@@ -520,6 +520,32 @@ impl Netns {
         })
     }
 
+    /// Writes several sysctls in one pass inside the namespace (one thread, one `setns`):
+    /// every `(key, value)` of `writes`, stopping at the first that fails, which is returned
+    /// with its key; then those of `optional`, settings older kernels lack, whose failures are
+    /// ignored.
+    pub fn sysctls(
+        &self,
+        writes: &[(&str, &str)],
+        optional: &[(&str, &str)],
+    ) -> Result<Result<(), (String, io::Error)>, SandboxError> {
+        let write = |key: &str, value: &str| {
+            File::options()
+                .write(true)
+                .open(format!("/proc/sys/{key}"))?
+                .write_all(value.as_bytes())
+        };
+        self.run(|| {
+            for (key, value) in writes {
+                write(key, value).map_err(|e| (key.to_string(), e))?;
+            }
+            for (key, value) in optional {
+                let _ = write(key, value);
+            }
+            Ok(())
+        })
+    }
+
     fn enter_current_thread(&self) -> Result<(), SandboxError> {
         setns(&self.fd, CloneFlags::CLONE_NEWNET).map_err(|source| SandboxError::Enter {
             host: self.host.clone(),

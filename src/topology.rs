@@ -145,16 +145,13 @@ pub async fn build(plan: &Plan, out: &std::path::Path) -> Result<Lab, TopologyEr
         // Since Linux 6.11 the first SYN retransmissions are a second apart
         // (tcp_syn_linear_timeouts = 4) before the backoff of RFC 6298 starts; labs show the
         // textbook backoff (1 s, 2 s, 4 s). Older kernels lack the setting and already back off.
-        let _ = netns.sysctl("net/ipv4/tcp_syn_linear_timeouts", "0")?;
-        for (key, value) in sysctls {
-            netns
-                .sysctl(key, value)?
-                .map_err(|source| TopologyError::Sysctl {
-                    host: host.name.clone(),
-                    key: key.replace('/', "."),
-                    source,
-                })?;
-        }
+        netns
+            .sysctls(&sysctls, &[("net/ipv4/tcp_syn_linear_timeouts", "0")])?
+            .map_err(|(key, source)| TopologyError::Sysctl {
+                host: host.name.clone(),
+                key: key.replace('/', "."),
+                source,
+            })?;
         let rt = runtime.clone();
         let (connection, netlink, _) = netns
             .run(move || {
