@@ -20,8 +20,6 @@
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -35,7 +33,7 @@ use crate::topology::Lab;
 
 /// How long [`Running::stop`] waits for late packets before giving up on the counters.
 const FLUSH_DEADLINE: Duration = Duration::from_millis(500);
-/// The longest a capture thread sleeps before checking for stop.
+/// The longest a stopping capture sleeps before checking its deadline again.
 const POLL_MS: u8 = 2;
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +78,9 @@ pub struct CaptureFile {
 }
 
 struct Worker {
-    stop: Arc<AtomicBool>,
+    /// Closed to tell the capture to stop: its end of the pipe then reads end-of-file, which
+    /// wakes its poll at once.
+    stop: Option<OwnedFd>,
     /// The finished file, sent as soon as it is flushed: closing the capture socket afterwards
     /// waits for the kernel (an RCU grace period), and nothing needs to wait with it.
     done: mpsc::Receiver<Result<CaptureFile, CaptureError>>,
@@ -99,8 +99,12 @@ pub fn start(lab: &Lab, points: &[Point]) -> Result<Running, CaptureError> {
     for point in points {
         let host = lab.host(point.host);
         let (ready_tx, ready_rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let worker_stop = stop.clone();
+        let (worker_stop, stop) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| CaptureError::Io {
+                host: host.name.clone(),
+                iface: point.iface.clone(),
+                source: e.into(),
+            })?;
         let (done_tx, done) = mpsc::channel();
         let (name, iface, path) = (host.name.clone(), point.iface.clone(), point.path.clone());
         let filter = point.filter.clone();
@@ -119,7 +123,7 @@ pub fn start(lab: &Lab, points: &[Point]) -> Result<Running, CaptureError> {
                     }
                 })?;
         workers.push(Worker {
-            stop,
+            stop: Some(stop),
             done,
             host: host.name.clone(),
         });
@@ -144,9 +148,9 @@ pub fn start(lab: &Lab, points: &[Point]) -> Result<Running, CaptureError> {
 
 impl Running {
     /// Stops every capture once it has caught up with its interface's counters.
-    pub fn stop(self) -> Result<Vec<CaptureFile>, CaptureError> {
-        for w in &self.workers {
-            w.stop.store(true, Ordering::Release);
+    pub fn stop(mut self) -> Result<Vec<CaptureFile>, CaptureError> {
+        for w in &mut self.workers {
+            w.stop = None;
         }
         let mut files = Vec::new();
         for w in self.workers {
@@ -184,7 +188,7 @@ fn capture(
     path: PathBuf,
     filter: Option<String>,
     ready: mpsc::Sender<Result<(), CaptureError>>,
-    stop: Arc<AtomicBool>,
+    stop: OwnedFd,
 ) -> Result<(CaptureFile, OwnedFd), CaptureError> {
     let err = |source| CaptureError::Io {
         host: host.clone(),
@@ -229,6 +233,7 @@ fn capture(
     let mut recorded: u64 = 0;
     let mut kept: u64 = 0;
     let mut target: Option<(u64, Instant)> = None;
+    let mut stopped = false;
     loop {
         // Reads until the socket is empty, then a short poll, so the stop flag is seen
         // promptly.
@@ -244,7 +249,7 @@ fn capture(
                 .map_err(|e| err(std::io::Error::other(e)))?;
             recorded += 1;
         }
-        if target.is_none() && stop.load(Ordering::Acquire) {
+        if target.is_none() && stopped {
             let counted = interface_packets(&iface).saturating_sub(baseline);
             target = Some((counted, Instant::now() + FLUSH_DEADLINE));
         }
@@ -273,8 +278,19 @@ fn capture(
                 return Ok((file, socket));
             }
         }
-        let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
-        let _ = nix::poll::poll(&mut fds, PollTimeout::from(POLL_MS));
+        if stopped {
+            // Waiting for late frames: woken by one, or soon to check the deadline.
+            let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
+            let _ = nix::poll::poll(&mut fds, PollTimeout::from(POLL_MS));
+        } else {
+            // Woken by a frame or by the stop; nothing else to watch.
+            let mut fds = [
+                PollFd::new(socket.as_fd(), PollFlags::POLLIN),
+                PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+            ];
+            let _ = nix::poll::poll(&mut fds, PollTimeout::NONE);
+            stopped = fds[1].revents().is_some_and(|r| !r.is_empty());
+        }
     }
 }
 
