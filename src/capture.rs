@@ -243,7 +243,7 @@ fn capture(
             if frame.outgoing && iface == "lo" {
                 continue;
             }
-            let data = frame.bytes(&mut buf);
+            let data = frame.bytes(&buf);
             writer
                 .write_packet(&PcapPacket::new(frame.ts, frame.len, data))
                 .map_err(|e| err(std::io::Error::other(e)))?;
@@ -306,7 +306,7 @@ struct Received {
 }
 
 impl Received {
-    fn bytes<'b>(&self, buf: &'b mut [u8]) -> &'b [u8] {
+    fn bytes<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
         &buf[self.start..self.start + self.caplen]
     }
 }
