@@ -1,12 +1,13 @@
 //! The sandbox: private namespaces for a whole run, and one network namespace per lab host.
 //!
 //! Contract:
-//! - [`run_lab`] is the one way into the sandbox, called before any thread exists. The first
-//!   time it runs, it moves the process into a new user, mount, network and PID namespace and
-//!   re-executes the binary as PID 1 of that PID namespace; the outer process only waits and
+//! - [`run_lab`] is the one way into the sandbox, called before any thread exists. It moves
+//!   the process into a new user, mount, network and PID namespace and
+//!   forks: the child is PID 1 of that PID namespace and goes on with the run (no second
+//!   `exec`: it already holds the validated scenario), while the outer process only waits and
 //!   passes the verdict on. Inside, it runs the lab on a single-threaded runtime. Every call a
 //!   lab needs from the host (the namespaces, the id maps, private mounts, a network sysctl) is
-//!   made by the outer process before the re-execution, so a refusal is named by its call
+//!   made by the outer process before the fork, so a refusal is named by its call
 //!   ([`Refusal`]); [`probe`] makes the same calls in a throw-away child for the commands that
 //!   must know before they start (`labctl test`, `labctl grade`).
 //! - The inner process reports its exit code with [`finish`] once its output is written; the outer
@@ -28,18 +29,19 @@
 //! SIGKILL at any moment therefore leaves nothing behind on the host.
 #![allow(unsafe_code)]
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 use std::thread;
 
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, setns, unshare};
-use nix::unistd::{Gid, Uid, getpid};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::{ForkResult, Gid, Uid};
 
 use crate::verdict::{Error, Verdict};
 
@@ -47,13 +49,6 @@ mod refusal;
 
 use refusal::refused;
 pub use refusal::{Call, HostLimits, Refusal, explain};
-
-/// Marks the inner process; it is trusted only together with being PID 1.
-const INSIDE_MARK: &str = "LABCTL_SANDBOX";
-/// The descriptor number of the pipe end that reports the outer process's death.
-const LIFELINE_FD: RawFd = 3;
-/// The descriptor number of the pipe end on which the inner process reports its exit code.
-const VERDICT_FD: RawFd = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -65,10 +60,11 @@ pub enum SandboxError {
         path: &'static str,
         source: io::Error,
     },
-    #[error("cannot start the sandboxed run ({exe}): {source}")]
-    Spawn { exe: String, source: io::Error },
-    #[error("{}", LABCTL_SANDBOX_MSG)]
-    FakeInside,
+    #[error("cannot start the sandboxed run ({what}): {source}")]
+    Spawn {
+        what: &'static str,
+        source: io::Error,
+    },
     #[error("cannot make the sandbox's mounts private: {source}")]
     MountPrivate { source: nix::Error },
     #[error("cannot bind {what} over {target}: {source}")]
@@ -85,9 +81,6 @@ pub enum SandboxError {
     ThreadPanicked { host: String },
 }
 
-const LABCTL_SANDBOX_MSG: &str =
-    "LABCTL_SANDBOX is set but this process is not the sandbox's PID 1; unset it";
-
 /// Where [`enter`] left the process.
 enum Entered {
     /// This is the outer process; the sandboxed run has finished with this exit code.
@@ -96,66 +89,131 @@ enum Entered {
     Inside,
 }
 
-/// Moves the run into its sandbox. Must be called before any thread is started: the kernel
-/// refuses a new user namespace to a multi-threaded process.
-///
-/// `env` is added to the inner process's environment.
-fn enter(env: &[(&str, OsString)]) -> Result<Entered, SandboxError> {
-    if std::env::var_os(INSIDE_MARK).is_some() {
-        if getpid().as_raw() != 1 {
-            return Err(SandboxError::FakeInside);
-        }
-        watch_lifeline();
-        // The verdict descriptor is for this process only, not for the programs a lab runs.
-        // SAFETY: borrowing descriptor 4, which the outer process set up, to set a flag.
-        let verdict = unsafe { BorrowedFd::borrow_raw(VERDICT_FD) };
-        let _ = nix::fcntl::fcntl(
-            verdict,
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        );
-        // Mounts made for the run (the lab's /etc/hosts) must never propagate to the host.
-        mount_private()?;
-        return Ok(Entered::Inside);
-    }
-    // No throw-away probe first: `reexec` makes every call a lab needs in this process, before
-    // anything else, so a refusal is still named by the call that met it.
-    Ok(Entered::Finished(reexec(env)?))
-}
+/// Inside the sandbox, the pipe end on which [`finish`] reports the exit code.
+static VERDICT: Mutex<Option<File>> = Mutex::new(None);
 
-/// Where the outer process tells the inner one which directory holds the run's artifacts, so
-/// both agree on a name made from the clock or the process id.
-const OUT_ENV: &str = "LABCTL_RUN_OUT";
+/// Moves the run into its sandbox. Must be called before any thread is started: the kernel
+/// refuses a new user namespace to a multi-threaded process, and the inner process is a fork
+/// of this one that goes on running its code.
+fn enter() -> Result<Entered, SandboxError> {
+    let uid = Uid::current();
+    let gid = Gid::current();
+    unshare(
+        CloneFlags::CLONE_NEWUSER
+            | CloneFlags::CLONE_NEWNS
+            | CloneFlags::CLONE_NEWNET
+            | CloneFlags::CLONE_NEWPID,
+    )
+    .map_err(|errno| refused(Call::Unshare, errno))?;
+    // A process may map only its own ids into the namespace it has just created; that is all
+    // a lab needs (root inside, the caller's ids outside), for root and for everyone else.
+    write_proc("/proc/self/setgroups", "deny")?;
+    write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
+    write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
+    // Mounts made for the run (the lab's /etc/hosts) must never propagate to the host. The
+    // rest of what [`probe`] tries is made here too, where it costs a system call each, so
+    // that a refusal is named now and not deep in the topology: a network sysctl, opened for
+    // writing only (a read-only /proc/sys refuses the open) so that nothing changes yet.
+    mount_private()?;
+    const SYSCTL: &str = "/proc/sys/net/ipv4/ip_forward";
+    File::options()
+        .write(true)
+        .open(SYSCTL)
+        .map_err(|source| proc_error(SYSCTL, source))?;
+
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SandboxError::Spawn {
+            what: "pipe",
+            source: e.into(),
+        })
+    };
+    let (lifeline_read, lifeline_write) = pipe()?;
+    let (verdict_read, verdict_write) = pipe()?;
+    // What is buffered now would otherwise be written twice, once by each process.
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    // SAFETY: the process is single-threaded (the kernel has just granted it a new user
+    // namespace, which it refuses to a multi-threaded process), so the child is a whole copy
+    // of it, free to go on running any code.
+    let forked = unsafe { nix::unistd::fork() }.map_err(|e| SandboxError::Spawn {
+        what: "fork",
+        source: e.into(),
+    })?;
+    let child = match forked {
+        ForkResult::Child => {
+            // The first process forked after unsharing the PID namespace is its PID 1: when
+            // it dies, the kernel kills every process of the lab. It dies with the outer
+            // process: the signal from now on, the lifeline for a death before this call.
+            // SAFETY: prctl with two integer arguments.
+            if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+                // SAFETY: _exit ends the process without running any Rust code.
+                unsafe { libc::_exit(137) };
+            }
+            drop(lifeline_write);
+            drop(verdict_read);
+            watch_lifeline(File::from(lifeline_read));
+            *VERDICT.lock().unwrap_or_else(|e| e.into_inner()) = Some(File::from(verdict_write));
+            return Ok(Entered::Inside);
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(lifeline_read);
+    drop(verdict_write);
+    let mut verdict = [0u8; 1];
+    if matches!(File::from(verdict_read).read(&mut verdict), Ok(1)) {
+        // The run is over and its output written; the inner process is only tearing down.
+        return Ok(Entered::Finished(i32::from(verdict[0])));
+    }
+    let status = loop {
+        match nix::sys::wait::waitpid(child, None) {
+            Err(nix::Error::EINTR) => continue,
+            other => {
+                break other.map_err(|e| SandboxError::Spawn {
+                    what: "waitpid",
+                    source: e.into(),
+                })?;
+            }
+        }
+    };
+    drop(lifeline_write);
+    Ok(Entered::Finished(match status {
+        WaitStatus::Exited(_, code) => code,
+        WaitStatus::Signaled(_, signal, _) => {
+            eprintln!(
+                "labctl: the sandboxed run was killed by signal {}",
+                signal as i32
+            );
+            2
+        }
+        _ => 2,
+    }))
+}
 
 /// Builds a lab in the sandbox: the one way in for every command that runs a lab (`labctl run`,
 /// and `labctl grade` of one submission). Must be called before any thread exists.
 ///
-/// The first call re-executes the binary inside the sandbox with `out` (the artifacts directory
-/// the outer process chose) and waits for it; the outer process then returns the inner one's
-/// verdict as its exit code tells it: 0 [`Verdict::Passed`], 1 [`Verdict::Failed`], any other
-/// code [`Error::exited`] (the inner process has printed why). Inside, `lab` runs on a
-/// single-threaded tokio runtime with the outer process's `out`, and its result is returned;
-/// `main` prints the error, if any, and reports the exit code with [`finish`].
+/// The process forks into the sandbox and waits; it then returns the inner process's verdict
+/// as its exit code tells it: 0 [`Verdict::Passed`], 1 [`Verdict::Failed`], any other code
+/// [`Error::exited`] (the inner process has printed why). Inside, `lab` runs on a
+/// single-threaded tokio runtime with `out`, and its result is returned; `main` prints the
+/// error, if any, and reports the exit code with [`finish`].
 pub fn run_lab<F, Fut>(out: &Path, lab: F) -> Result<Verdict, Error>
 where
     F: FnOnce(PathBuf) -> Fut,
     Fut: Future<Output = Result<Verdict, Error>>,
 {
-    match enter(&[(OUT_ENV, out.as_os_str().to_owned())])? {
-        Entered::Finished(code) => {
-            return match code.clamp(0, 255) as u8 {
-                0 => Ok(Verdict::Passed),
-                1 => Ok(Verdict::Failed),
-                code => Err(Error::exited(code)),
-            };
-        }
-        Entered::Inside => {}
+    if let Entered::Finished(code) = enter()? {
+        return match code.clamp(0, 255) as u8 {
+            0 => Ok(Verdict::Passed),
+            1 => Ok(Verdict::Failed),
+            code => Err(Error::exited(code)),
+        };
     }
-    let out = std::env::var_os(OUT_ENV).map_or_else(|| out.to_path_buf(), PathBuf::from);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::msg(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(lab(out))
+    runtime.block_on(lab(out.to_path_buf()))
 }
 
 /// Inside the sandbox, reports the run's exit code to the outer process, which exits with it at
@@ -163,9 +221,9 @@ where
 /// this run's output sees its end now, not when the kernel has finished tearing the lab down.
 /// Outside the sandbox it does nothing.
 pub fn finish(code: u8) {
-    if !is_inside() {
+    let Some(mut verdict) = VERDICT.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return;
-    }
+    };
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
     if let Ok(null) = File::options().write(true).open("/dev/null") {
@@ -176,9 +234,6 @@ pub fn finish(code: u8) {
             libc::dup2(null.as_raw_fd(), 2);
         }
     }
-    // SAFETY: descriptor 4 was set up by the outer process for exactly this purpose; it is
-    // written once, here, and closed.
-    let mut verdict = unsafe { File::from_raw_fd(VERDICT_FD) };
     let _ = verdict.write_all(&[code]);
 }
 
@@ -214,111 +269,6 @@ pub fn shell_command(netns: &Netns, shell: &str) -> Option<String> {
     ))
 }
 
-/// True inside the sandbox (used by commands that must not run outside it).
-pub fn is_inside() -> bool {
-    std::env::var_os(INSIDE_MARK).is_some() && getpid().as_raw() == 1
-}
-
-/// Makes `fd` the exec'd program's descriptor `target`, inherited across exec. Runs between
-/// fork and exec, so it makes only async-signal-safe calls and allocates nothing.
-fn inherit_at(fd: RawFd, target: RawFd) -> io::Result<()> {
-    // SAFETY: dup2 and fcntl(F_SETFD) only change the process's descriptor table; dup2 onto
-    // itself keeps close-on-exec set, so that case clears the flag explicitly instead.
-    let moved = unsafe {
-        if fd == target {
-            libc::fcntl(fd, libc::F_SETFD, 0)
-        } else {
-            libc::dup2(fd, target)
-        }
-    };
-    if moved < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-fn reexec(env: &[(&str, OsString)]) -> Result<i32, SandboxError> {
-    let uid = Uid::current();
-    let gid = Gid::current();
-    unshare(
-        CloneFlags::CLONE_NEWUSER
-            | CloneFlags::CLONE_NEWNS
-            | CloneFlags::CLONE_NEWNET
-            | CloneFlags::CLONE_NEWPID,
-    )
-    .map_err(|errno| refused(Call::Unshare, errno))?;
-    // A process may map only its own ids into the namespace it has just created; that is all
-    // a lab needs (root inside, the caller's ids outside), for root and for everyone else.
-    write_proc("/proc/self/setgroups", "deny")?;
-    write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
-    write_proc("/proc/self/gid_map", &format!("0 {gid} 1"))?;
-    // The rest of what [`probe`] tries, made here where it costs a system call each, so that a
-    // refusal is named now and not deep in the topology: the mounts (the inner process makes
-    // them private again, a no-op then) and a network sysctl, opened for writing only (a
-    // read-only /proc/sys refuses the open) so that nothing changes yet.
-    mount_private()?;
-    const SYSCTL: &str = "/proc/sys/net/ipv4/ip_forward";
-    File::options()
-        .write(true)
-        .open(SYSCTL)
-        .map_err(|source| proc_error(SYSCTL, source))?;
-
-    let (lifeline_read, lifeline_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| SandboxError::Spawn {
-            exe: "pipe".into(),
-            source: e.into(),
-        })?;
-    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let mut command = Command::new(&exe);
-    command
-        .args(args)
-        .env(INSIDE_MARK, "1")
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    let (verdict_read, verdict_write) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SandboxError::Spawn {
-            exe: "pipe".into(),
-            source: e.into(),
-        })?;
-    let read_fd = lifeline_read.as_raw_fd();
-    let verdict_fd = verdict_write.as_raw_fd();
-    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
-    // calls (prctl, and dup2 or fcntl in `inherit_at`); it allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            inherit_at(read_fd, LIFELINE_FD)?;
-            inherit_at(verdict_fd, VERDICT_FD)
-        });
-    }
-    let mut child = command.spawn().map_err(|source| SandboxError::Spawn {
-        exe: exe.display().to_string(),
-        source,
-    })?;
-    drop(lifeline_read);
-    drop(verdict_write);
-    let mut verdict = [0u8; 1];
-    if matches!(File::from(verdict_read).read(&mut verdict), Ok(1)) {
-        // The run is over and its output written; the inner process is only tearing down.
-        return Ok(i32::from(verdict[0]));
-    }
-    let status = child.wait().map_err(|source| SandboxError::Spawn {
-        exe: exe.display().to_string(),
-        source,
-    })?;
-    drop(lifeline_write);
-    Ok(match (status.code(), status.signal()) {
-        (Some(code), _) => code,
-        (None, Some(signal)) => {
-            eprintln!("labctl: the sandboxed run was killed by signal {signal}");
-            2
-        }
-        (None, None) => 2,
-    })
-}
-
 /// Makes every mount of this mount namespace private, so nothing a run mounts reaches the
 /// host; a refusal is named by its call.
 fn mount_private() -> Result<(), SandboxError> {
@@ -346,15 +296,9 @@ fn proc_error(path: &'static str, source: io::Error) -> SandboxError {
     }
 }
 
-/// Exits at once when the outer process is gone, whatever killed it.
-fn watch_lifeline() {
-    // SAFETY: descriptor 3 was set up by the outer process for exactly this purpose and nothing
-    // else in this process owns it.
-    let mut lifeline = unsafe { File::from_raw_fd(LIFELINE_FD) };
-    let _ = nix::fcntl::fcntl(
-        lifeline.as_fd(),
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-    );
+/// Exits at once when the outer process is gone, whatever killed it: `lifeline` is the read
+/// end of a pipe whose only write end the outer process holds.
+fn watch_lifeline(mut lifeline: File) {
     thread::Builder::new()
         .name("lifeline".into())
         .spawn(move || {
@@ -789,13 +733,12 @@ pub fn packet_statistics(socket: BorrowedFd<'_>) -> io::Result<(u32, u32)> {
 
 /// Checks, in a throw-away child process, that this host allows every call a lab makes: the
 /// namespaces, the id maps, a private mount tree and a write to a network sysctl. The child
-/// makes the calls between fork and exec and then runs `labctl --version`; nothing it does
-/// outlives it.
+/// makes the calls and exits; nothing it does outlives it.
 pub fn probe() -> Result<(), Refusal> {
     use std::ffi::CString;
     let uid_map = format!("0 {} 1", Uid::current());
     let gid_map = format!("0 {} 1", Gid::current());
-    // Built before the fork: between fork and exec nothing may allocate.
+    // Built before the fork: the child of a process that may have threads must not allocate.
     let writes: [(&'static str, CString, Vec<u8>); 4] = [
         (
             "/proc/self/setgroups",
@@ -825,34 +768,30 @@ pub fn probe() -> Result<(), Refusal> {
             cause: "no pipe for the probe".into(),
             fix: "free file descriptors".into(),
         })?;
-    let step_fd = step_write.as_raw_fd();
-    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
-    let mut command = Command::new(exe);
-    command
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
     let names = writes.each_ref().map(|(name, _, _)| *name);
-    // SAFETY: the closure runs between fork and exec and makes only async-signal-safe system
-    // calls (unshare, open, write, close, mount) on memory built before the fork; it allocates
-    // nothing. The step byte tells the parent which call failed.
-    unsafe {
-        command.pre_exec(move || {
-            let fail = |step: u8| {
-                let err = io::Error::last_os_error();
-                libc::write(step_fd, (&raw const step).cast(), 1);
-                Err(err)
+    // SAFETY: the child makes only async-signal-safe system calls (unshare, open, write,
+    // close, mount, _exit) on memory built before the fork; it allocates nothing and never
+    // returns. On a refusal it writes which call failed and its errno to the pipe.
+    let forked = unsafe { nix::unistd::fork() };
+    match forked {
+        Ok(ForkResult::Child) => unsafe {
+            let step_fd = step_write.as_raw_fd();
+            let fail = |step: u8| -> ! {
+                let errno = *libc::__errno_location();
+                let mut report = [step, 0, 0, 0, 0];
+                report[1..].copy_from_slice(&errno.to_ne_bytes());
+                libc::write(step_fd, report.as_ptr().cast(), report.len());
+                libc::_exit(1)
             };
             let flags =
                 libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWPID;
             if libc::unshare(flags) != 0 {
-                return fail(0);
+                fail(0);
             }
             for (i, (_, path, bytes)) in writes.iter().enumerate() {
                 let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
                 if fd < 0 || libc::write(fd, bytes.as_ptr().cast(), bytes.len()) < 0 {
-                    return fail(1 + i as u8);
+                    fail(1 + i as u8);
                 }
                 libc::close(fd);
                 if i == 2
@@ -864,39 +803,33 @@ pub fn probe() -> Result<(), Refusal> {
                         std::ptr::null(),
                     ) != 0
                 {
-                    return fail(9);
+                    fail(9);
                 }
             }
-            Ok(())
-        });
-    }
-    let spawned = command.spawn();
-    drop(step_write);
-    let mut step = [0u8; 1];
-    let step = match File::from(step_read).read(&mut step) {
-        Ok(1) => Some(step[0]),
-        _ => None,
-    };
-    match (spawned, step) {
-        (Ok(mut child), None) => {
-            let _ = child.wait();
-            Ok(())
-        }
-        (Err(e), Some(step)) => {
-            let errno = nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EPERM));
-            let call = match step {
+            libc::_exit(0)
+        },
+        // No child to probe with (no memory, no process slot): the run will meet the same
+        // problem and say so.
+        Err(_) => Ok(()),
+        Ok(ForkResult::Parent { child }) => {
+            drop(step_write);
+            let mut report = [0u8; 5];
+            let read = File::from(step_read).read(&mut report);
+            while let Err(nix::Error::EINTR) = nix::sys::wait::waitpid(child, None) {}
+            if !matches!(read, Ok(5)) {
+                return Ok(());
+            }
+            let errno = i32::from_ne_bytes([report[1], report[2], report[3], report[4]]);
+            let call = match report[0] {
                 0 => Call::Unshare,
                 9 => Call::MountPrivate,
                 n => Call::Write(names[usize::from(n - 1).min(3)]),
             };
-            Err(explain(call, errno, &HostLimits::read()))
+            Err(explain(
+                call,
+                nix::Error::from_raw(errno),
+                &HostLimits::read(),
+            ))
         }
-        // The probe itself could not start (no such executable, no memory): the run will
-        // meet the same problem and say so.
-        (Ok(mut child), Some(_)) => {
-            let _ = child.wait();
-            Ok(())
-        }
-        (Err(_), None) => Ok(()),
     }
 }

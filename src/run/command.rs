@@ -43,7 +43,7 @@ pub fn main(args: &RunArgs) -> Result<Verdict, Error> {
     let plan = scenario::load(&args.scenario)?;
     super::preflight(&plan)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&plan.name));
-    if args.keep && !sandbox::is_inside() {
+    if args.keep {
         // Ctrl-C reaches both processes; only the inner one acts on it, by ending the lab.
         sandbox::ignore_interrupt();
     }
