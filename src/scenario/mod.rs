@@ -12,6 +12,8 @@ mod builtin;
 mod error;
 mod parse;
 mod protocol;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

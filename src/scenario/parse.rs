@@ -387,6 +387,7 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::testing::{file, refused};
 
     const GOOD: &str = r#"
 name = "t"
@@ -410,15 +411,11 @@ file = "server:dump.txt"
 equals = "hi\r\n"
 "#;
 
-    fn err(text: &str) -> ScenarioError {
-        parse(text, Origin::File("x.toml".into())).expect_err("must fail")
-    }
-
     #[test]
     fn an_end_takes_several_addresses_and_ipv6_turns_its_host_on() {
         let text = "name = \"t\"\n[hosts.a]\n[hosts.b]\n[[links]]\n\
                     ends = [\"a:eth0 2001:db8::1/64 fe80::1/64\", \"b:eth0 2001:db8::2/64\"]\n";
-        let plan = parse(text, Origin::File("x.toml".into())).unwrap();
+        let plan = file(text).unwrap();
         let a = &plan.links[0].ends[0];
         assert_eq!(a.addr.unwrap().to_string(), "2001:db8::1/64");
         assert_eq!(a.extra.len(), 1);
@@ -426,14 +423,14 @@ equals = "hi\r\n"
         assert!(plan.hosts.iter().all(|h| h.ipv6));
         let names: Vec<String> = plan.addresses().map(|(a, h)| format!("{h} {a}")).collect();
         assert_eq!(names, ["a 2001:db8::1", "a fe80::1", "b 2001:db8::2"]);
-        let e = err(&text.replace("fe80::1/64", "fe80::1/200"));
+        let e = refused(&text.replace("fe80::1/64", "fe80::1/200"));
         assert!(e.msg.starts_with("bad prefix length \"200\""), "{e}");
         assert_eq!(e.col, 32, "{e}");
     }
 
     #[test]
     fn good_scenario_resolves_names() {
-        let plan = parse(GOOD, Origin::File("x.toml".into())).unwrap();
+        let plan = file(GOOD).unwrap();
         assert_eq!(plan.hosts.len(), 2);
         assert!(plan.links[0].ends[0].capture);
         let Action::Telnet { target, .. } = &plan.steps[0].action else {
@@ -445,7 +442,7 @@ equals = "hi\r\n"
 
     #[test]
     fn unknown_host_in_link_points_at_the_name() {
-        let e = err(&GOOD.replace("server:eth0 10.0.0.2/24", "sever:eth0 10.0.0.2/24"));
+        let e = refused(&GOOD.replace("server:eth0 10.0.0.2/24", "sever:eth0 10.0.0.2/24"));
         assert_eq!((e.line, e.col), (7, 37), "{e}");
         assert!(e.msg.contains("unknown host \"sever\""), "{e}");
         assert!(e.hint.as_deref().unwrap().contains("client, server"));
@@ -453,28 +450,28 @@ equals = "hi\r\n"
 
     #[test]
     fn bad_cidr() {
-        let e = err(&GOOD.replace("10.0.0.2/24", "10.0.0.2/33"));
+        let e = refused(&GOOD.replace("10.0.0.2/24", "10.0.0.2/33"));
         assert!(e.msg.contains("bad prefix length"), "{e}");
         assert_eq!(e.line, 7);
     }
 
     #[test]
     fn port_out_of_range() {
-        let e = err(&GOOD.replace("port = 27664", "port = 70000"));
+        let e = refused(&GOOD.replace("port = 27664", "port = 70000"));
         assert!(e.msg.contains("port 70000 is out of range"), "{e}");
         assert_eq!((e.line, e.col), (12, 8));
     }
 
     #[test]
     fn unknown_key() {
-        let e = err(&GOOD.replace("capture = true", "captur = true"));
+        let e = refused(&GOOD.replace("capture = true", "captur = true"));
         assert!(e.msg.contains("unknown field `captur`"), "{e}");
         assert_eq!(e.line, 8);
     }
 
     #[test]
     fn not_toml() {
-        let e = err("name = \n[[[");
+        let e = refused("name = \n[[[");
         assert_eq!(e.line, 1, "{e}");
     }
 
@@ -484,7 +481,7 @@ equals = "hi\r\n"
             "[[expect]]",
             "[[steps]]\nhost = \"server\"\niptables = \"-t nat -A PREROUTING -p tcp --dport 21 -j REDIRCT --to-ports 27664\"\n[[expect]]",
         );
-        let e = err(&text);
+        let e = refused(&text);
         assert!(e.msg.contains("unknown target \"REDIRCT\""), "{e}");
         assert_eq!(e.hint.as_deref(), Some("did you mean REDIRECT?"), "{e}");
         assert_eq!((e.line, e.col), (20, 55), "{e}");
@@ -501,13 +498,13 @@ equals = "hi\r\n"
             "[hosts.client]",
             "[hosts.client]\nroutes = [\"default via 10.0.0.2\", \"198.51.100.8/32 dev eth0\"]",
         );
-        let plan = parse(&text, Origin::File("x.toml".into())).unwrap();
+        let plan = file(&text).unwrap();
         assert_eq!(plan.routes.len(), 2);
         assert!(plan.routes[0].dest.is_none());
         assert_eq!(plan.routes[0].via, Some("10.0.0.2".parse().unwrap()));
         assert_eq!(plan.routes[1].dest.unwrap().to_string(), "198.51.100.8/32");
         assert_eq!(plan.routes[1].dev.as_deref(), Some("eth0"));
-        let e = err(&GOOD.replace(
+        let e = refused(&GOOD.replace(
             "[hosts.client]",
             "[hosts.client]\nroutes = [\"198.51.100.8/32 dev vpn0\"]",
         ));
@@ -517,7 +514,7 @@ equals = "hi\r\n"
 
     #[test]
     fn routes_written_as_a_table_get_an_example() {
-        let e = err(&GOOD.replace(
+        let e = refused(&GOOD.replace(
             "[hosts.client]",
             "[hosts.client]\n[hosts.client.routes]\ndefault = \"via 10.0.0.2\"",
         ));
@@ -532,7 +529,7 @@ equals = "hi\r\n"
 
     #[test]
     fn step_with_two_actions() {
-        let e = err(&GOOD.replace("send = \"hi\\r\\n\"", "wait = \"1s\""));
+        let e = refused(&GOOD.replace("send = \"hi\\r\\n\"", "wait = \"1s\""));
         assert!(e.msg.contains("exactly one action"), "{e}");
     }
 }

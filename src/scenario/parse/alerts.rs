@@ -159,13 +159,11 @@ pub(super) fn thresholds(cx: &Ctx, raw: &RawAlerts) -> Result<Thresholds, Scenar
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{AlertSide, Expect, Origin, Plan, ScenarioError, parse};
+    use crate::scenario::testing::{TWO_HOSTS, file};
+    use crate::scenario::{AlertSide, Expect, Plan, ScenarioError};
 
     fn plan(extra: &str) -> Result<Plan, ScenarioError> {
-        let text = format!(
-            "name = \"t\"\n[hosts.client]\n[hosts.server]\n[[links]]\nends = [\"client:eth0 10.0.0.1/24\", \"server:eth0 10.0.0.2/24\"]\ncapture = true\n{extra}"
-        );
-        parse(&text, Origin::File("x.toml".into()))
+        file(&format!("{TWO_HOSTS}capture = true\n{extra}"))
     }
 
     #[test]

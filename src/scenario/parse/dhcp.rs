@@ -169,17 +169,13 @@ pub(super) fn no_dhcp_keys(cx: &Ctx, svc: &RawService) -> Result<(), ScenarioErr
         ("delay", svc.delay.as_ref().map(|a| a.span())),
         ("interface", svc.interface.as_ref().map(|a| a.span())),
     ];
-    match stray.into_iter().find_map(|(k, span)| span.map(|s| (k, s))) {
-        Some((key, span)) => Err(cx
-            .err(span, format!("{key} goes with kind = \"dhcp\""))
-            .with_hint(HINT)),
-        None => Ok(()),
-    }
+    no_stray_keys(cx, stray, "dhcp", HINT)
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{Origin, ServiceKind, parse};
+    use crate::scenario::ServiceKind;
+    use crate::scenario::testing::file;
 
     const LAN: &str = r#"
 name = "t"
@@ -197,7 +193,7 @@ kind = "dhcp"
         let ok = format!(
             "{LAN}range = \"10.0.0.100-10.0.0.110\"\nrouter = \"10.0.0.1\"\ndns = \"10.0.0.1, 10.0.0.2\"\nlease = \"24h\"\ndelay = \"200ms\"\n"
         );
-        let plan = parse(&ok, Origin::File("x.toml".into())).unwrap();
+        let plan = file(&ok).unwrap();
         let ServiceKind::Dhcp { iface, config } = &plan.services[0].kind else {
             panic!("not dhcp")
         };
@@ -217,7 +213,7 @@ kind = "dhcp"
                 "bad IPv4",
             ),
         ] {
-            let e = parse(&format!("{LAN}{extra}"), Origin::File("x.toml".into())).unwrap_err();
+            let e = file(&format!("{LAN}{extra}")).unwrap_err();
             assert!(e.to_string().contains(msg), "{extra}: {e}");
         }
     }

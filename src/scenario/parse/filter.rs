@@ -126,13 +126,11 @@ fn captures_hint(hosts: &[HostPlan], captured: &[(HostId, String)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{Count, Expect, Origin, Plan, ScenarioError, parse};
+    use crate::scenario::testing::{TWO_HOSTS, file};
+    use crate::scenario::{Count, Expect, Plan, ScenarioError};
 
     fn plan(captures: &str, extra: &str) -> Result<Plan, ScenarioError> {
-        let text = format!(
-            "name = \"t\"\n[hosts.client]\n[hosts.server]\n[[links]]\nends = [\"client:eth0 10.0.0.1/24\", \"server:eth0 10.0.0.2/24\"]\n{captures}\n{extra}"
-        );
-        parse(&text, Origin::File("x.toml".into()))
+        file(&format!("{TWO_HOSTS}{captures}\n{extra}"))
     }
 
     #[test]

@@ -576,20 +576,12 @@ fn net_expect(input: &ExpectInput, what: NetExpect, value: &Spanned<String>) -> 
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{
-        Action, Count, NetAction, NetExpect, Origin, ScenarioError, WireFact, parse,
-    };
+    use crate::scenario::testing::{TWO_HOSTS, file};
+    use crate::scenario::{Action, Count, NetAction, NetExpect, ScenarioError, WireFact};
 
-    const BASE: &str = r#"
-name = "t"
-[hosts.client]
-[hosts.server]
-[[links]]
-ends = ["client:eth0 10.0.0.1/24", "server:eth0 10.0.0.2/24"]
-"#;
-
+    /// The two-host lab after a blank first line, then `extra`.
     fn plan(extra: &str) -> Result<crate::scenario::Plan, ScenarioError> {
-        parse(&format!("{BASE}{extra}"), Origin::File("x.toml".into()))
+        file(&format!("\n{TWO_HOSTS}{extra}"))
     }
 
     fn err(extra: &str) -> ScenarioError {

@@ -53,17 +53,13 @@ pub(super) fn no_program_keys(cx: &Ctx, svc: &RawService) -> Result<(), Scenario
         ("stdout", svc.stdout.as_ref().map(|s| s.span())),
         ("ready", svc.ready.as_ref().map(|s| s.span())),
     ];
-    match stray.into_iter().find_map(|(k, span)| span.map(|s| (k, s))) {
-        Some((key, span)) => Err(cx
-            .err(span, format!("{key} goes with kind = \"program\""))
-            .with_hint(HINT)),
-        None => Ok(()),
-    }
+    no_stray_keys(cx, stray, "program", HINT)
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{Origin, ScenarioError, ServiceKind, parse};
+    use crate::scenario::ServiceKind;
+    use crate::scenario::testing::{file, refused};
 
     const NC: &str = r#"
 name = "t"
@@ -76,13 +72,9 @@ stdout = "received.txt"
 ready = "tcp:1234"
 "#;
 
-    fn err(text: &str) -> ScenarioError {
-        parse(text, Origin::File("x.toml".into())).expect_err("must fail")
-    }
-
     #[test]
     fn a_program_service_keeps_its_argv_and_waits_for_its_port() {
-        let plan = parse(NC, Origin::File("x.toml".into())).unwrap();
+        let plan = file(NC).unwrap();
         let svc = &plan.services[0];
         assert_eq!(svc.port, 1234);
         let ServiceKind::Program {
@@ -100,18 +92,18 @@ ready = "tcp:1234"
 
     #[test]
     fn bad_program_services() {
-        let e = err(&NC.replace("tcp:1234", "udp:1234"));
+        let e = refused(&NC.replace("tcp:1234", "udp:1234"));
         assert!(e.msg.contains("bad ready \"udp:1234\""), "{e}");
         assert_eq!((e.line, e.col), (9, 10), "{e}");
-        let e = err(&NC.replace("tcp:1234", "tcp:0"));
+        let e = refused(&NC.replace("tcp:1234", "tcp:0"));
         assert!(e.msg.contains("port 0 is out of range"), "{e}");
-        let e = err(&NC.replace("argv = [\"nc\", \"-l\", \"-p\", \"1234\"]", "argv = []"));
+        let e = refused(&NC.replace("argv = [\"nc\", \"-l\", \"-p\", \"1234\"]", "argv = []"));
         assert!(e.msg.contains("argv needs a program"), "{e}");
-        let e = err(&NC.replace("stdout = \"received.txt\"", "stdout = \"../x\""));
+        let e = refused(&NC.replace("stdout = \"received.txt\"", "stdout = \"../x\""));
         assert!(e.msg.contains("bad file name"), "{e}");
-        let e = err(&NC.replace("kind = \"program\"", "kind = \"tcp-echo\"\nport = 7"));
+        let e = refused(&NC.replace("kind = \"program\"", "kind = \"tcp-echo\"\nport = 7"));
         assert!(e.msg.contains("argv goes with kind = \"program\""), "{e}");
-        let e = err(&NC.replace("ready = \"tcp:1234\"", "port = 1234"));
+        let e = refused(&NC.replace("ready = \"tcp:1234\"", "port = 1234"));
         assert!(e.msg.contains("listens where its argv says"), "{e}");
     }
 }

@@ -794,18 +794,11 @@ fn dns_expect(input: &ExpectInput) -> Result<crate::scenario::Expect, ScenarioEr
 
 #[cfg(test)]
 mod tests {
+    use crate::scenario::testing::TWO_HOSTS;
     use crate::scenario::{Action, Origin, ProtocolStep, ScenarioError, ServiceKind, parse};
 
-    const BASE: &str = r#"
-name = "t"
-[hosts.client]
-[hosts.server]
-[[links]]
-ends = ["client:eth0 10.0.0.1/24", "server:eth0 10.0.0.2/24"]
-"#;
-
     fn plan(extra: &str) -> Result<crate::scenario::Plan, ScenarioError> {
-        parse(&format!("{BASE}{extra}"), Origin::Builtin("t"))
+        parse(&format!("\n{TWO_HOSTS}{extra}"), Origin::Builtin("t"))
     }
 
     #[test]

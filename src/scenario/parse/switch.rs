@@ -121,7 +121,7 @@ pub(super) fn ports(
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{Origin, ScenarioError, parse};
+    use crate::scenario::testing::{file, refused};
 
     const LAN: &str = r#"
 name = "t"
@@ -134,13 +134,9 @@ capture = ["a:eth0", "c:eth0"]
 hub = true
 "#;
 
-    fn err(text: &str) -> ScenarioError {
-        parse(text, Origin::File("x.toml".into())).expect_err("must fail")
-    }
-
     #[test]
     fn a_switch_is_a_namespace_with_one_link_per_port() {
-        let plan = parse(LAN, Origin::File("x.toml".into())).unwrap();
+        let plan = file(LAN).unwrap();
         assert_eq!(plan.hosts.len(), 4);
         let lan = plan.host_id("lan").unwrap();
         assert_eq!(lan, 3, "switches come after hosts");
@@ -171,7 +167,7 @@ hub = true
 
     #[test]
     fn a_capture_names_a_port() {
-        let e = err(&LAN.replace(
+        let e = refused(&LAN.replace(
             r#"capture = ["a:eth0", "c:eth0"]"#,
             r#"capture = ["a:eth1"]"#,
         ));
@@ -185,26 +181,26 @@ hub = true
 
     #[test]
     fn a_switch_is_not_a_host() {
-        let e = err(&LAN.replace("\"c:eth0\"]\n", "\"c:eth0\", \"lan:eth0\"]\n"));
+        let e = refused(&LAN.replace("\"c:eth0\"]\n", "\"c:eth0\", \"lan:eth0\"]\n"));
         assert!(e.msg.contains("lan is a switch"), "{e}");
         let step = "[[steps]]\nhost = \"lan\"\nwait = \"1s\"\n";
-        let e = err(&format!("{LAN}{step}"));
+        let e = refused(&format!("{LAN}{step}"));
         assert_eq!(e.msg, "lan is a switch, not a host", "{e}");
         assert_eq!(
             e.hint.as_deref(),
             Some("a switch has no address and runs nothing; hosts are: a, b, c")
         );
-        let e = err(&format!(
+        let e = refused(&format!(
             "{LAN}[[steps]]\nhost = \"a\"\ntraceroute = \"lan\"\n"
         ));
         assert_eq!(e.msg, "lan is a switch, not a host", "{e}");
-        let e = err(&format!("{LAN}[[steps]]\nhost = \"x\"\nwait = \"1s\"\n"));
+        let e = refused(&format!("{LAN}[[steps]]\nhost = \"x\"\nwait = \"1s\"\n"));
         assert_eq!(e.hint.as_deref(), Some("hosts are: a, b, c"), "{e}");
-        let e = err(&LAN.replace("[switches.lan]", "[switches.a]"));
+        let e = refused(&LAN.replace("[switches.lan]", "[switches.a]"));
         assert!(e.msg.contains("names a host and a switch"), "{e}");
-        let e = err(&LAN.replace("\"c:eth0\"]\n", "\"a:eth0\"]\n"));
+        let e = refused(&LAN.replace("\"c:eth0\"]\n", "\"a:eth0\"]\n"));
         assert!(e.msg.contains("another port of switch lan"), "{e}");
-        let e = err(&LAN.replace(r#""b:eth0 10.0.0.2/24", "c:eth0""#, ""));
+        let e = refused(&LAN.replace(r#""b:eth0 10.0.0.2/24", "c:eth0""#, ""));
         assert!(e.msg.contains("at least two ports"), "{e}");
     }
 }

@@ -284,6 +284,21 @@ pub(super) fn parse_target(
 }
 
 /// Names as a sentence lists them: "a", "a and b", "a, b and c".
+/// Refuses the first key present in `stray`, which belongs to services of `kind` only.
+pub(super) fn no_stray_keys<const N: usize>(
+    cx: &Ctx,
+    stray: [(&str, Option<Range<usize>>); N],
+    kind: &str,
+    hint: &str,
+) -> Result<(), ScenarioError> {
+    match stray.into_iter().find_map(|(k, span)| span.map(|s| (k, s))) {
+        Some((key, span)) => Err(cx
+            .err(span, format!("{key} goes with kind = \"{kind}\""))
+            .with_hint(hint)),
+        None => Ok(()),
+    }
+}
+
 pub(super) fn and_list(names: Vec<&str>) -> String {
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),

@@ -151,14 +151,16 @@ pub(super) fn parse_expect(
 #[cfg(test)]
 mod tests {
     use super::EXPECT_KINDS;
-    use crate::scenario::{Origin, ScenarioError, parse};
+    use crate::scenario::ScenarioError;
+    use crate::scenario::testing::{TWO_HOSTS, file, refused};
 
-    const BASE: &str = "name = \"t\"\n[hosts.client]\n[hosts.server]\n[[links]]\n\
-                        ends = [\"client:eth0 10.0.0.1/24\", \"server:eth0 10.0.0.2/24\"]\ncapture = true\n";
+    /// The two-host lab, captured, with one expectation.
+    fn lab(expect: &str) -> String {
+        format!("{TWO_HOSTS}capture = true\n[[expect]]\n{expect}\n")
+    }
 
     fn err(expect: &str) -> ScenarioError {
-        let text = format!("{BASE}[[expect]]\n{expect}\n");
-        parse(&text, Origin::File("x.toml".into())).expect_err("must fail")
+        refused(&lab(expect))
     }
 
     #[test]
@@ -177,8 +179,8 @@ mod tests {
             "{e}"
         );
         // `capture` beside a flow is the flow's key, not a second kind.
-        let text = format!("{BASE}[[expect]]\nflow = \"tcp\"\ncapture = \"client:eth0\"\n");
-        let plan = parse(&text, Origin::File("x.toml".into())).expect("flow with capture");
+        let plan =
+            file(&lab("flow = \"tcp\"\ncapture = \"client:eth0\"")).expect("flow with capture");
         assert_eq!(plan.expects[0].kind(), "flow");
         let e = err("rule = \"client: -A OUTPUT -j DROP\"\npackets = 1\ncapture = \"client:eth0\"");
         assert_eq!(
@@ -208,8 +210,7 @@ mod tests {
         }
         // An expectation read by a row says it is of that row's kind.
         for kind in EXPECT_KINDS {
-            let text = format!("{BASE}[[expect]]\n{}\n", kind.example);
-            let plan = parse(&text, Origin::File("x.toml".into())).expect(kind.example);
+            let plan = file(&lab(kind.example)).expect(kind.example);
             assert_eq!(plan.expects[0].kind(), kind.key, "{}", kind.example);
         }
     }

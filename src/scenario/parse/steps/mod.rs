@@ -224,15 +224,13 @@ pub(in crate::scenario::parse) fn parse_step(
 #[cfg(test)]
 mod tests {
     use super::STEP_KINDS;
-    use crate::scenario::{Action, NetAction, Origin, ScenarioError, parse};
+    use crate::scenario::testing::{TWO_HOSTS, file, refused};
+    use crate::scenario::{Action, NetAction, ScenarioError};
 
     fn err(step: &str) -> ScenarioError {
-        let text = format!(
-            "name = \"t\"\n[hosts.client]\n[hosts.server]\n[[links]]\n\
-             ends = [\"client:eth0 10.0.0.1/24\", \"server:eth0 10.0.0.2/24\"]\n\
-             [[steps]]\nhost = \"client\"\n{step}\n"
-        );
-        parse(&text, Origin::File("x.toml".into())).expect_err("must fail")
+        refused(&format!(
+            "{TWO_HOSTS}[[steps]]\nhost = \"client\"\n{step}\n"
+        ))
     }
 
     #[test]
@@ -272,7 +270,7 @@ mod tests {
         let text = "name = \"t\"\n[hosts.client]\n[[steps]]\nhost = \"client\"\n\
                     listening = \"tcp:1234\"\n[[steps]]\nhost = \"client\"\n\
                     exec = [\"nc\", \"-l\", \"-p\", \"1234\"]\nsignal = \"int\"\n";
-        let plan = parse(text, Origin::File("x.toml".into())).unwrap();
+        let plan = file(text).unwrap();
         assert_eq!(plan.steps[0].title, "listening tcp:1234");
         assert!(matches!(
             plan.steps[0].action,
@@ -291,11 +289,7 @@ mod tests {
     /// Found by the scenario fuzz target: a hostless step in a scenario with no host at all.
     #[test]
     fn a_hostless_step_without_any_host_is_an_error() {
-        let e = parse(
-            "name = \"t\"\n[[steps]]\nwait = \"1s\"\n",
-            Origin::File("x.toml".into()),
-        )
-        .expect_err("no host to run in");
+        let e = refused("name = \"t\"\n[[steps]]\nwait = \"1s\"\n");
         assert_eq!(e.msg, "this step needs a host");
     }
 

@@ -113,14 +113,13 @@ fn bounded(
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{Action, NetAction, Origin, Plan, ScenarioError, parse};
-
-    const LAB: &str = "name = \"t\"\n[hosts.client]\n[hosts.server]\n[[links]]\n\
-                       ends = [\"client:eth0 10.0.0.1/24\", \"server:eth0 10.0.0.2/24\"]\n\
-                       [[steps]]\nhost = \"client\"\n";
+    use crate::scenario::testing::{TWO_HOSTS, file};
+    use crate::scenario::{Action, NetAction, Plan, ScenarioError};
 
     fn plan(step: &str) -> Result<Plan, ScenarioError> {
-        parse(&format!("{LAB}{step}\n"), Origin::File("x.toml".into()))
+        file(&format!(
+            "{TWO_HOSTS}[[steps]]\nhost = \"client\"\n{step}\n"
+        ))
     }
 
     #[test]

@@ -1,0 +1,18 @@
+//! What the scenario parser's unit tests share: parsing a text as the file `x.toml`, the error
+//! a text must be refused with, and a two-host lab to add keys to.
+
+use super::{Origin, Plan, ScenarioError, parse};
+
+/// Two hosts, `client` (10.0.0.1) and `server` (10.0.0.2), on one link.
+pub(crate) const TWO_HOSTS: &str = "name = \"t\"\n[hosts.client]\n[hosts.server]\n[[links]]\n\
+     ends = [\"client:eth0 10.0.0.1/24\", \"server:eth0 10.0.0.2/24\"]\n";
+
+/// Parses `text` as the scenario file `x.toml`.
+pub(crate) fn file(text: &str) -> Result<Plan, ScenarioError> {
+    parse(text, Origin::File("x.toml".into()))
+}
+
+/// The error `text` is refused with; panics when it parses.
+pub(crate) fn refused(text: &str) -> ScenarioError {
+    file(text).expect_err("must fail")
+}
