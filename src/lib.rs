@@ -10,6 +10,10 @@
 //! by `tests/tidy.rs`), so there is no import cycle. Every command's entry point returns a
 //! [`verdict::Verdict`] or a [`verdict::Error`]; only the binary's `main` turns them into an exit
 //! code.
+//!
+//! The documentation is meant to be read with `cargo doc --document-private-items`: module
+//! docs name the private pieces a module is made of.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod analyze;
 pub mod capture;

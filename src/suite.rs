@@ -1,7 +1,7 @@
 //! `labctl test`: every scenario (or the named ones) run as parallel child processes, each in
 //! its own sandbox, their flows compared with the expected snapshots, one verdict for CI.
 //!
-//! Contract: [`run`] validates every named scenario before any lab starts (an unknown name or a
+//! Contract: [`main`] validates every named scenario before any lab starts (an unknown name or a
 //! bad file is exit 2 with nothing run); then runs each as `labctl run NAME --json --out DIR`
 //! through [`crate::jobs::run_all`], prints one line per scenario with the failed checks and a
 //! unified diff of the flows on a snapshot mismatch, and returns [`Verdict::Passed`] when every

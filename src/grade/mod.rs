@@ -1,7 +1,7 @@
 //! Grading: a student's submission applied to a lab, scored by the lab's rubric, with one line
 //! of feedback per check in the student's terms.
 //!
-//! Pipeline: [`rubric::load`] (labs/<lab>/rubric.toml -> validated [`Rubric`]) ->
+//! Pipeline: [`rubric::load`] (`labs/<lab>/rubric.toml` -> validated [`Rubric`]) ->
 //! [`Submission::read`] (untrusted directory: commands.sh, a capture, answers.toml) ->
 //! [`Commands::read`] (iptables lines parsed, everything else only read) -> [`student_plan`]
 //! (the lab's plan with the student's rules in place of the reference rule steps, interfaces

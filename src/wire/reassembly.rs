@@ -8,7 +8,7 @@
 //! and none grows past [`MAX_DATAGRAM`] bytes; overlapping, repeated or out-of-range fragments
 //! never panic (where fragments overlap, the later offset wins).
 //!
-//! [`dissect`]: super::dissect
+//! [`dissect`]: fn@super::dissect
 //! [`LinkType::Raw`]: super::LinkType::Raw
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

@@ -2,8 +2,8 @@
 //!
 //! - `run [SCENARIO] [ARGS...]`: install what labctl needs (iptables, libpcap) when missing,
 //!   build it, and run a scenario (homework-redirect by default).
-//! - `ci`: install the test tools, then format check, clippy with warnings denied, every test,
-//!   every fuzz target built and run 20 s.
+//! - `ci`: install the test tools, then format check, clippy and rustdoc with warnings denied,
+//!   every test, the snapshot repeats, every fuzz target built and run 20 s.
 //!   This is what `.ci/run` calls.
 //! - `bench [homework|suite|grade|analysis|alerts|filter|servers] [--runs N] [--submissions N] [--jobs J] [--mb MB] [--small N] [--clients N]
 //!   [--seconds S]`: the wall time of `labctl run homework-redirect` (median of N runs); the
@@ -247,6 +247,12 @@ fn ci() -> Result<ExitCode> {
             "-D",
             "warnings",
         ]),
+    )?;
+    status(
+        "cargo doc (warnings denied)",
+        cargo()
+            .args(["doc", "--no-deps", "--lib", "--document-private-items"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     status("cargo test", cargo().args(["test", "--workspace"]))?;
     status(

@@ -75,7 +75,7 @@ impl Book {
         e
     }
 
-    /// Adds a whole entry (from a [`Group`]) under `(id, src, dst)`.
+    /// Adds a whole entry (from a [`Groups`](super::Groups) entry) under `(id, src, dst)`.
     pub fn put(&mut self, id: &'static str, src: Party, dst: Party, entry: Entry) {
         let mut one = Book::default();
         one.entries.insert((id, src, dst), entry);

@@ -5,7 +5,7 @@
 //!
 //! Contract: [`Analyzer::push`] takes frames in capture order and [`Analyzer::finish`] returns
 //! the facts; memory grows with the number of conversations (each keeps a transcript of at
-//! most [`Transcript::CAP`] bytes per direction and a bounded out-of-order buffer), never with
+//! most [`Transcript::CAP`](crate::analyze::Transcript::CAP) bytes per direction and a bounded out-of-order buffer), never with
 //! the number of packets.
 //!
 //! The TCP tracker is hand-written because it is the lesson itself: it follows each direction's

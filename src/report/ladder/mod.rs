@@ -7,7 +7,7 @@
 //! arrows, given the analysis a run already made. Neither fails on bad bytes: a damaged capture is
 //! drawn up to its first bad record and the ladder says where it stopped. At most
 //! [`MAX_ARROWS`] arrows are kept; the rest are counted in [`Ladder::more`], while streams and
-//! conversations still see every frame. [`svg`] draws it.
+//! conversations still see every frame. [`svg`](mod@svg) draws it.
 //!
 //! Invariants: the ladder is a pure function of the capture's bytes and the [`Names`]: columns
 //! come in the order hosts first appear, conversations in the analysis's first-seen order, and

@@ -1,5 +1,5 @@
 //! The typed iptables rule: what a parsed command means, and how it is written back. This file
-//! holds the command and its chains; [`matches`] the addresses, protocols and `-m` modules,
+//! holds the command and its chains; [`matches`](mod@matches) the addresses, protocols and `-m` modules,
 //! [`target`] the `-j` targets, and [`render`] the argument vector and canonical text.
 //!
 //! Contract: a [`Rule`] is only built by [`parse_rule`](super::parse_rule), which has checked

@@ -12,13 +12,13 @@ pub enum Then {
     Continue,
     /// Close the control connection.
     Close,
-    /// Bind a passive data listener and report the outcome with [`Session::passive_opened`].
+    /// Bind a passive data listener and report the outcome with [`Session::passive_opened`](super::session::Session::passive_opened).
     Passive { extended: bool },
     /// Accept the data connection, send these bytes, close it, then report with
-    /// [`Session::transfer_done`].
+    /// [`Session::transfer_done`](super::session::Session::transfer_done).
     Send(Vec<u8>),
     /// Accept the data connection, read it to its end, then hand the bytes to
-    /// [`Session::stored`] for this path.
+    /// [`Session::stored`](super::session::Session::stored) for this path.
     Receive(String),
 }
 
@@ -59,6 +59,6 @@ pub enum TransferError {
     NoConnection,
     /// The data connection broke during the transfer.
     Aborted,
-    /// An upload exceeded [`FtpConfig::max_upload`].
+    /// An upload exceeded [`FtpConfig::max_upload`](super::FtpConfig::max_upload).
     TooLarge,
 }

@@ -1,7 +1,7 @@
 //! The link layer: Ethernet II (with VLAN tags), Linux cooked capture v1 and v2, BSD
 //! loopback and raw IP.
 //!
-//! Contract: [`slice`] peels the link header of one frame and hands the rest to etherparse, or
+//! Contract: [`slice`](fn@slice) peels the link header of one frame and hands the rest to etherparse, or
 //! records in the packet why it could not; it never panics. etherparse knows Ethernet itself;
 //! the cooked and loopback headers are fixed-size headers in front of an ether type, read here
 //! at the offsets their specifications give (named below).
