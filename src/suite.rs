@@ -25,6 +25,7 @@ use crate::check::snapshot;
 use crate::jobs::{self, Finished, Job, Progress};
 use crate::report::{Report, html};
 use crate::scenario::{self, Action, AlertExpect, AlertSide, BUILTIN, Expect, Origin, StepOutcome};
+use crate::text::markup;
 use crate::verdict::{Error, Verdict};
 
 /// `labctl test`'s command line.
@@ -530,7 +531,7 @@ pub fn junit(outcomes: &[ScenarioOutcome], took: Duration) -> String {
         let _ = write!(
             out,
             "    <testcase classname=\"labctl.scenarios\" name=\"{}\" time=\"{:.3}\"",
-            xml(&o.scenario),
+            markup(&o.scenario),
             o.took.as_secs_f64()
         );
         let mut body = o.failures.join("\n");
@@ -549,41 +550,20 @@ pub fn junit(outcomes: &[ScenarioOutcome], took: Duration) -> String {
                 let _ = writeln!(
                     out,
                     ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    xml(&first),
-                    xml(&body)
+                    markup(&first),
+                    markup(&body)
                 );
             }
             _ => {
                 let _ = writeln!(
                     out,
                     ">\n      <error message=\"the run could not happen\">{}</error>\n    </testcase>",
-                    xml(&o.error)
+                    markup(&o.error)
                 );
             }
         }
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
-    out
-}
-
-/// Text escaped for XML attributes and content; control characters XML 1.0 cannot carry are
-/// written as `\xNN`.
-pub(crate) fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{1b}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
     out
 }
 

@@ -8,6 +8,10 @@
 //! snapshot's line width counts bytes, and untrusted bytes (a student's file, a program's
 //! output) can never move a terminal's cursor or reorder what it shows.
 //!
+//! Markup (HTML, SVG, JUnit XML) has one rule too, [`markup`]: the five characters that mean
+//! something there become entities, and control characters other than TAB, LF and CR, which
+//! XML 1.0 cannot carry at all, become `\xNN` as above.
+//!
 //! This module is a leaf: it imports nothing from the crate, so any stage may use it.
 
 use std::fmt::Write as _;
@@ -97,6 +101,27 @@ pub fn quote(bytes: &[u8]) -> String {
     out
 }
 
+/// Escapes text for HTML, SVG and XML, in element content and in quoted attribute values
+/// alike, by the rule in the module doc.
+pub fn markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\t' | '\r' => out.push(c),
+            c if c.is_ascii_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +152,18 @@ mod tests {
         assert_eq!(
             escape(b"a\"b\\c\td\x00\xff\x7f"),
             "a\\\"b\\\\c\\td\\x00\\xff\\x7f"
+        );
+    }
+
+    #[test]
+    fn markup_escapes_what_markup_reads_and_the_controls_xml_cannot_carry() {
+        assert_eq!(
+            markup("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(
+            markup("a\tb\r\nc\u{1b}[2J\u{7f}é"),
+            "a\tb\r\nc\\x1b[2J\\x7fé"
         );
     }
 

@@ -66,6 +66,20 @@ impl StepResult {
     pub fn passed(&self) -> bool {
         self.outcome == self.expected
     }
+
+    /// The bytes the step moved, one labelled line each after its transcript (`sent`,
+    /// `received`, `stdout`, `stderr`, the text quoted), the empty ones left out.
+    pub fn streams(&self) -> impl Iterator<Item = String> + '_ {
+        [
+            ("sent", &self.sent),
+            ("received", &self.received),
+            ("stdout", &self.stdout),
+            ("stderr", &self.stderr),
+        ]
+        .into_iter()
+        .filter(|(_, text)| !text.is_empty())
+        .map(|(label, text)| format!("{label:<8} {}", crate::text::quote(text.as_bytes())))
+    }
 }
 
 /// A step kind's drive function: runs the step inside its host, filling in the result.

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::Grade;
-use crate::suite::xml;
+use crate::text::markup;
 
 /// One line per check: points, name, feedback; notes first, the score last.
 pub fn text(grade: &Grade, color: bool) -> String {
@@ -89,7 +89,7 @@ pub fn junit(grade: &Grade, took: Duration) -> String {
     let _ = writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
-        xml(&suite),
+        markup(&suite),
         grade.checks.len(),
         took.as_secs_f64()
     );
@@ -102,8 +102,8 @@ pub fn junit(grade: &Grade, took: Duration) -> String {
         let _ = write!(
             out,
             "    <testcase classname=\"{}\" name=\"{} ({}/{})\"",
-            xml(&grade.lab),
-            xml(&c.name),
+            markup(&grade.lab),
+            markup(&c.name),
             c.points,
             c.max
         );
@@ -113,8 +113,8 @@ pub fn junit(grade: &Grade, took: Duration) -> String {
             let _ = writeln!(
                 out,
                 ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                xml(&c.feedback),
-                xml(c.hint.as_deref().unwrap_or(""))
+                markup(&c.feedback),
+                markup(c.hint.as_deref().unwrap_or(""))
             );
         }
     }

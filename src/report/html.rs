@@ -4,7 +4,7 @@
 //!
 //! Contract: a page is one file with its CSS and pictures inline (SVG, no script, no font, no
 //! URL to fetch), readable offline and printable. Every text that comes from outside labctl
-//! (payloads, names, rules, feedback) goes through [`esc`] once, after the bytes were made
+//! (payloads, names, rules, feedback) goes through [`markup`](crate::text::markup) once, after the bytes were made
 //! printable by [`crate::text::escape`], so nothing in a capture can open a tag or steer a
 //! terminal. Colour is never the only signal: a verdict has its word, a mark its shape and word,
 //! a conversation its number.
@@ -21,24 +21,8 @@ use super::ladder::{self, Ladder, Pick};
 use super::topology;
 use crate::analyze::{Dir, Names, ShowArgs};
 use crate::check::snapshot::Comparison;
-use crate::text::{escape_lines, human_duration, quote};
+use crate::text::{escape_lines, human_duration, markup};
 use crate::verdict::{Error, Verdict};
-
-/// Escapes text for HTML and SVG, in element content and in quoted attribute values alike.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const CSS: &str = include_str!("report.css");
 
@@ -62,10 +46,10 @@ impl Page {
             self.body,
             "<header><h1>{}</h1><p class=\"sub\">{}</p><p class=\"verdict {}\">{}</p>\
              <p class=\"sub\">labctl <span class=\"version\">{}</span></p></header>",
-            esc(&self.title),
-            esc(subtitle),
+            markup(&self.title),
+            markup(subtitle),
             if passed { "pass" } else { "fail" },
-            esc(verdict),
+            markup(verdict),
             env!("CARGO_PKG_VERSION")
         );
     }
@@ -75,7 +59,7 @@ impl Page {
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
-            esc(&self.title),
+            markup(&self.title),
             self.body
         )
     }
@@ -83,7 +67,7 @@ impl Page {
 
 /// A duration, in the element tests mask.
 fn time(d: std::time::Duration) -> String {
-    format!("<span class=\"t\">{}</span>", esc(&human_duration(d)))
+    format!("<span class=\"t\">{}</span>", markup(&human_duration(d)))
 }
 
 fn ok_word(passed: bool) -> &'static str {
@@ -107,9 +91,9 @@ pub fn run_page(report: &Report) -> String {
     let _ = writeln!(
         page.body,
         "<p class=\"sub\">from {}; took {}; artifacts in {}</p>",
-        esc(&report.origin),
+        markup(&report.origin),
         time(report.took),
-        esc(&report.out.display().to_string())
+        markup(&report.out.display().to_string())
     );
     page.body.push_str(&lab_sections(report, &[]));
     page.finish()
@@ -123,7 +107,7 @@ fn lab_sections(report: &Report, extra: &[(String, String, &Ladder)]) -> String 
     s.push_str(&topology::svg(&report.topology));
     s.push_str("</div>\n");
     for note in &report.topology.redirects {
-        let _ = writeln!(s, "<p class=\"note\">REDIRECT on {}</p>", esc(note));
+        let _ = writeln!(s, "<p class=\"note\">REDIRECT on {}</p>", markup(note));
     }
     s.push_str("</section>\n");
     s.push_str(&steps(report));
@@ -155,24 +139,20 @@ fn steps(report: &Report) -> String {
              <td>{}</td></tr>",
             ok_word(step.passed()),
             i + 1,
-            esc(&step.host),
-            esc(&step.title),
-            esc(step.outcome.as_str()),
-            esc(step.expected.as_str()),
+            markup(&step.host),
+            markup(&step.title),
+            markup(step.outcome.as_str()),
+            markup(step.expected.as_str()),
             time(step.took),
-            esc(&step.detail)
+            markup(&step.detail)
         );
-        let mut transcript: Vec<String> = step.transcript.iter().map(|l| esc(l)).collect();
-        for (label, text) in [
-            ("sent", &step.sent),
-            ("received", &step.received),
-            ("stdout", &step.stdout),
-            ("stderr", &step.stderr),
-        ] {
-            if !text.is_empty() {
-                transcript.push(format!("{label:<8} {}", esc(&quote(text.as_bytes()))));
-            }
-        }
+        let transcript: Vec<String> = step
+            .transcript
+            .iter()
+            .cloned()
+            .chain(step.streams())
+            .map(|l| markup(&l))
+            .collect();
         if !transcript.is_empty() {
             let _ = writeln!(
                 s,
@@ -188,9 +168,9 @@ fn steps(report: &Report) -> String {
 fn checks(report: &Report) -> String {
     let mut s = String::from("<section><h2>Checks</h2>\n<ul class=\"checks\">\n");
     for check in &report.checks {
-        let _ = write!(s, "<li>{} {}", ok_word(check.passed), esc(&check.name));
+        let _ = write!(s, "<li>{} {}", ok_word(check.passed), markup(&check.name));
         if !check.detail.is_empty() {
-            let _ = write!(s, "<div class=\"detail\">{}</div>", esc(&check.detail));
+            let _ = write!(s, "<div class=\"detail\">{}</div>", markup(&check.detail));
         }
         s.push_str("</li>\n");
     }
@@ -203,7 +183,7 @@ fn checks(report: &Report) -> String {
                 Some('+') => "add",
                 _ => "same",
             };
-            let _ = writeln!(s, "<span class=\"{class}\">{}</span>", esc(line));
+            let _ = writeln!(s, "<span class=\"{class}\">{}</span>", markup(line));
         }
         s.push_str("</pre>\n");
     }
@@ -215,14 +195,14 @@ fn checks(report: &Report) -> String {
 fn capture_section(title: &str, ladder: &Ladder, prefix: &str) -> String {
     let mut s = format!(
         "<section class=\"capture\" id=\"{prefix}\"><h2>{}</h2>\n",
-        esc(title)
+        markup(title)
     );
     if let Some(problem) = &ladder.problem {
         let _ = writeln!(
             s,
             "<p class=\"note\">reading stopped after frame {}: {}</p>",
             ladder.frames,
-            esc(problem)
+            markup(problem)
         );
     }
     if ladder.other > 0 {
@@ -257,9 +237,9 @@ fn capture_section(title: &str, ladder: &Ladder, prefix: &str) -> String {
                 c.frames.len(),
                 ladder::colour(Some(c.index)),
                 c.proto,
-                esc(&c.initiator),
-                esc(&c.responder),
-                esc(&c.outcome)
+                markup(&c.initiator),
+                markup(&c.responder),
+                markup(&c.outcome)
             );
         }
         s.push_str("</tbody></table>\n");
@@ -272,8 +252,8 @@ fn capture_section(title: &str, ladder: &Ladder, prefix: &str) -> String {
              bytes</summary>",
             c.index + 1,
             c.proto,
-            esc(&c.initiator),
-            esc(&c.responder),
+            markup(&c.initiator),
+            markup(&c.responder),
             total as u64 + c.stream_cut
         );
         for (dir, bytes) in &c.stream {
@@ -285,10 +265,10 @@ fn capture_section(title: &str, ladder: &Ladder, prefix: &str) -> String {
                 s,
                 "<div class=\"chunk {class}\"><div class=\"who\">{} → {}, {} bytes</div>\
                  <pre>{}</pre></div>",
-                esc(from),
-                esc(to),
+                markup(from),
+                markup(to),
                 bytes.len(),
-                esc(&escape_lines(bytes))
+                markup(&escape_lines(bytes))
             );
         }
         if c.stream_cut > 0 {
@@ -397,7 +377,7 @@ pub fn grade_page(view: &GradeView) -> String {
     if !view.notes.is_empty() {
         page.body.push_str("<section><h2>Notes</h2><ul>\n");
         for note in &view.notes {
-            let _ = writeln!(page.body, "<li>{}</li>", esc(note));
+            let _ = writeln!(page.body, "<li>{}</li>", markup(note));
         }
         page.body.push_str("</ul></section>\n");
     }
@@ -420,13 +400,13 @@ pub fn grade_page(view: &GradeView) -> String {
             "<div class=\"graded\"><div class=\"feedback\"><p>{} <b>{}</b> \
              <span class=\"points\">{} / {}</span></p><p>{}</p>",
             ok_word(check.passed),
-            esc(&check.name),
+            markup(&check.name),
             check.points,
             check.max,
-            esc(&check.feedback)
+            markup(&check.feedback)
         );
         if let Some(hint) = &check.hint {
-            let _ = write!(page.body, "<p class=\"detail\">{}</p>", esc(hint));
+            let _ = write!(page.body, "<p class=\"detail\">{}</p>", markup(hint));
         }
         page.body.push_str("</div>");
         if let Some((source, pick)) = check.evidence {
@@ -463,7 +443,7 @@ fn evidence(ladders: &[(&str, &Ladder)], pick: Pick, source: Source) -> String {
     };
     let mut s = format!(
         "<div class=\"evidence\"><p class=\"sub\">evidence: {}</p>",
-        esc(&what)
+        markup(&what)
     );
     let mut any = false;
     for (prefix, ladder) in ladders {
@@ -481,9 +461,9 @@ fn evidence(ladders: &[(&str, &Ladder)], pick: Pick, source: Source) -> String {
                 a.frame,
                 ladder::colour(a.conv),
                 a.conv.map_or(0, |c| c + 1),
-                esc(&a.label),
-                esc(&ladder.columns[a.from]),
-                esc(&ladder.columns[a.to]),
+                markup(&a.label),
+                markup(&ladder.columns[a.from]),
+                markup(&ladder.columns[a.to]),
                 a.mark.map_or(String::new(), |m| format!(" ({})", m.word()))
             );
         }
@@ -532,18 +512,18 @@ pub fn index_page(rows: &[IndexRow], took: std::time::Duration) -> String {
     );
     for row in rows {
         let name = match &row.page {
-            Some(href) => format!("<a href=\"{}\">{}</a>", esc(href), esc(&row.scenario)),
-            None => esc(&row.scenario),
+            Some(href) => format!("<a href=\"{}\">{}</a>", markup(href), markup(&row.scenario)),
+            None => markup(&row.scenario),
         };
         let class = if row.status == "passed" { "ok" } else { "bad" };
         let _ = writeln!(
             page.body,
             "<tr><td><span class=\"{class}\">{}</span></td><td>{name}</td><td>{}</td><td>{}</td></tr>",
-            esc(&row.status),
+            markup(&row.status),
             time(row.took),
             row.failures
                 .iter()
-                .map(|f| esc(f))
+                .map(|f| markup(f))
                 .collect::<Vec<_>>()
                 .join("<br>")
         );

@@ -19,7 +19,7 @@ use crate::capture::CaptureFile;
 use crate::check::CheckResult;
 use crate::check::snapshot::Comparison;
 use crate::drive::StepResult;
-use crate::text::{de_millis, human_duration, millis, quote};
+use crate::text::{de_millis, human_duration, millis};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stage {
@@ -134,18 +134,8 @@ impl Report {
                 human_duration(step.took),
                 step.detail
             );
-            for line in &step.transcript {
+            for line in step.transcript.iter().cloned().chain(step.streams()) {
                 let _ = writeln!(out, "                {line}");
-            }
-            for (label, text) in [
-                ("sent", &step.sent),
-                ("received", &step.received),
-                ("stdout", &step.stdout),
-                ("stderr", &step.stderr),
-            ] {
-                if !text.is_empty() {
-                    let _ = writeln!(out, "                {label:<8} {}", quote(text.as_bytes()));
-                }
             }
         }
         for capture in &self.captures {

@@ -10,9 +10,9 @@
 
 use std::fmt::Write;
 
-use crate::report::html::esc;
 use crate::rules::Target;
 use crate::scenario::{Action, Plan};
+use crate::text::markup;
 
 /// One host of the lab.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -225,7 +225,7 @@ pub fn svg(topology: &Topology) -> String {
              height=\"{BOX_H}\" rx=\"{}\" class=\"{class}\"/><text x=\"{}\" y=\"{}\" \
              text-anchor=\"middle\" class=\"name\">{}</text><text x=\"{2}\" y=\"{}\" \
              text-anchor=\"middle\" class=\"kind\">{class}</text></g>",
-            esc(&host.name),
+            markup(&host.name),
             match (host.router, host.switch.is_some()) {
                 (true, _) => 22,
                 (_, true) => 0,
@@ -233,7 +233,7 @@ pub fn svg(topology: &Topology) -> String {
             },
             centre(i),
             TOP + 22,
-            esc(&host.name),
+            markup(&host.name),
             TOP + 40
         );
         if host.lo_captured {
@@ -263,14 +263,14 @@ fn end_label(s: &mut String, end: &End, x: usize, y: usize, anchor: &str) {
         s,
         "<text x=\"{x}\" y=\"{}\" text-anchor=\"{anchor}\" class=\"end\">{}{captured}</text>",
         y - 8,
-        esc(&end.iface)
+        markup(&end.iface)
     );
     if let Some(addr) = &end.addr {
         let _ = write!(
             s,
             "<text x=\"{x}\" y=\"{}\" text-anchor=\"{anchor}\" class=\"addr\">{}</text>",
             y + 18,
-            esc(addr)
+            markup(addr)
         );
     }
     if end.captured {

@@ -12,7 +12,7 @@
 use std::fmt::Write;
 
 use super::{Arrow, Ladder, MAX_ARROWS, Mark};
-use crate::report::html::esc;
+use crate::text::markup;
 
 /// Horizontal distance between two lifelines.
 const COL: usize = 340;
@@ -54,7 +54,7 @@ pub fn svg(ladder: &Ladder, prefix: &str) -> String {
          height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
          aria-label=\"packet ladder: {} packets between {}\">",
         ladder.arrows.len(),
-        esc(&ladder.columns.join(", "))
+        markup(&ladder.columns.join(", "))
     );
     let _ = writeln!(
         s,
@@ -67,7 +67,7 @@ pub fn svg(ladder: &Ladder, prefix: &str) -> String {
             "<text x=\"{}\" y=\"20\" text-anchor=\"middle\" class=\"head\">{}</text>\
              <line x1=\"{0}\" y1=\"30\" x2=\"{0}\" y2=\"{}\" class=\"life\"/>",
             x(i),
-            esc(name),
+            markup(name),
             height - 6
         );
     }
@@ -99,9 +99,9 @@ fn row(s: &mut String, a: &Arrow, y: usize, prefix: &str) {
         a.frame,
         a.mark
             .map_or(String::new(), |m| format!(" data-mark=\"{}\"", m.word())),
-        esc(&number),
-        esc(&a.label),
-        esc(&mark)
+        markup(&number),
+        markup(&a.label),
+        markup(&mark)
     );
     let secs = a.time.as_secs_f64();
     let _ = write!(
@@ -150,15 +150,15 @@ fn row(s: &mut String, a: &Arrow, y: usize, prefix: &str) {
         "<text x=\"{mid}\" y=\"{}\" text-anchor=\"{anchor}\" fill=\"{colour}\" \
          class=\"label\">{}{}</text>",
         y - 6,
-        esc(&number),
-        esc(&a.label)
+        markup(&number),
+        markup(&a.label)
     );
     if !a.preview.is_empty() {
         let _ = write!(
             s,
             "<text x=\"{mid}\" y=\"{}\" text-anchor=\"{anchor}\" class=\"preview\">{}</text>",
             y + 16,
-            esc(&a.preview)
+            markup(&a.preview)
         );
     }
     if let Some(m) = a.mark {
