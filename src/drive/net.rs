@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
 
 use crate::rules::RouteCmd;
-use crate::scenario::{Action, Cidr, NetAction, RoutePlan, StepOutcome, StepPlan, Target};
+use crate::scenario::{Action, NetAction, RoutePlan, StepOutcome, StepPlan, Target};
 use crate::topology::{self, Host, Lab, RouteChange};
 
 use super::{ROUTED, StepResult};
@@ -507,16 +507,7 @@ async fn route(
         RouteCmd::Del(_) => RouteChange::Del,
     };
     let route = command.route().expect("add, replace and del carry a route");
-    let plan = RoutePlan {
-        host: 0,
-        dest: Some(Cidr {
-            addr: route.dest().addr(),
-            prefix: route.dest().prefix(),
-        })
-        .filter(|c| c.prefix != 0),
-        via: route.via(),
-        dev: route.dev().map(|d| d.as_str().to_string()),
-    };
+    let plan = RoutePlan::from_route(0, route);
     outcome(r, topology::change_route(host, &plan, change).await, || {
         "done".to_string()
     });

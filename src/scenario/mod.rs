@@ -163,6 +163,22 @@ pub struct RoutePlan {
     pub dev: Option<String>,
 }
 
+impl RoutePlan {
+    /// The route `route` (from `ip route` syntax) on `host`; a /0 destination is the default.
+    pub fn from_route(host: HostId, route: &crate::rules::Route) -> RoutePlan {
+        RoutePlan {
+            host,
+            dest: Some(Cidr {
+                addr: route.dest().addr(),
+                prefix: route.dest().prefix(),
+            })
+            .filter(|c| c.prefix != 0),
+            via: route.via(),
+            dev: route.dev().map(|d| d.as_str().to_string()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum ServiceKind {
     /// A DHCP server on one interface of its host.

@@ -143,16 +143,7 @@ pub(super) fn parse_route(
                 .with_hint(format!("its interfaces are: {}", ifaces.join(", "))));
         }
     }
-    Ok(RoutePlan {
-        host,
-        dest: Some(Cidr {
-            addr: route.dest().addr(),
-            prefix: route.dest().prefix(),
-        })
-        .filter(|c| c.prefix != 0),
-        via: route.via(),
-        dev: route.dev().map(|d| d.as_str().to_string()),
-    })
+    Ok(RoutePlan::from_route(host, &route))
 }
 
 pub(super) fn parse_end(
