@@ -428,6 +428,85 @@ fn display_filters_count_as_tshark_on_fragmented_datagrams() {
     assert_display_counts(&fragments_capture(), FRAGMENT_CORPUS);
 }
 
+/// Display filters for the kinds of ARP Wireshark names: gratuitous (a request or a reply
+/// about the sender's own address), probe (from 0.0.0.0, before an address is used) and
+/// announcement (a gratuitous request that asks no hardware address).
+const ARP_CORPUS: &[&str] = &[
+    "arp",
+    "arp.opcode == 1",
+    "arp.opcode == 2",
+    "arp.isgratuitous",
+    "arp.isgratuitous == 1",
+    "arp.isgratuitous == 0",
+    "!arp.isgratuitous",
+    "arp && !arp.isgratuitous",
+    "arp.isgratuitous && arp.opcode == 2",
+    "arp.isprobe",
+    "arp.isannouncement",
+    "arp.isprobe || arp.isannouncement",
+    "arp.src.proto_ipv4 == 0.0.0.0",
+    "arp.dst.hw_mac == 00:00:00:00:00:00",
+];
+
+/// Every kind of ARP, made by real programs and by the kernel: address resolution (ping),
+/// a probe (`arping -0`), gratuitous requests and replies (`arping -U`, `arping -U -P`, with
+/// the broadcast as the target MAC) and the kernel's own announcement when a link comes up
+/// with `arp_notify` set.
+fn arp_capture() -> PathBuf {
+    let dir = scratch("filter-arp");
+    let pcap = dir.join("arp.pcap");
+    let (client, server) = Netns::pair("10.0.0.2/24");
+    client.ok("sysctl", &["-qw", "net.ipv4.conf.eth0.arp_notify=1"]);
+    client.ok("ip", &["link", "set", "eth0", "down"]);
+    let cap = server.tcpdump("eth0", &pcap, "");
+    client.ok("ip", &["link", "set", "eth0", "up"]);
+    client.ok("ping", &["-c", "2", "-i", "0.2", "10.0.0.2"]);
+    for args in [
+        &["-0", "-c", "2"][..],
+        &["-U", "-c", "2"],
+        &["-U", "-P", "-c", "2"],
+    ] {
+        // arping exits 1 when nobody answers, which is what a probe and a gratuitous ARP
+        // expect.
+        let to = if args[0] == "-0" {
+            "10.0.0.9"
+        } else {
+            "10.0.0.1"
+        };
+        let out = client
+            .command("arping")
+            .args(args)
+            .args(["-w", "0.3", "-i", "eth0", to])
+            .output()
+            .expect("arping");
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "arping {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    cap.interrupt();
+    pcap
+}
+
+#[test]
+fn display_filters_count_as_tshark_on_every_kind_of_arp() {
+    require("tshark", "tshark");
+    require("tcpdump", "tcpdump");
+    require("arping", "arping");
+    let pcap = arp_capture();
+    // Each kind was really made, so the counts below compare something.
+    for kind in [
+        "arp.isprobe",
+        "arp.isannouncement",
+        "arp.isgratuitous && arp.opcode == 2",
+    ] {
+        let theirs = run("tshark", &["-r", pcap.to_str().unwrap(), "-Y", kind]);
+        assert!(lines(&theirs) > 0, "no {kind} in the capture");
+    }
+    assert_display_counts(&pcap, ARP_CORPUS);
+}
+
 #[test]
 fn capture_filters_count_as_tcpdump() {
     let file = lab_capture().to_str().unwrap();

@@ -287,6 +287,10 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
         F::ArpDstIp => arp.is_some_and(|a| k(V::A(IpAddr::V4(a.target_ip)))),
         F::ArpSrcMac => arp.is_some_and(|a| k(mac(a.sender_mac))),
         F::ArpDstMac => arp.is_some_and(|a| k(mac(a.target_mac))),
+        // As in tshark, these are present only when true.
+        F::ArpIsGratuitous => arp.is_some_and(|a| a.is_gratuitous() && k(V::U(1))),
+        F::ArpIsProbe => arp.is_some_and(|a| a.is_probe() && k(V::U(1))),
+        F::ArpIsAnnouncement => arp.is_some_and(|a| a.is_announcement() && k(V::U(1))),
         F::IpSrc => two(k, ip4.map(|i| V::A(i.src)), q4.map(|q| V::A(q.src))),
         F::IpDst => two(k, ip4.map(|i| V::A(i.dst)), q4.map(|q| V::A(q.dst))),
         F::IpAddr => {

@@ -27,10 +27,26 @@ pub struct Arp {
 }
 
 impl Arp {
-    /// A gratuitous ARP announces the sender's own address: sender and target IP are equal
-    /// (Wireshark's `arp.isgratuitous`).
+    /// A gratuitous ARP announces the sender's own address: a request or a reply whose sender
+    /// and target IP are equal (Wireshark's `arp.isgratuitous`).
     pub fn is_gratuitous(&self) -> bool {
-        self.sender_ip == self.target_ip
+        matches!(self.op, 1 | 2) && self.sender_ip == self.target_ip
+    }
+
+    /// An ARP announcement (RFC 5227): a gratuitous request that asks no hardware address
+    /// (target MAC all zeros) (Wireshark's `arp.isannouncement`).
+    pub fn is_announcement(&self) -> bool {
+        self.op == 1 && self.is_gratuitous() && self.target_mac == Mac::ZERO
+    }
+
+    /// An ARP probe (RFC 5227): a request from 0.0.0.0 that asks no hardware address, made
+    /// before an address is used to see whether anyone has it; an announcement is not a probe
+    /// (Wireshark's `arp.isprobe`).
+    pub fn is_probe(&self) -> bool {
+        self.op == 1
+            && self.sender_ip.is_unspecified()
+            && self.target_mac == Mac::ZERO
+            && !self.is_gratuitous()
     }
 }
 

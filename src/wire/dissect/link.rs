@@ -50,6 +50,8 @@ pub struct Mac(pub [u8; 6]);
 impl Mac {
     /// ff:ff:ff:ff:ff:ff.
     pub const BROADCAST: Mac = Mac([0xff; 6]);
+    /// 00:00:00:00:00:00, the hardware address an ARP request does not know yet.
+    pub const ZERO: Mac = Mac([0; 6]);
 
     pub(super) fn from_slice(b: &[u8]) -> Mac {
         let mut m = [0; 6];
