@@ -18,8 +18,8 @@ use kit::netns::Netns;
 use kit::{require, scratch, sniff::*};
 
 /// Display filters, as a course writes them. Not here because labctl still differs from
-/// tshark on them: `http.host` when a request's head came in several segments
-/// (tshark reassembles the head and shows it on the last one), and
+/// tshark on them: `http.host` and `http contains` when a request's head came in several
+/// segments (tshark reassembles the head and shows it on the last one), and
 /// `tcp.analysis.retransmission` on these merged lab captures: the switch labs capture the
 /// same connection at two ports, so it appears twice microseconds apart, and on one FIN of the
 /// second copy labctl's out-of-order threshold says "out of order" where tshark says
@@ -188,6 +188,29 @@ const CORPUS: &[&str] = &[
     "ipv6.nxt == 44",
     // ICMP errors about echo requests (the ping and traceroute-icmp labs).
     "icmp.type == 11 && icmp.code == 0",
+    // Bytes: a protocol's bytes run from its header to the end of what it carries.
+    "frame contains \"USER\"",
+    "frame contains \"user\"",
+    "frame matches \"user\"",
+    "frame matches \"(?-i)USER\"",
+    "tcp contains \"PASV\"",
+    "tcp.payload contains \"227\"",
+    "tcp.payload",
+    "udp.payload",
+    "udp.payload contains 00:00:01:00:01",
+    "http contains \"200 OK\"",
+    "smtp contains \"MAIL FROM\"",
+    "dns contains \"example\"",
+    "ftp matches \"^2[0-9]{2} \"",
+    "ip contains 0a:00:00:02",
+    "ipv6 contains 20:01:0d:b8",
+    "eth contains ff:ff:ff:ff:ff:ff",
+    "arp contains 0a:00:00:fe",
+    "udp contains 00:35",
+    "icmp contains 45:00",
+    "icmpv6 contains 3a",
+    "frame contains 0a:00:00:01 && !ip.addr == 10.0.0.1",
+    "tcp.payload == \"QUIT\\r\\n\"",
 ];
 
 /// Display filters for the loopback captures: bulk data, window scaling, many streams.
@@ -587,6 +610,21 @@ fn bad_filters_exit_2_naming_their_place() {
         ("-Y", "tcp.port == http", 13, "not an unsigned integer"),
         ("-Y", "(tcp.port == 21", 16, "expected \")\""),
         ("-Y", "tcp == 1", 5, "is a protocol"),
+        (
+            "-Y",
+            "frame contains hello",
+            16,
+            "neither a quoted string nor bytes",
+        ),
+        ("-Y", "frame matches 68:65", 15, "expected a quoted pattern"),
+        ("-Y", "tcp.payload > 00", 13, "cannot be ordered"),
+        (
+            "-Y",
+            "udp.payload == 6g",
+            16,
+            "not a quoted string or bytes",
+        ),
+        ("-Y", "tcp matches \"(\"", 13, "bad regular expression"),
         ("-Y", "ip.src = 10.0.0.1", 8, "did you mean ==?"),
         (
             "-Y",

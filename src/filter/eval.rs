@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use crate::wire::{App, AppProto, Dns, FrameRef, IpInfo, Link, LinkType, Net, Packet, Tcp, Udp};
 
 use super::fields::{DNS_RCODES, DNS_TYPES, Field, Proto};
-use super::parse::{Cmp, Expr, Lit, Member};
+use super::parse::{Bytes, Cmp, Expr, Lit, Member};
 pub(crate) use super::quoted::quoted;
 use super::state::Facts;
 
@@ -47,6 +47,7 @@ pub(crate) enum V<'a> {
     A(IpAddr),
     M([u8; 6]),
     S(&'a str),
+    B(&'a [u8]),
 }
 
 /// Answers `e` for one frame.
@@ -92,7 +93,46 @@ pub(crate) fn eval(e: &Expr, f: &Frame<'_>) -> bool {
         Expr::Matches(field, re) => {
             each(*field, f, &mut |v| matches!(v, V::S(s) if re.is_match(s)))
         }
+        Expr::BytesContains(what, needle) => bytes(*what, f, &mut |b| {
+            needle.is_empty() || b.windows(needle.len()).any(|w| w == needle.as_slice())
+        }),
+        Expr::BytesMatches(what, re) => bytes(*what, f, &mut |b| re.is_match(b)),
     }
+}
+
+/// Calls `k` with each instance of `what`'s bytes in the frame until it returns true.
+fn bytes(what: Bytes, f: &Frame<'_>, k: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    let p = match what {
+        Bytes::Field(field) => return each(field, f, &mut |v| matches!(v, V::B(b) if k(b))),
+        Bytes::Proto(p) => p,
+    };
+    if !has_proto(p, f) {
+        return false;
+    }
+    let (pkt, data) = (f.pkt, f.frame.data);
+    let (lp, ld) = f.upper();
+    // The IP header's start, and the end of the datagram in this frame (padding left out).
+    let datagram = || {
+        let start = net_offset(f)?;
+        let end = ip(pkt).map_or(data.len(), |_| pkt.ip_payload.end);
+        data.get(start..end.max(start))
+    };
+    // A transport header and what follows it; an ICMP error's quoted one too.
+    let transport = || match ld.get(lp.ip_payload.clone()) {
+        Some(b) if !b.is_empty() && (tcp(lp).is_some() || udp(lp).is_some()) => Some(b),
+        _ => quoted(lp, ld).map(|q| q.rest),
+    };
+    let slice = match p {
+        Proto::Frame | Proto::Eth => Some(data),
+        Proto::Arp => net_offset(f).and_then(|o| data.get(o..)),
+        Proto::Ip | Proto::Ipv6 => datagram(),
+        Proto::Tcp | Proto::Udp => transport(),
+        Proto::Icmp | Proto::Icmpv6 => ld.get(lp.ip_payload.clone()),
+        Proto::Dns | Proto::Ftp | Proto::FtpData | Proto::Http | Proto::Smtp | Proto::Dhcp => {
+            Some(lp.payload_of(ld))
+        }
+    };
+    slice.is_some_and(k)
 }
 
 fn equal(v: V<'_>, lit: &Lit) -> bool {
@@ -102,6 +142,7 @@ fn equal(v: V<'_>, lit: &Lit) -> bool {
         (V::A(a), Lit::Net(n, p)) => in_net(a, *n, *p),
         (V::M(a), Lit::Mac(b)) => a == *b,
         (V::S(a), Lit::Str(b)) => a == b,
+        (V::B(a), Lit::Bytes(b)) => a == b.as_slice(),
         _ => false,
     }
 }
@@ -255,6 +296,8 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
     let qudp = q.filter(|q| q.proto == 17 && q.ports.is_some());
     let t = tcp(lp);
     let u = udp(lp);
+    // The transport payload, when some of it was captured.
+    let payload = || Some(lp.payload_of(ld)).filter(|b| !b.is_empty());
     let mac = |m: crate::wire::Mac| V::M(m.0);
     let arp = match &pkt.net {
         Net::Arp(a) => Some(a),
@@ -450,6 +493,7 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
             qtcp.and_then(|q| be16(q.rest, 14)).map(V::U),
         ),
         F::TcpRetransmission => t.is_some() && f.facts.retransmission && k(V::U(1)),
+        F::TcpPayload => t.is_some() && payload().is_some_and(|b| k(V::B(b))),
         F::UdpSrcPort => two(
             k,
             u.map(|u| V::U(u.src_port.into())),
@@ -481,6 +525,13 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
             u.and(f.facts.udp_stream).map(V::U),
             qudp.and(f.facts.quoted_stream).map(V::U),
         ),
+        // An ICMP error's quoted datagram has its UDP payload too.
+        F::UdpPayload => {
+            u.is_some() && payload().is_some_and(|b| k(V::B(b)))
+                || qudp
+                    .and_then(|q| q.rest.get(8..))
+                    .is_some_and(|b| !b.is_empty() && k(V::B(b)))
+        }
         F::DnsId => dns(lp).is_some_and(|d| k(V::U(d.id.into()))),
         F::DnsQryName => {
             dns(lp).is_some_and(|d| d.questions.iter().any(|q| k(V::S(dns_name(&q.name)))))

@@ -60,6 +60,8 @@ pub(crate) enum Type {
     Str,
     /// Present or not, no value (`tcp.analysis.retransmission`).
     Flag,
+    /// Bytes (`tcp.payload`): compared with a quoted string or hex bytes (`68:65:6c`).
+    Bytes,
 }
 
 macro_rules! fields {
@@ -124,6 +126,7 @@ fields! {
     TcpAckNum = "tcp.ack": Uint,
     TcpLen = "tcp.len": Uint,
     TcpStream = "tcp.stream": Uint,
+    TcpPayload = "tcp.payload": Bytes,
     TcpWindowSize = "tcp.window_size": Uint,
     TcpRetransmission = "tcp.analysis.retransmission": Flag,
     UdpSrcPort = "udp.srcport": Uint,
@@ -131,6 +134,7 @@ fields! {
     UdpPort = "udp.port": Uint,
     UdpLength = "udp.length": Uint,
     UdpStream = "udp.stream": Uint,
+    UdpPayload = "udp.payload": Bytes,
     DnsId = "dns.id": Uint,
     DnsQryName = "dns.qry.name": Str,
     DnsQryType = "dns.qry.type": Uint,
@@ -187,6 +191,16 @@ pub(crate) fn field(name: &str) -> Option<Field> {
         .iter()
         .find(|(n, _, _)| *n == name)
         .map(|(_, f, _)| *f)
+}
+
+impl Proto {
+    /// The name as written in a filter.
+    pub(crate) fn name(self) -> &'static str {
+        PROTOS
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("", |(n, _)| n)
+    }
 }
 
 /// The protocol called `name`.

@@ -37,7 +37,7 @@ use crate::wire::{FrameRef, LinkType, Net, Packet, dissect};
 pub use bpf::CaptureFilter;
 
 use fields::{Field, Proto};
-use parse::Expr;
+use parse::{Bytes, Expr};
 use state::{Needs, Tracker};
 
 /// A filter that cannot be used: where, which token, and what is wrong.
@@ -140,7 +140,12 @@ fn visit(e: &Expr, n: &mut Needs) {
         | Expr::Cmp(f, _, _)
         | Expr::In(f, _)
         | Expr::Contains(f, _)
-        | Expr::Matches(f, _) => field(*f, n),
+        | Expr::Matches(f, _)
+        | Expr::BytesContains(Bytes::Field(f), _)
+        | Expr::BytesMatches(Bytes::Field(f), _) => field(*f, n),
+        Expr::BytesContains(Bytes::Proto(p), _) | Expr::BytesMatches(Bytes::Proto(p), _) => {
+            visit(&Expr::Proto(*p), n)
+        }
     }
 }
 

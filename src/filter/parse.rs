@@ -43,6 +43,28 @@ pub(crate) enum Lit {
     Mac([u8; 6]),
     /// Text.
     Str(String),
+    /// Bytes: a quoted string's, or hex bytes (`68:65:6c`).
+    Bytes(Vec<u8>),
+}
+
+/// What a byte-wise `contains` or `matches` looks in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bytes {
+    /// A protocol's bytes: from its header to the end of what it carries, as Wireshark hands
+    /// them to its dissector (`frame` is every captured byte, `eth` the whole frame, `ip` the
+    /// datagram, `tcp` the segment, `http` the message).
+    Proto(Proto),
+    /// A field of bytes (`tcp.payload`).
+    Field(Field),
+}
+
+impl Bytes {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Bytes::Proto(p) => p.name(),
+            Bytes::Field(f) => f.name(),
+        }
+    }
 }
 
 /// One member of a set: a value or an inclusive range.
@@ -66,6 +88,11 @@ pub(crate) enum Expr {
     In(Field, Vec<Member>),
     Contains(Field, String),
     Matches(Field, Regex),
+    /// Some instance of the bytes holds the sequence.
+    BytesContains(Bytes, Vec<u8>),
+    /// Some instance of the bytes matches, case-insensitively unless the pattern says
+    /// otherwise; `.` matches any byte.
+    BytesMatches(Bytes, regex::bytes::Regex),
 }
 
 struct Parser<'a> {
@@ -184,12 +211,20 @@ impl Parser<'_> {
         };
         let Some(field) = fields::field(name) else {
             if let Some(p) = fields::proto(name) {
+                match self.peek_word().as_deref() {
+                    Some("contains") => return self.bytes_contains(Bytes::Proto(p)),
+                    Some("matches") => return self.bytes_matches(Bytes::Proto(p)),
+                    _ => {}
+                }
                 if self.at_operator() {
                     let o = self.peek().map_or(t.col, |o| o.col);
                     return Err(FilterError::new(
                         o,
                         self.peek().map_or("", |o| o.text.as_str()),
-                        format!("{name} is a protocol: it can only be tested for presence"),
+                        format!(
+                            "{name} is a protocol: test it alone, or its bytes with contains \
+                             or matches"
+                        ),
                     ));
                 }
                 return Ok(Expr::Proto(p));
@@ -242,7 +277,7 @@ impl Parser<'_> {
             ));
         }
         let ordered = !matches!(op, Cmp::Eq | Cmp::Ne | Cmp::AnyNe);
-        if ordered && matches!(ty, Type::Str | Type::Mac | Type::Bool) {
+        if ordered && matches!(ty, Type::Str | Type::Mac | Type::Bool | Type::Bytes) {
             return Err(FilterError::new(
                 op_tok.col,
                 &op_tok.text,
@@ -259,6 +294,14 @@ impl Parser<'_> {
             ));
         }
         Ok(Expr::Cmp(field, op, lit))
+    }
+
+    /// The next token, lowercased, when it is a word.
+    fn peek_word(&self) -> Option<String> {
+        match self.peek().map(|t| &t.kind) {
+            Some(Kind::Word(w)) => Some(w.to_ascii_lowercase()),
+            _ => None,
+        }
     }
 
     fn at_operator(&self) -> bool {
@@ -295,29 +338,68 @@ impl Parser<'_> {
     }
 
     fn contains(&mut self, field: Field, _name: &Tok) -> Result<Expr, FilterError> {
+        if field.ty() == Type::Bytes {
+            return self.bytes_contains(Bytes::Field(field));
+        }
         self.pos += 1;
         let (_, s) = self.string_operand(field, "contains")?;
         Ok(Expr::Contains(field, s))
     }
 
     fn matches(&mut self, field: Field, _name: &Tok) -> Result<Expr, FilterError> {
+        if field.ty() == Type::Bytes {
+            return self.bytes_matches(Bytes::Field(field));
+        }
         self.pos += 1;
         let (v, s) = self.string_operand(field, "matches")?;
         // Wireshark 4.0 matches case-insensitively unless the pattern says otherwise.
         let re = regex::RegexBuilder::new(&s)
             .case_insensitive(true)
             .build()
-            .map_err(|e| {
-                // The regex crate's message ends with a one-line reason after its own caret.
-                let text = e.to_string();
-                let why = text
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ");
-                FilterError::new(v.col, &v.text, format!("bad regular expression: {why}"))
-            })?;
+            .map_err(|e| bad_regex(&v, &e))?;
         Ok(Expr::Matches(field, re))
+    }
+
+    /// `BYTES contains "text"` or `BYTES contains 68:65:6c`, the `contains` not yet taken.
+    fn bytes_contains(&mut self, what: Bytes) -> Result<Expr, FilterError> {
+        self.pos += 1;
+        let v = self.next("a string or bytes")?;
+        match bytes_literal(&v) {
+            Some(needle) => Ok(Expr::BytesContains(what, needle)),
+            None => Err(FilterError::new(
+                v.col,
+                &v.text,
+                format!(
+                    "\"{}\" is neither a quoted string nor bytes (68:65:6c), as contains on {} \
+                     needs",
+                    v.text,
+                    what.name()
+                ),
+            )),
+        }
+    }
+
+    /// `BYTES matches "regex"`, the `matches` not yet taken: Wireshark runs the pattern over
+    /// the raw bytes, case-insensitively unless it says otherwise.
+    fn bytes_matches(&mut self, what: Bytes) -> Result<Expr, FilterError> {
+        self.pos += 1;
+        let v = self.next("a string")?;
+        let Kind::Str(s) = &v.kind else {
+            return Err(FilterError::new(
+                v.col,
+                &v.text,
+                format!(
+                    "\"{}\" was unexpected here: expected a quoted pattern",
+                    v.text
+                ),
+            ));
+        };
+        let re = regex::bytes::RegexBuilder::new(s)
+            .case_insensitive(true)
+            .unicode(false)
+            .build()
+            .map_err(|e| bad_regex(&v, &e))?;
+        Ok(Expr::BytesMatches(what, re))
     }
 
     fn set(&mut self, field: Field) -> Result<Expr, FilterError> {
@@ -389,6 +471,44 @@ impl Parser<'_> {
     }
 }
 
+/// The regex crate's message ends with a one-line reason after its own caret.
+fn bad_regex(v: &Tok, e: &regex::Error) -> FilterError {
+    let text = e.to_string();
+    let why = text
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim_start_matches("error: ");
+    FilterError::new(v.col, &v.text, format!("bad regular expression: {why}"))
+}
+
+/// A quoted string's bytes, or hex bytes: pairs of hex digits separated by `:`, `-` or `.`
+/// (`68:65:6c`), or one byte alone (`0a`).
+fn bytes_literal(t: &Tok) -> Option<Vec<u8>> {
+    match &t.kind {
+        Kind::Str(s) => Some(s.as_bytes().to_vec()),
+        Kind::Word(w) => hex_bytes(w),
+        Kind::Op(_) => None,
+    }
+}
+
+fn hex_bytes(w: &str) -> Option<Vec<u8>> {
+    let sep = w.chars().find(|c| matches!(c, ':' | '-' | '.'));
+    let parts: Vec<&str> = match sep {
+        Some(sep) => w.split(sep).collect(),
+        None if w.len() <= 2 => vec![w],
+        None => return None,
+    };
+    parts
+        .iter()
+        .map(|p| {
+            (p.len() == 2 || parts.len() == 1 && p.len() == 1)
+                .then(|| u8::from_str_radix(p, 16).ok())
+                .flatten()
+        })
+        .collect()
+}
+
 fn full_prefix(l: &Lit) -> u8 {
     match l {
         Lit::Net(IpAddr::V4(_), _) => 32,
@@ -400,6 +520,7 @@ fn literal(field: Field, t: &Tok) -> Result<Lit, FilterError> {
     match &t.kind {
         Kind::Word(w) => lit_at(field, w, t.col),
         Kind::Str(s) if field.ty() == Type::Str => Ok(Lit::Str(s.clone())),
+        Kind::Str(s) if field.ty() == Type::Bytes => Ok(Lit::Bytes(s.as_bytes().to_vec())),
         Kind::Str(s) => lit_at(field, s, t.col).map_err(|mut e| {
             e.token = t.text.clone();
             e
@@ -442,6 +563,9 @@ fn lit_at(field: Field, text: &str, col: usize) -> Result<Lit, FilterError> {
             .map(Lit::Mac)
             .ok_or_else(|| bad("an Ethernet address")),
         Type::Str => Ok(Lit::Str(text.to_string())),
+        Type::Bytes => hex_bytes(text)
+            .map(Lit::Bytes)
+            .ok_or_else(|| bad("a quoted string or bytes (68:65:6c)")),
         Type::Flag => Err(bad("allowed: the field has no value")),
     }
 }
@@ -497,6 +621,8 @@ mod tests {
             Expr::In(f, m) => format!("{} in {m:?}", f.name()),
             Expr::Contains(f, s) => format!("{} contains {s:?}", f.name()),
             Expr::Matches(f, r) => format!("{} matches {}", f.name(), r.as_str()),
+            Expr::BytesContains(b, n) => format!("{} contains {n:?}", b.name()),
+            Expr::BytesMatches(b, r) => format!("{} matches {}", b.name(), r.as_str()),
         }
     }
 
@@ -506,6 +632,29 @@ mod tests {
 
     fn err(s: &str) -> FilterError {
         parse(s).err().unwrap_or_else(|| panic!("{s} parsed"))
+    }
+
+    #[test]
+    fn bytes_are_hex_pairs_with_one_separator_or_one_byte_alone() {
+        assert_eq!(hex_bytes("0a"), Some(vec![0x0a]));
+        assert_eq!(hex_bytes("a"), Some(vec![0x0a]));
+        assert_eq!(hex_bytes("68:65:6c"), Some(vec![0x68, 0x65, 0x6c]));
+        assert_eq!(hex_bytes("68-65"), Some(vec![0x68, 0x65]));
+        assert_eq!(hex_bytes("68.65"), Some(vec![0x68, 0x65]));
+        for bad in ["", "123", "6865", "68:6", "68:65-6c", "zz", "68::65"] {
+            assert_eq!(hex_bytes(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_protocol_takes_contains_and_matches_on_its_bytes() {
+        let e =
+            parse("frame contains \"USER\" && tcp matches \"^.{2}\" && udp.payload contains 00")
+                .unwrap();
+        assert_eq!(
+            show(&e),
+            "((frame contains [85, 83, 69, 82] and tcp matches ^.{2}) and udp.payload contains [0])"
+        );
     }
 
     #[test]
