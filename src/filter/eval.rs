@@ -19,7 +19,7 @@ use crate::wire::{App, AppProto, Dns, FrameRef, IpInfo, Link, LinkType, Net, Pac
 use super::fields::{DNS_RCODES, DNS_TYPES, Field, Proto};
 use super::parse::{Bytes, Cmp, Expr, Lit, Member};
 pub(crate) use super::quoted::quoted;
-use super::state::Facts;
+use super::state::{Facts, HttpHead, HttpPdu};
 
 /// One frame as the evaluator sees it.
 pub(crate) struct Frame<'a> {
@@ -29,6 +29,8 @@ pub(crate) struct Frame<'a> {
     /// For the fragment that completes a datagram: the reassembled datagram, dissected, and
     /// its bytes.
     pub up: Option<(&'a Packet, &'a [u8])>,
+    /// The HTTP head this frame completes, gathered from several segments.
+    pub http_head: Option<&'a HttpHead>,
 }
 
 impl<'a> Frame<'a> {
@@ -36,6 +38,16 @@ impl<'a> Frame<'a> {
     /// the reassembled datagram on the fragment that completes one, else the frame itself.
     pub(crate) fn upper(&self) -> (&'a Packet, &'a [u8]) {
         self.up.unwrap_or((self.pkt, self.frame.data))
+    }
+
+    /// The HTTP head's lines as HTTP reads this frame: its own, none for a part of a head
+    /// still incomplete, the gathered head on the segment that completes it.
+    fn http_lines(&self) -> &'a [String] {
+        match self.facts.http {
+            HttpPdu::Own => lines(self.upper().0, AppProto::Http),
+            HttpPdu::Part => &[],
+            HttpPdu::Whole => self.http_head.map_or(&[], |h| h.lines.as_slice()),
+        }
     }
 }
 
@@ -128,6 +140,7 @@ fn bytes(what: Bytes, f: &Frame<'_>, k: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         Proto::Ip | Proto::Ipv6 => datagram(),
         Proto::Tcp | Proto::Udp => transport(),
         Proto::Icmp | Proto::Icmpv6 => ld.get(lp.ip_payload.clone()),
+        Proto::Http if f.facts.http == HttpPdu::Whole => f.http_head.map(|h| h.bytes.as_slice()),
         Proto::Dns | Proto::Ftp | Proto::FtpData | Proto::Http | Proto::Smtp | Proto::Dhcp => {
             Some(lp.payload_of(ld))
         }
@@ -248,7 +261,7 @@ fn has_proto(p: Proto, f: &Frame<'_>) -> bool {
         Proto::Dns => dns(lp).is_some(),
         Proto::Ftp => tcp_payload.is_some_and(|t| t.src_port == 21 || t.dst_port == 21),
         Proto::FtpData => f.facts.ftp_data,
-        Proto::Http => !lines(lp, AppProto::Http).is_empty(),
+        Proto::Http => !f.http_lines().is_empty(),
         Proto::Smtp => tcp_payload.is_some_and(|t| smtp_port(t.src_port) || smtp_port(t.dst_port)),
         Proto::Dhcp => udp(lp).is_some_and(|u| {
             u.payload_len > 0 && matches!((u.src_port, u.dst_port), (67 | 68, 67 | 68))
@@ -578,8 +591,13 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
                 .and_then(|l| reply_code(l))
                 .is_some_and(|c| k(V::U(c)))
         }
+        // As in tshark, present only when true.
+        F::HttpRequest | F::HttpResponse => f
+            .http_lines()
+            .first()
+            .is_some_and(|l| l.starts_with("HTTP/") == (field == F::HttpResponse) && k(V::U(1))),
         F::HttpMethod | F::HttpUri | F::HttpCode => {
-            let first = lines(lp, AppProto::Http).first();
+            let first = f.http_lines().first();
             first.is_some_and(|l| {
                 let mut words = l.split(' ');
                 let a = words.next().unwrap_or("");
@@ -600,7 +618,7 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
             } else {
                 "user-agent"
             };
-            lines(lp, AppProto::Http).iter().skip(1).any(|l| {
+            f.http_lines().iter().skip(1).any(|l| {
                 l.split_once(':')
                     .is_some_and(|(h, v)| h.eq_ignore_ascii_case(name) && k(V::S(v.trim())))
             })

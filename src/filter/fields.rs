@@ -145,6 +145,8 @@ fields! {
     FtpCommand = "ftp.request.command": Str,
     FtpArg = "ftp.request.arg": Str,
     FtpCode = "ftp.response.code": Uint,
+    HttpRequest = "http.request": Bool,
+    HttpResponse = "http.response": Bool,
     HttpMethod = "http.request.method": Str,
     HttpUri = "http.request.uri": Str,
     HttpHost = "http.host": Str,

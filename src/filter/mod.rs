@@ -126,6 +126,13 @@ fn visit(e: &Expr, n: &mut Needs) {
         | Field::TcpRetransmission => n.tcp = true,
         Field::UdpStream => n.udp = true,
         Field::SmtpCommand => n.smtp = true,
+        Field::HttpRequest
+        | Field::HttpResponse
+        | Field::HttpMethod
+        | Field::HttpUri
+        | Field::HttpHost
+        | Field::HttpCode
+        | Field::HttpUserAgent => n.http = true,
         _ => {}
     };
     match e {
@@ -135,6 +142,7 @@ fn visit(e: &Expr, n: &mut Needs) {
         }
         Expr::Not(a) => visit(a, n),
         Expr::Proto(Proto::FtpData) => n.ftp = true,
+        Expr::Proto(Proto::Http) => n.http = true,
         Expr::Proto(_) => {}
         Expr::Exists(f)
         | Expr::Cmp(f, _, _)
@@ -179,6 +187,7 @@ impl Matcher<'_> {
                 pkt,
                 facts: &facts,
                 up,
+                http_head: self.tracker.http_head(),
             },
         )
     }

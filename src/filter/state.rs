@@ -5,7 +5,8 @@
 //! match) and returns its [`Facts`]: time since the first frame and since the previous one,
 //! `tcp.stream` and `udp.stream` numbers, relative TCP sequence and acknowledgement numbers,
 //! the scaled window, `tcp.analysis.retransmission`, whether a segment is FTP data (a port an
-//! FTP control connection announced) and whether an SMTP client segment is message body.
+//! FTP control connection announced), whether an SMTP client segment is message body, and
+//! whether a segment belongs to an HTTP head that spans several segments ([`HttpPdu`]).
 //! Memory grows with the number of conversations, never with the number of frames.
 //!
 //! The TCP rules are ported from Wireshark 4.0's packet-tcp.c: a SYN whose sequence number
@@ -51,7 +52,47 @@ pub(crate) struct Facts {
     pub ftp_data: bool,
     /// An SMTP client segment inside DATA (message body, not commands).
     pub smtp_body: bool,
+    /// How HTTP reads the segment.
+    pub http: HttpPdu,
 }
+
+/// How the HTTP dissector reads a TCP segment. As in Wireshark (which reassembles HTTP heads
+/// and bodies by default), a message not complete in its segment (its head up to the blank
+/// line, then the body its `Content-Length` or chunked encoding announces; none for a reply
+/// to HEAD, 1xx, 204 or 304) waits for the segments that follow in sequence: those before the
+/// last show no HTTP, and the last shows the whole message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum HttpPdu {
+    /// The segment is read on its own.
+    #[default]
+    Own,
+    /// Part of a head still incomplete: no HTTP in this frame.
+    Part,
+    /// The segment that completes a message begun earlier: [`Tracker::http_head`] holds it.
+    Whole,
+}
+
+/// An HTTP message gathered from several segments.
+#[derive(Debug)]
+pub(crate) struct HttpHead {
+    /// Its head's lines, the request or status line first, without the blank line.
+    pub lines: Vec<String>,
+    /// Its bytes: the head, blank line included, and the body.
+    pub bytes: Vec<u8>,
+}
+
+/// A message being gathered in one direction of a connection.
+#[derive(Debug)]
+struct HttpPending {
+    /// The sequence number the next segment must start at.
+    next: u32,
+    bytes: Vec<u8>,
+    /// A reply to HEAD: no body, whatever its head announces.
+    bodiless: bool,
+}
+
+/// A message that grows past this is given up on, its segments then read on their own.
+const HTTP_MESSAGE_MAX: usize = 64 << 20;
 
 /// Which facts the filter needs, so a filter on `tcp.len` pays for no TCP tracking.
 #[derive(Clone, Copy, Debug, Default)]
@@ -60,6 +101,7 @@ pub(crate) struct Needs {
     pub udp: bool,
     pub ftp: bool,
     pub smtp: bool,
+    pub http: bool,
 }
 
 type Key = (IpAddr, u16, IpAddr, u16);
@@ -132,12 +174,78 @@ pub(crate) struct Tracker {
     ftp: Vec<FtpExpect>,
     /// SMTP connections by key: true once the server accepted DATA (354).
     smtp: HashMap<Key, SmtpState>,
+    /// HTTP messages being gathered, by direction (source, then destination).
+    http: HashMap<Key, HttpPending>,
+    /// HEAD requests not answered yet, by connection.
+    http_head_requests: HashMap<Key, u32>,
+    /// The head the last frame completed, when it did.
+    http_head: Option<HttpHead>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SmtpState {
     DataSent,
     Body,
+}
+
+/// Where an HTTP head ends: just past its blank line.
+fn head_end(b: &[u8]) -> Option<usize> {
+    b.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+/// Where the HTTP message that starts `b` ends, once all of it is there.
+fn message_end(b: &[u8], bodiless: bool) -> Option<usize> {
+    let head_len = head_end(b)?;
+    let head = String::from_utf8_lossy(&b[..head_len]);
+    let mut lines = head.split("\r\n");
+    let first = lines.next().unwrap_or("");
+    let status = first
+        .strip_prefix("HTTP/")
+        .and_then(|r| r.split(' ').nth(1))
+        .and_then(|c| c.parse::<u16>().ok());
+    if bodiless || status.is_some_and(|c| c / 100 == 1 || c == 204 || c == 304) {
+        return Some(head_len);
+    }
+    let header = |name: &str| {
+        lines.clone().find_map(|l| {
+            let (h, v) = l.split_once(':')?;
+            h.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    };
+    if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
+        return chunked_end(&b[head_len..]).map(|n| head_len + n);
+    }
+    match header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => (b.len() - head_len >= n).then_some(head_len + n),
+        None => Some(head_len),
+    }
+}
+
+/// The length of a chunked body once its last chunk and trailer are there.
+fn chunked_end(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let line = b.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&b[at..at + line]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        at += line + 2;
+        if size == 0 {
+            // The trailer: header lines up to a blank one.
+            loop {
+                let end = b.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+                at += end + 2;
+                if end == 0 {
+                    return Some(at);
+                }
+            }
+        }
+        at = at.checked_add(size)?.checked_add(2)?;
+        if at > b.len() {
+            return None;
+        }
+    }
 }
 
 fn ns(d: Duration) -> i128 {
@@ -175,6 +283,7 @@ impl Tracker {
         up: Option<(&Packet, &[u8])>,
     ) -> Facts {
         let now = ns(frame.ts);
+        self.http_head = None;
         let first = *self.first_ns.get_or_insert(now);
         let prev = self.prev_ns.replace(now).unwrap_or(now);
         let mut f = Facts {
@@ -231,7 +340,87 @@ impl Tracker {
         {
             f.smtp_body = self.smtp_segment(k, eval::smtp_port(t.dst_port), pkt);
         }
+        if self.needs.http && t.payload_len > 0 {
+            let dir = (ip.src, t.src_port, ip.dst, t.dst_port);
+            f.http = self.http_segment(dir, t.seq, pkt.payload_of(data));
+        }
         f
+    }
+
+    /// The head the last observed frame completed ([`HttpPdu::Whole`]).
+    pub(crate) fn http_head(&self) -> Option<&HttpHead> {
+        self.http_head.as_ref()
+    }
+
+    fn http_segment(&mut self, dir: Key, seq: u32, payload: &[u8]) -> HttpPdu {
+        let len = payload.len() as u32;
+        if let Some(p) = self.http.get_mut(&dir) {
+            if seq != p.next {
+                // A copy of a part already gathered shows no HTTP either; past a gap the
+                // message cannot be completed, and the segment is read on its own.
+                if lt(seq, p.next) {
+                    return HttpPdu::Part;
+                }
+                self.http.remove(&dir);
+                return HttpPdu::Own;
+            }
+            p.bytes.extend_from_slice(payload);
+            p.next = p.next.wrapping_add(len);
+            let Some(end) = message_end(&p.bytes, p.bodiless) else {
+                if p.bytes.len() > HTTP_MESSAGE_MAX {
+                    self.http.remove(&dir);
+                }
+                return HttpPdu::Part;
+            };
+            let mut bytes = self.http.remove(&dir).map(|p| p.bytes).unwrap_or_default();
+            bytes.truncate(end);
+            let head = head_end(&bytes).unwrap_or(bytes.len());
+            let lines: Vec<String> = String::from_utf8_lossy(&bytes[..head])
+                .split("\r\n")
+                .take_while(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+            self.http_head = Some(HttpHead { lines, bytes });
+            return HttpPdu::Whole;
+        }
+        if !crate::wire::app::looks_like_http(payload) {
+            return HttpPdu::Own;
+        }
+        let first = payload.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let bodiless = self.http_note_head(dir, std::str::from_utf8(first).ok());
+        if message_end(payload, bodiless).is_some() {
+            return HttpPdu::Own;
+        }
+        self.http.insert(
+            dir,
+            HttpPending {
+                next: seq.wrapping_add(len),
+                bytes: payload.to_vec(),
+                bodiless,
+            },
+        );
+        HttpPdu::Part
+    }
+
+    /// Notes a message's first line: a HEAD request is remembered, and the reply it gets is
+    /// bodiless (the return value).
+    fn http_note_head(&mut self, dir: Key, first: Option<&str>) -> bool {
+        let conn = key(dir.0, dir.1, dir.2, dir.3);
+        let first = first.unwrap_or("");
+        if first.starts_with("HEAD ") {
+            *self.http_head_requests.entry(conn).or_default() += 1;
+            return false;
+        }
+        if !first.starts_with("HTTP/") {
+            return false;
+        }
+        match self.http_head_requests.get_mut(&conn) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     fn udp_lookup(&mut self, k: Key) -> u64 {
@@ -569,5 +758,33 @@ mod tests {
             ack,
             500
         ));
+    }
+
+    #[test]
+    fn an_http_message_ends_where_its_head_says() {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+        let mut m = head.to_vec();
+        assert_eq!(message_end(&m, false), None, "the body is not there yet");
+        m.extend(b"helloEXTRA");
+        assert_eq!(message_end(&m, false), Some(head.len() + 5));
+        assert_eq!(message_end(head, true), Some(head.len()), "a reply to HEAD");
+        let not_modified = b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n";
+        assert_eq!(message_end(not_modified, false), Some(not_modified.len()));
+        let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(message_end(get, false), Some(get.len()));
+        assert_eq!(message_end(b"GET / HTTP/1.1\r\nHost: x\r\n", false), None);
+    }
+
+    #[test]
+    fn a_chunked_body_ends_after_its_last_chunk_and_trailer() {
+        assert_eq!(chunked_end(b"5\r\nhello\r\n0\r\n\r\n"), Some(15));
+        assert_eq!(
+            chunked_end(b"5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"),
+            Some(29)
+        );
+        assert_eq!(chunked_end(b"5\r\nhello\r\n"), None);
+        assert_eq!(chunked_end(b"5\r\nhel"), None);
+        assert_eq!(chunked_end(b"zz\r\n"), None);
+        assert_eq!(chunked_end(b"ffffffffffffffff\r\n"), None, "no overflow");
     }
 }
