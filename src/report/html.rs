@@ -4,8 +4,8 @@
 //!
 //! Contract: a page is one file with its CSS and pictures inline (SVG, no script, no font, no
 //! URL to fetch), readable offline and printable. Every text that comes from outside labctl
-//! (payloads, names, rules, feedback) goes through [`markup`](crate::text::markup) once, after the bytes were made
-//! printable by [`crate::text::escape`], so nothing in a capture can open a tag or steer a
+//! (payloads, names, rules, feedback) goes through [`markup`] once, after the bytes were
+//! made printable by [`crate::text::escape`], so nothing in a capture can open a tag or steer a
 //! terminal. Colour is never the only signal: a verdict has its word, a mark its shape and word,
 //! a conversation its number.
 //!
