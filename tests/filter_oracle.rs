@@ -19,12 +19,8 @@ use kit::{require, scratch, sniff::*};
 
 /// Display filters, as a course writes them. An HTTP head typed over telnet comes in
 /// several segments: tshark (and labctl) show HTTP only on the segment that completes it,
-/// with the whole head. Not here because labctl still differs from tshark on it:
-/// `tcp.analysis.retransmission` on these merged lab captures: the switch labs capture the
-/// same connection at two ports, so it appears twice microseconds apart, and on one FIN of the
-/// second copy labctl's out-of-order threshold says "out of order" where tshark says
-/// "retransmission" (not yet explained). The rule is still checked against tshark on the
-/// loopback captures below.
+/// with the whole head. The switch and poisoning labs capture one connection twice,
+/// microseconds apart: each copy of a SYN or a FIN is a retransmission, however soon it comes.
 const CORPUS: &[&str] = &[
     "tcp",
     "udp",
@@ -217,6 +213,9 @@ const CORPUS: &[&str] = &[
     "icmpv6 contains 3a",
     "frame contains 0a:00:00:01 && !ip.addr == 10.0.0.1",
     "tcp.payload == \"QUIT\\r\\n\"",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.retransmission && tcp.flags.fin == 1",
+    "tcp.analysis.retransmission && tcp.flags.syn == 1",
 ];
 
 /// Display filters for the loopback captures: bulk data, window scaling, many streams.

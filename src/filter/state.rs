@@ -15,7 +15,8 @@
 //! number the other side sends); a segment carrying data, SYN or FIN that does not advance
 //! past the highest sequence number seen that way is a retransmission unless it is a
 //! keep-alive, a spurious retransmission (already acknowledged) or out of order (within the
-//! handshake's round-trip time of the highest segment, 3 ms without a handshake). An ICMP
+//! handshake's round-trip time of the highest segment, 3 ms without a handshake, and not a
+//! copy of it: a copy ends where the highest one did, its SYN or FIN counted). An ICMP
 //! error's quoted TCP or UDP header is looked up in (or opens) its conversation, as Wireshark
 //! does, so later stream numbers agree.
 
@@ -615,8 +616,10 @@ fn analyse(
                 Some(r) if r != 0 => r as u64,
                 _ => 3_000_000,
             };
-            let out_of_order =
-                elapsed(now, fwd.nextseq_ns) < threshold && fwd.nextseq != seq.wrapping_add(seglen);
+            // A copy of the highest segment (its end, SYN or FIN counted, is the next
+            // sequence number) is a retransmission however soon it comes.
+            let end = seq.wrapping_add(seglen).wrapping_add(u32::from(syn_fin));
+            let out_of_order = elapsed(now, fwd.nextseq_ns) < threshold && fwd.nextseq != end;
             retransmission = fast || !out_of_order;
         }
     }
