@@ -454,14 +454,7 @@ impl Netns {
 
     /// Writes a per-namespace sysctl such as `net/ipv4/ip_forward`.
     pub fn sysctl(&self, key: &str, value: &str) -> Result<io::Result<()>, SandboxError> {
-        let path = format!("/proc/sys/{key}");
-        let value = value.to_string();
-        self.run(move || {
-            File::options()
-                .write(true)
-                .open(&path)?
-                .write_all(value.as_bytes())
-        })
+        Ok(self.sysctls(&[(key, value)], &[])?.map_err(|(_, e)| e))
     }
 
     /// Writes several sysctls in one pass inside the namespace (one thread, one `setns`):

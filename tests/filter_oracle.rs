@@ -216,6 +216,13 @@ const CORPUS: &[&str] = &[
     "tcp.analysis.retransmission",
     "tcp.analysis.retransmission && tcp.flags.fin == 1",
     "tcp.analysis.retransmission && tcp.flags.syn == 1",
+    // Hex bytes run together, an odd last digit a byte of its own, and 0x pairs.
+    "frame contains 6c6c6f",
+    "frame contains 256",
+    "frame contains 0x41",
+    // An empty string or byte sequence is contained nowhere.
+    "frame contains \"\"",
+    "dns.qry.name contains \"\"",
 ];
 
 /// Display filters for the loopback captures: bulk data, window scaling, many streams.

@@ -97,17 +97,24 @@ pub(crate) fn eval(e: &Expr, f: &Frame<'_>) -> bool {
                 }
             })
         }),
-        Expr::Contains(field, needle) => each(
-            *field,
-            f,
-            &mut |v| matches!(v, V::S(s) if s.contains(needle.as_str())),
-        ),
+        // As in tshark, an empty string or byte sequence is contained nowhere.
+        Expr::Contains(field, needle) => {
+            !needle.is_empty()
+                && each(
+                    *field,
+                    f,
+                    &mut |v| matches!(v, V::S(s) if s.contains(needle.as_str())),
+                )
+        }
         Expr::Matches(field, re) => {
             each(*field, f, &mut |v| matches!(v, V::S(s) if re.is_match(s)))
         }
-        Expr::BytesContains(what, needle) => bytes(*what, f, &mut |b| {
-            needle.is_empty() || b.windows(needle.len()).any(|w| w == needle.as_slice())
-        }),
+        Expr::BytesContains(what, needle) => {
+            !needle.is_empty()
+                && bytes(*what, f, &mut |b| {
+                    b.windows(needle.len()).any(|w| w == needle.as_slice())
+                })
+        }
         Expr::BytesMatches(what, re) => bytes(*what, f, &mut |b| re.is_match(b)),
     }
 }

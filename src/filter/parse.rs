@@ -482,8 +482,10 @@ fn bad_regex(v: &Tok, e: &regex::Error) -> FilterError {
     FilterError::new(v.col, &v.text, format!("bad regular expression: {why}"))
 }
 
-/// A quoted string's bytes, or hex bytes: pairs of hex digits separated by `:`, `-` or `.`
-/// (`68:65:6c`), or one byte alone (`0a`).
+/// A quoted string's bytes, or hex bytes as Wireshark reads them: pairs of hex digits
+/// separated by `:`, `-` or `.` (`68:65:6c`), or hex digits run together (`68656c`; with an
+/// odd count the last digit is a byte of its own, so `256` is 25:06 and `7` is 07), or `0x`
+/// and pairs (`0x41`).
 fn bytes_literal(t: &Tok) -> Option<Vec<u8>> {
     match &t.kind {
         Kind::Str(s) => Some(s.as_bytes().to_vec()),
@@ -493,19 +495,29 @@ fn bytes_literal(t: &Tok) -> Option<Vec<u8>> {
 }
 
 fn hex_bytes(w: &str) -> Option<Vec<u8>> {
-    let sep = w.chars().find(|c| matches!(c, ':' | '-' | '.'));
-    let parts: Vec<&str> = match sep {
-        Some(sep) => w.split(sep).collect(),
-        None if w.len() <= 2 => vec![w],
-        None => return None,
+    let pair = |p: &str| {
+        (p.len() == 2)
+            .then(|| u8::from_str_radix(p, 16).ok())
+            .flatten()
     };
-    parts
-        .iter()
-        .map(|p| {
-            (p.len() == 2 || parts.len() == 1 && p.len() == 1)
-                .then(|| u8::from_str_radix(p, 16).ok())
-                .flatten()
-        })
+    if let Some(sep) = w.chars().find(|c| matches!(c, ':' | '-' | '.')) {
+        return w.split(sep).map(pair).collect();
+    }
+    let digits = match w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")) {
+        Some(rest) if rest.len() % 2 == 0 => rest.to_string(),
+        Some(_) => return None,
+        None if w.len() % 2 == 1 && w.is_ascii() => {
+            let (pairs, last) = w.split_at(w.len() - 1);
+            format!("{pairs}0{last}")
+        }
+        None => w.to_string(),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| pair(&digits[i..i + 2]))
         .collect()
 }
 
@@ -635,13 +647,18 @@ mod tests {
     }
 
     #[test]
-    fn bytes_are_hex_pairs_with_one_separator_or_one_byte_alone() {
+    fn bytes_are_hex_digits_as_wireshark_reads_them() {
         assert_eq!(hex_bytes("0a"), Some(vec![0x0a]));
         assert_eq!(hex_bytes("a"), Some(vec![0x0a]));
         assert_eq!(hex_bytes("68:65:6c"), Some(vec![0x68, 0x65, 0x6c]));
         assert_eq!(hex_bytes("68-65"), Some(vec![0x68, 0x65]));
         assert_eq!(hex_bytes("68.65"), Some(vec![0x68, 0x65]));
-        for bad in ["", "123", "6865", "68:6", "68:65-6c", "zz", "68::65"] {
+        assert_eq!(hex_bytes("68656c"), Some(vec![0x68, 0x65, 0x6c]));
+        assert_eq!(hex_bytes("0x41"), Some(vec![0x41]));
+        assert_eq!(hex_bytes("256"), Some(vec![0x25, 0x06]));
+        for bad in [
+            "", "68:6", "68:65-6c", "zz", "68::65", "0x4", "0x", "68:656c", "hello",
+        ] {
             assert_eq!(hex_bytes(bad), None, "{bad:?}");
         }
     }

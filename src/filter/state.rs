@@ -375,12 +375,7 @@ impl Tracker {
             };
             let mut bytes = self.http.remove(&dir).map(|p| p.bytes).unwrap_or_default();
             bytes.truncate(end);
-            let head = head_end(&bytes).unwrap_or(bytes.len());
-            let lines: Vec<String> = String::from_utf8_lossy(&bytes[..head])
-                .split("\r\n")
-                .take_while(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect();
+            let lines = crate::wire::app::lines(&bytes, AppProto::Http).unwrap_or_default();
             self.http_head = Some(HttpHead { lines, bytes });
             return HttpPdu::Whole;
         }

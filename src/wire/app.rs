@@ -170,9 +170,9 @@ pub fn looks_like_http(p: &[u8]) -> bool {
     STARTS.iter().any(|s| p.starts_with(s))
 }
 
-/// Splits a text payload into lines; binary payloads (an SMTP attachment, a TLS hello on a
-/// text port) give `None`.
-fn lines(payload: &[u8], proto: AppProto) -> Option<Vec<String>> {
+/// Splits a text payload into lines (for HTTP, those of its head: up to the blank line);
+/// binary payloads (an SMTP attachment, a TLS hello on a text port) give `None`.
+pub fn lines(payload: &[u8], proto: AppProto) -> Option<Vec<String>> {
     let text_bytes = payload
         .iter()
         .filter(|&&b| {
