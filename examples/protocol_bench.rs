@@ -13,8 +13,10 @@
 //!
 //! It prints transactions per second for each.
 
-// The test kit's scratch directories (tests/kit), shared with the tests.
+// The test kit's scratch directories (tests/kit), shared with the tests; the bench needs no
+// scratch file.
 #[path = "../tests/kit/scratch.rs"]
+#[allow(dead_code)]
 mod scratch;
 
 use std::sync::Arc;

@@ -6,8 +6,9 @@
 //! `tests/scenarios/alerts-ordinary.toml`) and every built-in scenario raise none at `low` or
 //! above. Every packet stays inside labctl's own namespaces, between 10.x lab addresses.
 
+mod kit;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -23,20 +24,15 @@ const TOOLS: &[(&str, &str)] = &[
 
 fn require_tools() {
     for (program, package) in TOOLS {
-        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-            .any(|dir| dir.join(program).is_file());
-        assert!(
-            found,
-            "{program} is not installed: apt-get install {package}"
-        );
+        kit::require(program, package);
     }
 }
 
+/// labctl with `args`, from the repository root (the scenarios are named relative to it).
 fn labctl(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
+    kit::labctl()
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(kit::root())
         .output()
         .expect("run labctl")
 }
@@ -44,8 +40,7 @@ fn labctl(args: &[&str]) -> std::process::Output {
 /// Runs a lab and returns the path of its one capture.
 fn run_lab(scenario: &str, tag: &str) -> PathBuf {
     require_tools();
-    let out = std::env::temp_dir().join(format!("labctl-alerts-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let out = kit::scratch(&format!("alerts-{tag}")).join("run");
     let o = labctl(&["run", scenario, "--json", "--out", out.to_str().unwrap()]);
     let report: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&o.stderr)));
@@ -178,9 +173,7 @@ fn attack_programs_raise_the_catalogue_alerts() {
 #[test]
 fn alert_expectations_are_checked_and_exempt_only_their_alerts() {
     require_tools();
-    let dir = std::env::temp_dir().join(format!("labctl-alerts-expect-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = kit::scratch("alerts-expect");
     let lab = |name: &str, expects: &str| {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(
@@ -286,8 +279,7 @@ fn ordinary_traffic_raises_no_alert() {
 #[test]
 fn the_suite_fails_a_lab_with_an_unexpected_alert_and_passes_the_builtins() {
     require_tools();
-    let out = std::env::temp_dir().join(format!("labctl-alerts-suite-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let out = kit::scratch("alerts-suite").join("run");
     let o = labctl(&["test", "--json", "--out", out.to_str().unwrap()]);
     let summary: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("no summary ({e}): {}", String::from_utf8_lossy(&o.stderr)));

@@ -172,11 +172,7 @@ fn every_file_tshark_reads_has_the_same_frame_count() {
 fn an_oversized_record_is_read_whole_and_warned_about_in_verbose() {
     let dir = scratch("oversized");
     let (_, path) = corpus(&dir).remove(0);
-    let plain = labctl()
-        .arg("show")
-        .arg(&path)
-        .output()
-        .expect("run labctl");
+    let plain = kit::show::<&str>(&path, &[]);
     assert!(plain.status.success(), "{plain:?}");
     assert!(plain.stderr.is_empty(), "no warning without -v: {plain:?}");
     let text = String::from_utf8_lossy(&plain.stdout);
@@ -201,11 +197,7 @@ fn an_oversized_record_is_read_whole_and_warned_about_in_verbose() {
 fn an_undissected_link_type_is_shown_named_not_refused() {
     let dir = scratch("linktype");
     let path = write(&dir, "user0.pcap", &pcap(65535, 147));
-    let out = labctl()
-        .arg("show")
-        .arg(&path)
-        .output()
-        .expect("run labctl");
+    let out = kit::show::<&str>(&path, &[]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 11, "{text}");

@@ -156,16 +156,7 @@ fn attack_labs_name_only_lab_addresses_and_start_no_shell() {
 }
 
 fn output(program: &str, args: &[&str]) -> String {
-    let o = Command::new(kit::require(program, "iproute2"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        o.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    kit::stdout_of(Command::new(kit::require(program, "iproute2")).args(args))
 }
 
 /// This namespace's links by name, with their flags and addresses (no counters).

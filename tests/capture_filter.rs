@@ -6,7 +6,7 @@
 mod kit;
 
 use kit::tshark::tshark;
-use kit::{assert_exit, assert_stderr_has, labctl, root, run_json, scratch};
+use kit::{assert_exit, assert_stderr_has, root, run_command, run_json, scratch_file};
 
 fn scenario(filter: &str) -> String {
     let text = std::fs::read_to_string(root().join("scenarios/homework-redirect.toml")).unwrap();
@@ -22,9 +22,11 @@ fn scenario(filter: &str) -> String {
 
 #[test]
 fn a_link_capture_keeps_only_what_its_filter_matches() {
-    let dir = scratch("capture-filter");
-    let path = dir.join("filtered.toml");
-    std::fs::write(&path, scenario("tcp port 27664 or tcp port 21")).unwrap();
+    let (dir, path) = scratch_file(
+        "capture-filter",
+        "filtered.toml",
+        scenario("tcp port 27664 or tcp port 21"),
+    );
     let out = dir.join("run");
     let (o, report) = run_json(&path, &out);
     assert_exit(&o, 0);
@@ -50,17 +52,9 @@ fn a_link_capture_keeps_only_what_its_filter_matches() {
 
 #[test]
 fn a_bad_capture_filter_is_refused_at_its_place() {
-    let dir = scratch("capture-filter-bad");
-    let path = dir.join("bad.toml");
-    std::fs::write(&path, scenario("tcp port 99999")).unwrap();
+    let (dir, path) = scratch_file("capture-filter-bad", "bad.toml", scenario("tcp port 99999"));
     let out = dir.join("run");
-    let o = labctl()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = run_command(&path, &out).output().unwrap();
     assert_exit(&o, 2);
     assert_stderr_has(
         &o,

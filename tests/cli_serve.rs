@@ -328,17 +328,15 @@ fn has_www_address(response: &[u8]) -> bool {
 
 #[test]
 fn dns_answers_over_udp_and_tcp_from_a_zone_file() {
-    let dir = scratch("cli-serve-dns");
-    let zone = dir.join("example.test.zone");
-    std::fs::write(
-        &zone,
+    let (_dir, zone) = kit::scratch_file(
+        "cli-serve-dns",
+        "example.test.zone",
         "$TTL 3600\n\
          @    IN SOA ns1 hostmaster ( 2024010101 7200 3600 1209600 300 )\n\
          \x20    IN NS  ns1\n\
          ns1  IN A   192.0.2.53\n\
          www  IN A   192.0.2.80\n",
-    )
-    .unwrap();
+    );
     let server = Server::start(
         "dns",
         &[

@@ -9,24 +9,14 @@
 
 mod kit;
 
-use kit::labctl;
+use kit::show;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name)
-}
-
-fn show(file: &Path, view: &[&str]) -> Output {
-    labctl()
-        .arg("show")
-        .args(view)
-        .arg(file)
-        .output()
-        .expect("run labctl show")
 }
 
 /// JSON views print one document, except the packet lines, which are one document per line.

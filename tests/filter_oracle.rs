@@ -429,6 +429,7 @@ const FRAGMENT_CORPUS: &[&str] = &[
 /// Pings and datagrams of 3000 bytes over a 1280-byte link, IPv4 and IPv6, captured with
 /// tcpdump on the sender's side.
 fn fragments_capture() -> PathBuf {
+    require("ping", "iputils-ping");
     let dir = scratch("filter-fragments");
     let pcap = dir.join("fragments.pcap");
     let (client, server) = Netns::pair("10.0.0.2/24");
@@ -488,6 +489,7 @@ const ARP_CORPUS: &[&str] = &[
 /// the broadcast as the target MAC) and the kernel's own announcement when a link comes up
 /// with `arp_notify` set.
 fn arp_capture() -> PathBuf {
+    require("ping", "iputils-ping");
     let dir = scratch("filter-arp");
     let pcap = dir.join("arp.pcap");
     let (client, server) = Netns::pair("10.0.0.2/24");

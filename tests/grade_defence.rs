@@ -11,8 +11,8 @@ mod kit;
 use std::path::{Path, PathBuf};
 
 use kit::grading::{check, each_row, grade, lost};
+use kit::scratch;
 use kit::tshark::tshark;
-use kit::{labctl, scratch};
 
 const ATTACKER: &str = "10.0.0.66";
 const SERVER: &str = "10.0.0.20";
@@ -95,13 +95,7 @@ fn run_lab(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let scenario = dir.join("find-the-attacker.toml");
     std::fs::write(&scenario, edit(text)).unwrap();
     let out = dir.join("run");
-    let run = labctl()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = kit::run_command(&scenario, &out).output().unwrap();
     assert!(
         run.status.code() != Some(2),
         "the lab could not run: {}",

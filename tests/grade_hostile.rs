@@ -89,13 +89,11 @@ fn hostile_commands_run_nothing_touch_nothing_and_are_graded() {
 
 #[test]
 fn links_fifos_and_garbage_captures_reveal_nothing_and_still_get_a_score() {
-    let dir = scratch("links");
-    let secret = dir.join("secret.txt");
-    std::fs::write(
-        &secret,
+    let (dir, secret) = kit::scratch_file(
+        "links",
+        "secret.txt",
         "SECRET-MARKER\nsudo iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 21 -j REDIRECT --to-ports 27664\n",
-    )
-    .unwrap();
+    );
     let sub = dir.join("sub");
     std::fs::create_dir_all(&sub).unwrap();
     std::os::unix::fs::symlink(&secret, sub.join("commands.sh")).unwrap();
@@ -183,8 +181,8 @@ fn a_batch_grades_every_submission_into_one_gradebook() {
         .args(["--jobs", "2"])
         .output()
         .unwrap();
+    kit::assert_exit(&out, 0);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("3/3 graded"), "progress: {stderr}");
     let csv = std::fs::read_to_string(&book).unwrap();
     let rows: Vec<&str> = csv.lines().collect();

@@ -429,12 +429,7 @@ fn the_readme_kubernetes_indexed_job_run_for_each_index_merges_into_the_one_mach
         [&Value::from("4")],
         "LABCTL_SHARDS equals completions"
     );
-    let command: Vec<&str> = c["command"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let command = kit::strings(&c["command"]);
     let ["sh", "-c", line] = command[..] else {
         panic!("the container's command is not sh -c LINE: {command:?}");
     };

@@ -183,12 +183,7 @@ fn telnet_reads_the_ftp_banner() {
 #[test]
 fn builtin_smtp_finds_the_mail_host_by_mx() {
     let s = builtin("smtp mx example.test (resolver server)");
-    let transcript: Vec<&str> = s["transcript"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap())
-        .collect();
+    let transcript = kit::strings(&s["transcript"]);
     assert!(
         transcript.contains(&"== mail for example.test goes to mail.example.test. at 10.0.0.2:25"),
         "{transcript:#?}"

@@ -5,7 +5,7 @@
 
 mod kit;
 
-use kit::{assert_exit, run_json, scratch};
+use kit::{assert_exit, run_json, scratch_file};
 
 const SCENARIO: &str = r#"name = "resolver"
 snapshot = false
@@ -35,9 +35,7 @@ send = "nameserver 192.0.2.99\n"
 #[test]
 fn a_lab_resolves_through_its_own_dns_and_never_writes_the_machines_resolver() {
     let before = std::fs::read("/etc/resolv.conf").ok();
-    let dir = scratch("lab-resolver");
-    let path = dir.join("resolver.toml");
-    std::fs::write(&path, SCENARIO).unwrap();
+    let (dir, path) = scratch_file("lab-resolver", "resolver.toml", SCENARIO);
     let out = dir.join("run");
     let (o, report) = run_json(&path, &out);
     assert_exit(&o, 0);

@@ -2,28 +2,16 @@
 //! facts depend on read back from the hosts' own /proc, and a telnet step with `syns` that ends
 //! as its last SYN leaves rather than at its safety bound.
 
-use std::process::Command;
+mod kit;
 
 use labctl::topology::NEIGHBOUR_TIMERS;
 
 #[test]
 fn pinned_timers_read_back_inside_the_lab_and_syns_end_the_step() {
-    let out = std::env::temp_dir().join(format!("labctl-labs-timers-{}", std::process::id()));
-    let o = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args([
-            "run",
-            "tests/scenarios/kernel-timers.toml",
-            "--json",
-            "--out",
-        ])
-        .arg(&out)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    let report: serde_json::Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("no report ({e}): {stderr}"));
-    assert_eq!(o.status.code(), Some(0), "{report:#}\n{stderr}");
+    let out = kit::scratch("labs-timers").join("run");
+    let scenario = kit::root().join("tests/scenarios/kernel-timers.toml");
+    let (o, report) = kit::run_json(&scenario, &out);
+    kit::assert_exit(&o, 0);
     let steps = report["steps"].as_array().unwrap();
     let stdout = |i: usize| -> Vec<String> {
         steps[i]["stdout"]

@@ -202,21 +202,9 @@ fn bad_scenarios_exit_2_with_place_and_hint() {
 }
 
 fn host_state() -> String {
-    let run = |program: &str, args: &[&str]| {
-        let o = Command::new(program)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{program}: {e}"));
-        // A command that fails prints nothing, and nothing equals nothing: the comparison
-        // would hold whatever the runs left behind.
-        assert!(
-            o.status.success(),
-            "{program} {args:?} failed ({}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    // A command that fails prints nothing, and nothing equals nothing: the comparison would
+    // hold whatever the runs left behind, so each must succeed.
+    let run = |program: &str, args: &[&str]| kit::stdout_of(Command::new(program).args(args));
     let links: Vec<String> = run("ip", &["-o", "link"])
         .lines()
         .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
@@ -358,10 +346,9 @@ fn fifty_runs_give_the_same_flows() {
 /// forwards, and the server sees the client's own address.
 #[test]
 fn routes_through_a_router() {
-    let dir = scratch("routed");
-    let scenario = dir.join("routed.toml");
-    std::fs::write(
-        &scenario,
+    let (dir, scenario) = kit::scratch_file(
+        "routed",
+        "routed.toml",
         r#"
 name = "routed"
 [hosts.client]
@@ -391,8 +378,7 @@ equals = "across the router\n"
 conversation = "client > server:9000"
 handshake = "complete"
 "#,
-    )
-    .unwrap();
+    );
     let (output, report) = run_json(&[
         "run",
         scenario.to_str().unwrap(),

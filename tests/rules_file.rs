@@ -100,9 +100,7 @@ fn bad_rules_files_exit_2_at_their_line_and_column_and_build_nothing() {
 
 #[test]
 fn a_missing_rules_file_is_named_at_the_scenario_key() {
-    let dir = scratch("rules-file-missing");
-    let file = dir.join("rules-file.toml");
-    std::fs::write(&file, SCENARIO).unwrap();
+    let (dir, file) = kit::scratch_file("rules-file-missing", "rules-file.toml", SCENARIO);
     let run = labctl().arg("run").arg(&file).output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{stderr}");

@@ -5,7 +5,7 @@
 
 mod kit;
 
-use kit::{run_refused, scratch};
+use kit::{run_refused, scratch_file};
 
 /// The README's "Writing a scenario" section, down to the next `## ` heading.
 fn writing_a_scenario() -> String {
@@ -96,14 +96,12 @@ fn the_readme_documents_every_key_and_service_kind() {
 
 #[test]
 fn routes_written_as_a_table_get_an_example_through_the_binary() {
-    let dir = scratch("routes-table");
-    let file = dir.join("routes.toml");
-    std::fs::write(
-        &file,
+    let (dir, file) = scratch_file(
+        "routes-table",
+        "routes.toml",
         "name = \"routes\"\n[hosts.client]\n[hosts.client.routes]\ndefault = \"via 10.0.0.254\"\n\
          [hosts.router]\n[[links]]\nends = [\"client:eth0 10.0.0.1/24\", \"router:eth0 10.0.0.254/24\"]\n",
-    )
-    .unwrap();
+    );
     let stderr = run_refused(&file, &dir.join("out"), "routes as a table");
     assert!(
         stderr.contains(&format!("{}:3:", file.display())),

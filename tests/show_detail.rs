@@ -263,12 +263,7 @@ fn the_hex_dump_is_tshark_x_line_for_line() {
         let path = data(name);
         compare_dumps(&path);
         // The same lines after the fields of --detail.
-        let out = labctl()
-            .arg("show")
-            .arg(&path)
-            .args(["--detail", "3", "-x"])
-            .output()
-            .unwrap();
+        let out = kit::show(&path, &["--detail", "3", "-x"]);
         let text = String::from_utf8(out.stdout).unwrap();
         let dump: Vec<String> = text
             .split("\n\n")
@@ -286,12 +281,7 @@ fn a_frame_out_of_range_exits_2_saying_how_many_there_are() {
     let path = data("homework-redirect.pcap");
     let frames = tshark(&path, &[]).lines().count();
     for n in [0, frames + 1] {
-        let out = labctl()
-            .arg("show")
-            .arg(&path)
-            .args(["--detail", &n.to_string()])
-            .output()
-            .unwrap();
+        let out = kit::show(&path, &["--detail", &n.to_string()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(out.stdout.is_empty());
@@ -303,12 +293,7 @@ fn a_frame_out_of_range_exits_2_saying_how_many_there_are() {
         );
     }
     // The text view names each layer and each field with its bytes.
-    let out = labctl()
-        .arg("show")
-        .arg(&path)
-        .args(["--detail", "3"])
-        .output()
-        .unwrap();
+    let out = kit::show(&path, &["--detail", "3"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.starts_with("Frame 3: 74 bytes on wire, 74 bytes captured\n"),

@@ -217,12 +217,10 @@ fn the_handshake_rtt_is_wiresharks_initial_rtt() {
 #[test]
 fn the_text_table_has_the_rtt_column_and_by_needs_conversations() {
     let path = root().join("tests/data/homework-redirect.pcap");
-    let o = labctl()
-        .arg("show")
-        .arg(&path)
-        .args(["--conversations", "--by", "tcp", "--sort", "bytes"])
-        .output()
-        .unwrap();
+    let o = kit::show(
+        &path,
+        &["--conversations", "--by", "tcp", "--sort", "bytes"],
+    );
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8(o.stdout).unwrap();
     let header = text.lines().next().unwrap();
@@ -233,12 +231,7 @@ fn the_text_table_has_the_rtt_column_and_by_needs_conversations() {
             .all(|l| l.split_whitespace().last().unwrap().parse::<f64>().is_ok()),
         "{text}"
     );
-    let o = labctl()
-        .arg("show")
-        .arg(&path)
-        .args(["--by", "ip"])
-        .output()
-        .unwrap();
+    let o = kit::show(&path, &["--by", "ip"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--conversations"));
 }

@@ -1,6 +1,7 @@
 //! The labctl binary under test, the repository it runs from, running it for the JSON it
 //! prints, and what a finished run said, for assertion messages.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -52,6 +53,15 @@ pub fn stage_names(report: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
+/// The strings of a JSON array of strings; panics, showing the value, on anything else.
+pub fn strings(v: &serde_json::Value) -> Vec<&str> {
+    let items = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"));
+    items
+        .iter()
+        .map(|s| s.as_str().unwrap_or_else(|| panic!("not a string: {s}")))
+        .collect()
+}
+
 /// `labctl`, the binary cargo built for these tests.
 pub fn labctl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_labctl"))
@@ -61,13 +71,7 @@ pub fn labctl() -> Command {
 /// nothing on stdout and builds nothing (no `OUT`). Returns its stderr; `what` names the case
 /// in failures.
 pub fn run_refused(scenario: &Path, out: &Path, what: &str) -> String {
-    let run = labctl()
-        .arg("run")
-        .arg(scenario)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .expect("run labctl");
+    let run = run_command(scenario, out).output().expect("run labctl");
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     assert_eq!(run.status.code(), Some(2), "{what}: {stderr}");
     assert!(run.stdout.is_empty(), "{what}: printed on stdout");
@@ -77,14 +81,24 @@ pub fn run_refused(scenario: &Path, out: &Path, what: &str) -> String {
 
 /// `labctl run SCENARIO --out OUT --json`: the output and the report.
 pub fn run_json(scenario: &Path, out: &Path) -> (Output, serde_json::Value) {
-    labctl_json(
-        labctl()
-            .arg("run")
-            .arg(scenario)
-            .arg("--out")
-            .arg(out)
-            .arg("--json"),
-    )
+    labctl_json(run_command(scenario, out).arg("--json"))
+}
+
+/// `labctl run SCENARIO --out OUT`, for more arguments to follow.
+pub fn run_command(scenario: &Path, out: &Path) -> Command {
+    let mut command = labctl();
+    command.arg("run").arg(scenario).arg("--out").arg(out);
+    command
+}
+
+/// `labctl show CAPTURE ARGS...`, run to its end.
+pub fn show<S: AsRef<OsStr>>(capture: &Path, args: &[S]) -> Output {
+    labctl()
+        .arg("show")
+        .arg(capture)
+        .args(args)
+        .output()
+        .expect("run labctl show")
 }
 
 /// Runs `command` (a labctl command line asking for `--json`) and parses its stdout; panics

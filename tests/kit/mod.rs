@@ -32,11 +32,11 @@ pub mod tshark;
 
 pub use bin::{
     assert_exit, assert_stderr_has, assert_stdout_has, described, labctl, labctl_json, root,
-    run_json, run_refused, stage_names,
+    run_command, run_json, run_refused, show, stage_names, strings,
 };
 pub use labctl::analyze::fixture as frames;
 pub use netns::Netns;
-pub use process::{assert_contains, curl, nc, run, run_held, succeeded, text};
+pub use process::{assert_contains, curl, nc, run, run_held, stdout_of, succeeded, text};
 pub use require::require;
-pub use scratch::scratch;
+pub use scratch::{scratch, scratch_file};
 pub use servers::{Running, Shutdown, start_tcp, start_udp_tcp};

@@ -44,23 +44,18 @@ impl Netns {
     /// sides: the client is 10.0.0.1/24, the server `server_addr`; every link is up.
     pub fn pair(server_addr: &str) -> (Netns, Netns) {
         let (client, server) = (Netns::root(), Netns::root());
-        let out = Command::new("ip")
-            .args([
-                "link",
-                "add",
-                "eth0",
-                "netns",
-                &client.pid(),
-                "type",
-                "veth",
-            ])
-            .args(["peer", "name", "eth0", "netns", &server.pid()])
-            .output()
-            .expect("cannot run ip: install iproute2");
-        assert!(
-            out.status.success(),
-            "ip link add veth: {}",
-            String::from_utf8_lossy(&out.stderr)
+        super::stdout_of(
+            Command::new(super::require("ip", "iproute2"))
+                .args(["link", "add", "eth0", "netns", &client.pid()])
+                .args([
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "eth0",
+                    "netns",
+                    &server.pid(),
+                ]),
         );
         for (ns, addr) in [(&client, "10.0.0.1/24"), (&server, server_addr)] {
             ns.ok("ip", &["addr", "add", addr, "dev", "eth0"]);

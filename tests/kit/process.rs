@@ -110,6 +110,21 @@ pub fn succeeded(program: &str, out: &Output) -> String {
     stdout
 }
 
+/// Runs `command` to its end and returns its stdout; fails the test, naming the command and
+/// showing its stderr, unless it started and exited 0.
+pub fn stdout_of(command: &mut Command) -> String {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({}): {}",
+        out.status,
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
 /// Fails the test unless `haystack` contains every one of `needles`, naming the one missing
 /// and showing the whole text.
 pub fn assert_contains(haystack: &str, needles: &[&str]) {

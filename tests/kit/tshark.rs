@@ -1,26 +1,18 @@
 //! tshark's answers about a capture file, parsed, for comparing labctl's analysis with.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use super::require;
 
 /// Runs tshark on a file and returns its standard output.
 pub fn tshark(path: &Path, args: &[&str]) -> String {
-    require("tshark", "tshark");
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(path)
-        .args(args)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("tshark output is utf-8")
+    super::stdout_of(
+        Command::new(require("tshark", "tshark"))
+            .arg("-r")
+            .arg(path)
+            .args(args),
+    )
 }
 
 /// Wireshark's way of printing a byte count in statistics tables (wsutil `format_size`,
@@ -51,15 +43,11 @@ pub struct TsharkConv {
 
 /// Parses the rows of a conversation table.
 pub fn parse_conv(text: &str) -> Vec<TsharkConv> {
-    let mut rows = Vec::new();
-    for line in text.lines() {
-        if !line.contains("<->") {
-            continue;
-        }
+    let row = |line: &str| {
         let t: Vec<&str> = line.split_whitespace().collect();
         // A <-> B  frames size unit  frames size unit  frames size unit  start  duration
         assert_eq!(t.len(), 14, "unexpected conversation row: {line}");
-        rows.push(TsharkConv {
+        TsharkConv {
             a: t[0].to_string(),
             b: t[2].to_string(),
             frames_b_to_a: t[3].parse().expect("frames"),
@@ -68,9 +56,12 @@ pub fn parse_conv(text: &str) -> Vec<TsharkConv> {
             bytes_a_to_b: format!("{} {}", t[7], t[8]),
             start: t[12].parse().expect("start"),
             duration: t[13].parse().expect("duration"),
-        });
-    }
-    rows
+        }
+    };
+    text.lines()
+        .filter(|l| l.contains("<->"))
+        .map(row)
+        .collect()
 }
 
 /// One row of `tshark -q -z endpoints,ip`.
@@ -87,24 +78,27 @@ pub struct TsharkEndpoint {
 
 /// Parses the rows of an endpoint table.
 pub fn parse_endpoints(text: &str) -> Vec<TsharkEndpoint> {
-    let mut rows = Vec::new();
-    for line in text.lines() {
+    let row = |line: &str| {
         let t: Vec<&str> = line.split_whitespace().collect();
         if t.len() != 7 || t[0].parse::<std::net::IpAddr>().is_err() {
-            continue;
+            return None;
         }
         let n: Vec<u64> = t[1..].iter().map(|x| x.parse().expect("number")).collect();
-        rows.push(TsharkEndpoint {
-            address: t[0].to_string(),
-            packets: n[0],
-            bytes: n[1],
-            tx_packets: n[2],
-            tx_bytes: n[3],
-            rx_packets: n[4],
-            rx_bytes: n[5],
-        });
-    }
-    rows
+        let [packets, bytes, tx_packets, tx_bytes, rx_packets, rx_bytes] = n[..] else {
+            unreachable!("seven columns");
+        };
+        let address = t[0].to_string();
+        Some(TsharkEndpoint {
+            address,
+            packets,
+            bytes,
+            tx_packets,
+            tx_bytes,
+            rx_packets,
+            rx_bytes,
+        })
+    };
+    text.lines().filter_map(row).collect()
 }
 
 /// The chunks of `tshark -q -z follow,tcp,raw,N`: (from node 1?, bytes), consecutive chunks

@@ -68,6 +68,8 @@ const TEST_PACKAGES: &[&str] = &[
     "slurm-wlm",
     "munge",
     "traceroute",
+    // tests/filter_oracle.rs: fragmented and ARP-resolving pings.
+    "iputils-ping",
     "iproute2",
     "util-linux",
     "nmap",
