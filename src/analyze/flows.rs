@@ -131,7 +131,11 @@ fn render(analysis: &Analysis, names: &Names, real: bool) -> String {
     for e in shown {
         // A host seen by two addresses (IPv6 link-local and global) at the same distance is
         // one entry.
-        if let Some(h) = e.hops.map(|h| format!("{} {h}", names.host(&e.addr))) {
+        if let Some(h) = e
+            .traits
+            .hops
+            .map(|h| format!("{} {h}", names.host(&e.addr)))
+        {
             if !hops.contains(&h) {
                 hops.push(h);
             }

@@ -460,6 +460,21 @@ impl Conversation {
 pub struct Endpoint {
     /// The address.
     pub addr: IpAddr,
+    /// What it sent and received.
+    #[serde(flatten)]
+    pub traffic: Traffic,
+    /// Smallest TTL seen on its packets.
+    pub min_ttl: Option<u8>,
+    /// Largest TTL seen on its packets.
+    pub max_ttl: Option<u8>,
+    /// What its packets tell of the host.
+    #[serde(flatten)]
+    pub traits: HostTraits,
+}
+
+/// An endpoint's frames and frame bytes, each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Traffic {
     /// Packets sent.
     pub tx_packets: u64,
     /// Frame bytes sent.
@@ -468,10 +483,24 @@ pub struct Endpoint {
     pub rx_packets: u64,
     /// Frame bytes received.
     pub rx_bytes: u64,
-    /// Smallest TTL seen on its packets.
-    pub min_ttl: Option<u8>,
-    /// Largest TTL seen on its packets.
-    pub max_ttl: Option<u8>,
+}
+
+impl Traffic {
+    /// Frames sent and received.
+    pub fn packets(&self) -> u64 {
+        self.tx_packets + self.rx_packets
+    }
+
+    /// Frame bytes sent and received.
+    pub fn bytes(&self) -> u64 {
+        self.tx_bytes + self.rx_bytes
+    }
+}
+
+/// What an endpoint's packets tell of the host that sent them: how far it is, how it starts
+/// its TTLs, how it marks and numbers its datagrams.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct HostTraits {
     /// Hops between it and the capture point: its likely initial TTL (32, 64, 128 or 255)
     /// minus the largest TTL seen, traceroute probes left out (a host that sent only probes
     /// is placed by them; unknown when they do not agree).
@@ -597,7 +626,7 @@ impl Analysis {
     pub fn capture_near(&self) -> Vec<IpAddr> {
         self.endpoints
             .iter()
-            .filter(|e| e.hops == Some(0))
+            .filter(|e| e.traits.hops == Some(0))
             .map(|e| e.addr)
             .collect()
     }

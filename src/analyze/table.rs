@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Analysis, Names, Proto};
+use super::{Analysis, HostTraits, Names, Proto, Traffic};
 
 /// Which conversations a table lists (`--by`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -80,26 +80,12 @@ pub struct EndpointRow {
     pub packets: u64,
     /// Frame bytes sent and received.
     pub bytes: u64,
-    /// Frames sent.
-    pub tx_packets: u64,
-    /// Frame bytes sent.
-    pub tx_bytes: u64,
-    /// Frames received.
-    pub rx_packets: u64,
-    /// Frame bytes received.
-    pub rx_bytes: u64,
-    /// Hops from the capture point, from the TTL.
-    pub hops: Option<u8>,
-    /// Likely initial TTL (32, 64, 128, 255).
-    pub initial_ttl: Option<u8>,
-    /// The operating system family that starts packets with that TTL.
-    pub os: Option<String>,
-    /// DSCP values sent, by name.
-    pub dscp: Vec<String>,
-    /// ECN codepoints sent, by name.
-    pub ecn: Vec<String>,
-    /// IPv4 identification pattern: incrementing, random or zero.
-    pub ip_id: Option<String>,
+    /// Frames and frame bytes each way.
+    #[serde(flatten)]
+    pub traffic: Traffic,
+    /// Distance, initial TTL, operating system family, DSCP and ECN marks, IP ID pattern.
+    #[serde(flatten)]
+    pub traits: HostTraits,
 }
 
 /// The conversation rows, raw addresses.
@@ -192,18 +178,10 @@ pub fn endpoint_rows(a: &Analysis) -> Vec<EndpointRow> {
         .iter()
         .map(|e| EndpointRow {
             address: e.addr.to_string(),
-            packets: e.tx_packets + e.rx_packets,
-            bytes: e.tx_bytes + e.rx_bytes,
-            tx_packets: e.tx_packets,
-            tx_bytes: e.tx_bytes,
-            rx_packets: e.rx_packets,
-            rx_bytes: e.rx_bytes,
-            hops: e.hops,
-            initial_ttl: e.initial_ttl,
-            os: e.os.clone(),
-            dscp: e.dscp.clone(),
-            ecn: e.ecn.clone(),
-            ip_id: e.ip_id.clone(),
+            packets: e.traffic.packets(),
+            bytes: e.traffic.bytes(),
+            traffic: e.traffic,
+            traits: e.traits.clone(),
         })
         .collect()
 }
@@ -271,6 +249,7 @@ pub fn endpoints_text(a: &Analysis, names: &Names) -> String {
         .to_vec(),
     ];
     for e in &a.endpoints {
+        let (t, h) = (&e.traffic, &e.traits);
         let named = names.host(&e.addr);
         let addr = if named == e.addr.to_string() {
             named
@@ -279,18 +258,18 @@ pub fn endpoints_text(a: &Analysis, names: &Names) -> String {
         };
         rows.push(vec![
             addr,
-            (e.tx_packets + e.rx_packets).to_string(),
-            (e.tx_bytes + e.rx_bytes).to_string(),
-            e.tx_packets.to_string(),
-            e.tx_bytes.to_string(),
-            e.rx_packets.to_string(),
-            e.rx_bytes.to_string(),
-            e.hops.map_or_else(|| "-".into(), |h| h.to_string()),
-            e.initial_ttl.map_or_else(|| "-".into(), |t| t.to_string()),
-            e.os.clone().unwrap_or_else(|| "-".into()),
-            or_dash(e.dscp.join(",")),
-            or_dash(e.ecn.join(",")),
-            e.ip_id.clone().unwrap_or_else(|| "-".into()),
+            t.packets().to_string(),
+            t.bytes().to_string(),
+            t.tx_packets.to_string(),
+            t.tx_bytes.to_string(),
+            t.rx_packets.to_string(),
+            t.rx_bytes.to_string(),
+            h.hops.map_or_else(|| "-".into(), |h| h.to_string()),
+            h.initial_ttl.map_or_else(|| "-".into(), |t| t.to_string()),
+            h.os.clone().unwrap_or_else(|| "-".into()),
+            or_dash(h.dscp.join(",")),
+            or_dash(h.ecn.join(",")),
+            h.ip_id.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
     let mut text = columns(&rows);
@@ -305,7 +284,7 @@ fn capture_side(a: &Analysis, names: &Names) -> String {
     let far: Vec<String> = a
         .endpoints
         .iter()
-        .filter_map(|e| match e.hops {
+        .filter_map(|e| match e.traits.hops {
             Some(h) if h > 0 => Some(format!("{} {h} hops away", names.host(&e.addr))),
             _ => None,
         })

@@ -93,34 +93,32 @@ impl HostState {
         }
     }
 
-    /// Fills in what the host's packets say.
-    pub(super) fn finish(&self, e: &mut Endpoint) {
-        e.dscp = (0..64u8)
-            .filter(|d| self.dscp & (1 << d) != 0)
-            .map(dscp_name)
-            .collect();
-        e.ecn = (0..4u8)
-            .filter(|c| self.ecn & (1 << c) != 0)
-            .map(|c| ecn_name(c).to_string())
-            .collect();
-        e.ip_id = match (self.ids_nonzero, self.id_steps + self.id_jumps) {
-            (0, _) if self.ids_zero > 0 => Some("zero".into()),
-            (_, 0) => None,
-            (_, n) if self.id_steps * 4 >= n * 3 => Some("incrementing".into()),
-            _ => Some("random".into()),
+    /// What the host's packets say.
+    pub(super) fn traits(&self) -> HostTraits {
+        // Distance, initial TTL and family from the largest TTL; a host seen only through its
+        // traceroute probes is placed by them.
+        let (hops, initial_ttl) = match self.max_ttl {
+            Some(ttl) => (Some(initial_ttl(ttl) - ttl), Some(initial_ttl(ttl))),
+            None => (probe_distance(&self.probes), None),
         };
-        match self.max_ttl {
-            Some(ttl) => {
-                let initial = initial_ttl(ttl);
-                e.hops = Some(initial - ttl);
-                e.initial_ttl = Some(initial);
-                e.os = os_family(initial).map(str::to_string);
-            }
-            None => {
-                e.hops = probe_distance(&self.probes);
-                e.initial_ttl = None;
-                e.os = None;
-            }
+        HostTraits {
+            hops,
+            initial_ttl,
+            os: initial_ttl.and_then(os_family).map(str::to_string),
+            dscp: (0..64u8)
+                .filter(|d| self.dscp & (1 << d) != 0)
+                .map(dscp_name)
+                .collect(),
+            ecn: (0..4u8)
+                .filter(|c| self.ecn & (1 << c) != 0)
+                .map(|c| ecn_name(c).to_string())
+                .collect(),
+            ip_id: match (self.ids_nonzero, self.id_steps + self.id_jumps) {
+                (0, _) if self.ids_zero > 0 => Some("zero".into()),
+                (_, 0) => None,
+                (_, n) if self.id_steps * 4 >= n * 3 => Some("incrementing".into()),
+                _ => Some("random".into()),
+            },
         }
     }
 }
@@ -228,9 +226,7 @@ mod tests {
             };
             h.id(&ip, &mut last);
         }
-        let mut e = blank_endpoint(IpAddr::from([10, 0, 0, 1]));
-        h.finish(&mut e);
-        e.ip_id
+        h.traits().ip_id
     }
 
     #[test]
@@ -257,7 +253,7 @@ mod tests {
             .iter()
             .find(|e| e.addr == std::net::IpAddr::from(SERVER))
             .expect("the server is an endpoint");
-        assert_eq!(server.hops, Some(0));
+        assert_eq!(server.traits.hops, Some(0));
     }
 
     #[test]

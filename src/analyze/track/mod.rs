@@ -29,7 +29,7 @@ use crate::wire::{self, App, FrameRef, Net, Packet, Transport};
 
 use super::{
     Addr, Analysis, ArpFact, Close, ConnOutcome, Conversation, Dir, DnsExchange, Echo, Endpoint,
-    FtpData, FtpMode, Handshake, IcmpError, IpPair, NdpFact, Proto, TcpFacts,
+    FtpData, FtpMode, Handshake, HostTraits, IcmpError, IpPair, NdpFact, Proto, TcpFacts, Traffic,
 };
 
 use dns::dns_exchange;
@@ -202,7 +202,7 @@ impl Analyzer {
             self.settle(i);
         }
         for (e, h) in self.out.endpoints.iter_mut().zip(&self.hosts) {
-            h.finish(e);
+            e.traits = h.traits();
         }
         (self.out, self.followed)
     }
@@ -307,12 +307,12 @@ impl Analyzer {
         self.sender = s;
         let eps = &mut self.out.endpoints;
         let e = &mut eps[s];
-        e.tx_packets += 1;
-        e.tx_bytes += len;
+        e.traffic.tx_packets += 1;
+        e.traffic.tx_bytes += len;
         e.min_ttl = Some(e.min_ttl.map_or(ttl, |m| m.min(ttl)));
         e.max_ttl = Some(e.max_ttl.map_or(ttl, |m| m.max(ttl)));
-        eps[d].rx_packets += 1;
-        eps[d].rx_bytes += len;
+        eps[d].traffic.rx_packets += 1;
+        eps[d].traffic.rx_bytes += len;
     }
 
     /// Finds or creates the conversation of a packet from `src` to `dst`; returns its index
@@ -502,18 +502,10 @@ pub(super) fn ends(ip: &wire::IpInfo, src_port: u16, dst_port: u16) -> (Addr, Ad
 fn blank_endpoint(addr: IpAddr) -> Endpoint {
     Endpoint {
         addr,
-        tx_packets: 0,
-        tx_bytes: 0,
-        rx_packets: 0,
-        rx_bytes: 0,
+        traffic: Traffic::default(),
         min_ttl: None,
         max_ttl: None,
-        hops: None,
-        initial_ttl: None,
-        os: None,
-        dscp: Vec::new(),
-        ecn: Vec::new(),
-        ip_id: None,
+        traits: HostTraits::default(),
     }
 }
 
@@ -580,7 +572,7 @@ mod tests {
             .iter()
             .find(|e| e.addr == IpAddr::from(SERVER))
             .unwrap();
-        assert_eq!(server.hops, Some(3));
+        assert_eq!(server.traits.hops, Some(3));
         assert_eq!(a.capture_near(), vec![IpAddr::from(CLIENT)]);
         let mut names = crate::analyze::Names::new();
         names.insert(IpAddr::from(CLIENT), "client");
