@@ -415,13 +415,8 @@ fn summarize(outcomes: &[ScenarioOutcome], took: Duration) -> Summary<'_> {
 }
 
 fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let ink = crate::text::Ink { color };
+    let paint = |code: &str, s: &str| ink.paint(code, s);
     let width = outcomes.iter().map(|o| o.scenario.len()).max().unwrap_or(0);
     let mut out = String::new();
     for o in outcomes {
@@ -451,12 +446,7 @@ fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
                 "        flows differ from the expected snapshot (- expected, + this run):"
             );
             for line in diff.lines() {
-                let painted = match line.chars().next() {
-                    Some('-') => paint("31", line),
-                    Some('+') => paint("32", line),
-                    _ => line.to_string(),
-                };
-                let _ = writeln!(out, "        {painted}");
+                let _ = writeln!(out, "        {}", ink.diff_line(line));
             }
         }
         if let Some(path) = &o.blessed {

@@ -8,6 +8,9 @@
 //! snapshot's line width counts bytes, and untrusted bytes (a student's file, a program's
 //! output) can never move a terminal's cursor or reorder what it shows.
 //!
+//! Terminal colour is [`Ink`]: SGR codes around a span when the output is a terminal, the
+//! plain text otherwise.
+//!
 //! Markup (HTML, SVG, JUnit XML) has one rule too, [`markup`]: the five characters that mean
 //! something there become entities, and control characters other than TAB, LF and CR, which
 //! XML 1.0 cannot carry at all, become `\xNN` as above.
@@ -120,6 +123,39 @@ pub fn markup(s: &str) -> String {
         }
     }
     out
+}
+
+/// Colour for a terminal, or none: the reports' one way to paint text.
+#[derive(Clone, Copy, Debug)]
+pub struct Ink {
+    /// Whether to colour at all.
+    pub color: bool,
+}
+
+impl Ink {
+    /// `s` inside the SGR `code` (`"1"` bold, `"2"` dim, `"31"` red, `"32"` green, `"33"`
+    /// yellow, combined with `;`), or `s` as it is without colour.
+    pub fn paint(self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// `s` in bold.
+    pub fn bold(self, s: &str) -> String {
+        self.paint("1", s)
+    }
+
+    /// A diff's line: removed lines red, added lines green, the rest as they are.
+    pub fn diff_line(self, line: &str) -> String {
+        match line.chars().next() {
+            Some('-') => self.paint("31", line),
+            Some('+') => self.paint("32", line),
+            _ => line.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

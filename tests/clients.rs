@@ -179,10 +179,10 @@ async fn dns_client_over_udp_and_tcp() {
     tokio::spawn(dns::serve(udp, tcp, config, async {
         let _ = rx.await;
     }));
-    use clients::dns::{DnsQuery, query_tcp, query_udp};
+    use clients::dns::{DnsQuery, Via, query};
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let report = query_udp(
-        &socket,
+    let report = query(
+        Via::Udp(&socket),
         addr,
         &DnsQuery::new("example.test", RecordType::MX, 4660),
         T,
@@ -211,8 +211,8 @@ async fn dns_client_over_udp_and_tcp() {
         "response id 4660 NOERROR answers 1"
     );
 
-    let report = query_tcp(
-        &direct_connect(),
+    let report = query(
+        Via::Tcp(&direct_connect()),
         addr,
         &DnsQuery::new("nope.example.test", RecordType::A, 1),
         T,
@@ -246,7 +246,7 @@ async fn outcomes_of_a_closed_port_and_a_silent_server() {
     };
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let q = clients::dns::DnsQuery::new("example.test", RecordType::A, 2);
-    let report = clients::dns::query_udp(&socket, udp_closed, &q, T).await;
+    let report = clients::dns::query(clients::dns::Via::Udp(&socket), udp_closed, &q, T).await;
     assert_eq!(
         report.report.outcome,
         SessionOutcome::Refused { addr: udp_closed }
@@ -255,8 +255,8 @@ async fn outcomes_of_a_closed_port_and_a_silent_server() {
     // A server that accepts and never speaks: the client times out waiting for the banner.
     let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let report = clients::dns::query_udp(
-        &socket,
+    let report = clients::dns::query(
+        clients::dns::Via::Udp(&socket),
         silent.local_addr().unwrap(),
         &q,
         Duration::from_millis(300),

@@ -301,10 +301,10 @@ async fn query(
     timeout: Duration,
 ) -> dns::DnsReport {
     if tcp {
-        return dns::query_tcp(connect, server, query, timeout).await;
+        return dns::query(dns::Via::Tcp(connect), server, query, timeout).await;
     }
     match udp_socket(host, server) {
-        Ok(socket) => dns::query_udp(&socket, server, query, timeout).await,
+        Ok(socket) => dns::query(dns::Via::Udp(&socket), server, query, timeout).await,
         Err(e) => dns::DnsReport::failed(
             clients::SessionOutcome::Failed {
                 message: format!("cannot open a UDP socket: {e}"),

@@ -461,26 +461,22 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
                 inner.map(|v| V::U(v.into())),
             )
         }
-        F::TcpSrcPort => two(
-            k,
-            t.map(|t| V::U(t.src_port.into())),
-            qtcp.and_then(|q| q.ports).map(|p| V::U(p.0.into())),
-        ),
-        F::TcpDstPort => two(
-            k,
-            t.map(|t| V::U(t.dst_port.into())),
-            qtcp.and_then(|q| q.ports).map(|p| V::U(p.1.into())),
-        ),
-        F::TcpPort => {
-            two(
-                k,
-                t.map(|t| V::U(t.src_port.into())),
-                t.map(|t| V::U(t.dst_port.into())),
-            ) || two(
-                k,
-                qtcp.and_then(|q| q.ports).map(|p| V::U(p.0.into())),
-                qtcp.and_then(|q| q.ports).map(|p| V::U(p.1.into())),
-            )
+        F::TcpSrcPort | F::TcpDstPort | F::TcpPort | F::UdpSrcPort | F::UdpDstPort | F::UdpPort => {
+            // The frame's own ports, and those of the datagram an ICMP error quotes.
+            let tcp = matches!(field, F::TcpSrcPort | F::TcpDstPort | F::TcpPort);
+            let own = if tcp {
+                t.map(|t| (t.src_port, t.dst_port))
+            } else {
+                u.map(|u| (u.src_port, u.dst_port))
+            };
+            let quoted = if tcp { qtcp } else { qudp }.and_then(|q| q.ports);
+            let src = |p: Option<(u16, u16)>| p.map(|p| V::U(p.0.into()));
+            let dst = |p: Option<(u16, u16)>| p.map(|p| V::U(p.1.into()));
+            match field {
+                F::TcpSrcPort | F::UdpSrcPort => two(k, src(own), src(quoted)),
+                F::TcpDstPort | F::UdpDstPort => two(k, dst(own), dst(quoted)),
+                _ => two(k, src(own), dst(own)) || two(k, src(quoted), dst(quoted)),
+            }
         }
         F::TcpSyn => two(k, flag(crate::wire::TcpFlags::SYN), qflags(0x02)),
         F::TcpAck => two(k, flag(crate::wire::TcpFlags::ACK), qflags(0x10)),
@@ -514,27 +510,6 @@ pub(crate) fn each(field: Field, f: &Frame<'_>, k: &mut dyn FnMut(V<'_>) -> bool
         ),
         F::TcpRetransmission => t.is_some() && f.facts.retransmission && k(V::U(1)),
         F::TcpPayload => t.is_some() && payload().is_some_and(|b| k(V::B(b))),
-        F::UdpSrcPort => two(
-            k,
-            u.map(|u| V::U(u.src_port.into())),
-            qudp.and_then(|q| q.ports).map(|p| V::U(p.0.into())),
-        ),
-        F::UdpDstPort => two(
-            k,
-            u.map(|u| V::U(u.dst_port.into())),
-            qudp.and_then(|q| q.ports).map(|p| V::U(p.1.into())),
-        ),
-        F::UdpPort => {
-            two(
-                k,
-                u.map(|u| V::U(u.src_port.into())),
-                u.map(|u| V::U(u.dst_port.into())),
-            ) || two(
-                k,
-                qudp.and_then(|q| q.ports).map(|p| V::U(p.0.into())),
-                qudp.and_then(|q| q.ports).map(|p| V::U(p.1.into())),
-            )
-        }
         F::UdpLength => two(
             k,
             u.map(|u| V::U(u64::from(u.payload_len) + 8)),

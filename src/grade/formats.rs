@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Grade;
+use super::{CheckGrade, Grade};
 
 /// What `labctl grade` prints on standard output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -61,20 +61,18 @@ fn check_output(feedback: &str, hint: Option<&str>) -> String {
 
 /// Gradescope's `results.json`.
 pub fn gradescope(grade: &Grade, took: Duration) -> Value {
-    let tests: Vec<Value> = grade
-        .checks
-        .iter()
-        .map(|c| {
-            json!({
-                "name": c.name,
-                "score": c.points,
-                "max_score": c.max,
-                "status": if c.passed && c.ran { "passed" } else { "failed" },
-                "output": check_output(&c.feedback, c.hint.as_deref()),
-                "visibility": "visible",
-            })
+    // One test a check.
+    let test = |c: &CheckGrade| {
+        json!({
+            "name": c.name,
+            "score": c.points,
+            "max_score": c.max,
+            "status": if c.passed && c.ran { "passed" } else { "failed" },
+            "output": check_output(&c.feedback, c.hint.as_deref()),
+            "visibility": "visible",
         })
-        .collect();
+    };
+    let tests: Vec<Value> = grade.checks.iter().map(test).collect();
     json!({
         "score": grade.score,
         "execution_time": took.as_secs(),
@@ -90,19 +88,17 @@ pub fn prairielearn(grade: &Grade) -> Value {
     } else {
         f64::from(grade.score) / f64::from(grade.max)
     };
-    let tests: Vec<Value> = grade
-        .checks
-        .iter()
-        .map(|c| {
-            json!({
-                "name": c.name,
-                "points": c.points,
-                "max_points": c.max,
-                "message": c.feedback,
-                "output": c.hint.clone().unwrap_or_default(),
-            })
+    // One test a check.
+    let test = |c: &CheckGrade| {
+        json!({
+            "name": c.name,
+            "points": c.points,
+            "max_points": c.max,
+            "message": c.feedback,
+            "output": c.hint.clone().unwrap_or_default(),
         })
-        .collect();
+    };
+    let tests: Vec<Value> = grade.checks.iter().map(test).collect();
     let mut out = json!({
         "gradable": grade.lab_not_run.is_none(),
         "score": score,

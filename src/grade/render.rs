@@ -9,13 +9,8 @@ use crate::text::markup;
 
 /// One line per check: points, name, feedback; notes first, the score last.
 pub fn text(grade: &Grade, color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let ink = crate::text::Ink { color };
+    let paint = |code: &str, s: &str| ink.paint(code, s);
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -19,7 +19,7 @@ use crate::capture::CaptureFile;
 use crate::check::CheckResult;
 use crate::check::snapshot::Comparison;
 use crate::drive::StepResult;
-use crate::text::{de_millis, human_duration, millis};
+use crate::text::{Ink, de_millis, human_duration, millis};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stage {
@@ -89,14 +89,9 @@ impl Report {
 
     /// The report as an instructor reads it in a terminal.
     pub fn text(&self, color: bool) -> String {
-        let paint = |code: &str, s: &str| {
-            if color {
-                format!("\x1b[{code}m{s}\x1b[0m")
-            } else {
-                s.to_string()
-            }
-        };
-        let bold = |s: &str| paint("1", s);
+        let ink = Ink { color };
+        let paint = |code: &str, s: &str| ink.paint(code, s);
+        let bold = |s: &str| ink.bold(s);
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -206,12 +201,7 @@ impl Report {
                 bold("flow snapshot differs (- expected, + this run)")
             );
             for line in diff.lines() {
-                let line = match line.chars().next() {
-                    Some('-') => paint("31", line),
-                    Some('+') => paint("32", line),
-                    _ => line.to_string(),
-                };
-                let _ = writeln!(out, "  {line}");
+                let _ = writeln!(out, "  {}", ink.diff_line(line));
             }
         }
         let failed = self.checks.iter().filter(|c| !c.passed).count();
@@ -231,6 +221,17 @@ impl Report {
         );
         out
     }
+}
+
+/// The opening tag of a picture in a page: its size, and `label` (escaped here) for readers
+/// that cannot see it.
+fn svg_open(class: &str, width: usize, height: usize, label: &str) -> String {
+    format!(
+        "<svg class=\"{class}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" \
+         height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
+         aria-label=\"{}\">\n",
+        crate::text::markup(label)
+    )
 }
 
 #[cfg(test)]

@@ -165,15 +165,12 @@ pub fn svg(topology: &Topology) -> String {
     }
     let width = LEFT * 2 + (n - 1) * GAP + BOX_W + 60;
     let height = TOP + BOX_H + 70 + lanes.len() * LANE;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg class=\"topology\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" \
-         height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
-         aria-label=\"topology: {} hosts, {} links\">",
+    let label = format!(
+        "topology: {} hosts, {} links",
         topology.hosts.len(),
         topology.links.len()
     );
+    let mut s = super::svg_open("topology", width, height, &label);
     let mid = TOP + BOX_H / 2;
     for &i in &straight {
         let [a, b] = &topology.links[i];

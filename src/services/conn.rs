@@ -15,10 +15,11 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinSet;
 
 /// The longest line a line-oriented server accepts, without its line ending.
@@ -164,6 +165,28 @@ pub async fn accept_loop<F, Fut>(
         }
     }
     tasks.shutdown().await;
+}
+
+/// The next datagram on `socket`, received into `buf`: its length and sender, or `None` once
+/// `shutdown` completes.
+///
+/// A failed receive (an ICMP error the kernel reports on the socket) concerns one peer only
+/// and is passed over: a server loops on this until it says `None`.
+pub async fn next_datagram<F: Future<Output = ()>>(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    mut shutdown: Pin<&mut F>,
+) -> Option<(usize, SocketAddr)> {
+    loop {
+        tokio::select! {
+            () = shutdown.as_mut() => return None,
+            received = socket.recv_from(buf) => {
+                if let Ok(datagram) = received {
+                    return Some(datagram);
+                }
+            }
+        }
+    }
 }
 
 /// A UTC calendar time, enough for mbox `From ` lines and `ls -l` dates.

@@ -35,7 +35,7 @@ use hickory_proto::serialize::txt::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
-use super::conn::accept_loop;
+use super::conn::{accept_loop, next_datagram};
 use super::serve::ServeError;
 
 /// The UDP payload size this server announces and uses at most (the DNS Flag Day 2020 value).
@@ -305,16 +305,9 @@ pub async fn serve_udp(socket: UdpSocket, config: DnsConfig, shutdown: impl Futu
     let zones = config.zones;
     let mut buf = vec![0u8; 65_535];
     tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            received = socket.recv_from(&mut buf) => {
-                // A failed receive (an ICMP error reported on the socket) concerns one peer only.
-                let Ok((n, peer)) = received else { continue };
-                if let Some(reply) = respond(&zones, &buf[..n], Transport::Udp) {
-                    let _ = socket.send_to(&reply, peer).await;
-                }
-            }
+    while let Some((n, peer)) = next_datagram(&socket, &mut buf, shutdown.as_mut()).await {
+        if let Some(reply) = respond(&zones, &buf[..n], Transport::Udp) {
+            let _ = socket.send_to(&reply, peer).await;
         }
     }
 }

@@ -128,13 +128,23 @@ mod tests {
     use super::super::super::fixture::*;
     use super::*;
 
-    #[test]
-    fn pasv_links_the_data_connection() {
+    /// A control connection from port 40000 to `port`: the handshake, then the server's
+    /// `replies` in order.
+    fn control(port: u16, replies: &[&[u8]]) -> Wire {
         let mut w = Wire::new();
         let (c, s) = (100u32, 900u32);
-        w.handshake(40000, 21, c, s);
-        let reply = b"227 Entering Passive Mode (10,0,0,2,156,64).\r\n";
-        w.tcp(SERVER, CLIENT, 21, 40000, s + 1, c + 1, P | A, reply);
+        w.handshake(40000, port, c, s);
+        let mut seq = s + 1;
+        for reply in replies {
+            w.tcp(SERVER, CLIENT, port, 40000, seq, c + 1, P | A, reply);
+            seq += reply.len() as u32;
+        }
+        w
+    }
+
+    #[test]
+    fn pasv_links_the_data_connection() {
+        let mut w = control(21, &[b"227 Entering Passive Mode (10,0,0,2,156,64).\r\n"]);
         w.session(40001, 156 * 256 + 64, b"", b"file bytes");
         let a = w.analyze();
         assert!(a.conversations[0].ftp_control);
@@ -144,21 +154,12 @@ mod tests {
 
     #[test]
     fn epsv_on_another_port_links_after_a_220_banner() {
-        let mut w = Wire::new();
-        let (c, s) = (100u32, 900u32);
-        w.handshake(40000, 2121, c, s);
-        let banner = b"220 ready\r\n";
-        w.tcp(SERVER, CLIENT, 2121, 40000, s + 1, c + 1, P | A, banner);
-        let reply = b"229 Entering Extended Passive Mode (|||40100|)\r\n";
-        w.tcp(
-            SERVER,
-            CLIENT,
+        let mut w = control(
             2121,
-            40000,
-            s + 1 + banner.len() as u32,
-            c + 1,
-            P | A,
-            reply,
+            &[
+                b"220 ready\r\n",
+                b"229 Entering Extended Passive Mode (|||40100|)\r\n",
+            ],
         );
         w.session(40001, 40100, b"", b"listing");
         // A data connection whose payload mentions 227 is not scanned: it never sent a 220.

@@ -47,15 +47,12 @@ pub fn svg(ladder: &Ladder, prefix: &str) -> String {
     let width = LEFT + (columns - 1) * COL + 200;
     let rows = ladder.arrows.len();
     let height = TOP + rows * ROW + if ladder.more > 0 { 40 } else { 10 };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg class=\"ladder\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" \
-         height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
-         aria-label=\"packet ladder: {} packets between {}\">",
+    let label = format!(
+        "packet ladder: {} packets between {}",
         ladder.arrows.len(),
-        markup(&ladder.columns.join(", "))
+        ladder.columns.join(", ")
     );
+    let mut s = crate::report::svg_open("ladder", width, height, &label);
     let _ = writeln!(
         s,
         "<text x=\"8\" y=\"20\" class=\"head\">time (s)</text>\

@@ -160,25 +160,35 @@ impl Parser {
             }
         }
         if let Some(builtin) = chain.builtin() {
-            if let Some(i) = &self.in_interface
-                && !builtin.has_in_interface()
-            {
-                return Err(err(
-                    &i.at,
-                    format!("-i in chain {builtin}, where packets have no input interface"),
+            // An interface the chain's packets do not have yet, or no longer.
+            let sides = [
+                (
+                    &self.in_interface,
+                    builtin.has_in_interface(),
+                    "-i",
+                    "input interface",
                     "-o for the outgoing interface, or a chain that sees arriving packets \
                      (PREROUTING, INPUT, FORWARD)",
-                ));
-            }
-            if let Some(o) = &self.out_interface
-                && !builtin.has_out_interface()
-            {
-                return Err(err(
-                    &o.at,
-                    format!("-o in chain {builtin}, where packets have no output interface yet"),
+                ),
+                (
+                    &self.out_interface,
+                    builtin.has_out_interface(),
+                    "-o",
+                    "output interface yet",
                     "-i for the incoming interface, or a chain that sees leaving packets \
                      (FORWARD, OUTPUT, POSTROUTING)",
-                ));
+                ),
+            ];
+            for (iface, has, flag, missing, hint) in sides {
+                if let Some(iface) = iface
+                    && !has
+                {
+                    return Err(err(
+                        &iface.at,
+                        format!("{flag} in chain {builtin}, where packets have no {missing}"),
+                        hint,
+                    ));
+                }
             }
         }
         let target = match self.target.take() {

@@ -300,9 +300,16 @@ fn encode(query: &DnsQuery) -> Result<Vec<u8>, SessionOutcome> {
         .map_err(|message| SessionOutcome::Failed { message })
 }
 
-/// Sends `query` over UDP from `socket` (already bound in the client's namespace).
-pub async fn query_udp(
-    socket: &UdpSocket,
+/// How a query travels: a datagram from a socket already bound in the client's namespace, or
+/// a TCP connection (two-byte length framing).
+pub enum Via<'a> {
+    Udp(&'a UdpSocket),
+    Tcp(&'a Connect),
+}
+
+/// Sends `query` to `server` and reads the response.
+pub async fn query(
+    via: Via<'_>,
     server: SocketAddr,
     query: &DnsQuery,
     timeout: Duration,
@@ -312,52 +319,63 @@ pub async fn query_udp(
         Ok(bytes) => bytes,
         Err(outcome) => return DnsReport::failed(outcome, transcript),
     };
-    if let Err(e) = socket.connect(server).await {
-        return DnsReport::failed(SessionOutcome::of_connect_error(server, &e), transcript);
-    }
-    let started = Instant::now();
-    if let Err(e) = socket.send(&bytes).await {
-        return DnsReport::failed(SessionOutcome::of_connect_error(server, &e), transcript);
-    }
-    let mut buf = vec![0u8; 65_535];
-    match tokio::time::timeout(timeout, socket.recv(&mut buf)).await {
-        Ok(Ok(n)) => finish(
-            query,
-            server,
+    let (transport, response) = match via {
+        Via::Udp(socket) => (
             Transport::Udp,
-            transcript,
-            &buf[..n],
-            started.elapsed(),
+            over_udp(socket, server, &bytes, timeout).await,
         ),
-        Ok(Err(e)) => DnsReport::failed(SessionOutcome::of_connect_error(server, &e), transcript),
-        Err(_) => DnsReport::failed(
-            SessionOutcome::TimedOut {
-                waiting_for: format!("a response from {server}"),
-            },
-            transcript,
+        Via::Tcp(connect) => (
+            Transport::Tcp,
+            over_tcp(connect, server, &bytes, timeout).await,
         ),
+    };
+    match response {
+        Ok((body, took)) => finish(query, server, transport, transcript, &body, took),
+        Err(outcome) => DnsReport::failed(outcome, transcript),
     }
 }
 
-/// Sends `query` over TCP (two-byte length framing).
-pub async fn query_tcp(
+/// No response in time.
+fn no_response(server: SocketAddr) -> SessionOutcome {
+    SessionOutcome::TimedOut {
+        waiting_for: format!("a response from {server}"),
+    }
+}
+
+/// One datagram out, one back: the response and the time from sending it.
+async fn over_udp(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<(Vec<u8>, Duration), SessionOutcome> {
+    let failed = |e: std::io::Error| SessionOutcome::of_connect_error(server, &e);
+    socket.connect(server).await.map_err(failed)?;
+    let started = Instant::now();
+    socket.send(bytes).await.map_err(failed)?;
+    let mut buf = vec![0u8; 65_535];
+    match tokio::time::timeout(timeout, socket.recv(&mut buf)).await {
+        Ok(Ok(n)) => {
+            buf.truncate(n);
+            Ok((buf, started.elapsed()))
+        }
+        Ok(Err(e)) => Err(failed(e)),
+        Err(_) => Err(no_response(server)),
+    }
+}
+
+/// A connection, the framed query, the framed response: the response and the time from
+/// connecting.
+async fn over_tcp(
     connect: &Connect,
     server: SocketAddr,
-    query: &DnsQuery,
+    bytes: &[u8],
     timeout: Duration,
-) -> DnsReport {
-    let transcript = vec![sent_line(query)];
-    let bytes = match encode(query) {
-        Ok(bytes) => bytes,
-        Err(outcome) => return DnsReport::failed(outcome, transcript),
-    };
+) -> Result<(Vec<u8>, Duration), SessionOutcome> {
     let started = Instant::now();
-    let mut stream = match connect_with(connect, server, timeout).await {
-        Ok(stream) => stream,
-        Err(outcome) => return DnsReport::failed(outcome, transcript),
-    };
+    let mut stream = connect_with(connect, server, timeout).await?;
     let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&bytes);
+    framed.extend_from_slice(bytes);
     let exchange = async {
         stream.write_all(&framed).await?;
         let mut len = [0u8; 2];
@@ -368,26 +386,11 @@ pub async fn query_tcp(
         Ok::<_, std::io::Error>(body)
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(body)) => finish(
-            query,
-            server,
-            Transport::Tcp,
-            transcript,
-            &body,
-            started.elapsed(),
-        ),
-        Ok(Err(_)) => DnsReport::failed(
-            SessionOutcome::Closed {
-                waiting_for: format!("a response from {server}"),
-            },
-            transcript,
-        ),
-        Err(_) => DnsReport::failed(
-            SessionOutcome::TimedOut {
-                waiting_for: format!("a response from {server}"),
-            },
-            transcript,
-        ),
+        Ok(Ok(body)) => Ok((body, started.elapsed())),
+        Ok(Err(_)) => Err(SessionOutcome::Closed {
+            waiting_for: format!("a response from {server}"),
+        }),
+        Err(_) => Err(no_response(server)),
     }
 }
 

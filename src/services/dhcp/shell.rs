@@ -23,6 +23,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 
 use super::{Dest, DhcpConfig, Server};
+use crate::services::conn::next_datagram;
 use crate::verdict::Error;
 
 /// The sockets of a server on one interface.
@@ -100,34 +101,33 @@ pub async fn serve(socket: DhcpSocket, config: DhcpConfig, shutdown: impl Future
     let mut server = Server::new(config);
     let mut buf = vec![0u8; 1500];
     tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            received = udp.recv_from(&mut buf) => {
-                let Ok((n, _peer)) = received else { continue };
-                let _guard = crate::services::track_connection();
-                let Some(reply) = server.respond(&buf[..n]) else { continue };
-                let delay = server.config().delay;
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
-                }
-                let bytes = reply.message.encode();
-                let to = |ip: Ipv4Addr, port| SocketAddr::V4(SocketAddrV4::new(ip, port));
-                // A reply that cannot leave concerns one client, which will ask again.
-                let _ = match reply.dest {
-                    Dest::Relay(ip) => udp.send_to(&bytes, to(ip, 67)).await,
-                    Dest::Client(ip) => udp.send_to(&bytes, to(ip, 68)).await,
-                    Dest::Hardware { ip, mac } => match link.as_mut() {
-                        Some(l) => {
-                            let frame = unicast_frame(l.mac, mac, server.config().server, ip, &bytes);
-                            l.pcap.sendpacket(frame).map(|()| 0).map_err(io::Error::other)
-                        }
-                        None => udp.send_to(&bytes, to(Ipv4Addr::BROADCAST, 68)).await,
-                    },
-                    Dest::Broadcast => udp.send_to(&bytes, to(Ipv4Addr::BROADCAST, 68)).await,
-                };
-            }
+    while let Some((n, _peer)) = next_datagram(&udp, &mut buf, shutdown.as_mut()).await {
+        let _guard = crate::services::track_connection();
+        let Some(reply) = server.respond(&buf[..n]) else {
+            continue;
+        };
+        let delay = server.config().delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
+        let bytes = reply.message.encode();
+        let to = |ip: Ipv4Addr, port| SocketAddr::V4(SocketAddrV4::new(ip, port));
+        // A reply that cannot leave concerns one client, which will ask again.
+        let _ = match reply.dest {
+            Dest::Relay(ip) => udp.send_to(&bytes, to(ip, 67)).await,
+            Dest::Client(ip) => udp.send_to(&bytes, to(ip, 68)).await,
+            Dest::Hardware { ip, mac } => match link.as_mut() {
+                Some(l) => {
+                    let frame = unicast_frame(l.mac, mac, server.config().server, ip, &bytes);
+                    l.pcap
+                        .sendpacket(frame)
+                        .map(|()| 0)
+                        .map_err(io::Error::other)
+                }
+                None => udp.send_to(&bytes, to(Ipv4Addr::BROADCAST, 68)).await,
+            },
+            Dest::Broadcast => udp.send_to(&bytes, to(Ipv4Addr::BROADCAST, 68)).await,
+        };
     }
 }
 

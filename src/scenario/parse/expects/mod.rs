@@ -200,14 +200,8 @@ mod tests {
 
     #[test]
     fn every_kind_has_its_own_key_and_is_its_own_kind() {
-        for (i, kind) in EXPECT_KINDS.iter().enumerate() {
-            assert!(
-                EXPECT_KINDS[..i].iter().all(|k| k.key != kind.key),
-                "{} is listed twice",
-                kind.key
-            );
-            assert!(kind.usage.starts_with(kind.key), "{}", kind.usage);
-        }
+        let rows: Vec<_> = EXPECT_KINDS.iter().map(|k| (k.key, k.usage)).collect();
+        crate::scenario::testing::assert_keys_unique(&rows);
         // An expectation read by a row says it is of that row's kind.
         for kind in EXPECT_KINDS {
             let plan = file(&lab(kind.example)).expect(kind.example);

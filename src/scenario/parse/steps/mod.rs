@@ -295,13 +295,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_its_own_key() {
-        for (i, kind) in STEP_KINDS.iter().enumerate() {
-            assert!(
-                STEP_KINDS[..i].iter().all(|k| k.key != kind.key),
-                "{} is listed twice",
-                kind.key
-            );
-            assert!(kind.usage.starts_with(kind.key), "{}", kind.usage);
-        }
+        let rows: Vec<_> = STEP_KINDS.iter().map(|k| (k.key, k.usage)).collect();
+        crate::scenario::testing::assert_keys_unique(&rows);
     }
 }
