@@ -516,23 +516,10 @@ pub fn child(program: impl AsRef<std::ffi::OsStr>) -> Command {
 pub fn tcp_retransmitted(socket: BorrowedFd<'_>) -> io::Result<u32> {
     // SAFETY: an all-zero tcp_info is a valid value (plain integers).
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: `info` is writable for `len` bytes; the kernel writes at most `len` bytes and
-    // reports how many in `len`; the descriptor is borrowed for the call.
-    let r = unsafe {
-        libc::getsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&raw mut info).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // SAFETY: tcp_info is plain integers, so any bytes the kernel writes make a valid value.
+    let len = unsafe { getsockopt(socket, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info) }?;
     let end = std::mem::offset_of!(libc::tcp_info, tcpi_total_retrans) + 4;
-    if (len as usize) < end {
+    if len < end {
         return Err(io::Error::other(
             "this kernel's TCP_INFO has no retransmission total",
         ));
@@ -706,22 +693,46 @@ pub fn packet_statistics(socket: BorrowedFd<'_>) -> io::Result<(u32, u32)> {
         tp_packets: 0,
         tp_drops: 0,
     };
-    let mut len = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
-    // SAFETY: `stats` is writable for `len` bytes; the kernel writes at most that and says
-    // how much in `len`; the descriptor is borrowed for the call.
+    // SAFETY: tpacket_stats is two integers, so any bytes the kernel writes make a valid value.
+    unsafe {
+        getsockopt(
+            socket,
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            &mut stats,
+        )
+    }?;
+    Ok((stats.tp_packets, stats.tp_drops))
+}
+
+/// Reads the socket option `level`/`name` into `value`; returns how many bytes the kernel
+/// wrote (at most the size of `T`).
+///
+/// # Safety
+///
+/// `T` must be a C struct of plain integers, for which any bytes are a valid value.
+unsafe fn getsockopt<T>(
+    socket: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &mut T,
+) -> io::Result<usize> {
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is writable for `len` bytes; the kernel writes at most `len` bytes and
+    // reports how many in `len`; the descriptor is borrowed for the call.
     let r = unsafe {
         libc::getsockopt(
             socket.as_raw_fd(),
-            libc::SOL_PACKET,
-            libc::PACKET_STATISTICS,
-            (&raw mut stats).cast(),
+            level,
+            name,
+            (value as *mut T).cast(),
             &mut len,
         )
     };
     if r != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok((stats.tp_packets, stats.tp_drops))
+    Ok(len as usize)
 }
 
 /// Checks, in a throw-away child process, that this host allows every call a lab makes: the

@@ -91,21 +91,24 @@ impl Shard {
             let r = need("LABCTL_SHARDS", "JOB_COMPLETION_INDEX").map(|n| (index, n));
             found.push(("Kubernetes (JOB_COMPLETION_INDEX)", r));
         }
-        if let Some(node) = num("CI_NODE_INDEX")? {
-            let r = need("CI_NODE_TOTAL", "CI_NODE_INDEX").and_then(|n| {
-                node.checked_sub(1)
-                    .map(|i| (i, n))
-                    .ok_or_else(|| "--shard auto: CI_NODE_INDEX counts from 1, not 0".to_string())
-            });
-            found.push(("GitLab (CI_NODE_INDEX)", r));
-        }
-        if let Some(seq) = num("PARALLEL_SEQ")? {
-            let r = need("LABCTL_SHARDS", "PARALLEL_SEQ").and_then(|n| {
-                seq.checked_sub(1)
-                    .map(|i| (i, n))
-                    .ok_or_else(|| "--shard auto: PARALLEL_SEQ counts from 1, not 0".to_string())
-            });
-            found.push(("GNU parallel (PARALLEL_SEQ)", r));
+        // The runners that number their jobs from 1, and where each keeps the count.
+        let from_one = [
+            ("GitLab (CI_NODE_INDEX)", "CI_NODE_INDEX", "CI_NODE_TOTAL"),
+            (
+                "GNU parallel (PARALLEL_SEQ)",
+                "PARALLEL_SEQ",
+                "LABCTL_SHARDS",
+            ),
+        ];
+        for (runner, index, total) in from_one {
+            if let Some(nth) = num(index)? {
+                let r = need(total, index).and_then(|n| {
+                    nth.checked_sub(1)
+                        .map(|i| (i, n))
+                        .ok_or_else(|| format!("--shard auto: {index} counts from 1, not 0"))
+                });
+                found.push((runner, r));
+            }
         }
         match found.as_slice() {
             [] => Err(

@@ -54,17 +54,28 @@ const SERVICES: &[(&str, u16)] = &[
     ("http-alt", 8080),
 ];
 
-/// The port a service name stands for.
-pub(crate) fn service_port(name: &str) -> Option<u16> {
-    SERVICES
+/// What `name` stands for in a table of names, whatever its case (iptables compares names
+/// case-insensitively).
+fn look_up<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    table
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|&(_, p)| p)
+        .map(|&(_, v)| v)
+}
+
+/// The names of a table, for suggestions.
+fn names_of<T>(table: &[(&'static str, T)]) -> Vec<&'static str> {
+    table.iter().map(|&(n, _)| n).collect()
+}
+
+/// The port a service name stands for.
+pub(crate) fn service_port(name: &str) -> Option<u16> {
+    look_up(SERVICES, name)
 }
 
 /// All service names, for suggestions.
 pub(crate) fn service_names() -> Vec<&'static str> {
-    SERVICES.iter().map(|&(n, _)| n).collect()
+    names_of(SERVICES)
 }
 
 /// ICMP type names iptables knows (`iptables -p icmp -h`), with their type and, for the names
@@ -143,14 +154,12 @@ pub(crate) fn log_level(name: &str) -> Option<u8> {
     if let Ok(n) = name.parse::<u8>() {
         return (n <= 7).then_some(n);
     }
-    LOG_LEVELS
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|&(_, l)| l)
+    look_up(LOG_LEVELS, name)
 }
 
+/// All syslog level names, for suggestions.
 pub(crate) fn log_level_names() -> Vec<&'static str> {
-    LOG_LEVELS.iter().map(|&(n, _)| n).collect()
+    names_of(LOG_LEVELS)
 }
 
 #[cfg(test)]

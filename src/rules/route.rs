@@ -383,29 +383,28 @@ pub fn parse_route(line: &str) -> Result<RouteCmd, RouteError> {
                 )
             })
         };
+        // The address of one host, not 0.0.0.0 or a group: `role` names it in the error.
+        let host_addr = |v: &Token, role: &str, hint: &str| {
+            let addr = parse_addr(v)?;
+            if addr.is_unspecified() || addr.is_multicast() {
+                return Err(err(
+                    v,
+                    format!("{role} {} is not a host address", q(&v.text)),
+                    hint,
+                ));
+            }
+            Ok(addr)
+        };
         match tok.text.as_str() {
             "via" => {
                 let v = value("a gateway address")?;
-                let addr = parse_addr(&v)?;
-                if addr.is_unspecified() || addr.is_multicast() {
-                    return Err(err(
-                        &v,
-                        format!("gateway {} is not a host address", q(&v.text)),
-                        "the address of a router on a directly connected network",
-                    ));
-                }
+                let hint = "the address of a router on a directly connected network";
+                let addr = host_addr(&v, "gateway", hint)?;
                 put(&mut via, (addr, v), &tok)?;
             }
             "src" => {
                 let v = value("a local address")?;
-                let addr = parse_addr(&v)?;
-                if addr.is_unspecified() || addr.is_multicast() {
-                    return Err(err(
-                        &v,
-                        format!("source {} is not a host address", q(&v.text)),
-                        "one of this host's own addresses",
-                    ));
-                }
+                let addr = host_addr(&v, "source", "one of this host's own addresses")?;
                 put(&mut src, (addr, v), &tok)?;
             }
             "dev" | "oif" => {

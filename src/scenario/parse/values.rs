@@ -290,6 +290,20 @@ pub(super) fn no_stray_keys<const N: usize>(
     }
 }
 
+/// The kinds of a registry, given as (key, the keys it takes), that take `key`, as "a, b and
+/// c".
+pub(super) fn kinds_taking<'a>(
+    kinds: impl Iterator<Item = (&'a str, &'a [&'a str])>,
+    key: &str,
+) -> String {
+    and_list(
+        kinds
+            .filter(|(_, takes)| takes.contains(&key))
+            .map(|(kind, _)| kind)
+            .collect(),
+    )
+}
+
 pub(super) fn and_list(names: Vec<&str>) -> String {
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::{Ctx, RawExpect, Resolver, and_list, net, protocol};
+use super::{Ctx, RawExpect, Resolver, net, protocol};
 use crate::scenario::{Expect, ScenarioError};
 
 /// One kind of expectation. See the module documentation.
@@ -85,13 +85,7 @@ pub(super) fn one_of(
 
 /// The kinds that take `key`, as "a, b and c".
 fn kinds_taking(key: &str) -> String {
-    and_list(
-        EXPECT_KINDS
-            .iter()
-            .filter(|k| k.takes.contains(&key))
-            .map(|k| k.key)
-            .collect(),
-    )
+    super::kinds_taking(EXPECT_KINDS.iter().map(|k| (k.key, k.takes)), key)
 }
 
 pub(super) fn parse_expect(

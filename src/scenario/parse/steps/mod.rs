@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::{Ctx, RawStep, Resolver, and_list, net, parse_duration, protocol};
+use super::{Ctx, RawStep, Resolver, net, parse_duration, protocol};
 use crate::scenario::{Action, ScenarioError, StepOutcome, StepPlan};
 
 /// Keys every step takes, whatever its kind.
@@ -126,13 +126,7 @@ pub(super) fn command_outcomes() -> Vec<(&'static str, StepOutcome)> {
 
 /// The kinds that take `key`, as "a, b and c".
 fn kinds_taking(key: &str) -> String {
-    and_list(
-        STEP_KINDS
-            .iter()
-            .filter(|k| k.takes.contains(&key))
-            .map(|k| k.key)
-            .collect(),
-    )
+    super::kinds_taking(STEP_KINDS.iter().map(|k| (k.key, k.takes)), key)
 }
 
 pub(in crate::scenario::parse) fn parse_step(
