@@ -505,11 +505,18 @@ fn install_hosts_file(plan: &Plan, out: &Path) -> Result<(), RunError> {
     for (addr, host) in plan.addresses() {
         text.push_str(&format!("{addr}\t{host}\n"));
     }
-    let path = out.join("etc-hosts");
+    install_etc_file(out, "hosts", &text)
+}
+
+/// Writes `text` as the run's `etc-NAME` and, where the machine has an `/etc/NAME`, mounts it
+/// there for the lab's processes (in the sandbox's own mount tree: the machine's file is
+/// untouched).
+fn install_etc_file(out: &Path, name: &str, text: &str) -> Result<(), RunError> {
+    let path = out.join(format!("etc-{name}"));
     std::fs::write(&path, text).map_err(io_err(&path))?;
-    let target = Path::new("/etc/hosts");
+    let target = Path::new("/etc").join(name);
     if target.is_file() {
-        sandbox::bind_file(&path, target)?;
+        sandbox::bind_file(&path, &target)?;
     }
     Ok(())
 }
@@ -529,13 +536,7 @@ fn install_resolv_conf(plan: &Plan, out: &Path) -> Result<(), RunError> {
             }
         }
     }
-    let path = out.join("etc-resolv.conf");
-    std::fs::write(&path, text).map_err(io_err(&path))?;
-    let target = Path::new("/etc/resolv.conf");
-    if target.is_file() {
-        sandbox::bind_file(&path, target)?;
-    }
-    Ok(())
+    install_etc_file(out, "resolv.conf", &text)
 }
 
 /// Keeps the lab up until Ctrl-C or SIGTERM, having said how to get a shell in each host.

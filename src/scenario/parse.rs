@@ -73,6 +73,13 @@ impl Ctx<'_> {
         ScenarioError::at(&self.file, self.text, span, msg)
     }
 
+    /// `bad WHAT "VALUE"` at a string value that does not read as a `what`, with `hint`.
+    fn bad(&self, s: &Spanned<String>, what: &str, hint: impl Into<String>) -> ScenarioError {
+        let text = s.get_ref();
+        self.err(self.inner(s), format!("bad {what} {text:?}"))
+            .with_hint(hint)
+    }
+
     /// The span of a string value without its quotes, so the caret points at the text.
     fn inner(&self, s: &Spanned<String>) -> Range<usize> {
         let span = s.span();

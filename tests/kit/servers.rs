@@ -29,16 +29,6 @@ impl Drop for Running {
     }
 }
 
-fn shutdown_pair() -> (oneshot::Sender<()>, Shutdown) {
-    let (tx, rx) = oneshot::channel::<()>();
-    (
-        tx,
-        Box::pin(async move {
-            let _ = rx.await;
-        }),
-    )
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -47,27 +37,37 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+/// Runs `serve` on a runtime of its own thread until the handle for `addr` is dropped.
+fn running<F, Fut>(addr: SocketAddr, serve: F) -> Running
+where
+    F: FnOnce(Shutdown) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown: Shutdown = Box::pin(async move {
+        let _ = stopped.await;
+    });
+    let thread = std::thread::spawn(move || runtime().block_on(serve(shutdown)));
+    Running {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+    }
+}
+
 /// Starts a TCP server on 127.0.0.1 on a free port.
 pub fn start_tcp<F, Fut>(serve: F) -> Running
 where
     F: FnOnce(tokio::net::TcpListener, Shutdown) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    std_listener.set_nonblocking(true).unwrap();
-    let addr = std_listener.local_addr().unwrap();
-    let (stop, shutdown) = shutdown_pair();
-    let thread = std::thread::spawn(move || {
-        runtime().block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
-            serve(listener, shutdown).await;
-        });
-    });
-    Running {
-        addr,
-        stop: Some(stop),
-        thread: Some(thread),
-    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    running(addr, move |shutdown| async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        serve(listener, shutdown).await;
+    })
 }
 
 /// Starts a UDP + TCP server pair on the same free loopback port.
@@ -87,17 +87,9 @@ where
     udp.set_nonblocking(true).unwrap();
     tcp.set_nonblocking(true).unwrap();
     let addr = tcp.local_addr().unwrap();
-    let (stop, shutdown) = shutdown_pair();
-    let thread = std::thread::spawn(move || {
-        runtime().block_on(async move {
-            let udp = tokio::net::UdpSocket::from_std(udp).unwrap();
-            let tcp = tokio::net::TcpListener::from_std(tcp).unwrap();
-            serve(udp, tcp, shutdown).await;
-        });
-    });
-    Running {
-        addr,
-        stop: Some(stop),
-        thread: Some(thread),
-    }
+    running(addr, move |shutdown| async move {
+        let udp = tokio::net::UdpSocket::from_std(udp).unwrap();
+        let tcp = tokio::net::TcpListener::from_std(tcp).unwrap();
+        serve(udp, tcp, shutdown).await;
+    })
 }

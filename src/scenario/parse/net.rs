@@ -391,9 +391,7 @@ pub(super) fn host_prefixed(
     let inner = cx.inner(s);
     let text = s.get_ref();
     let Some((host, rest)) = text.split_once(':') else {
-        return Err(cx
-            .err(inner, format!("bad value {text:?}"))
-            .with_hint(hint.to_string()));
+        return Err(cx.bad(s, "value", hint));
     };
     let name = host.trim();
     let start = inner.start + text.find(name).unwrap_or(0);

@@ -159,9 +159,7 @@ pub(super) fn parse_end(
         None => (text.as_str(), None),
     };
     let Some((host, iface)) = host_iface.split_once(':') else {
-        return Err(cx
-            .err(inner, format!("bad link end {text:?}"))
-            .with_hint(hint));
+        return Err(cx.bad(end, "link end", hint));
     };
     let host_span = inner.start..inner.start + host.len();
     let host = resolver.host(host, host_span)?;
@@ -230,8 +228,11 @@ pub(super) fn parse_duration(cx: &Ctx, s: &Spanned<String>) -> Result<Duration, 
     let value: f64 = number.trim().parse().unwrap_or(f64::NAN);
     let secs = value * scale;
     if !secs.is_finite() || !(0.0..=3600.0).contains(&secs) {
-        return Err(cx.err(cx.inner(s), format!("bad duration {text:?}"))
-            .with_hint("a duration is a number and a unit: \"250ms\", \"2s\", \"1.5s\", \"1m\" (at most 1 hour)"));
+        return Err(cx.bad(
+            s,
+            "duration",
+            "a duration is a number and a unit: \"250ms\", \"2s\", \"1.5s\", \"1m\" (at most 1 hour)",
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -245,9 +246,7 @@ pub(super) fn parse_target(
     let text = s.get_ref();
     let hint = "a target is \"HOST:PORT\" or \"ADDRESS:PORT\", e.g. \"server:27664\"";
     let Some((who, port)) = text.rsplit_once(':') else {
-        return Err(cx
-            .err(inner, format!("bad target {text:?}"))
-            .with_hint(hint));
+        return Err(cx.bad(s, "target", hint));
     };
     let port_start = inner.start + who.len() + 1;
     let port = port_at(cx, port, port_start, hint)?;

@@ -27,14 +27,10 @@ fn parse(input: &ExpectInput) -> Result<Expect, ScenarioError> {
     let text = conv.get_ref();
     let hint = "conversation = \"CLIENT > SERVER:PORT\", e.g. \"client > server:21\"";
     let Some((client, rest)) = text.split_once('>') else {
-        return Err(cx
-            .err(inner, format!("bad conversation {text:?}"))
-            .with_hint(hint));
+        return Err(cx.bad(conv, "conversation", hint));
     };
     let Some((server, port)) = rest.trim().rsplit_once(':') else {
-        return Err(cx
-            .err(inner, format!("bad conversation {text:?}"))
-            .with_hint(hint));
+        return Err(cx.bad(conv, "conversation", hint));
     };
     let client_name = client.trim();
     let client_start = inner.start + text.find(client_name).unwrap_or(0);

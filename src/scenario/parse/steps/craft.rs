@@ -25,9 +25,7 @@ fn parse(input: &Input) -> Result<Parsed, ScenarioError> {
     let text = craft.get_ref();
     let hint = "craft = \"bogus-ip-version > server\": what to build, then the host on the same link it goes to";
     let Some((what, target)) = text.split_once('>') else {
-        return Err(cx
-            .err(inner, format!("bad craft step {text:?}"))
-            .with_hint(hint));
+        return Err(cx.bad(craft, "craft step", hint));
     };
     let (what, target) = (what.trim(), target.trim());
     let Some((_, kind)) = KINDS.iter().find(|(k, _)| *k == what) else {
