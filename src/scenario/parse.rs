@@ -90,6 +90,23 @@ impl Ctx<'_> {
         }
     }
 
+    /// An MTU written as `key`, checked against `range`.
+    fn mtu(
+        &self,
+        mtu: &Option<Spanned<i64>>,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        hint: &str,
+    ) -> Result<Option<u32>, ScenarioError> {
+        match mtu {
+            None => Ok(None),
+            Some(m) if range.contains(m.get_ref()) => Ok(Some(*m.get_ref() as u32)),
+            Some(m) => Err(self
+                .err(m.span(), format!("{key} {} is out of range", m.get_ref()))
+                .with_hint(hint)),
+        }
+    }
+
     fn line(&self, span: &Range<usize>) -> usize {
         self.text[..span.start.min(self.text.len())]
             .matches('\n')
@@ -178,15 +195,8 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
         for end in ends {
             parsed.push(parse_end(&cx, end, &resolver)?);
         }
-        let mtu = match &link.mtu {
-            None => None,
-            Some(m) if (68..=65535).contains(m.get_ref()) => Some(*m.get_ref() as u32),
-            Some(m) => {
-                return Err(cx
-                    .err(m.span(), format!("mtu {} is out of range", m.get_ref()))
-                    .with_hint("an IPv4 link's MTU is between 68 and 65535"));
-            }
-        };
+        let hint = "an IPv4 link's MTU is between 68 and 65535";
+        let mtu = cx.mtu(&link.mtu, "mtu", 68..=65_535, hint)?;
         let [mut a, mut b]: [LinkEnd; 2] = parsed.try_into().expect("two ends");
         if a.host == b.host {
             return Err(cx.err(
@@ -394,7 +404,25 @@ pub(super) fn parse(text: &str, origin: Origin) -> Result<Plan, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::testing::{file, refused};
+    use crate::scenario::testing::{TWO_HOSTS, file, refused};
+
+    #[test]
+    fn mtus_out_of_range_are_refused_with_their_range() {
+        let e = refused(&format!("{TWO_HOSTS}mtu = 40\n"));
+        assert_eq!(e.msg, "mtu 40 is out of range");
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("an IPv4 link's MTU is between 68 and 65535")
+        );
+        let e = refused(&TWO_HOSTS.replace("[hosts.client]\n", "[hosts.client]\nlo_mtu = 70000\n"));
+        assert_eq!(e.msg, "lo_mtu 70000 is out of range");
+        assert!(
+            e.hint
+                .unwrap()
+                .starts_with("loopback's MTU is between 576 and 65536")
+        );
+        assert!(file(&format!("{TWO_HOSTS}mtu = 1280\n")).is_ok());
+    }
 
     const GOOD: &str = r#"
 name = "t"

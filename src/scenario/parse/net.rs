@@ -25,17 +25,8 @@ const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_UDP_PAYLOAD: i64 = 65_507;
 
 pub(super) fn loopback(cx: &Ctx, host: &RawHost) -> Result<LoopbackPlan, ScenarioError> {
-    let mtu = match &host.lo_mtu {
-        None => None,
-        Some(m) if (576..=65_536).contains(m.get_ref()) => Some(*m.get_ref() as u32),
-        Some(m) => {
-            return Err(cx
-                .err(m.span(), format!("lo_mtu {} is out of range", m.get_ref()))
-                .with_hint(
-                    "loopback's MTU is between 576 and 65536 (1500 shows Ethernet-sized segments)",
-                ));
-        }
-    };
+    let hint = "loopback's MTU is between 576 and 65536 (1500 shows Ethernet-sized segments)";
+    let mtu = cx.mtu(&host.lo_mtu, "lo_mtu", 576..=65_536, hint)?;
     Ok(LoopbackPlan {
         mtu,
         capture: host.capture_lo,

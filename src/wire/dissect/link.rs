@@ -107,6 +107,19 @@ pub(super) fn slice<'a>(
     data: &'a [u8],
 ) -> Option<LaxSlicedPacket<'a>> {
     let be16 = |at: usize| u16::from_be_bytes([data[at], data[at + 1]]);
+    // A frame shorter than its link type's fixed header ends the dissection here.
+    let fixed = match linktype {
+        LinkType::LinuxSll => Some((SLL_LEN, "linux cooked")),
+        LinkType::LinuxSll2 => Some((SLL2_LEN, "linux cooked v2")),
+        LinkType::Null | LinkType::Loop => Some((LOOPBACK_LEN, "loopback")),
+        _ => None,
+    };
+    if let Some((len, name)) = fixed
+        && data.len() < len
+    {
+        pkt.error = Some(format!("truncated {name} header ({} bytes)", data.len()));
+        return None;
+    }
     Some(match linktype {
         LinkType::Ethernet => match LaxSlicedPacket::from_ethernet(data) {
             Ok(s) => s,
@@ -116,13 +129,6 @@ pub(super) fn slice<'a>(
             }
         },
         LinkType::LinuxSll => {
-            if data.len() < SLL_LEN {
-                pkt.error = Some(format!(
-                    "truncated linux cooked header ({} bytes)",
-                    data.len()
-                ));
-                return None;
-            }
             let addr_len = usize::from(be16(SLL_ADDR_LEN));
             pkt.link = Link::Cooked {
                 pkttype: be16(SLL_PKTTYPE),
@@ -134,13 +140,6 @@ pub(super) fn slice<'a>(
             LaxSlicedPacket::from_ether_type(EtherType(proto), &data[SLL_LEN..])
         }
         LinkType::LinuxSll2 => {
-            if data.len() < SLL2_LEN {
-                pkt.error = Some(format!(
-                    "truncated linux cooked v2 header ({} bytes)",
-                    data.len()
-                ));
-                return None;
-            }
             let addr_len = usize::from(data[SLL2_ADDR_LEN]);
             let i = SLL2_IFINDEX;
             pkt.link = Link::Cooked {
@@ -158,10 +157,6 @@ pub(super) fn slice<'a>(
             LaxSlicedPacket::from_ether_type(EtherType(proto), &data[SLL2_LEN..])
         }
         LinkType::Null | LinkType::Loop => {
-            if data.len() < LOOPBACK_LEN {
-                pkt.error = Some(format!("truncated loopback header ({} bytes)", data.len()));
-                return None;
-            }
             pkt.link = Link::Bare;
             // The family is in the writer's byte order for DLT_NULL; whichever reading is
             // small is the right one.
@@ -217,6 +212,20 @@ mod tests {
 
     use super::super::{dissect, tests::udp_ip};
     use super::*;
+
+    #[test]
+    fn a_frame_shorter_than_its_link_header_says_which() {
+        for (lt, len, name) in [
+            (LinkType::LinuxSll, 15, "linux cooked"),
+            (LinkType::LinuxSll2, 19, "linux cooked v2"),
+            (LinkType::Null, 3, "loopback"),
+            (LinkType::Ethernet, 13, "ethernet"),
+        ] {
+            let p = dissect(lt, &vec![0; len]);
+            let want = format!("truncated {name} header ({len} bytes)");
+            assert_eq!(p.error.as_deref(), Some(want.as_str()), "{lt}");
+        }
+    }
 
     #[test]
     fn cooked_v1_v2_null_and_raw_reach_udp() {
