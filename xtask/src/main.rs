@@ -397,7 +397,8 @@ fn bench_analysis(mb: usize, small: usize) -> Result<bool> {
         // Making the files has no target.
         analysis_example(&["generate", &dir_s, &mb.to_string(), &small.to_string()])?;
     }
-    analysis_example(&["measure", &dir_s])
+    let labctl = build_release()?;
+    analysis_example(&["measure", &dir_s, &labctl.to_string_lossy()])
 }
 
 /// The alert detection's cost over the bulk capture, and its speed over a scan capture.
@@ -488,11 +489,13 @@ fn bench_homework(runs: usize) -> Result<bool> {
 fn bench_suite() -> Result<bool> {
     let labctl = build_release()?;
     let dir = scratch("bench-suite");
-    let mut best: Option<Duration> = None;
+    const JOBS: usize = 2;
+    // (the wall time, the labs' own times) of the best run
+    let mut best: Option<(Duration, Vec<f64>)> = None;
     for i in 0..3 {
         let started = Instant::now();
         let out = Command::new(&labctl)
-            .args(["test", "--jobs", "2", "--json", "--out"])
+            .args(["test", "--jobs", &JOBS.to_string(), "--json", "--out"])
             .arg(dir.join(i.to_string()))
             .current_dir(root())
             .stderr(Stdio::null())
@@ -506,19 +509,35 @@ fn bench_suite() -> Result<bool> {
                 String::from_utf8_lossy(&out.stdout)
             ));
         }
-        best = Some(best.map_or(took, |b| b.min(took)));
+        let summary: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("labctl test --json: {e}"))?;
+        let labs: Vec<f64> = summary["scenarios"]
+            .as_array()
+            .ok_or("labctl test --json: no scenarios")?
+            .iter()
+            .map(|s| s["took"].as_f64().unwrap_or(0.0) / 1000.0)
+            .collect();
+        if best.as_ref().is_none_or(|(b, _)| took < *b) {
+            best = Some((took, labs));
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let best = best.expect("three runs");
+    let (best, labs) = best.expect("three runs");
+    // The labs' own times (their timers, the real tools' pauses) cannot be shortened by the
+    // runner: the best it can do is keep both lanes busy, so the suite takes the longest lab
+    // or the labs' total spread over the lanes, whichever is more.
+    let total: f64 = labs.iter().sum();
+    let longest = labs.iter().copied().fold(0.0, f64::max);
+    let lanes = longest.max(total / JOBS as f64);
     println!(
-        "labctl test --jobs 2 (every scenario), best of 3: {:.2} s",
+        "labctl test --jobs {JOBS} (every scenario, {} labs), best of 3: {:.2} s",
+        labs.len(),
         best.as_secs_f64()
     );
-    // The longest lane: tcp-host-gone's 7.5 s of SYN retransmissions.
-    let met = best.as_secs_f64() <= 7.5 + 1.0;
+    let met = best.as_secs_f64() <= lanes + 1.0;
     println!(
-        "  the labs' own timers: SYN retransmissions in tcp-host-gone (7.5 s) and filter-drop-router \
-         (3.5 s), filter-drop (1.5 s); target: at most the longest lane of timers + 1 s: {}",
+        "  the labs' own times: {total:.2} s in all, the longest {longest:.2} s, so {lanes:.2} s \
+         on {JOBS} lanes; target: at most that + 1 s: {}",
         verdict(met)
     );
     Ok(met)
