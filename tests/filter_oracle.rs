@@ -222,7 +222,21 @@ const CORPUS: &[&str] = &[
     "frame contains 0x41",
     // An empty string or byte sequence is contained nowhere.
     "frame contains \"\"",
-    "dns.qry.name contains \"\"",
+    "dns.qry.name contains \"\"", // String escapes make bytes: hex, octal, C's letters, a character by its number.
+    "frame contains \"\\x55SER\"",
+    "frame contains \"\\125SER\"",
+    "frame contains \"\\x5\"",
+    "frame contains \"\\0\"",
+    "tcp.payload contains \"\\r\\n\"",
+    "frame contains \"\\xff\"",
+    "frame contains \"\\377\"",
+    "frame contains \"\\u0040\"",
+    "frame contains \"\\u00e9\"",
+    "frame matches \"\\x55\\x53ER\"",
+    "frame matches \"\\xff\"",
+    "frame matches \"us\\x2er\"",
+    "ftp.request.command == \"\\x55SER\"",
+    "http.host contains \"\\x65xample\"",
 ];
 
 /// Display filters for the loopback captures: bulk data, window scaling, many streams.
@@ -767,6 +781,25 @@ fn bad_filters_exit_2_naming_their_place() {
         ("-Y", "dns.qry.name == \"abc", 17, "unterminated string"),
         ("-Y", "tcp.port == 21 $", 16, "unexpected character"),
         ("-Y", "dns.qry.type == MX", 17, "not an unsigned integer"),
+        (
+            "-Y",
+            "frame contains \"a\\qb\"",
+            18,
+            "\\q is not a valid character escape sequence",
+        ),
+        ("-Y", "frame contains \"\\x\"", 17, "\\x is not a valid"),
+        (
+            "-Y",
+            "frame contains \"\\777\"",
+            17,
+            "\\777 is larger than 255",
+        ),
+        (
+            "-Y",
+            "frame contains \"\\u0055\"",
+            17,
+            "\\u0055 is not a valid universal character name",
+        ),
     ];
     for (opt, expr, col, text) in table {
         let o = labctl(&["show", file, opt, expr]);

@@ -325,7 +325,8 @@ impl Parser<'_> {
             ));
         }
         let s = match &v.kind {
-            Kind::Str(s) | Kind::Word(s) => s.clone(),
+            Kind::Str(b) => String::from_utf8_lossy(b).into_owned(),
+            Kind::Word(s) => s.clone(),
             Kind::Op(_) => {
                 return Err(FilterError::new(
                     v.col,
@@ -384,7 +385,7 @@ impl Parser<'_> {
     fn bytes_matches(&mut self, what: Bytes) -> Result<Expr, FilterError> {
         self.pos += 1;
         let v = self.next("a string")?;
-        let Kind::Str(s) = &v.kind else {
+        let Kind::Str(pattern) = &v.kind else {
             return Err(FilterError::new(
                 v.col,
                 &v.text,
@@ -394,7 +395,17 @@ impl Parser<'_> {
                 ),
             ));
         };
-        let re = regex::bytes::RegexBuilder::new(s)
+        // The pattern is the string's bytes; one beyond ASCII (an escape such as `\xff`, or
+        // a character's UTF-8) is that byte to the byte-wise regex.
+        let mut source = String::new();
+        for &b in pattern {
+            if b.is_ascii() {
+                source.push(char::from(b));
+            } else {
+                source.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        let re = regex::bytes::RegexBuilder::new(&source)
             .case_insensitive(true)
             .unicode(false)
             .build()
@@ -488,7 +499,7 @@ fn bad_regex(v: &Tok, e: &regex::Error) -> FilterError {
 /// and pairs (`0x41`).
 fn bytes_literal(t: &Tok) -> Option<Vec<u8>> {
     match &t.kind {
-        Kind::Str(s) => Some(s.as_bytes().to_vec()),
+        Kind::Str(b) => Some(b.clone()),
         Kind::Word(w) => hex_bytes(w),
         Kind::Op(_) => None,
     }
@@ -531,9 +542,11 @@ fn full_prefix(l: &Lit) -> u8 {
 fn literal(field: Field, t: &Tok) -> Result<Lit, FilterError> {
     match &t.kind {
         Kind::Word(w) => lit_at(field, w, t.col),
-        Kind::Str(s) if field.ty() == Type::Str => Ok(Lit::Str(s.clone())),
-        Kind::Str(s) if field.ty() == Type::Bytes => Ok(Lit::Bytes(s.as_bytes().to_vec())),
-        Kind::Str(s) => lit_at(field, s, t.col).map_err(|mut e| {
+        Kind::Str(b) if field.ty() == Type::Bytes => Ok(Lit::Bytes(b.clone())),
+        Kind::Str(b) if field.ty() == Type::Str => {
+            Ok(Lit::Str(String::from_utf8_lossy(b).into_owned()))
+        }
+        Kind::Str(b) => lit_at(field, &String::from_utf8_lossy(b), t.col).map_err(|mut e| {
             e.token = t.text.clone();
             e
         }),
