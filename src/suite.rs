@@ -458,11 +458,7 @@ fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
         }
     }
     let s = summarize(outcomes, took);
-    let verdict = if s.failed + s.errors == 0 {
-        paint("32;1", "PASSED")
-    } else {
-        paint("31;1", "FAILED")
-    };
+    let verdict = ink.verdict(s.failed + s.errors == 0, "PASSED", "FAILED");
     let _ = writeln!(
         out,
         "{verdict}: {} passed, {} failed, {} could not run, in {}",

@@ -148,6 +148,24 @@ impl Ink {
         self.paint("1", s)
     }
 
+    /// `pass` in green when `passed`, else `fail` in red: a check's mark.
+    pub fn mark(self, passed: bool, pass: &str, fail: &str) -> String {
+        if passed {
+            self.paint("32", pass)
+        } else {
+            self.paint("31", fail)
+        }
+    }
+
+    /// As [`Ink::mark`], in bold: the verdict of a whole run.
+    pub fn verdict(self, passed: bool, pass: &str, fail: &str) -> String {
+        if passed {
+            self.paint("1;32", pass)
+        } else {
+            self.paint("1;31", fail)
+        }
+    }
+
     /// A diff's line: removed lines red, added lines green, the rest as they are.
     pub fn diff_line(self, line: &str) -> String {
         match line.chars().next() {

@@ -34,12 +34,10 @@ pub fn text(grade: &Grade, color: bool) -> String {
         } else {
             format!("{:>2}/{:<2}", "-", c.max)
         };
-        let mark = if !c.ran {
-            paint("33", &points)
-        } else if c.passed {
-            paint("32", &points)
+        let mark = if c.ran {
+            ink.mark(c.passed, &points, &points)
         } else {
-            paint("31", &points)
+            paint("33", &points)
         };
         let _ = writeln!(out, "  {mark} {:<width$}  {}", c.name, c.feedback);
         if let Some(hint) = &c.hint {
@@ -55,18 +53,8 @@ pub fn text(grade: &Grade, color: bool) -> String {
     if grade.lab_not_run.is_some() {
         verdict.push_str(" (the lab's checks were not run: the lab could not run on this host)");
     }
-    let _ = writeln!(
-        out,
-        "\n{}",
-        paint(
-            if grade.score == grade.max {
-                "1;32"
-            } else {
-                "1;31"
-            },
-            &verdict
-        )
-    );
+    let full = grade.score == grade.max;
+    let _ = writeln!(out, "\n{}", ink.verdict(full, &verdict, &verdict));
     out
 }
 

@@ -114,11 +114,7 @@ impl Report {
         }
         let _ = writeln!(out, "\n{}", bold("steps"));
         for (i, step) in self.steps.iter().enumerate() {
-            let mark = if step.passed() {
-                paint("32", "ok  ")
-            } else {
-                paint("31", "FAIL")
-            };
+            let mark = ink.mark(step.passed(), "ok  ", "FAIL");
             let _ = writeln!(
                 out,
                 "  {mark} {:>2}. {:<8} {:<48} {:<11} {:>9}  {}",
@@ -166,11 +162,7 @@ impl Report {
         }
         let _ = writeln!(out, "\n{}", bold("checks"));
         for check in &self.checks {
-            let mark = if check.passed {
-                paint("32", "ok  ")
-            } else {
-                paint("31", "FAIL")
-            };
+            let mark = ink.mark(check.passed, "ok  ", "FAIL");
             let _ = writeln!(out, "  {mark} {}", check.name);
             if !check.detail.is_empty() {
                 let _ = writeln!(out, "         {}", paint("2", &check.detail));
@@ -205,14 +197,11 @@ impl Report {
             }
         }
         let failed = self.checks.iter().filter(|c| !c.passed).count();
-        let verdict = if self.passed {
-            paint("1;32", &format!("PASSED ({} checks)", self.checks.len()))
-        } else {
-            paint(
-                "1;31",
-                &format!("FAILED ({failed} of {} checks)", self.checks.len()),
-            )
-        };
+        let verdict = ink.verdict(
+            self.passed,
+            &format!("PASSED ({} checks)", self.checks.len()),
+            &format!("FAILED ({failed} of {} checks)", self.checks.len()),
+        );
         let _ = writeln!(
             out,
             "\n{verdict} in {}; artifacts in {}",

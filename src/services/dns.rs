@@ -451,16 +451,18 @@ $TTL 3600
         Message::from_vec(&bytes).unwrap()
     }
 
+    /// A plain query over UDP, answered.
+    fn ask_udp(name: &str, qtype: RecordType) -> Message {
+        ask(&query(name, qtype, None), Transport::Udp)
+    }
+
     fn rendered(records: &[Record]) -> Vec<String> {
         records.iter().map(|r| r.to_string()).collect()
     }
 
     #[test]
     fn mx_with_addresses_in_additional() {
-        let r = ask(
-            &query("example.test.", RecordType::MX, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("example.test.", RecordType::MX);
         assert_eq!(r.metadata.id, 0x1234);
         assert_eq!(r.metadata.message_type, MessageType::Response);
         assert_eq!(r.metadata.response_code, ResponseCode::NoError);
@@ -519,26 +521,20 @@ $TTL 3600
             ),
         ];
         for (name, qtype, expected) in cases {
-            let r = ask(&query(name, qtype, None), Transport::Udp);
+            let r = ask_udp(name, qtype);
             assert_eq!(rendered(&r.answers), [expected], "{name} {qtype}");
         }
     }
 
     #[test]
     fn names_are_case_insensitive() {
-        let r = ask(
-            &query("MAIL.Example.TEST.", RecordType::A, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("MAIL.Example.TEST.", RecordType::A);
         assert_eq!(r.answers.len(), 1);
     }
 
     #[test]
     fn cname_is_followed_inside_the_zone() {
-        let r = ask(
-            &query("www.example.test.", RecordType::A, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("www.example.test.", RecordType::A);
         assert_eq!(
             rendered(&r.answers),
             [
@@ -546,63 +542,42 @@ $TTL 3600
                 "web.example.test. 60 IN A 10.0.0.80"
             ]
         );
-        let r = ask(
-            &query("ftp.example.test.", RecordType::A, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("ftp.example.test.", RecordType::A);
         assert_eq!(
             rendered(&r.answers),
             ["ftp.example.test. 3600 IN CNAME elsewhere.example.net."]
         );
-        let r = ask(
-            &query("www.example.test.", RecordType::CNAME, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("www.example.test.", RecordType::CNAME);
         assert_eq!(r.answers.len(), 1);
     }
 
     #[test]
     fn cname_loop_is_servfail_not_a_hang() {
-        let r = ask(
-            &query("loop1.example.test.", RecordType::A, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("loop1.example.test.", RecordType::A);
         assert_eq!(r.metadata.response_code, ResponseCode::ServFail);
     }
 
     #[test]
     fn nxdomain_and_nodata_carry_the_soa() {
-        let r = ask(
-            &query("nope.example.test.", RecordType::A, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("nope.example.test.", RecordType::A);
         assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
         assert!(r.metadata.authoritative);
         assert!(r.answers.is_empty());
         assert_eq!(r.authorities[0].record_type(), RecordType::SOA);
 
-        let r = ask(
-            &query("mail.example.test.", RecordType::MX, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("mail.example.test.", RecordType::MX);
         assert_eq!(r.metadata.response_code, ResponseCode::NoError);
         assert!(r.answers.is_empty());
         assert_eq!(r.authorities[0].record_type(), RecordType::SOA);
 
         // An empty non-terminal exists: NODATA, not NXDOMAIN.
-        let r = ask(
-            &query("b.deep.example.test.", RecordType::A, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("b.deep.example.test.", RecordType::A);
         assert_eq!(r.metadata.response_code, ResponseCode::NoError);
     }
 
     #[test]
     fn outside_every_zone_is_refused() {
-        let r = ask(
-            &query("www.example.com.", RecordType::A, None),
-            Transport::Udp,
-        );
+        let r = ask_udp("www.example.com.", RecordType::A);
         assert_eq!(r.metadata.response_code, ResponseCode::Refused);
         assert!(!r.metadata.authoritative);
         assert_eq!(r.queries.len(), 1);
