@@ -234,6 +234,7 @@ const CORPUS: &[&str] = &[
     "frame contains \"\\u00e9\"",
     "frame matches \"\\x55\\x53ER\"",
     "frame matches \"\\xff\"",
+    "frame matches \"\\\\\\xff\"",
     "frame matches \"us\\x2er\"",
     "ftp.request.command == \"\\x55SER\"",
     "http.host contains \"\\x65xample\"",

@@ -401,9 +401,14 @@ impl Parser<'_> {
         for &b in pattern {
             if b.is_ascii() {
                 source.push(char::from(b));
-            } else {
-                source.push_str(&format!("\\x{b:02x}"));
+                continue;
             }
+            // A backslash before such a byte escapes a byte that needs none: it is the byte.
+            let backslashes = source.chars().rev().take_while(|&c| c == '\\').count();
+            if backslashes % 2 == 1 {
+                source.pop();
+            }
+            source.push_str(&format!("\\x{b:02x}"));
         }
         let re = regex::bytes::RegexBuilder::new(&source)
             .case_insensitive(true)
