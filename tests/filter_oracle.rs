@@ -505,6 +505,7 @@ const ARP_CORPUS: &[&str] = &[
 /// with `arp_notify` set.
 fn arp_capture() -> PathBuf {
     require("ping", "iputils-ping");
+    require("sysctl", "procps");
     let dir = scratch("filter-arp");
     let pcap = dir.join("arp.pcap");
     let (client, server) = Netns::pair("10.0.0.2/24");

@@ -68,8 +68,9 @@ const TEST_PACKAGES: &[&str] = &[
     "slurm-wlm",
     "munge",
     "traceroute",
-    // tests/filter_oracle.rs: fragmented and ARP-resolving pings.
+    // tests/filter_oracle.rs: fragmented and ARP-resolving pings, and a host's arp_notify.
     "iputils-ping",
+    "procps",
     "iproute2",
     "util-linux",
     "nmap",
