@@ -14,9 +14,11 @@
 //! number, else one before the first sequence number seen (or one before the acknowledgement
 //! number the other side sends); a segment carrying data, SYN or FIN that does not advance
 //! past the highest sequence number seen that way is a retransmission unless it is a
-//! keep-alive, a spurious retransmission (already acknowledged) or out of order (within the
-//! handshake's round-trip time of the highest segment, 3 ms without a handshake, and not a
-//! copy of it: a copy ends where the highest one did, its SYN or FIN counted). An ICMP
+//! keep-alive or out of order (within the handshake's round-trip time of the highest
+//! segment, 3 ms without a handshake, and not a copy of it: a copy ends where the highest one
+//! did, its SYN or FIN counted); data already acknowledged is a retransmission however soon
+//! it comes (Wireshark's spurious retransmission, which also sets
+//! `tcp.analysis.retransmission`). An ICMP
 //! error's quoted TCP or UDP header is looked up in (or opens) its conversation, as Wireshark
 //! does, so later stream numbers agree.
 
@@ -603,8 +605,12 @@ fn analyse(
         if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
             not_advanced = false;
         }
+        // Data the other side has already acknowledged is a spurious retransmission, which
+        // Wireshark marks a retransmission too.
         let spurious = seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack);
-        if !spurious && not_advanced {
+        if spurious && not_advanced {
+            retransmission = true;
+        } else if not_advanced {
             let fast =
                 rev.dupacks >= 2 && rev.lastack == seq && elapsed(now, rev.lastack_ns) < 20_000_000;
             let threshold = match first_rtt {
@@ -723,6 +729,20 @@ mod tests {
         let (mut a, b) = half();
         assert!(!analyse(&mut a, &b, None, 0, 101, 1, 100, ack, 500));
         assert!(!analyse(&mut a, &b, None, 1_000, 1, 1, 100, ack, 500));
+    }
+
+    #[test]
+    fn data_already_acknowledged_is_a_retransmission_however_soon() {
+        let (mut a, mut b) = half();
+        let data = TcpFlags(TcpFlags::ACK | TcpFlags::PSH);
+        assert!(!analyse(&mut a, &b, None, 0, 1, 1, 100, data, 500));
+        assert!(!analyse(&mut a, &b, None, 1_000, 101, 1, 100, data, 500));
+        // The other side acknowledges both segments.
+        let ack = TcpFlags(TcpFlags::ACK);
+        assert!(!analyse(&mut b, &a, None, 2_000, 1, 201, 0, ack, 500));
+        // The first segment again 1 µs later: soon enough to pass for reordering, but its
+        // data is acknowledged already (Wireshark's spurious retransmission).
+        assert!(analyse(&mut a, &b, None, 3_000, 1, 1, 100, data, 500));
     }
 
     #[test]
