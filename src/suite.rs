@@ -416,14 +416,13 @@ fn summarize(outcomes: &[ScenarioOutcome], took: Duration) -> Summary<'_> {
 
 fn text(outcomes: &[ScenarioOutcome], took: Duration, color: bool) -> String {
     let ink = crate::text::Ink { color };
-    let paint = |code: &str, s: &str| ink.paint(code, s);
     let width = outcomes.iter().map(|o| o.scenario.len()).max().unwrap_or(0);
     let mut out = String::new();
     for o in outcomes {
         let mark = match o.status {
-            "passed" => paint("32", "ok   "),
-            "failed" => paint("31;1", "FAIL "),
-            _ => paint("31;1", "ERROR"),
+            "passed" => ink.paint("32", "ok   "),
+            "failed" => ink.paint("31;1", "FAIL "),
+            _ => ink.paint("31;1", "ERROR"),
         };
         let _ = writeln!(
             out,

@@ -10,23 +10,19 @@ use crate::text::markup;
 /// One line per check: points, name, feedback; notes first, the score last.
 pub fn text(grade: &Grade, color: bool) -> String {
     let ink = crate::text::Ink { color };
-    let paint = |code: &str, s: &str| ink.paint(code, s);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{}",
-        paint(
-            "1",
-            &format!("labctl grade {} {}", grade.lab, grade.submission)
-        )
+        ink.bold(&format!("labctl grade {} {}", grade.lab, grade.submission))
     );
     if !grade.notes.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("1", "notes"));
+        let _ = writeln!(out, "\n{}", ink.bold("notes"));
         for note in &grade.notes {
             let _ = writeln!(out, "  - {note}");
         }
     }
-    let _ = writeln!(out, "\n{}", paint("1", "checks"));
+    let _ = writeln!(out, "\n{}", ink.bold("checks"));
     let width = grade.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for c in &grade.checks {
         let points = if c.ran {
@@ -37,7 +33,7 @@ pub fn text(grade: &Grade, color: bool) -> String {
         let mark = if c.ran {
             ink.mark(c.passed, &points, &points)
         } else {
-            paint("33", &points)
+            ink.paint("33", &points)
         };
         let _ = writeln!(out, "  {mark} {:<width$}  {}", c.name, c.feedback);
         if let Some(hint) = &c.hint {
@@ -45,7 +41,7 @@ pub fn text(grade: &Grade, color: bool) -> String {
                 out,
                 "        {:<width$}  {}",
                 "",
-                paint("2", &format!("hint: {hint}"))
+                ink.paint("2", &format!("hint: {hint}"))
             );
         }
     }

@@ -90,19 +90,17 @@ impl Report {
     /// The report as an instructor reads it in a terminal.
     pub fn text(&self, color: bool) -> String {
         let ink = Ink { color };
-        let paint = |code: &str, s: &str| ink.paint(code, s);
-        let bold = |s: &str| ink.bold(s);
         let mut out = String::new();
         let _ = writeln!(
             out,
             "{} {}",
-            bold(&format!("labctl run {}", self.scenario)),
-            paint("2", &format!("({})", self.origin))
+            ink.bold(&format!("labctl run {}", self.scenario)),
+            ink.paint("2", &format!("({})", self.origin))
         );
         if !self.summary.is_empty() {
             let _ = writeln!(out, "  {}", self.summary);
         }
-        let _ = writeln!(out, "\n{}", bold("stages"));
+        let _ = writeln!(out, "\n{}", ink.bold("stages"));
         for stage in &self.stages {
             let _ = writeln!(
                 out,
@@ -112,7 +110,7 @@ impl Report {
                 stage.summary
             );
         }
-        let _ = writeln!(out, "\n{}", bold("steps"));
+        let _ = writeln!(out, "\n{}", ink.bold("steps"));
         for (i, step) in self.steps.iter().enumerate() {
             let mark = ink.mark(step.passed(), "ok  ", "FAIL");
             let _ = writeln!(
@@ -133,11 +131,11 @@ impl Report {
             let _ = writeln!(
                 out,
                 "\n{} {}",
-                bold(&format!(
+                ink.bold(&format!(
                     "capture {}:{}",
                     capture.file.host, capture.file.iface
                 )),
-                paint(
+                ink.paint(
                     "2",
                     &format!(
                         "({} packets, {})",
@@ -150,22 +148,22 @@ impl Report {
                 let _ = writeln!(out, "  {line}");
             }
         }
-        let _ = writeln!(out, "\n{}", bold("flows"));
+        let _ = writeln!(out, "\n{}", ink.bold("flows"));
         for line in self.flows.lines() {
             let _ = writeln!(out, "  {line}");
         }
         if let Some(text) = &self.snapshot_text {
-            let _ = writeln!(out, "\n{}", bold("snapshot (alerts)"));
+            let _ = writeln!(out, "\n{}", ink.bold("snapshot (alerts)"));
             for line in text.lines() {
                 let _ = writeln!(out, "  {line}");
             }
         }
-        let _ = writeln!(out, "\n{}", bold("checks"));
+        let _ = writeln!(out, "\n{}", ink.bold("checks"));
         for check in &self.checks {
             let mark = ink.mark(check.passed, "ok  ", "FAIL");
             let _ = writeln!(out, "  {mark} {}", check.name);
             if !check.detail.is_empty() {
-                let _ = writeln!(out, "         {}", paint("2", &check.detail));
+                let _ = writeln!(out, "         {}", ink.paint("2", &check.detail));
             }
         }
         // A comparison that did not happen is said, not left out: a silent skip reads as a pass.
@@ -174,14 +172,14 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "  {} flows not compared: no expected snapshot (`labctl test --bless` records one)",
-                    paint("33", "note")
+                    ink.paint("33", "note")
                 );
             }
             Comparison::Off => {
                 let _ = writeln!(
                     out,
                     "  {} flows not compared: the scenario says snapshot = false",
-                    paint("2", "note")
+                    ink.paint("2", "note")
                 );
             }
             _ => {}
@@ -190,7 +188,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "\n{}",
-                bold("flow snapshot differs (- expected, + this run)")
+                ink.bold("flow snapshot differs (- expected, + this run)")
             );
             for line in diff.lines() {
                 let _ = writeln!(out, "  {}", ink.diff_line(line));

@@ -116,13 +116,7 @@ pub fn stdout_of(command: &mut Command) -> String {
     let out = command
         .output()
         .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed ({}): {}",
-        out.status,
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+    succeeded(&format!("{command:?}"), &out)
 }
 
 /// Fails the test unless `haystack` contains every one of `needles`, naming the one missing

@@ -98,7 +98,10 @@ impl HostState {
         // Distance, initial TTL and family from the largest TTL; a host seen only through its
         // traceroute probes is placed by them.
         let (hops, initial_ttl) = match self.max_ttl {
-            Some(ttl) => (Some(initial_ttl(ttl) - ttl), Some(initial_ttl(ttl))),
+            Some(ttl) => {
+                let initial = initial_ttl(ttl);
+                (Some(initial - ttl), Some(initial))
+            }
             None => (probe_distance(&self.probes), None),
         };
         HostTraits {
